@@ -1,0 +1,57 @@
+/*
+ * checks.h - the judgement: each `expect` line of the rules, plus the
+ * harness's own checks (driver status, timeout, unrequested queue drops),
+ * evaluated once at the end of a run from what the run observed.
+ * One function per check in checks.c.  Single-threaded.
+ */
+#ifndef FL_CHECKS_H
+#define FL_CHECKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "queue.h"
+#include "rules.h"
+
+/* How a process ended. */
+struct fl_exit {
+	int started;  /* it was run */
+	int ended;    /* waitpid() saw it end */
+	int code;     /* exit code, when !sig */
+	int sig;      /* killed by this signal, or 0 */
+	int pid;
+	uint64_t t_ns; /* when it ended, relative to the run's start */
+};
+
+/* Everything the checks judge. */
+struct fl_run_facts {
+	const struct fl_ruleset *rs;
+	struct fl_exit target, driver;
+	int have_driver;
+	int timed_out;        /* --timeout hit */
+	int interrupted;      /* faultline got SIGINT/SIGTERM */
+	int killed_by_harness; /* the target was ended by faultline's SIGTERM/SIGKILL */
+	struct fl_engine_stats eng;
+	uint64_t timeout_ns;
+};
+
+struct fl_check_result {
+	char name[48];
+	int ok;
+	int skipped; /* could not be judged in this run (ok stays 1) */
+	char detail[512];
+	const char *file; /* rule file and line of the expect, or NULL */
+	unsigned line;
+};
+
+/*
+ * Evaluates every check.  *out is an array of *n results the caller frees
+ * with free().  Returns 0 or -ENOMEM.
+ */
+int fl_checks_run(const struct fl_run_facts *facts,
+		  struct fl_check_result **out, size_t *n);
+
+/* "exit code 3" / "killed by SIGPIPE" / "still running" into buf. */
+void fl_exit_describe(const struct fl_exit *x, char *buf, size_t n);
+
+#endif

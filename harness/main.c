@@ -1,0 +1,869 @@
+/*
+ * main.c - the faultline command line: `run`, `check`, --help, --version.
+ *
+ * `run` parses the rule files, enters the sandbox, binds the queue,
+ * installs the iptables rules, starts the target, starts the driver once
+ * the target listens, and runs one poll() loop over the queue, its timer
+ * and a signalfd until the run ends; then it judges and reports.
+ * Single-threaded.  Only this file calls exit().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "checks.h"
+#include "clock.h"
+#include "diag.h"
+#include "queue.h"
+#include "report.h"
+#include "rules.h"
+#include "sandbox.h"
+#include "trace.h"
+
+enum { EXIT_OK = 0, EXIT_CHECK = 1, EXIT_USAGE = 2, EXIT_ENV = 3 };
+
+#define FL_MARK 0x464c0001u /* "FL": segments the engine injected */
+
+static const char usage_text[] =
+	"Usage:\n"
+	"  faultline run [OPTIONS] -- PROGRAM [ARG]...\n"
+	"  faultline check RULES...\n"
+	"  faultline --help | --version\n"
+	"\n"
+	"faultline runs PROGRAM (the target) in a private network sandbox,\n"
+	"drops, delays or rewrites its TCP segments as the rule files say,\n"
+	"and reports whether the checks in them held.\n"
+	"\n"
+	"run options:\n"
+	"  -r, --rules FILE      rule file (repeatable; rules keep their order)\n"
+	"      --driver CMD      shell command run in the sandbox once the target\n"
+	"                        listens (the test client); its failure fails the run\n"
+	"      --report FILE     write the JSON report\n"
+	"      --trace FILE      write every event as JSON Lines ('-' = stdout)\n"
+	"      --junit FILE      write the checks as JUnit XML\n"
+	"      --timeout DUR     end the run after DUR (default 60s; 0 = never);\n"
+	"                        a run that times out fails\n"
+	"      --seed N          seed for prob/jitter (overrides 'set seed';\n"
+	"                        default random, printed in the report)\n"
+	"      --settle DUR      after the driver exits, wait DUR before stopping\n"
+	"                        the target (default 500ms)\n"
+	"      --grace DUR       after SIGTERM, wait DUR before SIGKILL (default 2s)\n"
+	"      --ready-port N    start the driver once something listens on port N\n"
+	"                        (default: once anything listens)\n"
+	"      --ready-delay DUR start the driver DUR after the target instead\n"
+	"      --ready-timeout DUR  give up waiting to listen after DUR and start\n"
+	"                        the driver anyway (default 10s)\n"
+	"      --mtu N           MTU of the sandbox's loopback (default 1500)\n"
+	"      --user UID[:GID]  run target and driver as this user (root only;\n"
+	"                        default under sudo: the invoking user)\n"
+	"      --queue-all       queue every segment, even when no rule needs it\n"
+	"  -v, --verbose         harness diagnostics on stderr\n"
+	"\n"
+	"Durations: 500ms, 2s, 1.5s, 200us.  Rule language: rules/README.md.\n"
+	"\n"
+	"Exit status: 0 every check held; 1 a check failed; 2 usage or rule-file\n"
+	"error; 3 environment error (no namespaces, no NFQUEUE, no iptables).\n"
+	"\n"
+	"Examples:\n"
+	"  faultline check rules/scenarios/lost-fin.rules\n"
+	"  faultline run -r rules/scenarios/lost-fin.rules \\\n"
+	"      --driver 'tcp_client -p 7000 --rtt 3' -- echo_server -p 7000\n";
+
+struct run_opts {
+	const char **rule_files;
+	size_t nrule_files;
+	const char *driver;
+	const char *report;
+	const char *trace;
+	const char *junit;
+	uint64_t timeout_ns;
+	int have_seed;
+	uint64_t seed;
+	uint64_t settle_ns, grace_ns;
+	uint16_t ready_port;
+	int have_ready_delay;
+	uint64_t ready_delay_ns, ready_timeout_ns;
+	unsigned mtu;
+	int have_user;
+	uid_t uid;
+	gid_t gid;
+	int queue_all;
+	int verbose;
+	char **argv;
+};
+
+static int read_file(const char *path, char **text, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	for (;;) {
+		size_t got;
+
+		if (n + 4096 > cap) {
+			char *p = realloc(buf, cap = cap ? cap * 2 : 8192);
+
+			if (!p) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			buf = p;
+		}
+		got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f))
+		ret = -EIO;
+out:
+	fclose(f);
+	if (ret < 0) {
+		free(buf);
+		return ret;
+	}
+	if (!buf && !(buf = malloc(1)))
+		return -ENOMEM;
+	buf[n] = 0;
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+/* Parses every file, printing all diagnostics.  Returns 0, or an exit
+ * status. */
+static int load_rules(struct fl_ruleset *rs, const char *const *files,
+		      size_t n, int lint)
+{
+	struct fl_diag diag = {0};
+	int status = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char *text = NULL;
+		size_t len = 0;
+		int ret = read_file(files[i], &text, &len);
+
+		if (ret < 0) {
+			fprintf(stderr, "faultline: %s: %s\n", files[i],
+				strerror(-ret));
+			status = EXIT_USAGE;
+			continue;
+		}
+		ret = fl_rules_parse(rs, files[i], text, len, &diag);
+		free(text);
+		if (ret == -ENOMEM) {
+			fprintf(stderr, "faultline: out of memory\n");
+			status = EXIT_USAGE;
+		} else if (ret < 0) {
+			status = EXIT_USAGE;
+		}
+	}
+	if (lint && status == 0)
+		fl_rules_lint(rs, &diag);
+	if (diag.buf)
+		fputs(diag.buf, stderr);
+	if (diag.nerrors)
+		fprintf(stderr, "%u error%s\n", diag.nerrors,
+			diag.nerrors == 1 ? "" : "s");
+	fl_diag_free(&diag);
+	return status;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct fl_ruleset *rs;
+	int status;
+	char buf[512];
+
+	if (argc < 1) {
+		fprintf(stderr, "faultline check: no rule file given\n"
+			"Usage: faultline check RULES...\n");
+		return EXIT_USAGE;
+	}
+	rs = fl_ruleset_new();
+	if (!rs)
+		return EXIT_USAGE;
+	status = load_rules(rs, (const char *const *)argv, (size_t)argc, 1);
+	if (status == 0) {
+		for (size_t i = 0; i < rs->nrules; i++) {
+			fl_rule_explain(&rs->rules[i], buf, sizeof(buf));
+			printf("%s:%u: %s\n", rs->rules[i].file,
+			       rs->rules[i].line, buf);
+		}
+		for (size_t i = 0; i < rs->nexpects; i++) {
+			fl_expect_explain(&rs->expects[i], buf, sizeof(buf));
+			printf("%s:%u: %s\n", rs->expects[i].file,
+			       rs->expects[i].line, buf);
+		}
+		if (rs->has_seed)
+			printf("seed: %llu\n", (unsigned long long)rs->seed);
+		printf("%zu rule%s, %zu check%s: OK\n", rs->nrules,
+		       rs->nrules == 1 ? "" : "s", rs->nexpects,
+		       rs->nexpects == 1 ? "" : "s");
+	}
+	fl_ruleset_free(rs);
+	return status;
+}
+
+static int opt_duration(const char *opt, const char *arg, uint64_t *ns)
+{
+	uint64_t us;
+
+	if (fl_parse_duration(arg, &us) < 0) {
+		fprintf(stderr, "faultline: %s: invalid duration '%s' (e.g. "
+			"500ms, 2s, 1.5s)\n", opt, arg);
+		return -EINVAL;
+	}
+	*ns = us * 1000u;
+	return 0;
+}
+
+static int opt_number(const char *opt, const char *arg, uint64_t max,
+		      uint64_t *v)
+{
+	if (fl_parse_u64(arg, v) < 0 || *v > max) {
+		fprintf(stderr, "faultline: %s: invalid number '%s'\n", opt, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+enum {
+	OPT_DRIVER = 256, OPT_REPORT, OPT_TRACE, OPT_JUNIT, OPT_PCAP,
+	OPT_TIMEOUT, OPT_SEED, OPT_SETTLE, OPT_GRACE, OPT_READY_PORT,
+	OPT_READY_DELAY, OPT_READY_TIMEOUT, OPT_MTU, OPT_USER, OPT_QUEUE_ALL,
+	OPT_HELP,
+};
+
+static int parse_run_opts(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option longopts[] = {
+		{"rules", required_argument, NULL, 'r'},
+		{"driver", required_argument, NULL, OPT_DRIVER},
+		{"report", required_argument, NULL, OPT_REPORT},
+		{"trace", required_argument, NULL, OPT_TRACE},
+		{"junit", required_argument, NULL, OPT_JUNIT},
+		{"pcap", required_argument, NULL, OPT_PCAP},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"seed", required_argument, NULL, OPT_SEED},
+		{"settle", required_argument, NULL, OPT_SETTLE},
+		{"grace", required_argument, NULL, OPT_GRACE},
+		{"ready-port", required_argument, NULL, OPT_READY_PORT},
+		{"ready-delay", required_argument, NULL, OPT_READY_DELAY},
+		{"ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT},
+		{"mtu", required_argument, NULL, OPT_MTU},
+		{"user", required_argument, NULL, OPT_USER},
+		{"queue-all", no_argument, NULL, OPT_QUEUE_ALL},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, OPT_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	uint64_t v;
+	int c;
+
+	o->timeout_ns = 60ull * 1000000000u;
+	o->settle_ns = 500ull * 1000000u;
+	o->grace_ns = 2ull * 1000000000u;
+	o->ready_timeout_ns = 10ull * 1000000000u;
+	o->mtu = 1500;
+	o->rule_files = calloc((size_t)argc + 1, sizeof(char *));
+	if (!o->rule_files)
+		return -ENOMEM;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+r:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			o->rule_files[o->nrule_files++] = optarg;
+			break;
+		case OPT_DRIVER:
+			o->driver = optarg;
+			break;
+		case OPT_REPORT:
+			o->report = optarg;
+			break;
+		case OPT_TRACE:
+			o->trace = optarg;
+			break;
+		case OPT_JUNIT:
+			o->junit = optarg;
+			break;
+		case OPT_PCAP:
+			fprintf(stderr, "faultline: --pcap is not supported by "
+				"this version; use --trace\n");
+			return -EINVAL;
+		case OPT_TIMEOUT:
+			if (opt_duration("--timeout", optarg, &o->timeout_ns) < 0)
+				return -EINVAL;
+			break;
+		case OPT_SEED:
+			if (opt_number("--seed", optarg, UINT64_MAX, &o->seed) < 0)
+				return -EINVAL;
+			o->have_seed = 1;
+			break;
+		case OPT_SETTLE:
+			if (opt_duration("--settle", optarg, &o->settle_ns) < 0)
+				return -EINVAL;
+			break;
+		case OPT_GRACE:
+			if (opt_duration("--grace", optarg, &o->grace_ns) < 0)
+				return -EINVAL;
+			break;
+		case OPT_READY_PORT:
+			if (opt_number("--ready-port", optarg, 65535, &v) < 0 || !v)
+				return -EINVAL;
+			o->ready_port = (uint16_t)v;
+			break;
+		case OPT_READY_DELAY:
+			if (opt_duration("--ready-delay", optarg,
+					 &o->ready_delay_ns) < 0)
+				return -EINVAL;
+			o->have_ready_delay = 1;
+			break;
+		case OPT_READY_TIMEOUT:
+			if (opt_duration("--ready-timeout", optarg,
+					 &o->ready_timeout_ns) < 0)
+				return -EINVAL;
+			break;
+		case OPT_MTU:
+			if (opt_number("--mtu", optarg, 65535, &v) < 0 || v < 576) {
+				fprintf(stderr, "faultline: --mtu: must be 576..65535\n");
+				return -EINVAL;
+			}
+			o->mtu = (unsigned)v;
+			break;
+		case OPT_USER: {
+			char *colon = strchr(optarg, ':');
+			uint64_t u, g;
+
+			if (colon)
+				*colon = 0;
+			if (opt_number("--user", optarg, 0xfffffffe, &u) < 0 ||
+			    (colon && opt_number("--user", colon + 1,
+						 0xfffffffe, &g) < 0))
+				return -EINVAL;
+			o->have_user = 1;
+			o->uid = (uid_t)u;
+			o->gid = colon ? (gid_t)g : (gid_t)u;
+			break;
+		}
+		case OPT_QUEUE_ALL:
+			o->queue_all = 1;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case OPT_HELP:
+			fputs(usage_text, stdout);
+			exit(EXIT_OK);
+		default:
+			fprintf(stderr, "Try 'faultline --help'.\n");
+			return -EINVAL;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "faultline run: no program given (faultline run "
+			"[OPTIONS] -- PROGRAM [ARG]...)\n");
+		return -EINVAL;
+	}
+	if (o->have_user && geteuid() != 0) {
+		fprintf(stderr, "faultline: --user needs root\n");
+		return -EINVAL;
+	}
+	o->argv = argv + optind;
+	return 0;
+}
+
+/* ---- the run ---- */
+
+enum phase { PH_READY, PH_DRIVER, PH_SETTLE, PH_TERM, PH_KILL, PH_DONE };
+
+struct run {
+	struct run_opts *o;
+	struct fl_ruleset *rs;
+	struct fl_sandbox *sb;
+	struct fl_engine *eng;
+	struct fl_sdiag *diag;
+	struct fl_trace *trace;
+	struct fl_run_facts facts;
+	uint64_t seed;
+	pid_t target, driver;
+	enum phase phase;
+	uint64_t deadline_ns;   /* of the current phase, 0 = none */
+	uint64_t end_ns;        /* --timeout, 0 = none */
+	uint64_t next_poll_ns;  /* readiness polling */
+	int sfd;
+};
+
+static uint64_t ms_to_ns(uint64_t ms)
+{
+	return ms * 1000000u;
+}
+
+static void stop_processes(struct run *r, int sig)
+{
+	if (r->target > 0 && !r->facts.target.ended)
+		kill(-r->target, sig);
+	if (r->driver > 0 && !r->facts.driver.ended)
+		kill(-r->driver, sig);
+}
+
+static int start_driver(struct run *r, char *err, size_t errlen)
+{
+	char *argv[] = {"/bin/sh", "-c", (char *)r->o->driver, NULL};
+	pid_t pid = fl_sandbox_spawn(r->sb, argv, NULL, err, errlen);
+
+	if (pid < 0)
+		return (int)pid;
+	r->driver = pid;
+	r->facts.driver.started = 1;
+	r->facts.driver.pid = pid;
+	fl_trace_proc(r->trace, fl_clock_now_rel_ns(), pid, "driver", "start",
+		      -1, 0);
+	r->phase = PH_DRIVER;
+	r->deadline_ns = 0;
+	return 0;
+}
+
+/* Begins stopping the target: SIGTERM now, SIGKILL after the grace. */
+static void begin_stop(struct run *r)
+{
+	uint64_t now = fl_clock_now_rel_ns();
+
+	if (!r->facts.target.ended)
+		r->facts.killed_by_harness = 1;
+	stop_processes(r, SIGTERM);
+	r->phase = PH_TERM;
+	r->deadline_ns = now + r->o->grace_ns;
+}
+
+static int is_ready(struct run *r)
+{
+	uint64_t now = fl_clock_now_rel_ns();
+	int n;
+
+	if (r->o->have_ready_delay)
+		return now >= r->o->ready_delay_ns;
+	if (now >= r->o->ready_timeout_ns) {
+		fprintf(stderr, "faultline: the target did not listen%s within "
+			"%.1fs; starting the driver anyway\n",
+			r->o->ready_port ? " on the --ready-port" : "",
+			(double)r->o->ready_timeout_ns / 1e9);
+		return 1;
+	}
+	n = fl_sdiag_count_listeners(r->diag, r->o->ready_port);
+	return n > 0;
+}
+
+static void on_child_exit(struct run *r, pid_t pid, int st)
+{
+	struct fl_exit *x;
+	const char *role;
+	uint64_t now = fl_clock_now_rel_ns();
+
+	if (pid == r->target) {
+		x = &r->facts.target;
+		role = "target";
+	} else if (pid == r->driver) {
+		x = &r->facts.driver;
+		role = "driver";
+	} else {
+		return;
+	}
+	x->ended = 1;
+	x->t_ns = now;
+	if (WIFSIGNALED(st))
+		x->sig = WTERMSIG(st);
+	else
+		x->code = WEXITSTATUS(st);
+	fl_trace_proc(r->trace, now, pid, role, "exit", x->sig ? -1 : x->code,
+		      x->sig);
+	if (r->o->verbose)
+		fprintf(stderr, "faultline: %s (pid %d) ended at %.3fs\n", role,
+			pid, (double)now / 1e9);
+}
+
+static void advance(struct run *r)
+{
+	uint64_t now = fl_clock_now_rel_ns();
+	int t_done = r->facts.target.ended;
+	int d_done = !r->facts.driver.started || r->facts.driver.ended;
+
+	if (r->phase == PH_DONE)
+		return;
+	if (t_done && d_done) {
+		r->phase = PH_DONE;
+		return;
+	}
+	if (r->end_ns && now >= r->end_ns && r->phase < PH_TERM) {
+		r->facts.timed_out = 1;
+		fprintf(stderr, "faultline: --timeout reached; stopping\n");
+		begin_stop(r);
+		return;
+	}
+	switch (r->phase) {
+	case PH_READY:
+		if (t_done) {
+			/* The target ended before it listened: no driver. */
+			r->phase = PH_DONE;
+		}
+		break;
+	case PH_DRIVER:
+		if (r->facts.driver.ended) {
+			r->phase = PH_SETTLE;
+			r->deadline_ns = now + r->o->settle_ns;
+		} else if (t_done && !r->deadline_ns) {
+			/* Give the driver its settle time to notice. */
+			r->deadline_ns = now + r->o->settle_ns + r->o->grace_ns;
+		} else if (t_done && now >= r->deadline_ns) {
+			begin_stop(r);
+		}
+		break;
+	case PH_SETTLE:
+		if (now >= r->deadline_ns)
+			begin_stop(r);
+		break;
+	case PH_TERM:
+		if (now >= r->deadline_ns) {
+			stop_processes(r, SIGKILL);
+			r->phase = PH_KILL;
+			r->deadline_ns = now + ms_to_ns(2000);
+		}
+		break;
+	case PH_KILL:
+		if (now >= r->deadline_ns)
+			r->phase = PH_DONE; /* unkillable: give up waiting */
+		break;
+	case PH_DONE:
+		break;
+	}
+}
+
+static int poll_timeout_ms(struct run *r)
+{
+	uint64_t now = fl_clock_now_rel_ns();
+	uint64_t next = UINT64_MAX;
+
+	if (r->phase == PH_READY)
+		return 5;
+	if (r->deadline_ns)
+		next = r->deadline_ns;
+	if (r->end_ns && r->end_ns < next)
+		next = r->end_ns;
+	if (next == UINT64_MAX)
+		return 1000;
+	if (next <= now)
+		return 0;
+	return (int)((next - now) / 1000000u) + 1;
+}
+
+static int handle_signals(struct run *r)
+{
+	struct signalfd_siginfo si;
+	int st;
+	pid_t pid;
+
+	while (read(r->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
+		    si.ssi_signo == SIGHUP) {
+			if (r->facts.interrupted)
+				stop_processes(r, SIGKILL);
+			r->facts.interrupted = 1;
+			if (r->phase < PH_TERM)
+				begin_stop(r);
+		}
+	}
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		on_child_exit(r, pid, st);
+	return 0;
+}
+
+static int event_loop(struct run *r, char *err, size_t errlen)
+{
+	struct pollfd pfd[3];
+	int ret;
+
+	pfd[0].fd = fl_engine_fd(r->eng);
+	pfd[1].fd = fl_engine_timer_fd(r->eng);
+	pfd[2].fd = r->sfd;
+	for (int i = 0; i < 3; i++)
+		pfd[i].events = POLLIN;
+
+	while (r->phase != PH_DONE) {
+		int n = poll(pfd, 3, poll_timeout_ms(r));
+
+		if (n < 0 && errno != EINTR) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			return -errno;
+		}
+		if (n > 0 && (pfd[0].revents & POLLIN)) {
+			ret = fl_engine_process(r->eng);
+			if (ret < 0) {
+				snprintf(err, errlen, "reading the queue: %s",
+					 strerror(-ret));
+				return ret;
+			}
+		}
+		if (n > 0 && (pfd[1].revents & POLLIN))
+			fl_engine_timer(r->eng);
+		if (n > 0 && (pfd[2].revents & POLLIN))
+			handle_signals(r);
+		if (r->phase == PH_READY && !r->facts.target.ended &&
+		    r->o->driver && is_ready(r)) {
+			ret = start_driver(r, err, errlen);
+			if (ret < 0)
+				return ret;
+		} else if (r->phase == PH_READY && !r->o->driver) {
+			r->phase = PH_DRIVER; /* nothing to wait for */
+		}
+		advance(r);
+	}
+	/* Let the last segments through so nothing waits on us. */
+	fl_engine_process(r->eng);
+	fl_engine_release_all(r->eng);
+	return 0;
+}
+
+static void collect_ports(const struct fl_ruleset *rs, struct fl_sandbox_cfg *c,
+			  uint16_t *ports, int queue_all)
+{
+	c->queue_all = queue_all;
+	c->nports = 0;
+	for (size_t i = 0; rs && i < rs->nrules; i++) {
+		const struct fl_rule *rule = &rs->rules[i];
+
+		if (!fl_rule_needs_data_segments(rule))
+			continue;
+		if (!rule->port || c->nports == 64) {
+			c->queue_all = 1;
+			continue;
+		}
+		ports[c->nports++] = rule->port;
+	}
+	c->ports = ports;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = {0};
+	struct run r = {0};
+	struct fl_sandbox_cfg scfg = {0};
+	struct fl_engine_cfg ecfg = {0};
+	struct fl_check_result *checks = NULL;
+	size_t nchecks = 0;
+	struct fl_report rep = {0};
+	uint16_t ports[64];
+	char err[1024] = "";
+	int status = EXIT_ENV;
+	int ret;
+	sigset_t mask;
+
+	if (parse_run_opts(argc, argv, &o) < 0) {
+		free(o.rule_files);
+		return EXIT_USAGE;
+	}
+	r.o = &o;
+	r.target = r.driver = -1;
+	r.sfd = -1;
+	r.rs = fl_ruleset_new();
+	if (!r.rs) {
+		status = EXIT_USAGE;
+		goto out;
+	}
+	status = load_rules(r.rs, o.rule_files, o.nrule_files, 0);
+	if (status)
+		goto out;
+	status = EXIT_ENV;
+	if (o.have_seed)
+		r.seed = o.seed;
+	else if (r.rs->has_seed)
+		r.seed = r.rs->seed;
+	else if (getrandom(&r.seed, sizeof(r.seed), 0) != sizeof(r.seed))
+		r.seed = fl_clock_ns();
+	r.facts.rs = r.rs;
+	r.facts.have_driver = o.driver != NULL;
+	r.facts.timeout_ns = o.timeout_ns;
+	r.facts.eng.queue_dropped = r.facts.eng.user_dropped = -1;
+
+	if (o.trace) {
+		r.trace = fl_trace_open(o.trace);
+		if (!r.trace) {
+			fprintf(stderr, "faultline: --trace %s: %s\n", o.trace,
+				strerror(errno));
+			status = EXIT_USAGE;
+			goto out;
+		}
+	}
+
+	/* Signals arrive through the signalfd only. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	r.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+
+	scfg.mtu = o.mtu;
+	scfg.queue_num = 0;
+	scfg.mark = FL_MARK;
+	scfg.verbose = o.verbose;
+	collect_ports(r.rs, &scfg, ports, o.queue_all);
+	if (o.have_user) {
+		scfg.have_user = 1;
+		scfg.uid = o.uid;
+		scfg.gid = o.gid;
+	} else if (geteuid() == 0 && getenv("SUDO_UID")) {
+		uint64_t u, g;
+
+		if (fl_parse_u64(getenv("SUDO_UID"), &u) == 0 &&
+		    fl_parse_u64(getenv("SUDO_GID") ? getenv("SUDO_GID") : "",
+				 &g) == 0) {
+			scfg.have_user = 1;
+			scfg.uid = (uid_t)u;
+			scfg.gid = (gid_t)g;
+		}
+	}
+	ret = fl_sandbox_enter(&r.sb, &scfg, err, sizeof(err));
+	if (ret < 0)
+		goto env_error;
+	ecfg.rs = r.rs;
+	ecfg.seed = r.seed;
+	ecfg.queue_num = scfg.queue_num;
+	ecfg.mark = FL_MARK;
+	ecfg.trace = r.trace;
+	ecfg.verbose = o.verbose;
+	ecfg.proc_fd = fl_sandbox_host_proc(r.sb);
+	ret = fl_engine_new(&r.eng, &ecfg, err, sizeof(err));
+	if (ret < 0)
+		goto env_error;
+	ret = fl_sandbox_install_queue(r.sb, err, sizeof(err));
+	if (ret < 0)
+		goto env_error;
+	ret = fl_sdiag_new(&r.diag);
+	if (ret < 0) {
+		snprintf(err, sizeof(err), "cannot open NETLINK_SOCK_DIAG: %s "
+			 "(the kernel needs CONFIG_INET_DIAG)", strerror(-ret));
+		goto env_error;
+	}
+	if (o.verbose)
+		fprintf(stderr, "faultline: sandbox ready (iptables-%s), seed "
+			"%llu\n", fl_sandbox_backend(r.sb),
+			(unsigned long long)r.seed);
+
+	fl_clock_start();
+	fl_trace_run(r.trace, FL_VERSION, r.seed, o.argv, o.rule_files,
+		     o.nrule_files);
+	r.end_ns = o.timeout_ns;
+	r.target = fl_sandbox_spawn(r.sb, o.argv, NULL, err, sizeof(err));
+	if (r.target < 0) {
+		fprintf(stderr, "faultline: %s\n", err);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	r.facts.target.started = 1;
+	r.facts.target.pid = r.target;
+	fl_trace_proc(r.trace, fl_clock_now_rel_ns(), r.target, "target",
+		      "start", -1, 0);
+	r.phase = PH_READY;
+	ret = event_loop(&r, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "faultline: %s\n", err);
+		stop_processes(&r, SIGKILL);
+		status = EXIT_ENV;
+		goto out;
+	}
+
+	fl_engine_read_kernel_stats(r.eng);
+	fl_engine_get_stats(r.eng, &r.facts.eng);
+	if (fl_checks_run(&r.facts, &checks, &nchecks) < 0) {
+		fprintf(stderr, "faultline: out of memory\n");
+		goto out;
+	}
+	rep.argv = o.argv;
+	rep.driver = o.driver;
+	rep.facts = &r.facts;
+	rep.checks = checks;
+	rep.nchecks = nchecks;
+	rep.engine = r.eng;
+	rep.seed = r.seed;
+	rep.duration_ns = fl_clock_now_rel_ns();
+	rep.backend = fl_sandbox_backend(r.sb);
+	rep.ok = 1;
+	for (size_t i = 0; i < nchecks; i++) {
+		rep.ok &= checks[i].ok;
+		fl_trace_check(r.trace, rep.duration_ns, checks[i].name,
+			       checks[i].ok, checks[i].detail);
+	}
+	status = rep.ok ? EXIT_OK : EXIT_CHECK;
+	fflush(stdout);
+	fl_report_text(&rep, stdout);
+	if (o.report && (ret = fl_report_json(&rep, o.report)) < 0) {
+		fprintf(stderr, "faultline: --report %s: %s\n", o.report,
+			strerror(-ret));
+		status = EXIT_USAGE;
+	}
+	if (o.junit && (ret = fl_report_junit(&rep, o.junit)) < 0) {
+		fprintf(stderr, "faultline: --junit %s: %s\n", o.junit,
+			strerror(-ret));
+		status = EXIT_USAGE;
+	}
+	goto out;
+
+env_error:
+	fprintf(stderr, "faultline: %s\n", err);
+	status = EXIT_ENV;
+out:
+	if (r.trace && fl_trace_close(r.trace) < 0) {
+		fprintf(stderr, "faultline: --trace %s: write error\n", o.trace);
+		if (status == EXIT_OK)
+			status = EXIT_USAGE;
+	}
+	free(checks);
+	fl_sdiag_free(r.diag);
+	fl_engine_free(r.eng);
+	fl_sandbox_free(r.sb); /* kills whatever is left in the sandbox */
+	if (r.sfd >= 0)
+		close(r.sfd);
+	fl_ruleset_free(r.rs);
+	free(o.rule_files);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("faultline %s\n", FL_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 2, argv + 2);
+	fprintf(stderr, "faultline: unknown command '%s'\nTry 'faultline "
+		"--help'.\n", argv[1]);
+	return EXIT_USAGE;
+}

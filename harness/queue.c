@@ -1,0 +1,805 @@
+/*
+ * queue.c - the NFQUEUE engine; see queue.h.
+ *
+ * One netlink socket bound to one queue.  Each received segment is parsed
+ * (harness/packet.c), assigned to its flow (flow.c), matched (rules/) and
+ * given a verdict.  Verdicts are appended to a batch that is sent with one
+ * sendto() when the receive loop runs dry or the batch is full.
+ *
+ * Held segments (delay, and segments queued behind a held one of the same
+ * flow) sit in a min-heap ordered by release time then arrival, with one
+ * timerfd armed for the earliest.  Per-flow order is kept: a flow's
+ * release_floor_ns is the latest release time among its held segments, and
+ * a later segment of that flow is never released before it.
+ *
+ * Single-threaded.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "clock.h"
+#include "packet.h"
+#include "queue.h"
+#include "trace.h"
+
+#define HDR_COPY 256u        /* enough for IPv6 + ext headers + TCP options */
+#define RECV_BUF (1u << 19)
+#define BATCH_BUF (1u << 18)
+#define QUEUE_MAXLEN 8192u
+
+struct held {
+	uint64_t release_ns; /* relative to the run's start */
+	uint64_t order;      /* arrival number, ties broken by it */
+	uint32_t id;
+	struct fl_flow *flow;
+};
+
+struct fl_engine {
+	struct fl_engine_cfg cfg;
+	struct mnl_socket *nl;
+	unsigned portid;
+	int tfd;
+	int raw4, raw6;
+	struct fl_matcher *matcher;
+	struct fl_flow_table *flows;
+	int copy_full;
+
+	char *rbuf;
+	char *bbuf;        /* verdict batch */
+	size_t blen;
+
+	struct held *heap;
+	size_t nheld, capheld;
+	uint64_t order;
+	uint64_t armed_ns; /* what the timer is set for, 0 = disarmed */
+
+	uint64_t *fired;   /* per rule: segments it acted on */
+	struct fl_engine_stats st;
+	char **rule_names; /* "file:line" per rule */
+};
+
+int fl_rule_needs_data_segments(const struct fl_rule *r)
+{
+	if (r->action == FL_ACT_BLACKHOLE)
+		return 1; /* once triggered, every segment of the flow */
+	return !(r->flags_set & (FL_TCP_SYN | FL_TCP_FIN | FL_TCP_RST));
+}
+
+/* ---- the heap of held segments ---- */
+
+static int held_before(const struct held *a, const struct held *b)
+{
+	if (a->release_ns != b->release_ns)
+		return a->release_ns < b->release_ns;
+	return a->order < b->order;
+}
+
+static int heap_push(struct fl_engine *e, const struct held *h)
+{
+	size_t i;
+
+	if (e->nheld == e->capheld) {
+		size_t cap = e->capheld ? e->capheld * 2 : 256;
+		struct held *p = realloc(e->heap, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		e->heap = p;
+		e->capheld = cap;
+	}
+	i = e->nheld++;
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+
+		if (!held_before(h, &e->heap[parent]))
+			break;
+		e->heap[i] = e->heap[parent];
+		i = parent;
+	}
+	e->heap[i] = *h;
+	if (e->nheld > e->st.max_held)
+		e->st.max_held = e->nheld;
+	return 0;
+}
+
+static struct held heap_pop(struct fl_engine *e)
+{
+	struct held top = e->heap[0];
+	struct held last = e->heap[--e->nheld];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= e->nheld)
+			break;
+		if (c + 1 < e->nheld && held_before(&e->heap[c + 1], &e->heap[c]))
+			c++;
+		if (!held_before(&e->heap[c], &last))
+			break;
+		e->heap[i] = e->heap[c];
+		i = c;
+	}
+	if (e->nheld)
+		e->heap[i] = last;
+	return top;
+}
+
+static void arm_timer(struct fl_engine *e)
+{
+	struct itimerspec its = {0};
+	uint64_t want = e->nheld ? e->heap[0].release_ns : 0;
+	uint64_t abs;
+
+	if (want == e->armed_ns)
+		return;
+	e->armed_ns = want;
+	if (want) {
+		abs = fl_clock_start_ns() + want;
+		its.it_value.tv_sec = (time_t)(abs / 1000000000u);
+		its.it_value.tv_nsec = (long)(abs % 1000000000u);
+	}
+	timerfd_settime(e->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* ---- verdicts ---- */
+
+static int batch_flush(struct fl_engine *e)
+{
+	int ret = 0;
+
+	if (!e->blen)
+		return 0;
+	if (mnl_socket_sendto(e->nl, e->bbuf, e->blen) < 0) {
+		e->st.send_errors++;
+		ret = -errno;
+	}
+	e->blen = 0;
+	return ret;
+}
+
+static void verdict(struct fl_engine *e, uint32_t id, int v,
+		    const void *pkt, size_t pktlen)
+{
+	size_t need = MNL_ALIGN(sizeof(struct nlmsghdr)) + 256 + MNL_ALIGN(pktlen);
+	struct nlmsghdr *nlh;
+
+	if (e->blen + need > BATCH_BUF)
+		batch_flush(e);
+	nlh = nfq_nlmsg_put(e->bbuf + e->blen, NFQNL_MSG_VERDICT,
+			    e->cfg.queue_num);
+	nfq_nlmsg_verdict_put(nlh, (int)id, v);
+	if (pkt)
+		nfq_nlmsg_verdict_put_pkt(nlh, pkt, (uint32_t)pktlen);
+	e->blen += nlh->nlmsg_len;
+}
+
+/* ---- injection ---- */
+
+static int inject(struct fl_engine *e, const uint8_t *pkt, size_t len,
+		  int family, const void *dst)
+{
+	ssize_t n;
+
+	if (family == AF_INET) {
+		struct sockaddr_in sin = {.sin_family = AF_INET};
+
+		memcpy(&sin.sin_addr, dst, 4);
+		n = sendto(e->raw4, pkt, len, 0, (struct sockaddr *)&sin,
+			   sizeof(sin));
+	} else {
+		struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+
+		memcpy(&sin6.sin6_addr, dst, 16);
+		n = sendto(e->raw6, pkt, len, 0, (struct sockaddr *)&sin6,
+			   sizeof(sin6));
+	}
+	if (n < 0) {
+		e->st.send_errors++;
+		return -errno;
+	}
+	e->st.injected++;
+	return 0;
+}
+
+/* ---- one segment ---- */
+
+struct seg_ctx {
+	struct fl_pkt p;
+	struct fl_flow *f;
+	int dir;
+	uint32_t rseq, rack;
+	uint64_t now_ns;
+	uint32_t id;
+};
+
+static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
+		      const char *v, int rule, uint64_t delay_ns,
+		      const char *detail)
+{
+	struct fl_trace_pkt tp = {
+		.t_ns = s->now_ns,
+		.flow = s->f->id,
+		.from = s->dir == FL_DIR_C2S ? "client" : "server",
+		.flags = s->p.flags,
+		.seq = s->rseq,
+		.ack = (s->p.flags & FL_TCP_ACK) ? s->rack : 0,
+		.len = s->p.payload_len,
+		.win = s->p.window,
+		.verdict = v,
+		.rule = rule >= 0 ? e->rule_names[rule] : NULL,
+		.delay_ns = delay_ns,
+		.detail = detail,
+	};
+
+	fl_trace_pkt(e->cfg.trace, &tp);
+}
+
+static void hold(struct fl_engine *e, struct seg_ctx *s, uint64_t release_ns)
+{
+	struct held h;
+
+	if (release_ns < s->f->release_floor_ns)
+		release_ns = s->f->release_floor_ns;
+	h.release_ns = release_ns;
+	h.order = e->order++;
+	h.id = s->id;
+	h.flow = s->f;
+	if (heap_push(e, &h) < 0) {
+		/* Out of memory: passing now beats losing the segment. */
+		verdict(e, s->id, NF_ACCEPT, NULL, 0);
+		return;
+	}
+	s->f->held++;
+	s->f->release_floor_ns = release_ns;
+}
+
+static void pass(struct fl_engine *e, struct seg_ctx *s)
+{
+	if (s->f->held) {
+		/* Keep the flow's order: wait behind its held segments. */
+		uint64_t wait = s->f->release_floor_ns > s->now_ns
+					? s->f->release_floor_ns - s->now_ns
+					: 0;
+		trace_seg(e, s, "pass", -1, wait, "queued behind a held segment");
+		hold(e, s, s->f->release_floor_ns);
+		e->st.passed++;
+		return;
+	}
+	trace_seg(e, s, "pass", -1, 0, NULL);
+	verdict(e, s->id, NF_ACCEPT, NULL, 0);
+	e->st.passed++;
+}
+
+static uint64_t delay_for(struct fl_engine *e, const struct fl_rule *r,
+			  const struct seg_ctx *s, int rule)
+{
+	uint64_t d = r->delay_us * 1000u;
+
+	if (r->jitter_us) {
+		/* The draw number is the sender's segment count: the same
+		 * traffic with the same seed gives the same delays. */
+		uint32_t draw = (uint32_t)s->f->packets[s->dir];
+		uint32_t x = fl_random(e->cfg.seed, s->f->id,
+				       (uint32_t)rule | 0x80000000u,
+				       draw * 2u + (uint32_t)s->dir);
+		uint64_t span = 2u * r->jitter_us * 1000u + 1u;
+		uint64_t off = (uint64_t)x * span >> 32;
+
+		d = d + off >= r->jitter_us * 1000u ? d + off - r->jitter_us * 1000u
+						    : 0;
+	}
+	return d;
+}
+
+static void act_reset(struct fl_engine *e, struct seg_ctx *s,
+		      const struct fl_rule *r, int rule)
+{
+	uint8_t out[80];
+	/* RFC 5961 3.2: an RST at exactly RCV.NXT resets the connection; one
+	 * elsewhere in the window earns a challenge ACK instead.  The dropped
+	 * segment's seq is where the receiver expects the next byte. */
+	uint32_t seq = s->p.seq;
+	int len;
+	char detail[64];
+
+	if (r->reset_mode == FL_RESET_OUT_OF_WINDOW)
+		seq += 1;
+	len = fl_pkt_build(out, sizeof(out), s->p.family, &s->p.src, &s->p.dst,
+			   s->p.sport, s->p.dport, seq, 0, FL_TCP_RST, 0);
+	trace_seg(e, s, "drop", rule, 0, "replaced by an injected RST");
+	verdict(e, s->id, NF_DROP, NULL, 0);
+	e->st.dropped++;
+	if (len > 0 && inject(e, out, (size_t)len, s->p.family, &s->p.dst) == 0) {
+		struct seg_ctx is = *s;
+
+		is.p.flags = FL_TCP_RST;
+		is.p.payload_len = 0;
+		is.p.window = 0;
+		is.rseq = s->rseq + (seq - s->p.seq);
+		snprintf(detail, sizeof(detail), "RST %s",
+			 r->reset_mode == FL_RESET_OUT_OF_WINDOW
+				 ? "at RCV.NXT+1 (challenge ACK expected)"
+				 : "at RCV.NXT");
+		trace_seg(e, &is, "inject", rule, 0, detail);
+	}
+}
+
+static void act_rewrite(struct fl_engine *e, struct seg_ctx *s,
+			const struct fl_rule *r, int rule)
+{
+	char detail[96], a[32], b[32];
+	int ret = 0;
+
+	if (s->p.caplen < s->p.len) {
+		trace_seg(e, s, "pass", rule, 0,
+			  "rewrite skipped: only headers were copied");
+		verdict(e, s->id, NF_ACCEPT, NULL, 0);
+		return;
+	}
+	detail[0] = 0;
+	if (r->rw_mask & FL_RW_FLAGS) {
+		fl_flags_format(s->p.flags, a, sizeof(a));
+		fl_flags_format(r->rw_flags, b, sizeof(b));
+		snprintf(detail, sizeof(detail), "flags %s->%s", a, b);
+		ret = fl_pkt_set_flags(&s->p, r->rw_flags);
+	}
+	if (!ret && (r->rw_mask & FL_RW_WINDOW)) {
+		size_t n = strlen(detail);
+
+		snprintf(detail + n, sizeof(detail) - n, "%swindow %u->%u",
+			 n ? " " : "", s->p.window, r->rw_window);
+		ret = fl_pkt_set_window(&s->p, r->rw_window);
+	}
+	if (!ret && (r->rw_mask & FL_RW_SEQ))
+		ret = fl_pkt_set_seq(&s->p, s->p.seq + (uint32_t)r->rw_seq);
+	if (!ret && (r->rw_mask & FL_RW_ACK))
+		ret = fl_pkt_set_ack(&s->p, s->p.ack + (uint32_t)r->rw_ack);
+	if (ret) {
+		trace_seg(e, s, "pass", rule, 0, "rewrite failed");
+		verdict(e, s->id, NF_ACCEPT, NULL, 0);
+		return;
+	}
+	trace_seg(e, s, "rewrite", rule, 0, detail[0] ? detail : NULL);
+	verdict(e, s->id, NF_ACCEPT, s->p.buf, s->p.len);
+	e->st.rewritten++;
+}
+
+static void act_corrupt(struct fl_engine *e, struct seg_ctx *s, int rule)
+{
+	if (s->p.caplen < s->p.len || fl_pkt_corrupt(&s->p) < 0) {
+		trace_seg(e, s, "pass", rule, 0, "corrupt skipped");
+		verdict(e, s->id, NF_ACCEPT, NULL, 0);
+		return;
+	}
+	trace_seg(e, s, "corrupt", rule, 0, "TCP checksum broken");
+	verdict(e, s->id, NF_ACCEPT, s->p.buf, s->p.len);
+	e->st.rewritten++;
+}
+
+static void decide(struct fl_engine *e, struct seg_ctx *s)
+{
+	const struct fl_ruleset *rs = e->cfg.rs;
+	struct fl_segment seg;
+	const struct fl_rule *r;
+	int rule;
+
+	if (s->f->blackholed) {
+		rule = s->f->blackholed - 1;
+		trace_seg(e, s, "drop", rule, 0, "blackholed flow");
+		verdict(e, s->id, NF_DROP, NULL, 0);
+		e->st.dropped++;
+		e->fired[rule]++;
+		s->f->faults++;
+		return;
+	}
+	seg.from = s->dir == FL_DIR_C2S ? FL_SIDE_CLIENT : FL_SIDE_SERVER;
+	seg.target_side = s->f->target_side;
+	seg.flags = s->p.flags;
+	seg.payload_len = s->p.payload_len;
+	seg.sport = s->p.sport;
+	seg.dport = s->p.dport;
+	seg.stream_off = s->rseq ? (uint64_t)s->rseq - 1 : 0;
+	rule = e->matcher ? fl_matcher_match(e->matcher, &seg, &s->f->fm,
+					     s->now_ns / 1000u)
+			  : -1;
+	if (rule < 0) {
+		pass(e, s);
+		return;
+	}
+	r = &rs->rules[rule];
+	e->fired[rule]++;
+	s->f->faults++;
+	switch (r->action) {
+	case FL_ACT_DROP:
+		trace_seg(e, s, "drop", rule, 0, NULL);
+		verdict(e, s->id, NF_DROP, NULL, 0);
+		e->st.dropped++;
+		break;
+	case FL_ACT_DELAY: {
+		uint64_t d = delay_for(e, r, s, rule);
+		uint64_t rel = s->now_ns + d;
+
+		if (rel < s->f->release_floor_ns)
+			rel = s->f->release_floor_ns;
+		trace_seg(e, s, "delay", rule, rel - s->now_ns, NULL);
+		hold(e, s, rel);
+		e->st.delayed++;
+		break;
+	}
+	case FL_ACT_REWRITE:
+		act_rewrite(e, s, r, rule);
+		break;
+	case FL_ACT_RESET:
+		act_reset(e, s, r, rule);
+		break;
+	case FL_ACT_BLACKHOLE:
+		s->f->blackholed = rule + 1;
+		trace_seg(e, s, "drop", rule, 0, "blackhole begins");
+		verdict(e, s->id, NF_DROP, NULL, 0);
+		e->st.dropped++;
+		break;
+	case FL_ACT_CORRUPT:
+		act_corrupt(e, s, rule);
+		break;
+	case FL_ACT_DUPLICATE:
+	case FL_ACT_REORDER:
+	case FL_ACT_TRUNCATE:
+		trace_seg(e, s, "pass", rule, 0, "action not implemented yet");
+		verdict(e, s->id, NF_ACCEPT, NULL, 0);
+		break;
+	}
+}
+
+static void endpoint_of(struct fl_endpoint *ep, const struct fl_pkt *p,
+			int src)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->family = p->family;
+	if (p->family == AF_INET)
+		memcpy(ep->addr, src ? (const void *)&p->src.v4
+				     : (const void *)&p->dst.v4, 4);
+	else
+		memcpy(ep->addr, src ? (const void *)&p->src.v6
+				     : (const void *)&p->dst.v6, 16);
+	ep->port = src ? p->sport : p->dport;
+}
+
+static int on_packet(const struct nlmsghdr *nlh, void *data)
+{
+	struct fl_engine *e = data;
+	struct nlattr *attr[NFQA_MAX + 1] = {0};
+	struct nfqnl_msg_packet_hdr *ph;
+	struct fl_endpoint src, dst;
+	struct seg_ctx s;
+	uint8_t *payload;
+	size_t plen;
+
+	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
+		return MNL_CB_OK;
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	memset(&s, 0, sizeof(s));
+	s.id = ntohl(ph->packet_id);
+	s.now_ns = fl_clock_now_rel_ns();
+	e->st.packets++;
+	if (!attr[NFQA_PAYLOAD]) {
+		verdict(e, s.id, NF_ACCEPT, NULL, 0);
+		e->st.unparsed++;
+		return MNL_CB_OK;
+	}
+	payload = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+	plen = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+	if (fl_pkt_parse(&s.p, payload, plen) < 0) {
+		verdict(e, s.id, NF_ACCEPT, NULL, 0);
+		e->st.unparsed++;
+		return MNL_CB_OK;
+	}
+	endpoint_of(&src, &s.p, 1);
+	endpoint_of(&dst, &s.p, 0);
+	s.f = fl_flow_lookup(e->flows, &src, &dst, s.p.flags, s.now_ns, &s.dir);
+	if (!s.f) {
+		verdict(e, s.id, NF_ACCEPT, NULL, 0);
+		return MNL_CB_OK;
+	}
+	if (s.f->packets[0] + s.f->packets[1] == 0 && e->cfg.resolve_side)
+		s.f->target_side = e->cfg.resolve_side(e->cfg.resolve_ctx, s.f);
+	if (s.p.flags & FL_TCP_SYN) {
+		s.f->isn[s.dir] = s.p.seq;
+		s.f->isn_known[s.dir] = 1;
+	} else if (!s.f->isn_known[s.dir]) {
+		/* Joined mid-stream: count from here, like tcpdump. */
+		s.f->isn[s.dir] = s.p.seq - 1;
+		s.f->isn_known[s.dir] = 1;
+	}
+	s.rseq = s.p.seq - s.f->isn[s.dir];
+	s.rack = s.f->isn_known[!s.dir] ? s.p.ack - s.f->isn[!s.dir] : s.p.ack;
+	s.f->packets[s.dir]++;
+	s.f->bytes[s.dir] += s.p.payload_len;
+	s.f->flags_seen[s.dir] |= s.p.flags;
+	s.f->last_ns = s.now_ns;
+	decide(e, &s);
+	return MNL_CB_OK;
+}
+
+int fl_engine_process(struct fl_engine *e)
+{
+	int ret = 0;
+
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(mnl_socket_get_fd(e->nl), e->rbuf, RECV_BUF,
+				 MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			if (errno == ENOBUFS) {
+				e->st.enobufs++;
+				continue;
+			}
+			ret = -errno;
+			break;
+		}
+		if (mnl_cb_run(e->rbuf, (size_t)n, 0, e->portid, on_packet, e) < 0 &&
+		    errno != EINTR) {
+			/* A netlink error message (e.g. a verdict for an id the
+			 * kernel no longer has) is not fatal. */
+			e->st.send_errors++;
+		}
+	}
+	batch_flush(e);
+	arm_timer(e);
+	return ret;
+}
+
+static void release(struct fl_engine *e, const struct held *h)
+{
+	verdict(e, h->id, NF_ACCEPT, NULL, 0);
+	if (h->flow->held)
+		h->flow->held--;
+	if (!h->flow->held)
+		h->flow->release_floor_ns = 0;
+}
+
+int fl_engine_timer(struct fl_engine *e)
+{
+	uint64_t exp;
+	uint64_t now = fl_clock_now_rel_ns();
+
+	if (read(e->tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
+		return -errno;
+	e->armed_ns = 0;
+	while (e->nheld && e->heap[0].release_ns <= now) {
+		struct held h = heap_pop(e);
+
+		release(e, &h);
+	}
+	batch_flush(e);
+	arm_timer(e);
+	return 0;
+}
+
+void fl_engine_release_all(struct fl_engine *e)
+{
+	while (e->nheld) {
+		struct held h = heap_pop(e);
+
+		release(e, &h);
+	}
+	batch_flush(e);
+	arm_timer(e);
+}
+
+/* ---- setup ---- */
+
+static int queue_config(struct fl_engine *e, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	uint32_t flags = NFQA_CFG_F_GSO;
+
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, e->cfg.queue_num);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
+	if (mnl_socket_sendto(e->nl, nlh, nlh->nlmsg_len) < 0)
+		goto fail;
+
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, e->cfg.queue_num);
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET,
+				 e->copy_full ? 0xffff : (int)HDR_COPY);
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, QUEUE_MAXLEN);
+	if (mnl_socket_sendto(e->nl, nlh, nlh->nlmsg_len) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot configure NFQUEUE %u: %s (is the "
+		 "nfnetlink_queue kernel module available?)",
+		 e->cfg.queue_num, strerror(errno));
+	return -errno;
+}
+
+static int open_raw(int family, uint32_t mark)
+{
+	int fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int fl_engine_new(struct fl_engine **out, const struct fl_engine_cfg *cfg,
+		  char *err, size_t errlen)
+{
+	struct fl_engine *e = calloc(1, sizeof(*e));
+	size_t nrules = cfg->rs ? cfg->rs->nrules : 0;
+	int one = 1, bufsz = 16 << 20;
+	int ret = -ENOMEM;
+
+	if (!e)
+		goto fail;
+	e->cfg = *cfg;
+	e->tfd = e->raw4 = e->raw6 = -1;
+	e->rbuf = malloc(RECV_BUF);
+	e->bbuf = malloc(BATCH_BUF);
+	e->fired = calloc(nrules ? nrules : 1, sizeof(*e->fired));
+	e->rule_names = calloc(nrules ? nrules : 1, sizeof(char *));
+	e->flows = fl_flow_table_new(nrules);
+	if (!e->rbuf || !e->bbuf || !e->fired || !e->rule_names || !e->flows)
+		goto fail;
+	for (size_t i = 0; i < nrules; i++) {
+		const struct fl_rule *r = &cfg->rs->rules[i];
+		char name[512];
+
+		snprintf(name, sizeof(name), "%s:%u", r->file, r->line);
+		e->rule_names[i] = strdup(name);
+		if (!e->rule_names[i])
+			goto fail;
+		if (fl_rule_needs_payload(r))
+			e->copy_full = 1;
+	}
+	if (nrules) {
+		e->matcher = fl_matcher_new(cfg->rs, cfg->seed);
+		if (!e->matcher)
+			goto fail;
+	}
+	e->st.queue_dropped = e->st.user_dropped = -1;
+
+	e->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (e->tfd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "timerfd_create: %s", strerror(errno));
+		goto fail;
+	}
+	e->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!e->nl || mnl_socket_bind(e->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open a netfilter netlink socket: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	e->portid = mnl_socket_get_portid(e->nl);
+	/* Never block the kernel on us: a full buffer drops the packet and
+	 * nfnetlink_queue counts it (user_dropped), which we report. */
+	setsockopt(mnl_socket_get_fd(e->nl), SOL_NETLINK, NETLINK_NO_ENOBUFS,
+		   &one, sizeof(one));
+	if (setsockopt(mnl_socket_get_fd(e->nl), SOL_SOCKET, SO_RCVBUFFORCE,
+		       &bufsz, sizeof(bufsz)) < 0)
+		setsockopt(mnl_socket_get_fd(e->nl), SOL_SOCKET, SO_RCVBUF,
+			   &bufsz, sizeof(bufsz));
+	fcntl(mnl_socket_get_fd(e->nl), F_SETFL,
+	      fcntl(mnl_socket_get_fd(e->nl), F_GETFL) | O_NONBLOCK);
+	ret = queue_config(e, err, errlen);
+	if (ret < 0)
+		goto fail;
+	e->raw4 = open_raw(AF_INET, cfg->mark);
+	e->raw6 = open_raw(AF_INET6, cfg->mark);
+	if (e->raw4 < 0 || e->raw6 < 0) {
+		ret = e->raw4 < 0 ? e->raw4 : e->raw6;
+		snprintf(err, errlen, "cannot open a raw socket for injected "
+			 "segments: %s", strerror(-ret));
+		goto fail;
+	}
+	*out = e;
+	return 0;
+fail:
+	if (ret == -ENOMEM && err[0] == 0)
+		snprintf(err, errlen, "out of memory");
+	fl_engine_free(e);
+	return ret;
+}
+
+void fl_engine_free(struct fl_engine *e)
+{
+	if (!e)
+		return;
+	if (e->nl)
+		mnl_socket_close(e->nl);
+	if (e->tfd >= 0)
+		close(e->tfd);
+	if (e->raw4 >= 0)
+		close(e->raw4);
+	if (e->raw6 >= 0)
+		close(e->raw6);
+	fl_matcher_free(e->matcher);
+	fl_flow_table_free(e->flows);
+	if (e->rule_names)
+		for (size_t i = 0; i < (e->cfg.rs ? e->cfg.rs->nrules : 0); i++)
+			free(e->rule_names[i]);
+	free(e->rule_names);
+	free(e->fired);
+	free(e->heap);
+	free(e->rbuf);
+	free(e->bbuf);
+	free(e);
+}
+
+int fl_engine_fd(const struct fl_engine *e)
+{
+	return mnl_socket_get_fd(e->nl);
+}
+
+int fl_engine_timer_fd(const struct fl_engine *e)
+{
+	return e->tfd;
+}
+
+void fl_engine_read_kernel_stats(struct fl_engine *e)
+{
+	int fd = openat(e->cfg.proc_fd >= 0 ? e->cfg.proc_fd : AT_FDCWD,
+			e->cfg.proc_fd >= 0 ? "self/net/netfilter/nfnetlink_queue"
+					    : "/proc/self/net/netfilter/nfnetlink_queue",
+			O_RDONLY | O_CLOEXEC);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	unsigned q, portid, total, mode, range;
+	unsigned long long qd, ud, idseq;
+	int one;
+
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while (fscanf(f, "%u %u %u %u %u %llu %llu %llu %d", &q, &portid,
+		      &total, &mode, &range, &qd, &ud, &idseq, &one) == 9) {
+		if (q == e->cfg.queue_num) {
+			e->st.queue_dropped = (int64_t)qd;
+			e->st.user_dropped = (int64_t)ud;
+		}
+	}
+	fclose(f);
+}
+
+void fl_engine_get_stats(const struct fl_engine *e, struct fl_engine_stats *s)
+{
+	*s = e->st;
+}
+
+const struct fl_flow_table *fl_engine_flows(const struct fl_engine *e)
+{
+	return e->flows;
+}
+
+uint64_t fl_engine_rule_fired(const struct fl_engine *e, size_t i)
+{
+	return e->fired[i];
+}

@@ -1,0 +1,300 @@
+/*
+ * report.c - text, JSON and JUnit reports from one struct fl_report; see
+ * report.h.  JSON goes through json-c so quoting is never hand-made.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "flow.h"
+#include "report.h"
+
+static const char *side_name(enum fl_side s)
+{
+	switch (s) {
+	case FL_SIDE_CLIENT:
+		return "client";
+	case FL_SIDE_SERVER:
+		return "server";
+	case FL_SIDE_ANY:
+	case FL_SIDE_TARGET:
+	case FL_SIDE_PEER:
+		break;
+	}
+	return NULL;
+}
+
+static json_object *exit_json(const struct fl_exit *x)
+{
+	json_object *o;
+	const char *name;
+
+	if (!x->started || !x->ended)
+		return NULL;
+	o = json_object_new_object();
+	if (x->sig) {
+		name = fl_signal_name(x->sig);
+		json_object_object_add(o, "signal",
+				       name ? json_object_new_string(name)
+					    : json_object_new_int(x->sig));
+	} else {
+		json_object_object_add(o, "code", json_object_new_int(x->code));
+	}
+	json_object_object_add(o, "pid", json_object_new_int(x->pid));
+	json_object_object_add(o, "t", json_object_new_double(
+					       (double)x->t_ns / 1e9));
+	return o;
+}
+
+static json_object *flows_json(const struct fl_engine *e)
+{
+	json_object *a = json_object_new_array();
+	const struct fl_flow_table *t;
+	char buf[64];
+
+	if (!e)
+		return a;
+	t = fl_engine_flows(e);
+	for (uint32_t id = 1; id <= fl_flow_count(t); id++) {
+		const struct fl_flow *f = fl_flow_get(t, id);
+		json_object *o = json_object_new_object();
+		const char *ts = side_name(f->target_side);
+
+		json_object_object_add(o, "id", json_object_new_int((int)f->id));
+		fl_endpoint_format(&f->ep[0], buf, sizeof(buf));
+		json_object_object_add(o, "client", json_object_new_string(buf));
+		fl_endpoint_format(&f->ep[1], buf, sizeof(buf));
+		json_object_object_add(o, "server", json_object_new_string(buf));
+		json_object_object_add(o, "target_side",
+				       ts ? json_object_new_string(ts) : NULL);
+		json_object_object_add(
+			o, "packets",
+			json_object_new_int64((int64_t)(f->packets[0] + f->packets[1])));
+		json_object_object_add(o, "faults",
+				       json_object_new_int64((int64_t)f->faults));
+		/* TCP states need the sock_diag sampler (a later version);
+		 * the key is part of the contract, so it is present. */
+		json_object_object_add(o, "states", json_object_new_array());
+		json_object_object_add(o, "first",
+				       json_object_new_double((double)f->first_ns / 1e9));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static json_object *faults_json(const struct fl_report *r)
+{
+	json_object *a = json_object_new_array();
+	const struct fl_ruleset *rs = r->facts->rs;
+	char buf[512];
+
+	for (size_t i = 0; rs && i < rs->nrules; i++) {
+		json_object *o = json_object_new_object();
+
+		snprintf(buf, sizeof(buf), "%s:%u", rs->rules[i].file,
+			 rs->rules[i].line);
+		json_object_object_add(o, "rule", json_object_new_string(buf));
+		json_object_object_add(o, "action", json_object_new_string(
+			fl_action_name(rs->rules[i].action)));
+		json_object_object_add(o, "count", json_object_new_int64(
+			r->engine ? (int64_t)fl_engine_rule_fired(r->engine, i) : 0));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+int fl_report_json(const struct fl_report *r, const char *path)
+{
+	json_object *root = json_object_new_object();
+	json_object *target = json_object_new_object();
+	json_object *argv = json_object_new_array();
+	json_object *checks = json_object_new_array();
+	json_object *harness = json_object_new_object();
+	const struct fl_engine_stats *s = &r->facts->eng;
+	int ret = 0;
+
+	json_object_object_add(root, "ok", json_object_new_boolean(r->ok));
+	for (size_t i = 0; r->argv[i]; i++)
+		json_object_array_add(argv, json_object_new_string(r->argv[i]));
+	json_object_object_add(target, "argv", argv);
+	json_object_object_add(target, "exit", exit_json(&r->facts->target));
+	json_object_object_add(root, "target", target);
+	if (r->driver) {
+		json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "cmd", json_object_new_string(r->driver));
+		json_object_object_add(d, "exit", exit_json(&r->facts->driver));
+		json_object_object_add(root, "driver", d);
+	}
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct fl_check_result *c = &r->checks[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(c->name));
+		json_object_object_add(o, "ok", json_object_new_boolean(c->ok));
+		json_object_object_add(o, "detail",
+				       json_object_new_string(c->detail));
+		if (c->skipped)
+			json_object_object_add(o, "skipped",
+					       json_object_new_boolean(1));
+		if (c->file) {
+			char where[512];
+
+			snprintf(where, sizeof(where), "%s:%u", c->file, c->line);
+			json_object_object_add(o, "rule",
+					       json_object_new_string(where));
+		}
+		json_object_array_add(checks, o);
+	}
+	json_object_object_add(root, "checks", checks);
+	json_object_object_add(root, "flows", flows_json(r->engine));
+	json_object_object_add(root, "faults", faults_json(r));
+	/* Socket calls come from the shim (a later version): no counts yet. */
+	json_object_object_add(root, "calls", json_object_new_object());
+	json_object_object_add(root, "seed", json_object_new_uint64(r->seed));
+	json_object_object_add(root, "duration",
+			       json_object_new_double((double)r->duration_ns / 1e9));
+	json_object_object_add(harness, "backend",
+			       json_object_new_string(r->backend ? r->backend : "none"));
+	json_object_object_add(harness, "segments",
+			       json_object_new_int64((int64_t)s->packets));
+	json_object_object_add(harness, "injected",
+			       json_object_new_int64((int64_t)s->injected));
+	json_object_object_add(harness, "enobufs",
+			       json_object_new_int64((int64_t)s->enobufs));
+	json_object_object_add(harness, "queue_dropped",
+			       json_object_new_int64(s->queue_dropped));
+	json_object_object_add(harness, "user_dropped",
+			       json_object_new_int64(s->user_dropped));
+	json_object_object_add(harness, "max_held",
+			       json_object_new_int64((int64_t)s->max_held));
+	json_object_object_add(root, "harness", harness);
+
+	if (json_object_to_file_ext(path, root,
+				    JSON_C_TO_STRING_PRETTY |
+					    JSON_C_TO_STRING_NOSLASHESCAPE) < 0)
+		ret = errno ? -errno : -EIO;
+	json_object_put(root);
+	return ret;
+}
+
+void fl_report_text(const struct fl_report *r, FILE *f)
+{
+	const struct fl_ruleset *rs = r->facts->rs;
+	size_t nfail = 0;
+
+	fprintf(f, "\nfaultline report (seed %llu, %.3fs)\n",
+		(unsigned long long)r->seed, (double)r->duration_ns / 1e9);
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct fl_check_result *c = &r->checks[i];
+
+		fprintf(f, "  %s  %-24s %s\n",
+			c->skipped ? "SKIP" : c->ok ? "PASS" : "FAIL", c->name,
+			c->detail);
+		nfail += !c->ok;
+	}
+	if (rs && rs->nrules && r->engine) {
+		fprintf(f, "faults:\n");
+		for (size_t i = 0; i < rs->nrules; i++) {
+			char text[256];
+
+			fl_rule_format(&rs->rules[i], text, sizeof(text));
+			fprintf(f, "  %s:%u  %-40s acted %llu times\n",
+				rs->rules[i].file, rs->rules[i].line, text,
+				(unsigned long long)fl_engine_rule_fired(r->engine, i));
+		}
+	}
+	if (r->engine) {
+		const struct fl_flow_table *t = fl_engine_flows(r->engine);
+		char c[64], s[64];
+
+		fprintf(f, "flows: %zu\n", fl_flow_count(t));
+		for (uint32_t id = 1; id <= fl_flow_count(t) && id <= 20; id++) {
+			const struct fl_flow *fl = fl_flow_get(t, id);
+
+			fl_endpoint_format(&fl->ep[0], c, sizeof(c));
+			fl_endpoint_format(&fl->ep[1], s, sizeof(s));
+			fprintf(f, "  #%u %s -> %s  %llu segments, %llu faults\n",
+				fl->id, c, s,
+				(unsigned long long)(fl->packets[0] + fl->packets[1]),
+				(unsigned long long)fl->faults);
+		}
+		if (fl_flow_count(t) > 20)
+			fprintf(f, "  ... (%zu more in the JSON report)\n",
+				fl_flow_count(t) - 20);
+	}
+	fprintf(f, "result: %s (%zu of %zu checks failed)\n",
+		r->ok ? "PASS" : "FAIL", nfail, r->nchecks);
+}
+
+static void xml_str(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
+				fputc(' ', f);
+			else
+				fputc(*s, f);
+		}
+	}
+}
+
+int fl_report_junit(const struct fl_report *r, const char *path)
+{
+	FILE *f = fopen(path, "we");
+	size_t nfail = 0, nskip = 0;
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	for (size_t i = 0; i < r->nchecks; i++) {
+		nfail += !r->checks[i].ok;
+		nskip += r->checks[i].skipped;
+	}
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(f, "<testsuites tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\">\n",
+		r->nchecks, nfail, nskip);
+	fprintf(f, "  <testsuite name=\"faultline\" tests=\"%zu\" failures=\"%zu\" "
+		"skipped=\"%zu\" time=\"%.3f\">\n",
+		r->nchecks, nfail, nskip, (double)r->duration_ns / 1e9);
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct fl_check_result *c = &r->checks[i];
+
+		fputs("    <testcase classname=\"faultline\" name=\"", f);
+		xml_str(f, c->name);
+		fputs("\">", f);
+		if (!c->ok) {
+			fputs("<failure message=\"", f);
+			xml_str(f, c->detail);
+			fputs("\">", f);
+			xml_str(f, c->detail);
+			fputs("</failure>", f);
+		} else if (c->skipped) {
+			fputs("<skipped message=\"", f);
+			xml_str(f, c->detail);
+			fputs("\"/>", f);
+		}
+		fputs("</testcase>\n", f);
+	}
+	fputs("  </testsuite>\n</testsuites>\n", f);
+	if (ferror(f))
+		ret = -EIO;
+	if (fclose(f) != 0 && !ret)
+		ret = -errno;
+	return ret;
+}

@@ -1,0 +1,66 @@
+/*
+ * sandbox.h - the private network the target runs in.
+ *
+ * fl_sandbox_enter() moves the calling process (the harness) into new
+ * network and mount namespaces, plus a user namespace when it is not root,
+ * and makes a new PID namespace whose init is a small reaper child: when
+ * the harness dies, even by SIGKILL, the reaper sees its pipe close (and
+ * gets PR_SET_PDEATHSIG), exits, and the kernel kills every process in the
+ * namespace; the network namespace, and the iptables rules in it, go with
+ * the last process.  Nothing outside the sandbox is ever changed.
+ *
+ * Single-threaded; call from main() before starting any thread.
+ */
+#ifndef FL_SANDBOX_H
+#define FL_SANDBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct fl_sandbox_cfg {
+	unsigned mtu;         /* of lo, default 1500 */
+	uint16_t queue_num;
+	uint32_t mark;        /* segments with this mark bypass the queue */
+	int queue_all;        /* queue every TCP segment, not only SYN/FIN/RST */
+	const uint16_t *ports; /* ...or also every segment to/from these ports */
+	size_t nports;
+	int verbose;
+	int have_user;        /* run target and driver as uid/gid below */
+	uid_t uid;
+	gid_t gid;
+};
+
+struct fl_sandbox;
+
+/*
+ * Enters the sandbox.  Returns 0, or -errno with a message naming the fix in
+ * err (exit status 3 for the caller).  Free with fl_sandbox_free().
+ */
+int fl_sandbox_enter(struct fl_sandbox **out, const struct fl_sandbox_cfg *cfg,
+		     char *err, size_t errlen);
+
+/* Installs the NFQUEUE rules (IPv4 and IPv6), probing which iptables
+ * backend works.  Call once the queue is bound. */
+int fl_sandbox_install_queue(struct fl_sandbox *sb, char *err, size_t errlen);
+/* Which iptables backend is in use ("nft" or "legacy"). */
+const char *fl_sandbox_backend(const struct fl_sandbox *sb);
+
+/*
+ * Starts argv (argv[0] searched in PATH) inside the sandbox with every
+ * capability dropped and no_new_privs, in its own process group, with
+ * extra environment entries env (NULL-terminated "K=V", may be NULL).
+ * Returns its pid (in the harness's view), or -errno with err filled when
+ * it could not be executed.
+ */
+pid_t fl_sandbox_spawn(struct fl_sandbox *sb, char *const argv[],
+		       char *const env[], char *err, size_t errlen);
+
+/* An O_PATH descriptor of the host's /proc (valid for the harness, which
+ * is outside the sandbox's PID namespace).  /proc itself is the sandbox's. */
+int fl_sandbox_host_proc(const struct fl_sandbox *sb);
+
+/* Kills everything in the sandbox and frees it. */
+void fl_sandbox_free(struct fl_sandbox *sb);
+
+#endif

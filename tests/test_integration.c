@@ -1,0 +1,388 @@
+/*
+ * test_integration.c - the real faultline binary on the programs in
+ * tests/targets/, in a real sandbox, as root and as an unprivileged user.
+ * Each test reads what happened from the trace and from the programs' own
+ * output, and compares.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runner.h"
+
+/* Defines name_root and name_nobody from one body taking `enum as_user u`. */
+#define BOTH(name)                                                            \
+	static void name(enum as_user u);                                     \
+	Test(integration, name##_root, .timeout = 120) { name(AS_ROOT); }     \
+	Test(integration, name##_nobody, .timeout = 120) { name(AS_NOBODY); } \
+	static void name(enum as_user u)
+
+static char driver_buf[1024];
+
+/* A driver command that runs tcp_client with args, output to DIR/client.out */
+static const char *client_cmd(const struct run_result *r, const char *args)
+{
+	snprintf(driver_buf, sizeof(driver_buf), "exec %s/tcp_client %s > %s",
+		 FL_TARGETS, args, rr_path(r, "client.out"));
+	return driver_buf;
+}
+
+static char *client_out(const struct run_result *r)
+{
+	FILE *f = fopen(rr_path(r, "client.out"), "r");
+	static char buf[65536];
+	size_t n;
+
+	if (!f)
+		return strcpy(buf, "");
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static void dump_on_failure(const struct run_result *r)
+{
+	if (getenv("FL_TEST_VERBOSE"))
+		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- client\n%s\n",
+			r->out, r->err, client_out(r));
+}
+
+/* Runs faultline run -r RULES --trace --report --driver DRIVER -- echo_server ARGS */
+static void run_echo(struct run_result *r, enum as_user u, const char *rules,
+		     const char *driver, const char *server_args)
+{
+	char server[256];
+	char *argv[32];
+	size_t n = 0;
+	char *save = NULL;
+
+	snprintf(server, sizeof(server), "%s", server_args);
+	argv[n++] = FL_BIN;
+	argv[n++] = "run";
+	argv[n++] = "-r";
+	argv[n++] = (char *)rr_write(r, "test.rules", rules);
+	argv[n++] = "--trace";
+	argv[n++] = (char *)rr_path(r, "trace.jsonl");
+	argv[n++] = "--report";
+	argv[n++] = (char *)rr_path(r, "report.json");
+	argv[n++] = "--timeout";
+	argv[n++] = "30s";
+	argv[n++] = "--driver";
+	argv[n++] = (char *)driver;
+	argv[n++] = "--";
+	argv[n++] = FL_TARGETS "/echo_server";
+	for (char *t = strtok_r(server, " ", &save); t && n < 31;
+	     t = strtok_r(NULL, " ", &save))
+		argv[n++] = t;
+	argv[n] = NULL;
+	rr_run(r, u, argv, 60);
+	dump_on_failure(r);
+}
+
+static int is_pkt(json_object *ev, const char *from, const char *flags_has)
+{
+	const char *f = js(ev, "flags");
+
+	return js(ev, "ev") && !strcmp(js(ev, "ev"), "pkt") &&
+	       !strcmp(js(ev, "from"), from) && f && strstr(f, flags_has);
+}
+
+/* Dropping the client's FIN once: the trace shows the FIN dropped, then a
+ * retransmitted FIN (same seq) passed; the server still reads EOF. */
+BOTH(lost_fin)
+{
+	struct run_result r;
+	json_object *tr;
+	long long drop_seq = -1, pass_seq = -1;
+	double drop_t = -1, pass_t = -1;
+
+	rr_init(&r);
+	run_echo(&r, u, "drop from client flags FIN times 1\n",
+		 client_cmd(&r, "-p 7000 --rtt 2"), "-p 7000");
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (!is_pkt(ev, "client", "FIN"))
+			continue;
+		if (!strcmp(js(ev, "verdict"), "drop") && drop_seq < 0) {
+			drop_seq = ji(ev, "seq");
+			drop_t = jd(ev, "t");
+			cr_assert_str_eq(js(ev, "rule"),
+					 rr_path(&r, "test.rules:1"));
+		} else if (!strcmp(js(ev, "verdict"), "pass") && drop_seq >= 0 &&
+			   pass_seq < 0) {
+			pass_seq = ji(ev, "seq");
+			pass_t = jd(ev, "t");
+		}
+	}
+	cr_assert_geq(drop_seq, 0, "no dropped FIN in the trace");
+	cr_assert_eq(pass_seq, drop_seq, "retransmitted FIN seq %lld != %lld",
+		     pass_seq, drop_seq);
+	cr_assert_gt(pass_t, drop_t);
+	/* The server saw EOF after the retransmission. */
+	cr_assert_not_null(line_field(r.out, "EOF", "conn"), "server:\n%s", r.out);
+	cr_assert_str_eq(line_field(client_out(&r), "DONE", "t_us") ? "ok" : "no", "ok");
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* The client's FIN rewritten to RST: the server's read fails with
+ * ECONNRESET. */
+BOTH(fin_to_rst)
+{
+	struct run_result r;
+	json_object *tr;
+	int rewrites = 0;
+
+	rr_init(&r);
+	run_echo(&r, u, "rewrite flags=RST from client flags FIN\n",
+		 client_cmd(&r, "-p 7000 --rtt 1"), "-p 7000");
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	cr_assert_str_eq(line_field(r.out, "READ_ERROR", "errno") ?: "(none)",
+			 "ECONNRESET", "server:\n%s", r.out);
+	cr_assert_eq(count_lines(r.out, "EOF"), 0);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (is_pkt(ev, "client", "FIN") &&
+		    !strcmp(js(ev, "verdict"), "rewrite"))
+			rewrites++;
+	}
+	cr_assert_eq(rewrites, 1);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* 100ms on the server's data: every round trip is at least 100ms and well
+ * under 200ms. */
+BOTH(delay_server_data)
+{
+	struct run_result r;
+	const char *out;
+	int n = 0;
+
+	rr_init(&r);
+	run_echo(&r, u, "delay 100ms from server data\n",
+		 client_cmd(&r, "-p 7000 --rtt 5"), "-p 7000");
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	out = client_out(&r);
+	for (const char *l = strstr(out, "RTT "); l; l = strstr(l + 1, "RTT ")) {
+		long us;
+
+		cr_assert_eq(sscanf(l, "RTT i=%*d us=%ld", &us), 1);
+		cr_assert_geq(us, 100000, "round trip %ld us < 100ms", us);
+		cr_assert_lt(us, 200000, "round trip %ld us >= 200ms", us);
+		n++;
+	}
+	cr_assert_eq(n, 5, "client:\n%s", out);
+	rr_free(&r);
+}
+
+/* A blackholed server: the client's TCP_USER_TIMEOUT (1s) fires with
+ * ETIMEDOUT, and not much later. */
+BOTH(blackhole)
+{
+	struct run_result r;
+	const char *e;
+	long elapsed;
+	json_object *rep;
+
+	rr_init(&r);
+	run_echo(&r, u, "blackhole from server data\n",
+		 client_cmd(&r, "-p 7000 --rtt 1 --user-timeout-ms 1000"),
+		 "-p 7000");
+	/* The driver fails (it could not finish), so the run fails. */
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	e = line_field(client_out(&r), "READ_ERROR", "errno");
+	cr_assert_str_eq(e ? e : "(none)", "ETIMEDOUT", "client:\n%s", client_out(&r));
+	elapsed = atol(line_field(client_out(&r), "READ_ERROR", "elapsed_ms"));
+	cr_assert_geq(elapsed, 1000);
+	cr_assert_lt(elapsed, 4000);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert_eq(ji(json_object_object_get(rep, "driver") ?
+			json_object_object_get(json_object_object_get(rep, "driver"), "exit") : NULL,
+			"code"), 1);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+static int pid_alive(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return access(path, F_OK) == 0;
+}
+
+/* SIGKILL of faultline mid-run leaves no process behind. */
+BOTH(sigkill_leaves_nothing)
+{
+	struct run_result r;
+	char *argv[] = {FL_BIN, "run", "--trace", NULL, "--driver",
+			"exec sleep 47.25", "--", FL_TARGETS "/echo_server",
+			"-p", "7000", "-n", "0", NULL};
+	pid_t pid, tpid = -1, dpid = -1;
+	json_object *tr = NULL;
+	int st;
+
+	rr_init(&r);
+	argv[3] = (char *)rr_path(&r, "trace.jsonl");
+	pid = rr_spawn(&r, u, argv);
+	/* Wait until the driver runs (its start is in the trace). */
+	for (int i = 0; i < 500 && dpid < 0; i++) {
+		usleep(20000);
+		json_object_put(tr);
+		tr = rr_trace(&r);
+		for (size_t j = 0; j < json_object_array_length(tr); j++) {
+			json_object *ev = json_object_array_get_idx(tr, j);
+
+			if (!js(ev, "ev") || strcmp(js(ev, "ev"), "proc"))
+				continue;
+			if (!strcmp(js(ev, "role"), "target"))
+				tpid = (pid_t)ji(ev, "pid");
+			if (!strcmp(js(ev, "role"), "driver"))
+				dpid = (pid_t)ji(ev, "pid");
+		}
+	}
+	json_object_put(tr);
+	cr_assert_gt(tpid, 0, "target never started");
+	cr_assert_gt(dpid, 0, "driver never started");
+	cr_assert(pid_alive(tpid));
+	/* faultline runs under setpriv for nobody: kill the whole group. */
+	kill(-pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	for (int i = 0; i < 200 && (pid_alive(tpid) || pid_alive(dpid)); i++)
+		usleep(10000);
+	cr_assert(!pid_alive(tpid), "target %d survived", tpid);
+	cr_assert(!pid_alive(dpid), "driver %d survived", dpid);
+	/* Nor anything else of the run: no sleep 47.25, no echo_server. */
+	{
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		int left = 0;
+
+		while ((de = readdir(d))) {
+			char path[300], cmd[256] = "";
+			FILE *f;
+			size_t n;
+
+			snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+			f = fopen(path, "r");
+			if (!f)
+				continue;
+			n = fread(cmd, 1, sizeof(cmd) - 1, f);
+			fclose(f);
+			for (size_t k = 0; k + 1 < n; k++)
+				if (!cmd[k])
+					cmd[k] = ' ';
+			if (strstr(cmd, "47.25") || strstr(cmd, "faultline-init") ||
+			    (strstr(cmd, "echo_server") && strstr(cmd, "-n 0")))
+				left++;
+		}
+		closedir(d);
+		cr_assert_eq(left, 0, "%d processes of the run are left", left);
+	}
+	rr_free(&r);
+}
+
+/* A rule file with errors: exit 2, every error, exactly. */
+BOTH(rule_errors)
+{
+	struct run_result r;
+	char *argv[] = {FL_BIN, "run", "-r", NULL, "--", "/bin/true", NULL};
+	char expect[1024];
+	const char *path;
+
+	rr_init(&r);
+	path = rr_write(&r, "bad.rules",
+			"drop from client flags FIN\n"
+			"dorp from client\n"
+			"delay 10 from server\n");
+	argv[3] = (char *)path;
+	rr_run(&r, u, argv, 30);
+	cr_assert_eq(r.status, 2);
+	snprintf(expect, sizeof(expect),
+		 "%s:2:1: error: unknown action 'dorp'; did you mean 'drop'?\n"
+		 "dorp from client\n"
+		 "^\n",
+		 path);
+	cr_assert(strstr(r.err, expect), "stderr:\n%s\nexpected:\n%s", r.err,
+		  expect);
+	snprintf(expect, sizeof(expect), "%s:3:7: error: ", path);
+	cr_assert(strstr(r.err, expect), "stderr:\n%s", r.err);
+	cr_assert(strstr(r.err, "2 errors"), "stderr:\n%s", r.err);
+	rr_free(&r);
+}
+
+/* `expect exit N` judges the target's status; the report says so. */
+BOTH(expect_exit)
+{
+	struct run_result r;
+	char *argv[] = {FL_BIN, "run", "-r", NULL, "--report", NULL, "--",
+			"/bin/sh", "-c", "exit 3", NULL};
+	json_object *rep, *checks;
+
+	rr_init(&r);
+	argv[3] = (char *)rr_write(&r, "x.rules", "expect exit 3\n");
+	argv[5] = (char *)rr_path(&r, "report.json");
+	rr_run(&r, u, argv, 30);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert_eq(ji(json_object_object_get(json_object_object_get(rep, "target"),
+					       "exit"), "code"), 3);
+	checks = json_object_object_get(rep, "checks");
+	cr_assert_str_eq(js(json_object_array_get_idx(checks, 0), "name"), "exit 3");
+	json_object_put(rep);
+
+	rr_write(&r, "x.rules", "expect exit 0\n");
+	rr_run(&r, u, argv, 30);
+	cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "FAIL  exit 0"), "%s", r.out);
+	rr_free(&r);
+}
+
+Test(integration, check_explains)
+{
+	struct run_result r;
+	char *argv[] = {FL_BIN, "check", FL_RULES "/scenarios/lost-fin.rules", NULL};
+
+	rr_init(&r);
+	rr_run(&r, AS_ROOT, argv, 10);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "lost-fin.rules:"), "%s", r.out);
+	rr_free(&r);
+}
+
+Test(integration, usage_errors)
+{
+	struct run_result r;
+	char *a1[] = {FL_BIN, "run", "--timeout", "5 parsecs", "--", "true", NULL};
+	char *a2[] = {FL_BIN, "frobnicate", NULL};
+	char *a3[] = {FL_BIN, "run", "-r", "/nonexistent.rules", "--", "true", NULL};
+	char *a4[] = {FL_BIN, "--help", NULL};
+
+	rr_init(&r);
+	rr_run(&r, AS_ROOT, a1, 10);
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err, "--timeout"), "%s", r.err);
+	rr_run(&r, AS_ROOT, a2, 10);
+	cr_assert_eq(r.status, 2);
+	rr_run(&r, AS_ROOT, a3, 10);
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err, "/nonexistent.rules: No such file"), "%s", r.err);
+	rr_run(&r, AS_ROOT, a4, 10);
+	cr_assert_eq(r.status, 0);
+	cr_assert(strstr(r.out, "--driver"));
+	rr_free(&r);
+}
