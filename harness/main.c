@@ -24,6 +24,7 @@
 #include "checks.h"
 #include "clock.h"
 #include "diag.h"
+#include "owner.h"
 #include "queue.h"
 #include "report.h"
 #include "rules.h"
@@ -397,6 +398,7 @@ struct run {
 	struct fl_sandbox *sb;
 	struct fl_engine *eng;
 	struct fl_sdiag *diag;
+	struct fl_owner *owner;
 	struct fl_trace *trace;
 	struct fl_run_facts facts;
 	uint64_t seed;
@@ -429,6 +431,7 @@ static int start_driver(struct run *r, char *err, size_t errlen)
 	if (pid < 0)
 		return (int)pid;
 	r->driver = pid;
+	fl_owner_set_root(r->owner, FL_ROLE_DRIVER, pid);
 	r->facts.driver.started = 1;
 	r->facts.driver.pid = pid;
 	fl_trace_proc(r->trace, fl_clock_now_rel_ns(), pid, "driver", "start",
@@ -637,6 +640,13 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 	return 0;
 }
 
+static enum fl_side resolve_side(void *ctx, const struct fl_flow *f)
+{
+	struct run *r = ctx;
+
+	return fl_owner_target_side(r->owner, f);
+}
+
 static void collect_ports(const struct fl_ruleset *rs, struct fl_sandbox_cfg *c,
 			  uint16_t *ports, int queue_all)
 {
@@ -748,18 +758,25 @@ static int cmd_run(int argc, char **argv)
 	ecfg.trace = r.trace;
 	ecfg.verbose = o.verbose;
 	ecfg.proc_fd = fl_sandbox_host_proc(r.sb);
-	ret = fl_engine_new(&r.eng, &ecfg, err, sizeof(err));
-	if (ret < 0)
-		goto env_error;
-	ret = fl_sandbox_install_queue(r.sb, err, sizeof(err));
-	if (ret < 0)
-		goto env_error;
+	ecfg.resolve_side = resolve_side;
+	ecfg.resolve_ctx = &r;
 	ret = fl_sdiag_new(&r.diag);
 	if (ret < 0) {
 		snprintf(err, sizeof(err), "cannot open NETLINK_SOCK_DIAG: %s "
 			 "(the kernel needs CONFIG_INET_DIAG)", strerror(-ret));
 		goto env_error;
 	}
+	ret = fl_owner_new(&r.owner, r.diag, fl_sandbox_host_proc(r.sb));
+	if (ret < 0) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto env_error;
+	}
+	ret = fl_engine_new(&r.eng, &ecfg, err, sizeof(err));
+	if (ret < 0)
+		goto env_error;
+	ret = fl_sandbox_install_queue(r.sb, err, sizeof(err));
+	if (ret < 0)
+		goto env_error;
 	if (o.verbose)
 		fprintf(stderr, "faultline: sandbox ready (iptables-%s), seed "
 			"%llu\n", fl_sandbox_backend(r.sb),
@@ -777,6 +794,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	r.facts.target.started = 1;
 	r.facts.target.pid = r.target;
+	fl_owner_set_root(r.owner, FL_ROLE_TARGET, r.target);
 	fl_trace_proc(r.trace, fl_clock_now_rel_ns(), r.target, "target",
 		      "start", -1, 0);
 	r.phase = PH_READY;
@@ -834,6 +852,7 @@ out:
 			status = EXIT_USAGE;
 	}
 	free(checks);
+	fl_owner_free(r.owner);
 	fl_sdiag_free(r.diag);
 	fl_engine_free(r.eng);
 	fl_sandbox_free(r.sb); /* kills whatever is left in the sandbox */

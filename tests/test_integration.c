@@ -197,7 +197,7 @@ BOTH(blackhole)
 	json_object *rep;
 
 	rr_init(&r);
-	run_echo(&r, u, "blackhole from server data\n",
+	run_echo(&r, u, "blackhole from client data\n",
 		 client_cmd(&r, "-p 7000 --rtt 1 --user-timeout-ms 1000"),
 		 "-p 7000");
 	/* The driver fails (it could not finish), so the run fails. */

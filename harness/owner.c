@@ -1,0 +1,208 @@
+/*
+ * owner.c - socket owner resolution; see owner.h.
+ *
+ * Listening sockets are resolved once per port and cached: a server's
+ * connections cost one lookup in all.  A client socket (the target as
+ * client) costs one sock_diag dump and one scan of the sandbox's /proc,
+ * which holds only the sandbox's few processes.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "owner.h"
+
+#define TCP_LISTEN_STATE 10
+#define TCP_SYN_SENT_STATE 2
+
+struct fl_owner {
+	struct fl_sdiag *diag;
+	int host_proc;
+	pid_t root[3];    /* harness-view pid per role */
+	pid_t nsroot[3];  /* the same in the sandbox's PID namespace */
+	uint8_t port_role[65536]; /* listener port -> role + 1, 0 = unknown */
+};
+
+int fl_owner_new(struct fl_owner **out, struct fl_sdiag *diag, int host_proc)
+{
+	struct fl_owner *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->diag = diag;
+	o->host_proc = host_proc;
+	*out = o;
+	return 0;
+}
+
+void fl_owner_free(struct fl_owner *o)
+{
+	free(o);
+}
+
+/* The pid in the innermost namespace, from "NSpid:\t1234\t5". */
+static pid_t ns_pid(int host_proc, pid_t pid)
+{
+	char path[64], line[256];
+	FILE *f;
+	pid_t last = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "%d/status", pid);
+	fd = openat(host_proc, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *end;
+
+		if (strncmp(line, "NSpid:", 6) != 0)
+			continue;
+		for (p = line + 6; *p;) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			last = (pid_t)v;
+			p = end;
+		}
+	}
+	fclose(f);
+	return last;
+}
+
+void fl_owner_set_root(struct fl_owner *o, enum fl_role role, pid_t pid)
+{
+	o->root[role] = pid;
+	o->nsroot[role] = ns_pid(o->host_proc, pid);
+}
+
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512];
+	char *p;
+	int fd;
+	ssize_t n;
+	long ppid;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* "pid (comm) S ppid ...": comm may hold spaces and parentheses. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %ld", &ppid) != 1)
+		return -1;
+	return (pid_t)ppid;
+}
+
+static enum fl_role role_of(struct fl_owner *o, pid_t pid)
+{
+	for (int depth = 0; pid > 1 && depth < 64; depth++) {
+		if (pid == o->nsroot[FL_ROLE_TARGET])
+			return FL_ROLE_TARGET;
+		if (pid == o->nsroot[FL_ROLE_DRIVER])
+			return FL_ROLE_DRIVER;
+		pid = parent_of(pid);
+	}
+	return FL_ROLE_NONE;
+}
+
+/* The sandbox pid holding socket inode, or -1. */
+static pid_t pid_of_inode(uint32_t inode)
+{
+	char want[32], path[600], link[64];
+	DIR *proc = opendir("/proc");
+	struct dirent *pe;
+	pid_t found = -1;
+
+	if (!proc)
+		return -1;
+	snprintf(want, sizeof(want), "socket:[%u]", inode);
+	while (found < 0 && (pe = readdir(proc))) {
+		DIR *fds;
+		struct dirent *fe;
+
+		if (!isdigit((unsigned char)pe->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", pe->d_name);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while ((fe = readdir(fds))) {
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s",
+				 pe->d_name, fe->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = 0;
+			if (strcmp(link, want) == 0) {
+				found = (pid_t)strtol(pe->d_name, NULL, 10);
+				break;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+struct find_ctx {
+	const struct fl_endpoint *ep;
+	uint32_t inode;
+};
+
+static void find_sock(void *ctx, const struct fl_sdiag_sock *s)
+{
+	struct find_ctx *c = ctx;
+
+	if (c->inode || s->sport != c->ep->port || !s->inode)
+		return;
+	c->inode = s->inode;
+}
+
+static enum fl_role sock_role(struct fl_owner *o, const struct fl_endpoint *ep,
+			      uint32_t states)
+{
+	struct find_ctx c = {.ep = ep};
+	pid_t pid;
+
+	if (fl_sdiag_dump(o->diag, states, find_sock, &c) < 0 || !c.inode)
+		return FL_ROLE_NONE;
+	pid = pid_of_inode(c.inode);
+	return pid > 0 ? role_of(o, pid) : FL_ROLE_NONE;
+}
+
+enum fl_side fl_owner_target_side(struct fl_owner *o, const struct fl_flow *f)
+{
+	uint16_t sport = f->ep[1].port;
+	enum fl_role r;
+
+	if (!o->port_role[sport]) {
+		r = sock_role(o, &f->ep[1], 1u << TCP_LISTEN_STATE);
+		if (r != FL_ROLE_NONE)
+			o->port_role[sport] = (uint8_t)(r + 1);
+	}
+	if (o->port_role[sport] == FL_ROLE_TARGET + 1)
+		return FL_SIDE_SERVER;
+	r = sock_role(o, &f->ep[0], 1u << TCP_SYN_SENT_STATE);
+	if (r == FL_ROLE_TARGET)
+		return FL_SIDE_CLIENT;
+	return FL_SIDE_ANY;
+}
