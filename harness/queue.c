@@ -343,6 +343,7 @@ static void act_rewrite(struct fl_engine *e, struct seg_ctx *s,
 			const struct fl_rule *r, int rule)
 {
 	char detail[96], a[32], b[32];
+	struct seg_ctx orig = *s; /* traced as it arrived */
 	int ret = 0;
 
 	if (s->p.caplen < s->p.len) {
@@ -374,7 +375,7 @@ static void act_rewrite(struct fl_engine *e, struct seg_ctx *s,
 		verdict(e, s->id, NF_ACCEPT, NULL, 0);
 		return;
 	}
-	trace_seg(e, s, "rewrite", rule, 0, detail[0] ? detail : NULL);
+	trace_seg(e, &orig, "rewrite", rule, 0, detail[0] ? detail : NULL);
 	verdict(e, s->id, NF_ACCEPT, s->p.buf, s->p.len);
 	e->st.rewritten++;
 }

@@ -176,7 +176,9 @@ void fl_ruleset_free(struct fl_ruleset *rs);
  * name, appending its rules and expects to rs.  Every error in the file is
  * appended to diag as "name:line:col: error: message\n<line>\n<caret>\n".
  * Returns 0, -EINVAL when the file had errors (nothing is appended to rs
- * then: a file with an error is refused whole), or -ENOMEM.
+ * then: a file with an error is refused whole; a "set seed" that differs
+ * from an earlier file's is such an error), -E2BIG past 2^31 rules, or
+ * -ENOMEM.
  */
 int fl_rules_parse(struct fl_ruleset *rs, const char *name, const char *text,
 		   size_t len, struct fl_diag *diag);
@@ -259,7 +261,9 @@ struct fl_matcher *fl_matcher_new(const struct fl_ruleset *rs, uint64_t seed);
 void fl_matcher_free(struct fl_matcher *m);
 
 /*
- * First matching rule wins.  now_us is the time since the run began.
+ * First matching rule wins; rules/README.md ("Matching: the exact
+ * semantics") gives the order of the tests and what hits, draws and the
+ * times counter count.  now_us is the time since the run began.
  * Returns the index of the rule that matched (its times counter is
  * consumed), or -1 when none did.
  */

@@ -1,0 +1,776 @@
+/*
+ * format.c - print rules and expects: the canonical one-line form (which
+ * parses back to the identical rule), a plain-English explanation, and the
+ * names of actions, sides, flags, signals, checks and TCP states.
+ *
+ * Canonical form: tokens separated by one space; the action and its
+ * arguments, then matches in the order from, port, flags, !flags, data,
+ * len, conn, nth, prob, then limits in the order times, after, before,
+ * after-bytes.  Defaults are left out (reset in-window, duplicate 1, jitter
+ * 0, reorder without a timeout).  A duration is printed in the largest unit
+ * in which it is a whole number (2000000us -> 2s, 1500000us -> 1500ms), a
+ * byte count likewise with k, m, g = 2^10, 2^20, 2^30 (4096 -> 4k, 1500 ->
+ * 1500).  No I/O; reentrant.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rules.h"
+#include "rules_int.h"
+
+/* ---- a bounded string builder ---- */
+
+struct sbuf {
+	char *buf;
+	size_t n, len;
+	int full;
+};
+
+static void sb_init(struct sbuf *sb, char *buf, size_t n)
+{
+	sb->buf = buf;
+	sb->n = n;
+	sb->len = 0;
+	sb->full = 0;
+	if (n)
+		buf[0] = '\0';
+}
+
+__attribute__((format(printf, 2, 3)))
+static void sb_printf(struct sbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (sb->full)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(sb->buf + sb->len, sb->n - sb->len, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= sb->n - sb->len) {
+		sb->full = 1;
+		sb->len = sb->n ? sb->n - 1 : 0;
+		return;
+	}
+	sb->len += (size_t)w;
+}
+
+static int sb_done(const struct sbuf *sb)
+{
+	return sb->full ? -ENOSPC : (int)sb->len;
+}
+
+/* ---- names ---- */
+
+const char *const fl__flag_names[8] = { "FIN", "SYN", "RST", "PSH",
+					"ACK", "URG", "ECE", "CWR" };
+
+const char *const fl__check_names[FL_CHK_PATH + 1] = {
+	[FL_CHK_EXIT] = "exit",
+	[FL_CHK_SIGNAL] = "signal",
+	[FL_CHK_NO_CLOSE_WAIT] = "no-close-wait",
+	[FL_CHK_EOF_CLOSE] = "eof-close",
+	[FL_CHK_NO_SIGPIPE] = "no-sigpipe",
+	[FL_CHK_NO_LINGER_ABORT] = "no-linger-abort",
+	[FL_CHK_NO_UNREAD_CLOSE] = "no-unread-close",
+	[FL_CHK_NO_FD_LEAK] = "no-fd-leak",
+	[FL_CHK_TIME_WAIT] = "time-wait",
+	[FL_CHK_PATH] = "path",
+};
+
+const char *fl_check_name(enum fl_check_kind k)
+{
+	return (unsigned)k <= FL_CHK_PATH ? fl__check_names[k] : NULL;
+}
+
+const char *fl_action_name(enum fl_action a)
+{
+	switch (a) {
+	case FL_ACT_DROP:
+		return "drop";
+	case FL_ACT_DELAY:
+		return "delay";
+	case FL_ACT_REWRITE:
+		return "rewrite";
+	case FL_ACT_RESET:
+		return "reset";
+	case FL_ACT_BLACKHOLE:
+		return "blackhole";
+	case FL_ACT_DUPLICATE:
+		return "duplicate";
+	case FL_ACT_REORDER:
+		return "reorder";
+	case FL_ACT_CORRUPT:
+		return "corrupt";
+	case FL_ACT_TRUNCATE:
+		return "truncate";
+	}
+	return "?";
+}
+
+const char *fl_side_name(enum fl_side s)
+{
+	switch (s) {
+	case FL_SIDE_ANY:
+		return "any";
+	case FL_SIDE_CLIENT:
+		return "client";
+	case FL_SIDE_SERVER:
+		return "server";
+	case FL_SIDE_TARGET:
+		return "target";
+	case FL_SIDE_PEER:
+		return "peer";
+	}
+	return "?";
+}
+
+const char *fl__cmp_name(enum fl_cmp c)
+{
+	switch (c) {
+	case FL_CMP_EQ:
+		return "==";
+	case FL_CMP_NE:
+		return "!=";
+	case FL_CMP_LT:
+		return "<";
+	case FL_CMP_LE:
+		return "<=";
+	case FL_CMP_GT:
+		return ">";
+	case FL_CMP_GE:
+		return ">=";
+	}
+	return "?";
+}
+
+int fl_flags_format(uint8_t flags, char *buf, size_t n)
+{
+	/* the trace's order (DESIGN.md), not the bit order */
+	static const uint8_t order[] = { FL_TCP_SYN, FL_TCP_FIN, FL_TCP_RST,
+					 FL_TCP_PSH, FL_TCP_ACK, FL_TCP_URG,
+					 FL_TCP_ECE, FL_TCP_CWR };
+	struct sbuf sb;
+	size_t i;
+	const char *sep = "";
+
+	if (!buf || !n)
+		return -EINVAL;
+	sb_init(&sb, buf, n);
+	for (i = 0; i < sizeof(order); i++) {
+		if (!(flags & order[i]))
+			continue;
+		sb_printf(&sb, "%s%s", sep, fl__flag_names[__builtin_ctz(order[i])]);
+		sep = ",";
+	}
+	return sb_done(&sb);
+}
+
+static const struct {
+	const char *name;
+	int num;
+} signals[] = {
+	{ "SIGHUP", SIGHUP },	{ "SIGINT", SIGINT },	  { "SIGQUIT", SIGQUIT },
+	{ "SIGILL", SIGILL },	{ "SIGTRAP", SIGTRAP },	  { "SIGABRT", SIGABRT },
+	{ "SIGBUS", SIGBUS },	{ "SIGFPE", SIGFPE },	  { "SIGKILL", SIGKILL },
+	{ "SIGUSR1", SIGUSR1 }, { "SIGSEGV", SIGSEGV },	  { "SIGUSR2", SIGUSR2 },
+	{ "SIGPIPE", SIGPIPE }, { "SIGALRM", SIGALRM },	  { "SIGTERM", SIGTERM },
+	{ "SIGCHLD", SIGCHLD }, { "SIGCONT", SIGCONT },	  { "SIGSTOP", SIGSTOP },
+	{ "SIGTSTP", SIGTSTP }, { "SIGTTIN", SIGTTIN },	  { "SIGTTOU", SIGTTOU },
+	{ "SIGURG", SIGURG },	{ "SIGXCPU", SIGXCPU },	  { "SIGXFSZ", SIGXFSZ },
+	{ "SIGVTALRM", SIGVTALRM }, { "SIGPROF", SIGPROF }, { "SIGWINCH", SIGWINCH },
+	{ "SIGIO", SIGIO },	{ "SIGSYS", SIGSYS },
+};
+
+const char *fl_signal_name(int sig)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (signals[i].num == sig)
+			return signals[i].name;
+	return NULL;
+}
+
+int fl_signal_number(const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return -1;
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (strcasecmp(name, signals[i].name) == 0 ||
+		    strcasecmp(name, signals[i].name + 3) == 0)
+			return signals[i].num;
+	return -1;
+}
+
+/* Canonical names first (indexed by state), then aliases with the state
+ * each stands for.  Lookup ignores case and treats '-' like '_'. */
+static const struct {
+	const char *name;
+	int state;
+} state_tab[] = {
+	{ "ESTABLISHED", FL_TCP_ESTABLISHED },
+	{ "SYN_SENT", FL_TCP_SYN_SENT },
+	{ "SYN_RECV", FL_TCP_SYN_RECV },
+	{ "FIN_WAIT1", FL_TCP_FIN_WAIT1 },
+	{ "FIN_WAIT2", FL_TCP_FIN_WAIT2 },
+	{ "TIME_WAIT", FL_TCP_TIME_WAIT },
+	{ "CLOSE", FL_TCP_CLOSE },
+	{ "CLOSE_WAIT", FL_TCP_CLOSE_WAIT },
+	{ "LAST_ACK", FL_TCP_LAST_ACK },
+	{ "LISTEN", FL_TCP_LISTEN },
+	{ "CLOSING", FL_TCP_CLOSING },
+	{ "NEW_SYN_RECV", FL_TCP_NEW_SYN_RECV },
+	/* aliases: RFC 793 spellings and ss(8)'s */
+	{ "CLOSED", FL_TCP_CLOSE },
+	{ "FIN_WAIT_1", FL_TCP_FIN_WAIT1 },
+	{ "FIN_WAIT_2", FL_TCP_FIN_WAIT2 },
+	{ "SYN_RECEIVED", FL_TCP_SYN_RECV },
+	{ "ESTAB", FL_TCP_ESTABLISHED },
+};
+
+const char *const fl__state_words[] = {
+	"ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+	"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",
+	"NEW_SYN_RECV", "CLOSED", "FIN_WAIT_1", "FIN_WAIT_2", "SYN_RECEIVED",
+	"ESTAB",
+};
+const size_t fl__nstate_words = sizeof(fl__state_words) / sizeof(fl__state_words[0]);
+
+const char *fl_state_name(int state)
+{
+	if (state < FL_TCP_ESTABLISHED || state > FL_TCP_NEW_SYN_RECV)
+		return NULL;
+	return state_tab[state - 1].name;
+}
+
+int fl_state_parse(const char *name)
+{
+	size_t i, k, n;
+
+	if (!name)
+		return -1;
+	n = strlen(name);
+	for (i = 0; i < sizeof(state_tab) / sizeof(state_tab[0]); i++) {
+		const char *s = state_tab[i].name;
+
+		if (strlen(s) != n)
+			continue;
+		for (k = 0; k < n; k++) {
+			char c = name[k] == '-' ? '_' : name[k];
+
+			if (c >= 'a' && c <= 'z')
+				c = (char)(c - 'a' + 'A');
+			if (c != s[k])
+				break;
+		}
+		if (k == n)
+			return state_tab[i].state;
+	}
+	return -1;
+}
+
+/* ---- numbers ---- */
+
+int fl__dur_format(uint64_t us, char *buf, size_t n)
+{
+	struct sbuf sb;
+
+	sb_init(&sb, buf, n);
+	if (us % 1000000 == 0)
+		sb_printf(&sb, "%llus", (unsigned long long)(us / 1000000));
+	else if (us % 1000 == 0)
+		sb_printf(&sb, "%llums", (unsigned long long)(us / 1000));
+	else
+		sb_printf(&sb, "%lluus", (unsigned long long)us);
+	return sb_done(&sb);
+}
+
+int fl__size_format(uint64_t v, char *buf, size_t n)
+{
+	struct sbuf sb;
+
+	sb_init(&sb, buf, n);
+	if (v && v % (1ull << 30) == 0)
+		sb_printf(&sb, "%llug", (unsigned long long)(v >> 30));
+	else if (v && v % (1ull << 20) == 0)
+		sb_printf(&sb, "%llum", (unsigned long long)(v >> 20));
+	else if (v && v % (1ull << 10) == 0)
+		sb_printf(&sb, "%lluk", (unsigned long long)(v >> 10));
+	else
+		sb_printf(&sb, "%llu", (unsigned long long)v);
+	return sb_done(&sb);
+}
+
+/* ppm as a percentage without trailing zeros: 100000 -> "10", 5000 -> "0.5" */
+static void pct_format(uint32_t ppm, char *buf, size_t n)
+{
+	unsigned whole = ppm / 10000, frac = ppm % 10000;
+	int digits = 4;
+
+	if (!frac) {
+		snprintf(buf, n, "%u", whole);
+		return;
+	}
+	while (frac % 10 == 0) {
+		frac /= 10;
+		digits--;
+	}
+	snprintf(buf, n, "%u.%0*u", whole, digits, frac);
+}
+
+/* ---- rules ---- */
+
+int fl_rule_format(const struct fl_rule *r, char *buf, size_t n)
+{
+	char a[64], b[64];
+	struct sbuf sb;
+
+	if (!r || !buf || !n)
+		return -EINVAL;
+	sb_init(&sb, buf, n);
+	sb_printf(&sb, "%s", fl_action_name(r->action));
+	switch (r->action) {
+	case FL_ACT_DROP:
+	case FL_ACT_BLACKHOLE:
+	case FL_ACT_CORRUPT:
+		break;
+	case FL_ACT_DELAY:
+		fl__dur_format(r->delay_us, a, sizeof(a));
+		sb_printf(&sb, " %s", a);
+		if (r->jitter_us) {
+			fl__dur_format(r->jitter_us, a, sizeof(a));
+			sb_printf(&sb, " jitter %s", a);
+		}
+		break;
+	case FL_ACT_REWRITE:
+		if (r->rw_mask & FL_RW_FLAGS) {
+			fl_flags_format(r->rw_flags, a, sizeof(a));
+			sb_printf(&sb, " flags=%s", a);
+		}
+		if (r->rw_mask & FL_RW_WINDOW)
+			sb_printf(&sb, " window=%u", (unsigned)r->rw_window);
+		if (r->rw_mask & FL_RW_SEQ)
+			sb_printf(&sb, " seq=%+lld", (long long)r->rw_seq);
+		if (r->rw_mask & FL_RW_ACK)
+			sb_printf(&sb, " ack=%+lld", (long long)r->rw_ack);
+		break;
+	case FL_ACT_RESET:
+		if (r->reset_mode == FL_RESET_OUT_OF_WINDOW)
+			sb_printf(&sb, " out-of-window");
+		break;
+	case FL_ACT_DUPLICATE:
+		if (r->count != 1)
+			sb_printf(&sb, " %u", r->count);
+		break;
+	case FL_ACT_REORDER:
+		if (r->reorder_us) {
+			fl__dur_format(r->reorder_us, a, sizeof(a));
+			sb_printf(&sb, " %s", a);
+		}
+		break;
+	case FL_ACT_TRUNCATE:
+		fl__size_format(r->truncate_len, a, sizeof(a));
+		sb_printf(&sb, " %s", a);
+		break;
+	}
+	if (r->from != FL_SIDE_ANY)
+		sb_printf(&sb, " from %s", fl_side_name(r->from));
+	if (r->port)
+		sb_printf(&sb, " port %u", (unsigned)r->port);
+	if (r->flags_set) {
+		fl_flags_format(r->flags_set, a, sizeof(a));
+		sb_printf(&sb, " flags %s", a);
+	}
+	if (r->flags_clear) {
+		fl_flags_format(r->flags_clear, a, sizeof(a));
+		sb_printf(&sb, " !flags %s", a);
+	}
+	if (r->data)
+		sb_printf(&sb, " data");
+	if (r->has_len) {
+		fl__size_format(r->len_val, a, sizeof(a));
+		sb_printf(&sb, " len %s %s", fl__cmp_name(r->len_op), a);
+	}
+	if (r->conn)
+		sb_printf(&sb, " conn %u", (unsigned)r->conn);
+	if (r->nth)
+		sb_printf(&sb, " nth %u", (unsigned)r->nth);
+	if (r->has_prob) {
+		pct_format(r->prob_ppm, a, sizeof(a));
+		sb_printf(&sb, " prob %s%%", a);
+	}
+	if (r->times)
+		sb_printf(&sb, " times %llu", (unsigned long long)r->times);
+	if (r->has_after) {
+		fl__dur_format(r->after_us, a, sizeof(a));
+		sb_printf(&sb, " after %s", a);
+	}
+	if (r->has_before) {
+		fl__dur_format(r->before_us, b, sizeof(b));
+		sb_printf(&sb, " before %s", b);
+	}
+	if (r->has_after_bytes) {
+		fl__size_format(r->after_bytes, a, sizeof(a));
+		sb_printf(&sb, " after-bytes %s", a);
+	}
+	return sb_done(&sb);
+}
+
+static const char *side_phrase(enum fl_side s)
+{
+	switch (s) {
+	case FL_SIDE_ANY:
+		return "either side";
+	case FL_SIDE_CLIENT:
+		return "the client";
+	case FL_SIDE_SERVER:
+		return "the server";
+	case FL_SIDE_TARGET:
+		return "the target";
+	case FL_SIDE_PEER:
+		return "the target's peer";
+	}
+	return "?";
+}
+
+static const char *ordinal_suffix(uint64_t n)
+{
+	if (n % 100 >= 11 && n % 100 <= 13)
+		return "th";
+	switch (n % 10) {
+	case 1:
+		return "st";
+	case 2:
+		return "nd";
+	case 3:
+		return "rd";
+	default:
+		return "th";
+	}
+}
+
+/* "FIN", "FIN and ACK", "SYN, FIN and ACK" */
+static void flags_phrase(struct sbuf *sb, uint8_t flags, const char *join)
+{
+	char list[64], *p = list, *comma;
+
+	fl_flags_format(flags, list, sizeof(list));
+	while ((comma = strchr(p, ',')) != NULL) {
+		*comma = '\0';
+		sb_printf(sb, "%s%s", p, strchr(comma + 1, ',') ? ", " : join);
+		p = comma + 1;
+	}
+	sb_printf(sb, "%s", p);
+}
+
+static const char *len_phrase(enum fl_cmp c)
+{
+	switch (c) {
+	case FL_CMP_EQ:
+		return "exactly";
+	case FL_CMP_NE:
+		return "other than";
+	case FL_CMP_LT:
+		return "less than";
+	case FL_CMP_LE:
+		return "at most";
+	case FL_CMP_GT:
+		return "more than";
+	case FL_CMP_GE:
+		return "at least";
+	}
+	return "?";
+}
+
+static const char *explain_verb(const struct fl_rule *r)
+{
+	switch (r->action) {
+	case FL_ACT_DROP:
+		return "Drop";
+	case FL_ACT_DELAY:
+		return "Delay";
+	case FL_ACT_REWRITE:
+		return "Rewrite";
+	case FL_ACT_RESET:
+		return "Replace";
+	case FL_ACT_BLACKHOLE:
+		return "Black-hole the flow, dropping every segment in both "
+		       "directions, starting at its first";
+	case FL_ACT_DUPLICATE:
+		return "Duplicate";
+	case FL_ACT_REORDER:
+		return "Hold back";
+	case FL_ACT_CORRUPT:
+		return "Corrupt the TCP checksum of";
+	case FL_ACT_TRUNCATE:
+		return "Truncate the payload of";
+	}
+	return "?";
+}
+
+int fl_rule_explain(const struct fl_rule *r, char *buf, size_t n)
+{
+	char a[64], b[64];
+	struct sbuf sb;
+	int any = r && (r->from || r->port || r->flags_set || r->flags_clear ||
+			r->data || r->has_len || r->conn);
+
+	if (!r || !buf || !n)
+		return -EINVAL;
+	sb_init(&sb, buf, n);
+	if (r->action == FL_ACT_BLACKHOLE)
+		sb_printf(&sb, "%s segment", explain_verb(r));
+	else
+		sb_printf(&sb, "%s %ssegments", explain_verb(r), any ? "" : "all ");
+	if (r->from)
+		sb_printf(&sb, " from %s", side_phrase(r->from));
+	if (r->port)
+		sb_printf(&sb, " on port %u", (unsigned)r->port);
+	if (r->flags_set) {
+		sb_printf(&sb, " with ");
+		flags_phrase(&sb, r->flags_set, " and ");
+		sb_printf(&sb, " set");
+	}
+	if (r->flags_clear) {
+		sb_printf(&sb, r->flags_set ? " and " : " with ");
+		if (__builtin_popcount(r->flags_clear) > 1) {
+			sb_printf(&sb, "neither ");
+			flags_phrase(&sb, r->flags_clear, " nor ");
+		} else {
+			flags_phrase(&sb, r->flags_clear, "");
+			sb_printf(&sb, " not");
+		}
+		sb_printf(&sb, " set");
+	}
+	if (r->data)
+		sb_printf(&sb, " carrying data");
+	if (r->has_len)
+		sb_printf(&sb, " with a payload of %s %u byte%s",
+			  len_phrase(r->len_op), (unsigned)r->len_val,
+			  r->len_val == 1 ? "" : "s");
+	if (r->conn)
+		sb_printf(&sb, " on the %u%s connection", (unsigned)r->conn,
+			  ordinal_suffix(r->conn));
+	switch (r->action) {
+	case FL_ACT_DROP:
+	case FL_ACT_BLACKHOLE:
+		break;
+	case FL_ACT_DELAY:
+		fl__dur_format(r->delay_us, a, sizeof(a));
+		sb_printf(&sb, " by %s", a);
+		if (r->jitter_us) {
+			fl__dur_format(r->jitter_us, a, sizeof(a));
+			sb_printf(&sb, " give or take %s", a);
+		}
+		break;
+	case FL_ACT_REWRITE: {
+		const char *sep = " so that ";
+
+		if (r->rw_mask & FL_RW_FLAGS) {
+			sb_printf(&sb, "%sthe flags become ", sep);
+			flags_phrase(&sb, r->rw_flags, " and ");
+			sep = ", ";
+		}
+		if (r->rw_mask & FL_RW_WINDOW) {
+			sb_printf(&sb, "%sthe window becomes %u", sep,
+				  (unsigned)r->rw_window);
+			sep = ", ";
+		}
+		if (r->rw_mask & FL_RW_SEQ) {
+			sb_printf(&sb, "%sthe sequence number moves by %+lld", sep,
+				  (long long)r->rw_seq);
+			sep = ", ";
+		}
+		if (r->rw_mask & FL_RW_ACK)
+			sb_printf(&sb, "%sthe acknowledgment number moves by %+lld",
+				  sep, (long long)r->rw_ack);
+		sb_printf(&sb, " (checksum recomputed)");
+		break;
+	}
+	case FL_ACT_RESET:
+		if (r->reset_mode == FL_RESET_IN_WINDOW)
+			sb_printf(&sb, " with an in-window RST sent to their receiver");
+		else
+			sb_printf(&sb, " with an out-of-window RST sent to their "
+				       "receiver (which should answer with a challenge ACK)");
+		break;
+	case FL_ACT_DUPLICATE:
+		sb_printf(&sb, " (%u extra cop%s)", r->count, r->count == 1 ? "y" : "ies");
+		break;
+	case FL_ACT_REORDER:
+		sb_printf(&sb, " until the next segment of the flow passes");
+		if (r->reorder_us) {
+			fl__dur_format(r->reorder_us, a, sizeof(a));
+			sb_printf(&sb, " or %s elapse", a);
+		}
+		break;
+	case FL_ACT_CORRUPT:
+		sb_printf(&sb, " so the receiver's kernel discards them");
+		break;
+	case FL_ACT_TRUNCATE:
+		sb_printf(&sb, " to %u bytes", r->truncate_len);
+		break;
+	}
+	if (r->nth)
+		sb_printf(&sb, ", only the %u%s such segment of each flow",
+			  (unsigned)r->nth, ordinal_suffix(r->nth));
+	if (r->has_prob) {
+		pct_format(r->prob_ppm, a, sizeof(a));
+		sb_printf(&sb, ", with probability %s%%", a);
+	}
+	if (r->has_after && r->has_before) {
+		fl__dur_format(r->after_us, a, sizeof(a));
+		fl__dur_format(r->before_us, b, sizeof(b));
+		sb_printf(&sb, ", between %s and %s after the flow's first packet", a, b);
+	} else if (r->has_after) {
+		fl__dur_format(r->after_us, a, sizeof(a));
+		sb_printf(&sb, ", from %s after the flow's first packet on", a);
+	} else if (r->has_before) {
+		fl__dur_format(r->before_us, b, sizeof(b));
+		sb_printf(&sb, ", only in the first %s of the flow", b);
+	}
+	if (r->has_after_bytes)
+		sb_printf(&sb, ", once the sender's stream passes byte %llu",
+			  (unsigned long long)r->after_bytes);
+	if (r->times == 1)
+		sb_printf(&sb, ", once");
+	else if (r->times)
+		sb_printf(&sb, ", at most %llu times", (unsigned long long)r->times);
+	sb_printf(&sb, ".");
+	return sb_done(&sb);
+}
+
+/* ---- expects ---- */
+
+int fl__expect_text(const struct fl_expect *e, char *buf, size_t n)
+{
+	char a[64];
+	struct sbuf sb;
+	unsigned i;
+
+	if (!e || !buf || !n)
+		return -EINVAL;
+	sb_init(&sb, buf, n);
+	sb_printf(&sb, "%s", fl_check_name(e->kind) ? fl_check_name(e->kind) : "?");
+	switch (e->kind) {
+	case FL_CHK_EXIT:
+	case FL_CHK_TIME_WAIT:
+		sb_printf(&sb, "%s%lld", e->kind == FL_CHK_TIME_WAIT ? " <= " : " ",
+			  (long long)e->arg);
+		break;
+	case FL_CHK_SIGNAL: {
+		const char *name = fl_signal_name((int)e->arg);
+
+		if (name)
+			sb_printf(&sb, " %s", name);
+		else
+			sb_printf(&sb, " %lld", (long long)e->arg);
+		break;
+	}
+	case FL_CHK_NO_CLOSE_WAIT:
+	case FL_CHK_EOF_CLOSE:
+		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
+		sb_printf(&sb, " %s", a);
+		break;
+	case FL_CHK_NO_SIGPIPE:
+	case FL_CHK_NO_LINGER_ABORT:
+	case FL_CHK_NO_UNREAD_CLOSE:
+	case FL_CHK_NO_FD_LEAK:
+		break;
+	case FL_CHK_PATH:
+		sb_printf(&sb, " %s", fl_side_name(e->path_side));
+		for (i = 0; i < e->npath && i < FL_PATH_MAX; i++) {
+			const char *s = fl_state_name(e->path[i]);
+
+			sb_printf(&sb, "%s%s", i ? " > " : " ", s ? s : "?");
+		}
+		break;
+	}
+	return sb_done(&sb);
+}
+
+int fl_expect_format(const struct fl_expect *e, char *buf, size_t n)
+{
+	char text[512];
+	struct sbuf sb;
+	int w;
+
+	if (!e || !buf || !n)
+		return -EINVAL;
+	w = fl__expect_text(e, text, sizeof(text));
+	if (w < 0)
+		return w;
+	sb_init(&sb, buf, n);
+	sb_printf(&sb, "expect %s", text);
+	return sb_done(&sb);
+}
+
+int fl_expect_explain(const struct fl_expect *e, char *buf, size_t n)
+{
+	char a[64];
+	struct sbuf sb;
+	unsigned i;
+
+	if (!e || !buf || !n)
+		return -EINVAL;
+	sb_init(&sb, buf, n);
+	switch (e->kind) {
+	case FL_CHK_EXIT:
+		sb_printf(&sb, "The target exits with status %lld.", (long long)e->arg);
+		break;
+	case FL_CHK_SIGNAL: {
+		const char *name = fl_signal_name((int)e->arg);
+
+		sb_printf(&sb, "The target is killed by %s.", name ? name : "a signal");
+		break;
+	}
+	case FL_CHK_NO_CLOSE_WAIT:
+		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
+		sb_printf(&sb, "No target socket stays in CLOSE_WAIT longer than %s.", a);
+		break;
+	case FL_CHK_EOF_CLOSE:
+		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
+		sb_printf(&sb, "After read() returns 0 (end of stream), the target "
+			       "closes the socket within %s.", a);
+		break;
+	case FL_CHK_NO_SIGPIPE:
+		sb_printf(&sb, "No target process dies of SIGPIPE.");
+		break;
+	case FL_CHK_NO_LINGER_ABORT:
+		sb_printf(&sb, "The target never sets SO_LINGER {1,0} (a close "
+			       "that throws away unsent data and sends RST).");
+		break;
+	case FL_CHK_NO_UNREAD_CLOSE:
+		sb_printf(&sb, "The target never closes a socket with unread "
+			       "bytes (the kernel would send RST instead of FIN).");
+		break;
+	case FL_CHK_NO_FD_LEAK:
+		sb_printf(&sb, "Every socket the target opened is closed by the "
+			       "time it exits.");
+		break;
+	case FL_CHK_TIME_WAIT:
+		sb_printf(&sb, "At most %lld sockets on the target's side are in "
+			       "TIME_WAIT.", (long long)e->arg);
+		break;
+	case FL_CHK_PATH: {
+		const char *side = side_phrase(e->path_side);
+
+		sb_printf(&sb, "%c%s's socket goes through ", side[0] - 'a' + 'A', side + 1);
+		for (i = 0; i < e->npath && i < FL_PATH_MAX; i++) {
+			const char *s = fl_state_name(e->path[i]);
+
+			sb_printf(&sb, "%s%s", i ? ", " : "", s ? s : "?");
+		}
+		sb_printf(&sb, e->npath > 1 ? " in that order." : ".");
+		break;
+	}
+	}
+	return sb_done(&sb);
+}
