@@ -386,3 +386,83 @@ Test(integration, usage_errors)
 	cr_assert(strstr(r.out, "--driver"));
 	rr_free(&r);
 }
+
+/* IPv6 goes through ip6tables and the same engine: a lost FIN over ::1. */
+BOTH(ipv6_lost_fin)
+{
+	struct run_result r;
+	json_object *tr;
+	int drops = 0, passes = 0;
+
+	rr_init(&r);
+	run_echo(&r, u, "drop from client flags FIN times 1\n",
+		 client_cmd(&r, "-6 -p 7000 --rtt 1"), "-6 -p 7000");
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (!is_pkt(ev, "client", "FIN"))
+			continue;
+		drops += !strcmp(js(ev, "verdict"), "drop");
+		passes += !strcmp(js(ev, "verdict"), "pass") && drops;
+	}
+	cr_assert_eq(drops, 1);
+	cr_assert_geq(passes, 1);
+	cr_assert(strstr(r.out, "ACCEPT conn=1 peer=[::1]:"), "%s", r.out);
+	cr_assert_not_null(line_field(r.out, "EOF", "conn"), "%s", r.out);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* The target runs with no capabilities at all and no_new_privs, whoever
+ * starts faultline; the program itself checks and exits 0 or 1. */
+BOTH(target_unprivileged)
+{
+	struct run_result r;
+	char *argv[] = {FL_BIN, "run", "-r", NULL, "--", "/bin/sh", "-c",
+			"grep -q '^CapEff:[[:space:]]*0000000000000000$' /proc/self/status && "
+			"grep -q '^CapPrm:[[:space:]]*0000000000000000$' /proc/self/status && "
+			"grep -q '^CapBnd:[[:space:]]*0000000000000000$' /proc/self/status && "
+			"grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/self/status",
+			NULL};
+
+	rr_init(&r);
+	argv[3] = (char *)rr_write(&r, "x.rules", "expect exit 0\n");
+	rr_run(&r, u, argv, 30);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	rr_free(&r);
+}
+
+/* Under sudo, the target runs as the invoking user. */
+Test(integration, sudo_runs_target_as_invoker)
+{
+	struct run_result r;
+	char *argv[] = {"env", "SUDO_UID=65534", "SUDO_GID=65534", FL_BIN, "run",
+			"-r", NULL, "--", "/bin/sh", "-c",
+			"test \"$(id -u):$(id -g)\" = 65534:65534", NULL};
+
+	rr_init(&r);
+	argv[6] = (char *)rr_write(&r, "x.rules", "expect exit 0\n");
+	rr_run(&r, AS_ROOT, argv, 30);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	rr_free(&r);
+}
+
+/* Every shipped scenario is a valid rule file. */
+Test(integration, scenarios_check)
+{
+	struct run_result r;
+	char cmd[512];
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+
+	rr_init(&r);
+	snprintf(cmd, sizeof(cmd), "for f in %s/scenarios/*.rules; do %s check \"$f\" "
+		 "|| exit 1; done", FL_RULES, FL_BIN);
+	rr_run(&r, AS_ROOT, argv, 30);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "lost-fin.rules:") && strstr(r.out, "peer-blackhole.rules:") &&
+		  strstr(r.out, "fin-to-rst.rules:") && strstr(r.out, "delayed-acks.rules:"),
+		  "%s", r.out);
+	rr_free(&r);
+}
