@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "calls.h"
+#include "flow.h"
 #include "queue.h"
 #include "rules.h"
 
@@ -33,6 +35,15 @@ struct fl_run_facts {
 	int killed_by_harness; /* the target was ended by faultline's SIGTERM/SIGKILL */
 	struct fl_engine_stats eng;
 	uint64_t timeout_ns;
+	uint64_t end_ns;          /* when the run ended */
+	/* socket calls from the shim */
+	const struct fl_call *calls;
+	size_t ncalls;
+	int shim_loaded;          /* some target process said hello */
+	int shim_wanted;          /* the shim was put into the environment */
+	uint64_t calls_lost;
+	const struct fl_flow_table *flows;
+	int time_wait;            /* TIME_WAIT sockets on the target's side at the end */
 };
 
 struct fl_check_result {
@@ -43,6 +54,10 @@ struct fl_check_result {
 	const char *file; /* rule file and line of the expect, or NULL */
 	unsigned line;
 };
+
+/* The hygiene set applied when the rules have no expect line, with its
+ * defaults (rules/README.md documents them). */
+extern const char fl_checks_default_set[];
 
 /*
  * Evaluates every check.  *out is an array of *n results the caller frees

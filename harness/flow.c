@@ -118,21 +118,11 @@ struct fl_flow *fl_flow_lookup(struct fl_flow_table *t,
 			       const struct fl_endpoint *dst, uint8_t flags,
 			       uint64_t now_ns, int *dir)
 {
-	size_t mask = t->nslots - 1;
-	size_t j = pair_hash(src, dst) & mask;
-	struct fl_flow *f;
+	struct fl_flow *f = fl_flow_find(t, src, dst, dir);
+	size_t j;
 
-	for (; (f = t->slots[j]) != NULL; j = (j + 1) & mask) {
-		if (ep_equal(&f->ep[0], src) && ep_equal(&f->ep[1], dst)) {
-			*dir = FL_DIR_C2S;
-			return f;
-		}
-		if (ep_equal(&f->ep[1], src) && ep_equal(&f->ep[0], dst)) {
-			*dir = FL_DIR_S2C;
-			return f;
-		}
-	}
-
+	if (f)
+		return f;
 	if ((t->n + 1) * 2 > t->nslots) {
 		if (grow(t) < 0)
 			return NULL;
@@ -150,6 +140,9 @@ struct fl_flow *fl_flow_lookup(struct fl_flow_table *t,
 	f = flow_new(t);
 	if (!f)
 		return NULL;
+	j = pair_hash(src, dst) & (t->nslots - 1);
+	while (t->slots[j])
+		j = (j + 1) & (t->nslots - 1);
 	/* RFC 9293 3.5: the SYN (without ACK) opens; a SYN-ACK answers. */
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == (FL_TCP_SYN | FL_TCP_ACK)) {
 		f->ep[0] = *dst;
@@ -169,6 +162,27 @@ struct fl_flow *fl_flow_lookup(struct fl_flow_table *t,
 	t->byid[t->n++] = f;
 	t->slots[j] = f;
 	return f;
+}
+
+struct fl_flow *fl_flow_find(const struct fl_flow_table *t,
+			     const struct fl_endpoint *src,
+			     const struct fl_endpoint *dst, int *dir)
+{
+	size_t mask = t->nslots - 1;
+	struct fl_flow *f;
+
+	for (size_t j = pair_hash(src, dst) & mask; (f = t->slots[j]) != NULL;
+	     j = (j + 1) & mask) {
+		if (ep_equal(&f->ep[0], src) && ep_equal(&f->ep[1], dst)) {
+			*dir = FL_DIR_C2S;
+			return f;
+		}
+		if (ep_equal(&f->ep[1], src) && ep_equal(&f->ep[0], dst)) {
+			*dir = FL_DIR_S2C;
+			return f;
+		}
+	}
+	return NULL;
 }
 
 size_t fl_flow_count(const struct fl_flow_table *t)

@@ -33,6 +33,8 @@ struct fl_flow {
 	uint64_t faults;             /* segments a rule acted on */
 	uint64_t first_ns, last_ns;  /* relative to the run's start */
 	uint8_t flags_seen[2];       /* union of flags each side sent */
+	uint64_t fin_ns[2], rst_ns[2]; /* first FIN / RST each side sent
+					  (relative, never 0 once seen) */
 	enum fl_side target_side;    /* FL_SIDE_CLIENT/_SERVER/_ANY (unknown) */
 	int blackholed;              /* rule index + 1 of the blackhole, or 0 */
 	unsigned held;               /* segments held by the engine now */
@@ -57,6 +59,12 @@ struct fl_flow *fl_flow_lookup(struct fl_flow_table *t,
 			       const struct fl_endpoint *src,
 			       const struct fl_endpoint *dst, uint8_t flags,
 			       uint64_t now_ns, int *dir);
+
+/* Finds the flow of a segment from src to dst without creating one;
+ * NULL when unknown.  *dir as for fl_flow_lookup(). */
+struct fl_flow *fl_flow_find(const struct fl_flow_table *t,
+			     const struct fl_endpoint *src,
+			     const struct fl_endpoint *dst, int *dir);
 
 size_t fl_flow_count(const struct fl_flow_table *t);
 /* Flow with id i (1-based), or NULL. */

@@ -531,6 +531,10 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
 	s.f->packets[s.dir]++;
 	s.f->bytes[s.dir] += s.p.payload_len;
 	s.f->flags_seen[s.dir] |= s.p.flags;
+	if ((s.p.flags & FL_TCP_FIN) && !s.f->fin_ns[s.dir])
+		s.f->fin_ns[s.dir] = s.now_ns | 1;
+	if ((s.p.flags & FL_TCP_RST) && !s.f->rst_ns[s.dir])
+		s.f->rst_ns[s.dir] = s.now_ns | 1;
 	s.f->last_ns = s.now_ns;
 	decide(e, &s);
 	return MNL_CB_OK;

@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "../preload/event.h"
 #include "flow.h"
 #include "report.h"
 
@@ -105,6 +106,18 @@ static json_object *faults_json(const struct fl_report *r)
 	return a;
 }
 
+static json_object *calls_json(const struct fl_calls *c)
+{
+	json_object *o = json_object_new_object();
+
+	for (unsigned fn = 1; c && fn < FL_FN_COUNT; fn++)
+		if (fl_calls_count(c, fn))
+			json_object_object_add(o, fl_ev_fn_name(fn),
+					       json_object_new_int64(
+						       (int64_t)fl_calls_count(c, fn)));
+	return o;
+}
+
 int fl_report_json(const struct fl_report *r, const char *path)
 {
 	json_object *root = json_object_new_object();
@@ -151,8 +164,20 @@ int fl_report_json(const struct fl_report *r, const char *path)
 	json_object_object_add(root, "checks", checks);
 	json_object_object_add(root, "flows", flows_json(r->engine));
 	json_object_object_add(root, "faults", faults_json(r));
-	/* Socket calls come from the shim (a later version): no counts yet. */
-	json_object_object_add(root, "calls", json_object_new_object());
+	json_object_object_add(root, "calls", calls_json(r->calls));
+	if (r->calls) {
+		json_object *sh = json_object_new_object();
+
+		json_object_object_add(sh, "loaded", json_object_new_boolean(
+			fl_calls_shimmed(r->calls) > 0));
+		json_object_object_add(sh, "processes", json_object_new_int64(
+			(int64_t)fl_calls_shimmed(r->calls)));
+		json_object_object_add(sh, "lost", json_object_new_int64(
+			(int64_t)fl_calls_lost(r->calls)));
+		json_object_object_add(sh, "malformed", json_object_new_int64(
+			(int64_t)fl_calls_malformed(r->calls)));
+		json_object_object_add(root, "shim", sh);
+	}
 	json_object_object_add(root, "seed", json_object_new_uint64(r->seed));
 	json_object_object_add(root, "duration",
 			       json_object_new_double((double)r->duration_ns / 1e9));

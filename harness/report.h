@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "calls.h"
 #include "checks.h"
 #include "queue.h"
 
@@ -20,6 +21,7 @@ struct fl_report {
 	const struct fl_check_result *checks;
 	size_t nchecks;
 	const struct fl_engine *engine; /* NULL if the run never started */
+	const struct fl_calls *calls;   /* NULL without the shim channel */
 	uint64_t seed;
 	uint64_t duration_ns;
 	const char *backend;        /* iptables backend */

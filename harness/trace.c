@@ -184,3 +184,13 @@ void fl_trace_note(struct fl_trace *t, uint64_t t_ns, const char *what,
 	}
 	fputs("}\n", t->f);
 }
+
+void fl_trace_raw(struct fl_trace *t, uint64_t t_ns, const char *ev,
+		  const char *body)
+{
+	if (!t)
+		return;
+	put_time(t->f, t_ns);
+	fprintf(t->f, ",\"ev\":\"%s\",%s}\n", ev, body);
+	maybe_flush(t, t_ns);
+}

@@ -46,6 +46,10 @@ void fl_trace_run(struct fl_trace *t, const char *version, uint64_t seed,
 void fl_trace_note(struct fl_trace *t, uint64_t t_ns, const char *what,
 		   const char *detail);
 
+/* {"t":..,"ev":"EV",BODY} where body is pre-formatted JSON members. */
+void fl_trace_raw(struct fl_trace *t, uint64_t t_ns, const char *ev,
+		  const char *body);
+
 /* Writes s as a JSON string (with quotes) to f. */
 void fl_json_str(FILE *f, const char *s);
 

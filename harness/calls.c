@@ -1,0 +1,308 @@
+/* calls.c - receiving the shim's events; see calls.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../preload/event.h"
+#include "calls.h"
+#include "clock.h"
+#include "trace.h"
+
+struct proc_loss {
+	int pid;
+	uint64_t dropped; /* the highest count this process reported */
+};
+
+struct fl_calls {
+	int fd;
+	struct fl_call *v;
+	size_t n, cap;
+	uint64_t count[FL_FN_COUNT];
+	struct proc_loss *procs;
+	size_t nprocs, capprocs;
+	size_t hellos;
+	uint64_t malformed;
+};
+
+int fl_calls_new(struct fl_calls **out, char *name, size_t namelen,
+		 char *err, size_t errlen)
+{
+	struct fl_calls *c = calloc(1, sizeof(*c));
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	uint32_t rnd = 0;
+	int bufsz = 8 << 20;
+	socklen_t len;
+	int ret;
+
+	if (!c)
+		return -ENOMEM;
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint32_t)fl_clock_ns();
+	snprintf(name, namelen, "faultline-%d-%08x", getpid(), rnd);
+	c->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->fd < 0)
+		goto fail;
+	/* A deep buffer: the shim waits at most ~2 ms for room, then counts
+	 * the event as lost. */
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) < 0)
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	memcpy(sun.sun_path + 1, name, strlen(name));
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
+	if (bind(c->fd, (struct sockaddr *)&sun, len) < 0)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	ret = -errno;
+	snprintf(err, errlen, "cannot open the shim's event socket: %s",
+		 strerror(errno));
+	fl_calls_free(c);
+	return ret;
+}
+
+void fl_calls_free(struct fl_calls *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->v);
+	free(c->procs);
+	free(c);
+}
+
+int fl_calls_fd(const struct fl_calls *c)
+{
+	return c->fd;
+}
+
+static int to_endpoint(const union fl_ev_sockaddr *sa, struct fl_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (sa->family == AF_INET) {
+		ep->family = AF_INET;
+		memcpy(ep->addr, &sa->in.sin_addr, 4);
+		ep->port = ntohs(sa->in.sin_port);
+		return 0;
+	}
+	if (sa->family == AF_INET6) {
+		ep->family = AF_INET6;
+		memcpy(ep->addr, &sa->in6.sin6_addr, 16);
+		ep->port = ntohs(sa->in6.sin6_port);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+static void note_loss(struct fl_calls *c, int pid, uint64_t dropped)
+{
+	for (size_t i = 0; i < c->nprocs; i++) {
+		if (c->procs[i].pid == pid) {
+			if (dropped > c->procs[i].dropped)
+				c->procs[i].dropped = dropped;
+			return;
+		}
+	}
+	if (c->nprocs == c->capprocs) {
+		size_t cap = c->capprocs ? c->capprocs * 2 : 16;
+		struct proc_loss *p = realloc(c->procs, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		c->procs = p;
+		c->capprocs = cap;
+	}
+	c->procs[c->nprocs].pid = pid;
+	c->procs[c->nprocs++].dropped = dropped;
+}
+
+static const char *opt_name(int level, int opt)
+{
+	if (level == SOL_SOCKET) {
+		switch (opt) {
+		case SO_LINGER: return "SO_LINGER";
+		case SO_KEEPALIVE: return "SO_KEEPALIVE";
+		case SO_RCVTIMEO: return "SO_RCVTIMEO";
+		case SO_SNDTIMEO: return "SO_SNDTIMEO";
+		case SO_REUSEADDR: return "SO_REUSEADDR";
+		case SO_REUSEPORT: return "SO_REUSEPORT";
+		case SO_RCVBUF: return "SO_RCVBUF";
+		case SO_SNDBUF: return "SO_SNDBUF";
+		}
+	} else if (level == IPPROTO_TCP) {
+		switch (opt) {
+		case TCP_NODELAY: return "TCP_NODELAY";
+		case TCP_KEEPIDLE: return "TCP_KEEPIDLE";
+		case TCP_KEEPINTVL: return "TCP_KEEPINTVL";
+		case TCP_KEEPCNT: return "TCP_KEEPCNT";
+		case TCP_USER_TIMEOUT: return "TCP_USER_TIMEOUT";
+		}
+	}
+	return NULL;
+}
+
+static void trace_call(struct fl_trace *t, const struct fl_call *k)
+{
+	char buf[1024];
+	const char *st = fl_ev_tcp_state_name(k->state);
+	const char *en = k->err ? strerrorname_np(k->err) : NULL;
+	int n;
+
+	n = snprintf(buf, sizeof(buf),
+		     "\"pid\":%d,\"tid\":%d,\"fd\":%d,\"fn\":\"%s\",\"ret\":%lld,",
+		     k->pid, k->tid, k->fd, fl_ev_fn_name(k->fn),
+		     (long long)k->ret);
+	if (en)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\"errno\":\"%s\",", en);
+	else if (k->err)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\"errno\":%d,", k->err);
+	else
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\"errno\":null,");
+	if (k->flow)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\"flow\":%u,", k->flow);
+	else
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\"flow\":null,");
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\"state\":%s%s%s",
+		      st ? "\"" : "", st ? st : "null", st ? "\"" : "");
+	if (k->local[0])
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+			      ",\"local\":\"%s\",\"peer\":\"%s\"", k->local, k->peer);
+	if (k->flags & (FL_EVF_UNREAD | FL_EVF_UNSENT))
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+			      ",\"unread\":%u,\"unsent\":%u", k->unread, k->unsent);
+	if (k->flags & FL_EVF_IMPLICIT_CLOSE)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"implicit_close\":true");
+	if (k->newfd >= 0 && (k->fn == FL_FN_ACCEPT || k->fn == FL_FN_ACCEPT4 ||
+			      k->fn == FL_FN_DUP || k->fn == FL_FN_DUP2 ||
+			      k->fn == FL_FN_DUP3 || k->fn == FL_FN_FCNTL))
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"newfd\":%d", k->newfd);
+	if (k->fn == FL_FN_SETSOCKOPT) {
+		const char *on = opt_name(k->level, k->optname);
+
+		if (on)
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"opt\":\"%s\"", on);
+		else
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+				      ",\"opt\":\"%d:%d\"", k->level, k->optname);
+		if (k->level == SOL_SOCKET && k->optname == SO_LINGER)
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+				      ",\"val\":{\"onoff\":%d,\"linger\":%d}",
+				      k->linger_onoff, k->linger_secs);
+		else
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"val\":%lld",
+				      (long long)k->val);
+	}
+	fl_trace_raw(t, k->t_ns, "call", buf);
+}
+
+static void on_event(struct fl_calls *c, const struct fl_ev *ev,
+		     const struct fl_flow_table *flows, struct fl_trace *trace)
+{
+	struct fl_call *k;
+	struct fl_endpoint l, p;
+	struct fl_flow *f;
+
+	if (ev->dropped)
+		note_loss(c, ev->pid, ev->dropped);
+	if (ev->kind == FL_EV_HELLO) {
+		c->hellos++;
+		return;
+	}
+	if (ev->kind != FL_EV_CALL || ev->fn >= FL_FN_COUNT)
+		return;
+	c->count[ev->fn]++;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct fl_call *v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		c->v = v;
+		c->cap = cap;
+	}
+	k = &c->v[c->n++];
+	memset(k, 0, sizeof(*k));
+	k->t_ns = fl_clock_rel_ns(ev->t_ns);
+	k->pid = ev->pid;
+	k->tid = ev->tid;
+	k->fd = ev->fd;
+	k->newfd = ev->u.call.newfd;
+	k->fn = ev->fn;
+	k->flags = ev->flags;
+	k->ret = ev->ret;
+	k->err = ev->err;
+	k->state = ev->u.call.tcp_state;
+	k->level = ev->u.call.level;
+	k->optname = ev->u.call.optname;
+	k->val = ev->u.call.val;
+	k->linger_onoff = ev->u.call.linger_onoff;
+	k->linger_secs = ev->u.call.linger_secs;
+	k->unread = ev->u.call.unread;
+	k->unsent = ev->u.call.unsent;
+	k->listening = k->state == 10; /* TCP_LISTEN */
+	if ((ev->flags & FL_EVF_SOCK) && to_endpoint(&ev->u.call.local, &l) == 0) {
+		fl_endpoint_format(&l, k->local, sizeof(k->local));
+		if (to_endpoint(&ev->u.call.peer, &p) == 0) {
+			fl_endpoint_format(&p, k->peer, sizeof(k->peer));
+			f = flows ? fl_flow_find(flows, &l, &p, &k->dir) : NULL;
+			if (f)
+				k->flow = f->id;
+		}
+	}
+	trace_call(trace, k);
+}
+
+void fl_calls_process(struct fl_calls *c, const struct fl_flow_table *flows,
+		      struct fl_trace *trace)
+{
+	struct fl_ev ev;
+
+	for (;;) {
+		ssize_t n = recv(c->fd, &ev, sizeof(ev), MSG_DONTWAIT | MSG_TRUNC);
+
+		if (n < 0)
+			break;
+		if (fl_ev_check(&ev, (size_t)n) < 0) {
+			c->malformed++;
+			continue;
+		}
+		on_event(c, &ev, flows, trace);
+	}
+}
+
+const struct fl_call *fl_calls_get(const struct fl_calls *c, size_t *n)
+{
+	*n = c->n;
+	return c->v;
+}
+
+uint64_t fl_calls_count(const struct fl_calls *c, unsigned fn)
+{
+	return fn < FL_FN_COUNT ? c->count[fn] : 0;
+}
+
+size_t fl_calls_shimmed(const struct fl_calls *c)
+{
+	return c->hellos;
+}
+
+uint64_t fl_calls_lost(const struct fl_calls *c)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < c->nprocs; i++)
+		sum += c->procs[i].dropped;
+	return sum;
+}
+
+uint64_t fl_calls_malformed(const struct fl_calls *c)
+{
+	return c->malformed;
+}

@@ -1,0 +1,61 @@
+/*
+ * calls.h - the harness's end of the shim's event channel: an abstract
+ * AF_UNIX datagram socket in the sandbox's network namespace (so its name
+ * is private to the run), one struct fl_ev per datagram (preload/event.h).
+ *
+ * Every call event is traced ("ev":"call"), linked to its flow by the
+ * socket's endpoints, counted by function, and kept for the checks.
+ * Single-threaded.
+ */
+#ifndef FL_CALLS_H
+#define FL_CALLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow.h"
+
+struct fl_trace;
+struct fl_calls;
+
+/* One socket call as the checks see it. */
+struct fl_call {
+	uint64_t t_ns;     /* relative to the run's start */
+	int pid, tid, fd, newfd;
+	uint16_t fn;       /* enum fl_ev_fn */
+	uint32_t flags;    /* FL_EVF_* */
+	int64_t ret;
+	int err;
+	uint8_t state;     /* TCP state at the call, 0 unknown */
+	uint32_t flow;     /* flow id, 0 if none */
+	int dir;           /* FL_DIR_C2S if the caller's socket is the client */
+	int level, optname;
+	int64_t val;
+	int linger_onoff, linger_secs;
+	uint32_t unread, unsent;
+	int listening;     /* the socket was a listener (accept) */
+	char local[64], peer[64];
+};
+
+/* Binds a fresh abstract name; *name gets it (for FAULTLINE_SOCK).
+ * Returns 0 or -errno with err filled. */
+int fl_calls_new(struct fl_calls **out, char *name, size_t namelen,
+		 char *err, size_t errlen);
+void fl_calls_free(struct fl_calls *c);
+int fl_calls_fd(const struct fl_calls *c);
+
+/* Reads every pending event.  flows (may be NULL) links calls to flows. */
+void fl_calls_process(struct fl_calls *c, const struct fl_flow_table *flows,
+		      struct fl_trace *trace);
+
+const struct fl_call *fl_calls_get(const struct fl_calls *c, size_t *n);
+/* Events received per function (index enum fl_ev_fn). */
+uint64_t fl_calls_count(const struct fl_calls *c, unsigned fn);
+/* Processes that said hello (loaded the shim). */
+size_t fl_calls_shimmed(const struct fl_calls *c);
+/* Events the shim counted as lost, summed over processes. */
+uint64_t fl_calls_lost(const struct fl_calls *c);
+/* Datagrams that were not events (wrong size, magic or version). */
+uint64_t fl_calls_malformed(const struct fl_calls *c);
+
+#endif
