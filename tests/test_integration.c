@@ -73,6 +73,8 @@ static void run_echo(struct run_result *r, enum as_user u, const char *rules,
 	argv[n++] = (char *)rr_path(r, "report.json");
 	argv[n++] = "--timeout";
 	argv[n++] = "30s";
+	argv[n++] = "--settle"; /* the targets end by themselves */
+	argv[n++] = "5s";
 	argv[n++] = "--driver";
 	argv[n++] = (char *)driver;
 	argv[n++] = "--";
@@ -464,5 +466,140 @@ Test(integration, scenarios_check)
 	cr_assert(strstr(r.out, "lost-fin.rules:") && strstr(r.out, "peer-blackhole.rules:") &&
 		  strstr(r.out, "fin-to-rst.rules:") && strstr(r.out, "delayed-acks.rules:"),
 		  "%s", r.out);
+	rr_free(&r);
+}
+
+/* Finds the check named name in the report; NULL if absent. */
+static json_object *report_check(json_object *rep, const char *name)
+{
+	json_object *checks = json_object_object_get(rep, "checks");
+
+	for (size_t i = 0; checks && i < json_object_array_length(checks); i++) {
+		json_object *c = json_object_array_get_idx(checks, i);
+
+		if (!strcmp(js(c, "name"), name))
+			return c;
+	}
+	return NULL;
+}
+
+static int check_ok(json_object *rep, const char *name)
+{
+	json_object *c = report_check(rep, name);
+
+	cr_assert_not_null(c, "no check %s in the report", name);
+	return json_object_get_boolean(json_object_object_get(c, "ok"));
+}
+
+/* A correct server passes the default hygiene set, judged from its calls. */
+BOTH(hygiene_correct_server)
+{
+	struct run_result r;
+	json_object *rep, *calls;
+
+	rr_init(&r);
+	run_echo(&r, u, "", client_cmd(&r, "-p 7000 --rtt 2"), "-p 7000");
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	for (const char *const *n = (const char *const[]){"no-close-wait 1s",
+		"eof-close 1s", "no-sigpipe", "no-linger-abort", "no-unread-close",
+		"no-fd-leak", "time-wait <= 100", NULL}; *n; n++)
+		cr_assert(check_ok(rep, *n), "%s failed", *n);
+	cr_assert(strstr(js(report_check(rep, "no-fd-leak"), "detail"),
+			 "1 connection socket opened, all closed"));
+	calls = json_object_object_get(rep, "calls");
+	cr_assert_eq(ji(calls, "accept4") + (ji(calls, "accept") > 0 ? ji(calls, "accept") : 0), 1);
+	cr_assert_eq(ji(calls, "read"), 1, "one EOF read");
+	cr_assert(json_object_get_boolean(json_object_object_get(
+		json_object_object_get(rep, "shim"), "loaded")));
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* A server that keeps the socket 2.5s after EOF: CLOSE_WAIT and eof-close
+ * fail, with the flow and times as evidence. */
+BOTH(hygiene_close_wait_leak)
+{
+	struct run_result r;
+	json_object *rep;
+	const char *d;
+	double cw;
+
+	rr_init(&r);
+	run_echo(&r, u, "expect no-close-wait 1s\nexpect eof-close 500ms\n",
+		 client_cmd(&r, "-p 7000 --rtt 1"),
+		 "-p 7000 --close-after-eof-ms 2500");
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert(!check_ok(rep, "no-close-wait 1s"));
+	d = js(report_check(rep, "no-close-wait 1s"), "detail");
+	cr_assert(strstr(d, "flow 1 (127.0.0.1:"), "%s", d);
+	cr_assert(strstr(d, "-> 127.0.0.1:7000): peer FIN at "), "%s", d);
+	cr_assert(strstr(d, "target server socket in CLOSE_WAIT until its FIN"), "%s", d);
+	cr_assert_eq(sscanf(strstr(d, "until its FIN at "),
+			    "until its FIN at %*fs (%lfs)", &cw), 1, "%s", d);
+	cr_assert(cw >= 2.4 && cw < 3.5, "CLOSE_WAIT %.3fs: %s", cw, d);
+	cr_assert(!check_ok(rep, "eof-close 500ms"));
+	d = js(report_check(rep, "eof-close 500ms"), "detail");
+	cr_assert(strstr(d, "read() returned 0 at ") && strstr(d, " flow 1 (") &&
+		  strstr(d, "; no close() by") == NULL && strstr(d, "close() only at "), "%s", d);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* A client that sets SO_LINGER {1,0}: no-linger-abort fails naming the
+ * socket; the peer sees ECONNRESET. */
+BOTH(hygiene_linger_abort)
+{
+	struct run_result r;
+	char drv[512];
+	char *argv[] = {FL_BIN, "run", "-r", NULL, "--report", NULL,
+			"--ready-delay", "200ms", "--driver", drv, "--",
+			FL_TARGETS "/tcp_client", "-p", "7000", "--rtt", "1",
+			"--linger-zero", NULL};
+	json_object *rep;
+	const char *d;
+
+	rr_init(&r);
+	argv[3] = (char *)rr_write(&r, "x.rules", "expect no-linger-abort\n");
+	argv[5] = (char *)rr_path(&r, "report.json");
+	snprintf(drv, sizeof(drv), "exec %s/echo_server -p 7000 > %s", FL_TARGETS,
+		 rr_path(&r, "client.out"));
+	rr_run(&r, u, argv, 30);
+	cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+	rep = rr_report(&r);
+	d = js(report_check(rep, "no-linger-abort"), "detail");
+	cr_assert(!check_ok(rep, "no-linger-abort"));
+	cr_assert(strstr(d, "SO_LINGER {1,0} set at ") && strstr(d, " fd 3 flow "),
+		  "%s", d);
+	cr_assert(strstr(client_out(&r), "READ_ERROR conn=1 errno=ECONNRESET"),
+		  "%s", client_out(&r));
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* A static binary cannot load the shim: the report says so and the
+ * call-based checks are skipped, not passed silently. */
+BOTH(static_target_not_shimmed)
+{
+	struct run_result r;
+	char *argv[] = {FL_BIN, "run", "-r", NULL, "--report", NULL, "--",
+			FL_TARGETS "/static_true", NULL};
+	json_object *rep, *c;
+
+	rr_init(&r);
+	argv[3] = (char *)rr_write(&r, "x.rules", "expect no-fd-leak\nexpect exit 0\n");
+	argv[5] = (char *)rr_path(&r, "report.json");
+	rr_run(&r, u, argv, 30);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert(!json_object_get_boolean(json_object_object_get(
+		json_object_object_get(rep, "shim"), "loaded")));
+	c = report_check(rep, "no-fd-leak");
+	cr_assert(json_object_get_boolean(json_object_object_get(c, "skipped")));
+	cr_assert(strstr(js(c, "detail"), "never loaded the shim"), "%s", js(c, "detail"));
+	cr_assert(strstr(r.out, "SKIP  no-fd-leak"), "%s", r.out);
+	json_object_put(rep);
 	rr_free(&r);
 }
