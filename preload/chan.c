@@ -19,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* How long a sender keeps retrying on a full queue. */
-#define SEND_BUDGET_NS 2000000
 /* How long a mover waits for senders that may hold the old descriptor. */
 #define DRAIN_BUDGET_NS 20000000
 
@@ -121,7 +119,7 @@ void fl_chan_count_drop(void)
 	__atomic_fetch_add(&chan_drops, 1, __ATOMIC_RELAXED);
 }
 
-void fl_chan_send(const void *buf, size_t len)
+void fl_chan_send(const void *buf, size_t len, uint64_t budget_ns)
 {
 	uint64_t deadline = 0;
 	unsigned int round = 0;
@@ -144,7 +142,7 @@ void fl_chan_send(const void *buf, size_t len)
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
 			break;
 		if (deadline == 0)
-			deadline = now_ns() + SEND_BUDGET_NS;
+			deadline = now_ns() + budget_ns;
 		else if (now_ns() >= deadline)
 			break;
 		pause_briefly(round++);

@@ -29,8 +29,10 @@ int fl_chan_setup(const char *name);
 int fl_chan_open(void);
 /* The channel's descriptor, or -1. */
 int fl_chan_fd(void);
-/* Sends one datagram; on failure counts it in fl_chan_dropped(). */
-void fl_chan_send(const void *buf, size_t len);
+/* Sends one datagram; on failure counts it in fl_chan_dropped().  A full
+ * queue is retried for budget_ns at most. */
+void fl_chan_send(const void *buf, size_t len, uint64_t budget_ns);
+#define FL_CHAN_BUDGET_NS 2000000 /* for events sent from hooks */
 /* Events this process failed to send. */
 uint64_t fl_chan_dropped(void);
 /* Counts an event the shim could not even build (see hooks.c). */

@@ -102,7 +102,7 @@ void fl_emit_closeinfo(struct fl_ev *ev, int fd)
 	}
 }
 
-static void stamp_and_send(struct fl_ev *ev)
+static void stamp_and_send(struct fl_ev *ev, uint64_t budget_ns)
 {
 	struct timespec ts;
 
@@ -110,14 +110,14 @@ static void stamp_and_send(struct fl_ev *ev)
 	ev->t_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	ev->seq = __atomic_add_fetch(&emit_seq, 1, __ATOMIC_RELAXED);
 	ev->dropped = fl_chan_dropped();
-	fl_chan_send(ev, sizeof(*ev));
+	fl_chan_send(ev, sizeof(*ev), budget_ns);
 }
 
 void fl_emit_send(struct fl_ev *ev, int64_t ret, int err)
 {
 	ev->ret = ret;
 	ev->err = ret < 0 ? err : 0;
-	stamp_and_send(ev);
+	stamp_and_send(ev, FL_CHAN_BUDGET_NS);
 }
 
 void fl_emit_hello(enum fl_ev_hello_why why)
@@ -139,7 +139,16 @@ void fl_emit_hello(enum fl_ev_hello_why why)
 		memcpy(h->exe, program_invocation_name, (size_t)n);
 	}
 	h->exe[n] = '\0';
-	stamp_and_send(&ev);
+	stamp_and_send(&ev, FL_CHAN_BUDGET_NS);
+}
+
+void fl_emit_bye(void)
+{
+	struct fl_ev ev;
+
+	fl_emit_init(&ev, FL_FN_NONE, -1);
+	ev.kind = FL_EV_BYE;
+	stamp_and_send(&ev, 10 * FL_CHAN_BUDGET_NS);
 }
 
 void fl_emit_after_fork(void)

@@ -24,6 +24,8 @@ void fl_emit_closeinfo(struct fl_ev *ev, int fd);
 void fl_emit_send(struct fl_ev *ev, int64_t ret, int err);
 /* Sends a hello event. */
 void fl_emit_hello(enum fl_ev_hello_why why);
+/* Sends the bye event (at exit; waits up to 20 ms on a full queue). */
+void fl_emit_bye(void);
 /* A fork child starts its sequence again. */
 void fl_emit_after_fork(void);
 

@@ -23,7 +23,11 @@
  *
  * Each process announces itself with a FL_EV_HELLO (at startup in every
  * exec'd image, and in every fork child); a target that sends no hello did
- * not load the shim (static binary, cleared environment).
+ * not load the shim (static binary, cleared environment).  At exit() (not
+ * _exit() or a signal) it sends a FL_EV_BYE, so losses at the very end are
+ * counted too.  dropped and seq belong to a process image: they restart
+ * after exec and in a fork child, so sum losses per image (hello to hello),
+ * not per pid.
  *
  * Header-only: the harness includes it, nothing to link.
  */
@@ -43,6 +47,7 @@
 enum fl_ev_kind {
 	FL_EV_HELLO = 1, /* u.hello is valid; fn is FL_FN_NONE */
 	FL_EV_CALL = 2,  /* u.call is valid */
+	FL_EV_BYE = 3,   /* exit(): the image's last event; only the header */
 };
 
 /*

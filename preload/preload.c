@@ -79,3 +79,16 @@ __attribute__((constructor)) static void preload_init(void)
 	fl_in_shim--;
 	errno = e;
 }
+
+/* exit(): the image's last event, so losses at the end are counted too. */
+__attribute__((destructor)) static void preload_fini(void)
+{
+	int e = errno;
+
+	if (!__atomic_load_n(&fl_active, __ATOMIC_ACQUIRE))
+		return;
+	fl_in_shim++;
+	fl_emit_bye();
+	fl_in_shim--;
+	errno = e;
+}
