@@ -242,6 +242,11 @@ int fl_sandbox_enter(struct fl_sandbox **out, const struct fl_sandbox_cfg *cfg,
 	if (ret < 0 && cfg->verbose)
 		fprintf(stderr, "faultline: ip_unprivileged_port_start: %s\n",
 			strerror(-ret));
+	/* The shim's event channel: the per-namespace default of 10 queued
+	 * datagrams would make a busy target drop events. */
+	ret = write_file(AT_FDCWD, "/proc/sys/net/unix/max_dgram_qlen", "4096");
+	if (ret < 0 && cfg->verbose)
+		fprintf(stderr, "faultline: max_dgram_qlen: %s\n", strerror(-ret));
 	setenv("XTABLES_LOCKFILE", "/run/xtables.lock", 1);
 	ret = start_reaper(sb, err, errlen);
 	if (ret < 0)

@@ -39,7 +39,8 @@ static uint64_t now_ns(void)
 static void pause_briefly(unsigned int round)
 {
 	/* Yield first (the harness may just need the CPU on a 2-core box),
-	 * then sleep 50 us at a time.  Raw nanosleep: not a cancellation point. */
+	 * then sleep 50 us at a time.  Raw nanosleep: not a cancellation point.
+	 */
 	if (round < 8) {
 		sched_yield();
 	} else {
@@ -58,7 +59,8 @@ int fl_chan_setup(const char *name)
 	memset(&chan_addr, 0, sizeof(chan_addr));
 	chan_addr.sun_family = AF_UNIX;
 	memcpy(chan_addr.sun_path + 1, name, n);
-	chan_addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+	chan_addrlen =
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
 	return 0;
 }
 
@@ -133,7 +135,7 @@ void fl_chan_send(const void *buf, size_t len, uint64_t budget_ns)
 	fd = __atomic_load_n(&chan_fd, __ATOMIC_SEQ_CST);
 	while (fd >= 0) {
 		if (syscall(SYS_sendto, fd, buf, len,
-			    MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0) >= 0) {
+		            MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0) >= 0) {
 			sent = true;
 			break;
 		}
@@ -182,7 +184,7 @@ void fl_chan_protect(int fd)
 		return;
 	nfd = dup_high(cur);
 	if (!__atomic_compare_exchange_n(&chan_fd, &cur, nfd, false,
-					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+	                                 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
 		/* Another thread moved it meanwhile. */
 		if (nfd >= 0)
 			syscall(SYS_close, nfd);

@@ -22,7 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Remembers the abstract address "\0"+name.  0, or -EINVAL if too long/empty. */
+/* Remembers the abstract address "\0"+name.  0, or -EINVAL if too long/empty.
+ */
 int fl_chan_setup(const char *name);
 /* Creates, connects and places the socket.  0 or -errno (then every
  * event is counted as dropped). */

@@ -74,7 +74,7 @@ bool fl_emit_sock(struct fl_ev *ev, int fd)
 		socklen_t len = sizeof(state);
 
 		if (syscall(SYS_getsockopt, fd, IPPROTO_TCP, TCP_INFO, &state,
-			    &len) == 0)
+		            &len) == 0)
 			c->tcp_state = state;
 	}
 	return true;
@@ -95,7 +95,8 @@ void fl_emit_closeinfo(struct fl_ev *ev, int fd)
 		c->unsent = (uint32_t)v;
 		ev->flags |= FL_EVF_UNSENT;
 	}
-	if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_LINGER, &lg, &len) == 0) {
+	if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_LINGER, &lg, &len) ==
+	    0) {
 		c->linger_onoff = lg.l_onoff;
 		c->linger_secs = lg.l_linger;
 		ev->flags |= FL_EVF_LINGER;

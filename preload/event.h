@@ -86,7 +86,7 @@ enum fl_ev_fn {
 
 /* struct fl_ev.flags */
 enum {
-	/* u.call.sock_family/sock_type/local/peer/tcp_state describe a socket */
+	/* sock_family, sock_type, local, peer, tcp_state describe a socket */
 	FL_EVF_SOCK = 1u << 0,
 	/* close info valid: unread (SIOCINQ), unsent (SIOCOUTQ), SO_LINGER */
 	FL_EVF_UNREAD = 1u << 1,
@@ -100,7 +100,7 @@ enum {
 	FL_EVF_IMPLICIT_CLOSE = 1u << 4,
 	/* The fortify variant (__read_chk, ...) was called. */
 	FL_EVF_CHK = 1u << 5,
-	/* connect: peer is connect()'s argument (getpeername failed, e.g. EINPROGRESS) */
+	/* connect: peer is the argument (getpeername failed: EINPROGRESS) */
 	FL_EVF_PEER_ARG = 1u << 6,
 };
 
@@ -115,7 +115,7 @@ enum fl_ev_val {
 
 /* u.hello.why */
 enum fl_ev_hello_why {
-	FL_HELLO_START = 1, /* the shim's constructor ran (process start or exec) */
+	FL_HELLO_START = 1, /* the constructor ran (process start, exec) */
 	FL_HELLO_FORK = 2,  /* a fork child (pthread_atfork or _Fork) */
 };
 
@@ -160,13 +160,19 @@ union fl_ev_sockaddr {
  *                   or ret -1 with err other than EAGAIN; len = bytes asked
  *                   for (readv/recvmsg: the iovec total); recv*: arg = flags
  *   write, send*, writev  on stream sockets only: ret -1, err not EAGAIN
- * Socket events are sent only for sockets (calls that fail with ENOTSOCK
- * or EBADF send nothing); socket/socketpair send even when they fail.
+ * Events are sent only for calls on sockets: a call on a file, a pipe or
+ * a descriptor that is not open sends nothing (socket and socketpair send
+ * even when they fail).  newfd is 0 where a function does not use it.
+ * The shim's own descriptor is invisible: close, dup2/dup3 onto it and
+ * close_range/closefrom over it behave as if it were not there, and so
+ * does using it as the source of dup/dup2/dup3/fcntl(F_DUPFD) (EBADF).
+ * close/dup/close_range/closefrom in a vfork child (before its exec) are
+ * not reported: that child shares the shim's memory, not its descriptors.
  */
 struct fl_ev_call {
 	int32_t sock_family; /* AF_INET, AF_INET6, AF_UNIX ...; 0 = unknown */
 	int32_t sock_type;   /* SOCK_STREAM, SOCK_DGRAM ... */
-	uint8_t tcp_state;   /* TCP_INFO tcpi_state (see fl_ev_tcp_state_name); 0 = not TCP */
+	uint8_t tcp_state;   /* tcpi_state (fl_ev_tcp_state_name); 0: not TCP */
 	uint8_t val_kind;    /* enum fl_ev_val */
 	uint16_t reserved0;
 	int32_t newfd;
@@ -177,7 +183,8 @@ struct fl_ev_call {
 	int32_t optname; /* setsockopt */
 	uint32_t optlen; /* setsockopt */
 	int64_t val;     /* setsockopt, see val_kind */
-	int32_t linger_onoff; /* setsockopt SO_LINGER; close: SO_LINGER in force */
+	/* setsockopt(SO_LINGER): the value set; close: SO_LINGER in force */
+	int32_t linger_onoff;
 	int32_t linger_secs;
 	uint32_t unread; /* close: SIOCINQ, bytes received and not read */
 	uint32_t unsent; /* close: SIOCOUTQ, bytes sent and not yet acked */
@@ -192,7 +199,8 @@ struct fl_ev_hello {
 	uint16_t why;      /* enum fl_ev_hello_why */
 	uint16_t reserved0;
 	int32_t chan_fd;   /* the shim's own descriptor (diagnostics) */
-	char exe[172];     /* /proc/self/exe (else argv[0]), NUL-terminated, truncated */
+	/* /proc/self/exe (else argv[0]), NUL-terminated, truncated */
+	char exe[172];
 };
 
 struct fl_ev {
@@ -204,10 +212,10 @@ struct fl_ev {
 	uint32_t flags;   /* FL_EVF_* */
 	uint64_t t_ns;    /* CLOCK_MONOTONIC, after the call returned */
 	uint64_t seq;     /* 1, 2, ... per process image */
-	uint64_t dropped; /* events this process failed to send before this one */
+	uint64_t dropped; /* events this image failed to send before this one */
 	int32_t pid;
 	int32_t tid;
-	int32_t fd;  /* the descriptor the call was about (see struct fl_ev_call) */
+	int32_t fd;  /* the descriptor of the call (see struct fl_ev_call) */
 	int32_t err; /* errno after the call when it failed, else 0 */
 	int64_t ret; /* the call's return value */
 	union {

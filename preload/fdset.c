@@ -22,10 +22,11 @@ void fl_fdset_assign(int fd, bool on)
 		return;
 	bit = UINT64_C(1) << (fd % 64);
 	if (on)
-		__atomic_fetch_or(&fl_fdset_bits[fd / 64], bit, __ATOMIC_RELAXED);
+		__atomic_fetch_or(&fl_fdset_bits[fd / 64], bit,
+		                  __ATOMIC_RELAXED);
 	else
 		__atomic_fetch_and(&fl_fdset_bits[fd / 64], ~bit,
-				   __ATOMIC_RELAXED);
+		                   __ATOMIC_RELAXED);
 }
 
 void fl_fdset_clear_range(unsigned int first, unsigned int last)
@@ -35,9 +36,9 @@ void fl_fdset_clear_range(unsigned int first, unsigned int last)
 	for (unsigned int fd = first; fd <= last;) {
 		unsigned int w = fd / 64, lo = fd % 64;
 		unsigned int hi = (last / 64 == w) ? last % 64 : 63;
-		uint64_t mask = (hi == 63 ? ~UINT64_C(0)
-					  : (UINT64_C(1) << (hi + 1)) - 1) &
-				~((UINT64_C(1) << lo) - 1);
+		uint64_t mask =
+		    (hi == 63 ? ~UINT64_C(0) : (UINT64_C(1) << (hi + 1)) - 1) &
+		    ~((UINT64_C(1) << lo) - 1);
 
 		__atomic_fetch_and(&fl_fdset_bits[w], ~mask, __ATOMIC_RELAXED);
 		fd = (w + 1) * 64;
@@ -50,12 +51,13 @@ int fl_fdset_next(unsigned int from, unsigned int last)
 		last = FL_FDSET_SIZE - 1;
 	for (unsigned int fd = from; fd <= last;) {
 		unsigned int w = fd / 64;
-		uint64_t word = __atomic_load_n(&fl_fdset_bits[w],
-						__ATOMIC_RELAXED) >>
-				(fd % 64);
+		uint64_t word =
+		    __atomic_load_n(&fl_fdset_bits[w], __ATOMIC_RELAXED) >>
+		    (fd % 64);
 
 		if (word != 0) {
-			unsigned int hit = fd + (unsigned int)__builtin_ctzll(word);
+			unsigned int hit =
+			    fd + (unsigned int)__builtin_ctzll(word);
 
 			return hit <= last ? (int)hit : -1;
 		}
@@ -94,7 +96,7 @@ void fl_fdset_seed(void)
 
 	fl_fdset_clear_range(0, FL_FDSET_SIZE - 1);
 	dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd",
-			   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	                   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0) {
 		struct rlimit rl;
 		int max = 1024;

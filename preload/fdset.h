@@ -31,7 +31,8 @@ static inline bool fl_fdset_maybe(int fd)
 	if (fd >= FL_FDSET_SIZE)
 		return true;
 	return (__atomic_load_n(&fl_fdset_bits[fd / 64], __ATOMIC_RELAXED) >>
-		(fd % 64)) & 1;
+	        (fd % 64)) &
+	       1;
 }
 
 /* Marks fd as a socket (on) or not; ignores fds outside the bitmap. */

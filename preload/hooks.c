@@ -45,14 +45,14 @@
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
 ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
-		       __SOCKADDR_ARG addr, socklen_t *addrlen);
+                       __SOCKADDR_ARG addr, socklen_t *addrlen);
 pid_t _Fork(void);
 
 /* Makes sure the real functions are resolved (one load once they are). */
 static inline void ready(void)
 {
 	if (__builtin_expect(!__atomic_load_n(&fl_real_ready, __ATOMIC_ACQUIRE),
-			     0) &&
+	                     0) &&
 	    !fl_in_shim)
 		fl_real_init();
 }
@@ -67,6 +67,17 @@ static void missed(int fd)
 {
 	if (fd >= 0 && fd < FL_FDSET_SIZE && fl_fdset_maybe(fd))
 		fl_chan_count_drop();
+}
+
+/*
+ * A vfork child (or a raw clone without pthread_atfork) runs on our memory
+ * but with a descriptor table of its own: its close/dup must not change
+ * the bitmap or the channel the parent uses.  Such calls go straight
+ * through, unreported.  One getpid per close/dup of a socket.
+ */
+static int foreign_process(void)
+{
+	return (int)syscall(SYS_getpid) != fl_pid;
 }
 
 /* Is fd the shim's own descriptor?  The target cannot know it: without
@@ -151,8 +162,8 @@ static int after_accept(enum fl_ev_fn fn, int fd, int r, int flags)
 		goto out;
 	fl_fdset_assign(r, true);
 	/* A non-blocking server polls accept() until EAGAIN: not news. */
-	if (r < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == EBADF ||
-		      e == ENOTSOCK))
+	if (r < 0 &&
+	    (e == EAGAIN || e == EWOULDBLOCK || e == EBADF || e == ENOTSOCK))
 		goto out;
 	if (fl_in_shim) {
 		fl_chan_count_drop();
@@ -181,7 +192,7 @@ FL_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
 }
 
 FL_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len,
-		      int flags)
+                      int flags)
 {
 	int r;
 
@@ -213,8 +224,9 @@ FL_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 		if (ev.u.call.peer.family == 0 && sa != NULL &&
 		    len >= sizeof(sa_family_t) && !(r < 0 && e == EFAULT)) {
 			memcpy(&ev.u.call.peer, sa,
-			       len < sizeof(ev.u.call.peer) ? len
-							    : sizeof(ev.u.call.peer));
+			       len < sizeof(ev.u.call.peer)
+			           ? len
+			           : sizeof(ev.u.call.peer));
 			ev.flags |= FL_EVF_PEER_ARG;
 		}
 		fl_emit_send(&ev, r, e);
@@ -253,7 +265,7 @@ out:
 
 /* Decodes a value the kernel accepted (so it is readable). */
 static void sockopt_decode(struct fl_ev_call *c, int level, int name,
-			   const void *val, socklen_t len)
+                           const void *val, socklen_t len)
 {
 	if (level == SOL_SOCKET && name == SO_LINGER &&
 	    len >= sizeof(struct linger)) {
@@ -300,7 +312,7 @@ static void sockopt_decode(struct fl_ev_call *c, int level, int name,
 }
 
 FL_EXPORT int setsockopt(int fd, int level, int name, const void *val,
-			 socklen_t len)
+                         socklen_t len)
 {
 	struct fl_ev ev;
 	int r, e;
@@ -347,6 +359,8 @@ FL_EXPORT int close(int fd)
 		fl_fdset_assign(fd, false);
 		return FL_REAL(close)(fd);
 	}
+	if ((fl_fdset_maybe(fd) || is_chan(fd)) && foreign_process())
+		return FL_REAL(close)(fd);
 	fl_in_shim++;
 	fl_chan_protect(fd);
 	if (fl_fdset_maybe(fd)) {
@@ -376,8 +390,7 @@ FL_EXPORT int close(int fd)
  * asked afterwards, and detaches the channel if it is in range.  Returns
  * the channel's old descriptor, or -1.
  */
-static int range_before(enum fl_ev_fn fn, unsigned int first,
-			unsigned int last)
+static int range_before(enum fl_ev_fn fn, unsigned int first, unsigned int last)
 {
 	int chan = fl_chan_fd();
 	struct fl_ev ev;
@@ -402,9 +415,8 @@ static int range_before(enum fl_ev_fn fn, unsigned int first,
 	return -1;
 }
 
-static void range_after(enum fl_ev_fn fn, unsigned int first,
-			unsigned int last, int flags, int chan_old, int r,
-			int e)
+static void range_after(enum fl_ev_fn fn, unsigned int first, unsigned int last,
+                        int flags, int chan_old, int r, int e)
 {
 	struct fl_ev ev;
 
@@ -427,7 +439,7 @@ FL_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	int r, e = errno;
 
 	ready();
-	if (!active() || fl_in_shim)
+	if (!active() || fl_in_shim || foreign_process())
 		return FL_REAL(close_range)(first, last, flags);
 	fl_in_shim++;
 	/* Only a call the kernel will accept closes anything. */
@@ -452,7 +464,7 @@ FL_EXPORT void closefrom(int lowfd)
 	int e = errno;
 
 	ready();
-	if (!active() || fl_in_shim) {
+	if (!active() || fl_in_shim || foreign_process()) {
 		FL_REAL(closefrom)(lowfd);
 		return;
 	}
@@ -474,9 +486,9 @@ FL_EXPORT void closefrom(int lowfd)
 struct dup_call {
 	enum fl_ev_fn fn;
 	int oldfd;
-	int newfd;   /* requested (dup2, dup3), else -1 */
-	int arg;     /* dup3 flags, fcntl cmd */
-	int minfd;   /* fcntl F_DUPFD's minimum */
+	int newfd;           /* requested (dup2, dup3), else -1 */
+	int arg;             /* dup3 flags, fcntl cmd */
+	int minfd;           /* fcntl F_DUPFD's minimum */
 	struct fl_ev closed; /* the socket at newfd the call replaces */
 	int closes_sock;
 };
@@ -533,11 +545,16 @@ static void dup_after(struct dup_call *d, int r, int e)
 			errno = EBADF;                                         \
 			return -1;                                             \
 		}                                                              \
+		if ((fl_fdset_maybe((d)->oldfd) ||                             \
+		     fl_fdset_maybe((d)->newfd) || is_chan((d)->newfd)) &&     \
+		    foreign_process())                                         \
+			return (call);                                         \
 		if (fl_in_shim) {                                              \
 			missed((d)->oldfd);                                    \
 			r_ = (call);                                           \
 			if (r_ >= 0 && r_ != (d)->oldfd)                       \
-				fl_fdset_assign(r_, fl_fdset_maybe((d)->oldfd)); \
+				fl_fdset_assign(r_,                            \
+				                fl_fdset_maybe((d)->oldfd));   \
 			return r_;                                             \
 		}                                                              \
 		fl_in_shim++;                                                  \
@@ -570,7 +587,7 @@ FL_EXPORT int dup2(int oldfd, int newfd)
 FL_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	struct dup_call d = {
-		.fn = FL_FN_DUP3, .oldfd = oldfd, .newfd = newfd, .arg = flags};
+	    .fn = FL_FN_DUP3, .oldfd = oldfd, .newfd = newfd, .arg = flags};
 
 	DUP_HOOK(&d, FL_REAL(dup3)(oldfd, newfd, flags));
 }
@@ -578,10 +595,10 @@ FL_EXPORT int dup3(int oldfd, int newfd, int flags)
 static int fcntl_dup(int (*real)(int, int, ...), int fd, int cmd, int minfd)
 {
 	struct dup_call d = {.fn = FL_FN_FCNTL,
-			     .oldfd = fd,
-			     .newfd = -1,
-			     .arg = cmd,
-			     .minfd = minfd};
+	                     .oldfd = fd,
+	                     .newfd = -1,
+	                     .arg = cmd,
+	                     .minfd = minfd};
 
 	DUP_HOOK(&d, real(fd, cmd, minfd));
 }
@@ -625,8 +642,8 @@ struct io_call {
 	enum fl_ev_fn fn;
 	uint32_t flags; /* FL_EVF_CHK */
 	int fd;
-	int input;      /* read side: ret 0 is EOF */
-	size_t len;     /* bytes asked for (scalar calls) */
+	int input;               /* read side: ret 0 is EOF */
+	size_t len;              /* bytes asked for (scalar calls) */
 	const struct iovec *iov; /* vector calls */
 	int iovcnt;
 	const struct msghdr *msg; /* recvmsg, sendmsg */
@@ -649,7 +666,8 @@ static size_t iov_total(const struct iovec *iov, size_t n)
  */
 static size_t io_len(const struct io_call *io, ssize_t r, int e)
 {
-	if (r < 0 && (e == EFAULT || e == EINVAL || e == EMSGSIZE || e == ENOMEM))
+	if (r < 0 &&
+	    (e == EFAULT || e == EINVAL || e == EMSGSIZE || e == ENOMEM))
 		return io->len;
 	if (io->msg != NULL) {
 		if (io->msg->msg_iov == NULL || io->msg->msg_iovlen > IOV_MAX)
@@ -658,14 +676,14 @@ static size_t io_len(const struct io_call *io, ssize_t r, int e)
 	}
 	if (io->iov != NULL)
 		return io->iovcnt < 0 || io->iovcnt > IOV_MAX
-			       ? 0
-			       : iov_total(io->iov, (size_t)io->iovcnt);
+		           ? 0
+		           : iov_total(io->iov, (size_t)io->iovcnt);
 	return io->len;
 }
 
 /* EOF or an error: report it if fd is a stream socket.  Keeps errno. */
 static __attribute__((noinline)) ssize_t io_slow(const struct io_call *io,
-						 ssize_t r)
+                                                 ssize_t r)
 {
 	struct fl_ev ev;
 	int e = errno;
@@ -746,37 +764,37 @@ FL_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 }
 
 FL_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen,
-			     int flags)
+                             int flags)
 {
 	ssize_t r;
 
 	ready();
 	r = FL_REAL(recv_chk)(fd, buf, n, buflen, flags);
 	READ_DONE(r, .fn = FL_FN_RECV, .flags = FL_EVF_CHK, .fd = fd, .len = n,
-		  .msgflags = flags);
+	          .msgflags = flags);
 }
 
 FL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
-			   __SOCKADDR_ARG addr, socklen_t *restrict addrlen)
+                           __SOCKADDR_ARG addr, socklen_t *restrict addrlen)
 {
 	ssize_t r;
 
 	ready();
 	r = FL_REAL(recvfrom)(fd, buf, n, flags, addr, addrlen);
 	READ_DONE(r, .fn = FL_FN_RECVFROM, .fd = fd, .len = n,
-		  .msgflags = flags);
+	          .msgflags = flags);
 }
 
 FL_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
-				 int flags, __SOCKADDR_ARG addr,
-				 socklen_t *restrict addrlen)
+                                 int flags, __SOCKADDR_ARG addr,
+                                 socklen_t *restrict addrlen)
 {
 	ssize_t r;
 
 	ready();
 	r = FL_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, addr, addrlen);
 	READ_DONE(r, .fn = FL_FN_RECVFROM, .flags = FL_EVF_CHK, .fd = fd,
-		  .len = n, .msgflags = flags);
+	          .len = n, .msgflags = flags);
 }
 
 /* Descriptors received with SCM_RIGHTS are sockets we did not create. */
@@ -817,7 +835,7 @@ FL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		return r;
 	}
 	READ_DONE(r, .fn = FL_FN_RECVMSG, .fd = fd, .msg = msg,
-		  .msgflags = flags);
+	          .msgflags = flags);
 }
 
 FL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
@@ -848,14 +866,14 @@ FL_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 }
 
 FL_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
-			 __CONST_SOCKADDR_ARG addr, socklen_t addrlen)
+                         __CONST_SOCKADDR_ARG addr, socklen_t addrlen)
 {
 	ssize_t r;
 
 	ready();
 	r = FL_REAL(sendto)(fd, buf, n, flags, addr, addrlen);
 	WRITE_DONE(r, .fn = FL_FN_SENDTO, .fd = fd, .len = n,
-		   .msgflags = flags);
+	           .msgflags = flags);
 }
 
 FL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
@@ -865,7 +883,7 @@ FL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	ready();
 	r = FL_REAL(sendmsg)(fd, msg, flags);
 	WRITE_DONE(r, .fn = FL_FN_SENDMSG, .fd = fd, .msg = msg,
-		   .msgflags = flags);
+	           .msgflags = flags);
 }
 
 FL_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
@@ -875,7 +893,7 @@ FL_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	ready();
 	r = FL_REAL(writev)(fd, iov, iovcnt);
 	WRITE_DONE(r, .fn = FL_FN_WRITEV, .fd = fd, .iov = iov,
-		   .iovcnt = iovcnt);
+	           .iovcnt = iovcnt);
 }
 
 /* ---- _Fork (fork() itself is covered by pthread_atfork) ---- */

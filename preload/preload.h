@@ -9,7 +9,8 @@
 #ifndef FL_PRELOAD_PRELOAD_H
 #define FL_PRELOAD_PRELOAD_H
 
-/* FAULTLINE_SOCK was set: hooks report.  0: every hook calls straight through. */
+/* FAULTLINE_SOCK was set: hooks report.  0: every hook calls straight through.
+ */
 extern int fl_active;
 /* getpid(), refreshed in fork children. */
 extern int fl_pid;

@@ -10,6 +10,7 @@
 #include "real.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -22,7 +23,7 @@
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
 ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
-		       __SOCKADDR_ARG addr, socklen_t *addrlen);
+                       __SOCKADDR_ARG addr, socklen_t *addrlen);
 pid_t _Fork(void);
 
 static int fb_socket(int d, int t, int p)
@@ -71,7 +72,7 @@ static int fb_shutdown(int fd, int how)
 }
 
 static int fb_setsockopt(int fd, int level, int name, const void *v,
-			 socklen_t l)
+                         socklen_t l)
 {
 	return (int)syscall(SYS_setsockopt, fd, level, name, v, l);
 }
@@ -131,13 +132,13 @@ static ssize_t fb_recv_chk(int fd, void *b, size_t n, size_t buflen, int fl)
 }
 
 static ssize_t fb_recvfrom(int fd, void *b, size_t n, int fl, __SOCKADDR_ARG a,
-			   socklen_t *l)
+                           socklen_t *l)
 {
 	return syscall(SYS_recvfrom, fd, b, n, fl, a.__sockaddr__, l);
 }
 
-static ssize_t fb_recvfrom_chk(int fd, void *b, size_t n, size_t buflen,
-			       int fl, __SOCKADDR_ARG a, socklen_t *l)
+static ssize_t fb_recvfrom_chk(int fd, void *b, size_t n, size_t buflen, int fl,
+                               __SOCKADDR_ARG a, socklen_t *l)
 {
 	if (n > buflen)
 		__builtin_trap();
@@ -165,7 +166,7 @@ static ssize_t fb_send(int fd, const void *b, size_t n, int fl)
 }
 
 static ssize_t fb_sendto(int fd, const void *b, size_t n, int fl,
-			 __CONST_SOCKADDR_ARG a, socklen_t l)
+                         __CONST_SOCKADDR_ARG a, socklen_t l)
 {
 	return syscall(SYS_sendto, fd, b, n, fl, a.__sockaddr__, l);
 }
@@ -187,35 +188,35 @@ static pid_t fb_fork(void)
 }
 
 struct fl_real fl_real = {
-	.socket = fb_socket,
-	.socketpair = fb_socketpair,
-	.accept = fb_accept,
-	.accept4 = fb_accept4,
-	.connect = fb_connect,
-	.close = fb_close,
-	.close_range = fb_close_range,
-	.closefrom = fb_closefrom,
-	.shutdown = fb_shutdown,
-	.setsockopt = fb_setsockopt,
-	.dup = fb_dup,
-	.dup2 = fb_dup2,
-	.dup3 = fb_dup3,
-	.fcntl = fb_fcntl,
-	.fcntl64 = fb_fcntl,
-	.read = fb_read,
-	.read_chk = fb_read_chk,
-	.recv = fb_recv,
-	.recv_chk = fb_recv_chk,
-	.recvfrom = fb_recvfrom,
-	.recvfrom_chk = fb_recvfrom_chk,
-	.recvmsg = fb_recvmsg,
-	.readv = fb_readv,
-	.write = fb_write,
-	.send = fb_send,
-	.sendto = fb_sendto,
-	.sendmsg = fb_sendmsg,
-	.writev = fb_writev,
-	.fork_ = fb_fork,
+    .socket = fb_socket,
+    .socketpair = fb_socketpair,
+    .accept = fb_accept,
+    .accept4 = fb_accept4,
+    .connect = fb_connect,
+    .close = fb_close,
+    .close_range = fb_close_range,
+    .closefrom = fb_closefrom,
+    .shutdown = fb_shutdown,
+    .setsockopt = fb_setsockopt,
+    .dup = fb_dup,
+    .dup2 = fb_dup2,
+    .dup3 = fb_dup3,
+    .fcntl = fb_fcntl,
+    .fcntl64 = fb_fcntl,
+    .read = fb_read,
+    .read_chk = fb_read_chk,
+    .recv = fb_recv,
+    .recv_chk = fb_recv_chk,
+    .recvfrom = fb_recvfrom,
+    .recvfrom_chk = fb_recvfrom_chk,
+    .recvmsg = fb_recvmsg,
+    .readv = fb_readv,
+    .write = fb_write,
+    .send = fb_send,
+    .sendto = fb_sendto,
+    .sendmsg = fb_sendmsg,
+    .writev = fb_writev,
+    .fork_ = fb_fork,
 };
 
 int fl_real_ready;
@@ -273,5 +274,9 @@ static void real_resolve(void)
 
 void fl_real_init(void)
 {
+	int e =
+	    errno; /* dlsym may set it; the hook's caller must not see that */
+
 	pthread_once(&real_once, real_resolve);
+	errno = e;
 }

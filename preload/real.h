@@ -39,15 +39,15 @@ struct fl_real {
 	ssize_t (*recv)(int, void *, size_t, int);
 	ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
 	ssize_t (*recvfrom)(int, void *, size_t, int, __SOCKADDR_ARG,
-			    socklen_t *);
+	                    socklen_t *);
 	ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int,
-				__SOCKADDR_ARG, socklen_t *);
+	                        __SOCKADDR_ARG, socklen_t *);
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
 	ssize_t (*readv)(int, const struct iovec *, int);
 	ssize_t (*write)(int, const void *, size_t);
 	ssize_t (*send)(int, const void *, size_t, int);
 	ssize_t (*sendto)(int, const void *, size_t, int, __CONST_SOCKADDR_ARG,
-			  socklen_t);
+	                  socklen_t);
 	ssize_t (*sendmsg)(int, const struct msghdr *, int);
 	ssize_t (*writev)(int, const struct iovec *, int);
 	pid_t (*fork_)(void); /* _Fork */
@@ -56,7 +56,8 @@ struct fl_real {
 extern struct fl_real fl_real;
 extern int fl_real_ready;
 
-/* Resolves every pointer once; callable from any thread, any number of times. */
+/* Resolves every pointer once; callable from any thread, any number of times.
+ */
 void fl_real_init(void);
 
 #define FL_REAL(name) (__atomic_load_n(&fl_real.name, __ATOMIC_RELAXED))

@@ -54,7 +54,7 @@ enum {
 	RUN_SHIM = 1,       /* LD_PRELOAD and FAULTLINE_SOCK */
 	RUN_SHIM_NOENV = 2, /* LD_PRELOAD only: the shim must do nothing */
 	RUN_NOBODY = 4,     /* as uid/gid 65534 through setpriv */
-	RUN_HOLD = 8,       /* read no event until the program says "I release" */
+	RUN_HOLD = 8, /* read no event until the program says "I release" */
 };
 
 struct run {
@@ -150,27 +150,30 @@ static void run_prog(struct run *r, const char *scenario, int opts)
 
 	memset(r, 0, sizeof(*r));
 	snprintf(name, sizeof(name), "fl-test-preload-%d-%d", (int)getpid(),
-		 counter++);
+	         counter++);
 	if (opts & (RUN_SHIM | RUN_SHIM_NOENV)) {
 		struct sockaddr_un sa = {.sun_family = AF_UNIX};
 		int size = 8 << 20;
-		socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-					    1 + strlen(name));
+		socklen_t len =
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+		                strlen(name));
 
 		memcpy(sa.sun_path + 1, name, strlen(name));
 		es = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		cr_assert(es >= 0);
 		cr_assert(bind(es, (struct sockaddr *)&sa, len) == 0,
-			  "bind: %s", strerror(errno));
+		          "bind: %s", strerror(errno));
 		if (setsockopt(es, SOL_SOCKET, SO_RCVBUFFORCE, &size,
-			       sizeof(size)) < 0)
-			setsockopt(es, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		               sizeof(size)) < 0)
+			setsockopt(es, SOL_SOCKET, SO_RCVBUF, &size,
+			           sizeof(size));
 	}
 	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(in, O_CLOEXEC) == 0);
 
 	for (char **e = environ; *e && ne < 250; e++)
 		if (strncmp(*e, "LD_PRELOAD=", 11) != 0 &&
-		    strncmp(*e, FL_EV_SOCK_ENV "=", strlen(FL_EV_SOCK_ENV) + 1) != 0)
+		    strncmp(*e, FL_EV_SOCK_ENV "=",
+		            strlen(FL_EV_SOCK_ENV) + 1) != 0)
 			envp[ne++] = *e;
 	if (opts & (RUN_SHIM | RUN_SHIM_NOENV))
 		envp[ne++] = "LD_PRELOAD=" FL_PRELOAD_LIB;
@@ -253,19 +256,19 @@ static const char *family_name(int f, char *buf)
 }
 
 static int addr_format(char *buf, size_t len, const char *p,
-		       const union fl_ev_sockaddr *sa)
+                       const union fl_ev_sockaddr *sa)
 {
 	char a[INET6_ADDRSTRLEN];
 
 	if (sa->family == AF_INET) {
 		inet_ntop(AF_INET, &sa->in.sin_addr, a, sizeof(a));
 		return snprintf(buf, len, " %saddr=%s %sport=%u", p, a, p,
-				ntohs(sa->in.sin_port));
+		                ntohs(sa->in.sin_port));
 	}
 	if (sa->family == AF_INET6) {
 		inet_ntop(AF_INET6, &sa->in6.sin6_addr, a, sizeof(a));
 		return snprintf(buf, len, " %saddr=%s %sport=%u", p, a, p,
-				ntohs(sa->in6.sin6_port));
+		                ntohs(sa->in6.sin6_port));
 	}
 	return snprintf(buf, len, " %saddr=-", p);
 }
@@ -273,7 +276,7 @@ static int addr_format(char *buf, size_t len, const char *p,
 static const char *vk_name(unsigned vk)
 {
 	static const char *const n[] = {"none", "int", "linger", "timeval",
-					"bytes"};
+	                                "bytes"};
 
 	return vk < 5 ? n[vk] : "?";
 }
@@ -303,13 +306,15 @@ static void ev_format(const struct fl_ev *ev, char *buf, size_t len)
 		PUT(" type=dgram");
 	else
 		PUT(" type=%d", c->sock_type);
-	PUT(" state=%s", c->tcp_state ? fl_ev_tcp_state_name(c->tcp_state)
-				      : "-");
+	PUT(" state=%s",
+	    c->tcp_state ? fl_ev_tcp_state_name(c->tcp_state) : "-");
 	if (ev->flags & FL_EVF_SOCK) {
 		if (n < len)
-			n += (size_t)addr_format(buf + n, len - n, "l", &c->local);
+			n += (size_t)addr_format(buf + n, len - n, "l",
+			                         &c->local);
 		if (n < len)
-			n += (size_t)addr_format(buf + n, len - n, "p", &c->peer);
+			n += (size_t)addr_format(buf + n, len - n, "p",
+			                         &c->peer);
 	}
 	PUT(" newfd=%d", c->newfd);
 	switch ((enum fl_ev_fn)fn) {
@@ -371,8 +376,8 @@ static void ev_format(const struct fl_ev *ev, char *buf, size_t len)
 
 /* Does every key=value of the line (after its kind letter) appear in the
  * formatted event? */
-static bool line_matches(const char *line, const char *evtext,
-			 char *why, size_t whylen)
+static bool line_matches(const char *line, const char *evtext, char *why,
+                         size_t whylen)
 {
 	char tok[256];
 
@@ -415,20 +420,20 @@ static void dump(const struct run *r)
 	for (size_t i = 0; i < r->nev; i++) {
 		if (r->ev[i].kind == FL_EV_HELLO) {
 			fprintf(stderr, "hello pid=%d seq=%llu why=%u exe=%s\n",
-				r->ev[i].pid, (unsigned long long)r->ev[i].seq,
-				r->ev[i].u.hello.why, r->ev[i].u.hello.exe);
+			        r->ev[i].pid, (unsigned long long)r->ev[i].seq,
+			        r->ev[i].u.hello.why, r->ev[i].u.hello.exe);
 			continue;
 		}
 		if (r->ev[i].kind == FL_EV_BYE) {
 			fprintf(stderr, "bye pid=%d seq=%llu dropped=%llu\n",
-				r->ev[i].pid, (unsigned long long)r->ev[i].seq,
-				(unsigned long long)r->ev[i].dropped);
+			        r->ev[i].pid, (unsigned long long)r->ev[i].seq,
+			        (unsigned long long)r->ev[i].dropped);
 			continue;
 		}
 		ev_format(&r->ev[i], text, sizeof(text));
 		fprintf(stderr, "seq=%llu dropped=%llu%s\n",
-			(unsigned long long)r->ev[i].seq,
-			(unsigned long long)r->ev[i].dropped, text);
+		        (unsigned long long)r->ev[i].seq,
+		        (unsigned long long)r->ev[i].dropped, text);
 	}
 }
 
@@ -464,29 +469,32 @@ static void check_calls(struct run *r)
 			nexp++;
 			while (ai < r->nev &&
 			       (r->ev[ai].kind != FL_EV_CALL ||
-				r->ev[ai].pid != pid || r->ev[ai].tid != tid))
+			        r->ev[ai].pid != pid || r->ev[ai].tid != tid))
 				ai++;
 			if (ai == r->nev) {
 				dump(r);
 				cr_assert_fail("no event for: %s", r->lines[j]);
 			}
 			ev_format(&r->ev[ai], text, sizeof(text));
-			if (!line_matches(r->lines[j], text, why, sizeof(why))) {
+			if (!line_matches(r->lines[j], text, why,
+			                  sizeof(why))) {
 				dump(r);
-				cr_assert_fail("mismatch on %s\n  line:  %s\n  event:%s",
-					       why, r->lines[j], text);
+				cr_assert_fail(
+				    "mismatch on %s\n  line:  %s\n  event:%s",
+				    why, r->lines[j], text);
 			}
 			seen[ai] = true;
 			ai++;
 		}
 		for (size_t j = 0; j < r->nev; j++)
-			if (r->ev[j].kind == FL_EV_CALL && r->ev[j].pid == pid &&
-			    r->ev[j].tid == tid)
+			if (r->ev[j].kind == FL_EV_CALL &&
+			    r->ev[j].pid == pid && r->ev[j].tid == tid)
 				nact++;
 		if (nact != nexp)
 			dump(r);
-		cr_assert_eq(nact, nexp, "pid %d tid %d: %zu events for %zu lines",
-			     pid, tid, nact, nexp);
+		cr_assert_eq(nact, nexp,
+		             "pid %d tid %d: %zu events for %zu lines", pid,
+		             tid, nact, nexp);
 	}
 	for (size_t j = 0; j < r->nev; j++) {
 		if (r->ev[j].kind == FL_EV_CALL && !seen[j]) {
@@ -529,18 +537,19 @@ static void check_seq(struct run *r, bool allow_drops)
 			seqs[n++] = r->ev[j].seq;
 			if (!allow_drops && r->ev[j].dropped != 0) {
 				dump(r);
-				cr_assert_fail("pid %d dropped %llu events",
-					       r->ev[j].pid,
-					       (unsigned long long)r->ev[j].dropped);
+				cr_assert_fail(
+				    "pid %d dropped %llu events", r->ev[j].pid,
+				    (unsigned long long)r->ev[j].dropped);
 			}
 		}
 		qsort(seqs, n, sizeof(uint64_t), cmp_u64);
 		for (size_t k = 0; k < n && !allow_drops; k++)
 			if (seqs[k] != k + 1) {
 				dump(r);
-				cr_assert_fail("pid %d: seq %llu at position %zu",
-					       r->ev[i].pid,
-					       (unsigned long long)seqs[k], k);
+				cr_assert_fail(
+				    "pid %d: seq %llu at position %zu",
+				    r->ev[i].pid, (unsigned long long)seqs[k],
+				    k);
 			}
 	}
 	free(seqs);
@@ -548,7 +557,7 @@ static void check_seq(struct run *r, bool allow_drops)
 }
 
 static const struct fl_ev *find_hello(const struct run *r, int pid, int ppid,
-				      unsigned why, int nth)
+                                      unsigned why, int nth)
 {
 	for (size_t i = 0; i < r->nev; i++) {
 		const struct fl_ev *ev = &r->ev[i];
@@ -573,17 +582,19 @@ static void check_hellos(struct run *r)
 		const struct fl_ev *h = NULL;
 
 		/* under setpriv, setpriv's own image says hello first */
-		for (int nth = 0; (h = find_hello(r, main_pid, -1,
-						  FL_HELLO_START, nth)); nth++)
+		for (int nth = 0;
+		     (h = find_hello(r, main_pid, -1, FL_HELLO_START, nth));
+		     nth++)
 			if (strstr(h->u.hello.exe, "pl_calls") != NULL)
 				break;
-		cr_assert_not_null(h, "no hello from pl_calls, pid %d", main_pid);
+		cr_assert_not_null(h, "no hello from pl_calls, pid %d",
+		                   main_pid);
 		cr_assert_eq(h->seq, 1);
 		cr_assert_eq(h->u.hello.ppid, getpid());
 		/* main() returned: the last event of the image is a bye */
 		cr_assert(r->nev > 0 && r->ev[r->nev - 1].kind == FL_EV_BYE &&
-				  r->ev[r->nev - 1].pid == main_pid,
-			  "no bye from pid %d at the end", main_pid);
+		              r->ev[r->nev - 1].pid == main_pid,
+		          "no bye from pid %d at the end", main_pid);
 	}
 	for (size_t i = 0; i < r->nlines; i++) {
 		const char *l = r->lines[i];
@@ -594,14 +605,14 @@ static void check_hellos(struct run *r)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(r->lines[j], l) == 0)
 				nth++;
-		unsigned why = strstr(l, "why=fork") ? FL_HELLO_FORK
-						     : FL_HELLO_START;
+		unsigned why =
+		    strstr(l, "why=fork") ? FL_HELLO_FORK : FL_HELLO_START;
 		/* after an exec the same pid says hello a second time */
 		if (why == FL_HELLO_START)
 			nth++;
 		cr_assert_not_null(find_hello(r, line_int(l, "pid"),
-					      line_int(l, "ppid"), why, nth),
-				   "no hello for: %s", l);
+		                              line_int(l, "ppid"), why, nth),
+		                   "no hello for: %s", l);
 	}
 }
 
@@ -610,7 +621,7 @@ static void check_run(struct run *r)
 	if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0)
 		dump(r);
 	cr_assert(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0,
-		  "pl_calls status %#x", r->status);
+	          "pl_calls status %#x", r->status);
 	check_seq(r, false);
 	check_hellos(r);
 	check_calls(r);
@@ -650,7 +661,7 @@ static void set_dgram_qlen(int n)
 	int len = snprintf(buf, sizeof(buf), "%d", n);
 
 	cr_assert(f >= 0 && write(f, buf, (size_t)len) == len,
-		  "max_dgram_qlen: %s", strerror(errno));
+	          "max_dgram_qlen: %s", strerror(errno));
 	close(f);
 }
 
@@ -668,14 +679,15 @@ static void enter_netns(void)
 
 	if (unshare(CLONE_NEWNET) != 0) {
 		cr_log_warn("unshare(CLONE_NEWNET): %s; staying in this "
-			    "namespace", strerror(errno));
+		            "namespace",
+		            strerror(errno));
 		return;
 	}
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	cr_assert(s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0);
 	ifr.ifr_flags |= IFF_UP;
 	cr_assert(ioctl(s, SIOCSIFFLAGS, &ifr) == 0, "lo up: %s",
-		  strerror(errno));
+	          strerror(errno));
 	close(s);
 	own_netns = true;
 	set_dgram_qlen(1024);
@@ -692,6 +704,14 @@ Test(preload, every_hook)
 	cr_assert(has_line(&r, "fn=read ", "chk=1"));
 	cr_assert(has_line(&r, "fn=connect ", "errno=ECONNREFUSED"));
 	cr_assert(count_calls(&r) > 50);
+	run_free(&r);
+}
+
+Test(preload, sockets_received_with_scm_rights)
+{
+	struct run r;
+
+	run_checked(&r, "rights");
 	run_free(&r);
 }
 
@@ -742,8 +762,17 @@ Test(preload, fork_children_report_their_pid)
 	run_checked(&r, "fork");
 	for (size_t i = 0; i < r.nev; i++)
 		children += r.ev[i].kind == FL_EV_HELLO &&
-			    r.ev[i].u.hello.why == FL_HELLO_FORK;
+		            r.ev[i].u.hello.why == FL_HELLO_FORK;
 	cr_assert_eq(children, 2);
+	run_free(&r);
+}
+
+Test(preload, vfork_child_changes_nothing)
+{
+	struct run r;
+
+	run_checked(&r, "vfork");
+	cr_assert(has_line(&r, "vfork child status=0", NULL));
 	run_free(&r);
 }
 
@@ -820,7 +849,8 @@ Test(preload, drops_are_counted)
 	size_t before = 0;
 
 	if (own_netns)
-		set_dgram_qlen(10); /* the kernel's default: fills after 10 events */
+		set_dgram_qlen(
+		    10); /* the kernel's default: fills after 10 events */
 	run_prog(&r, "flood", RUN_SHIM | RUN_HOLD);
 	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
 	cr_assert_eq(r.bad, 0);
@@ -833,9 +863,9 @@ Test(preload, drops_are_counted)
 		before += r.ev[i].seq < last->seq;
 	cr_assert(last->dropped > 0, "the queue never filled");
 	cr_assert_eq(before + last->dropped, last->seq - 1,
-		     "received %zu + dropped %llu != %llu", before,
-		     (unsigned long long)last->dropped,
-		     (unsigned long long)(last->seq - 1));
+	             "received %zu + dropped %llu != %llu", before,
+	             (unsigned long long)last->dropped,
+	             (unsigned long long)(last->seq - 1));
 	run_free(&r);
 }
 
@@ -845,12 +875,13 @@ Test(preload, drops_are_counted)
  * kernel had sent; with threads, which thread got which descriptor. */
 static bool volatile_key(const char *tok, size_t k, bool threads)
 {
-	static const char *const keys[] = {"pid=", "tid=", "lport=", "pport=",
-					   "unsent=", "fd=", "ret="};
+	static const char *const keys[] = {
+	    "pid=", "tid=", "lport=", "pport=", "unsent=", "fd=", "ret="};
 	size_t nkeys = sizeof(keys) / sizeof(keys[0]) - (threads ? 0 : 2);
 
 	for (size_t i = 0; i < nkeys; i++)
-		if (k >= strlen(keys[i]) && strncmp(tok, keys[i], strlen(keys[i])) == 0)
+		if (k >= strlen(keys[i]) &&
+		    strncmp(tok, keys[i], strlen(keys[i])) == 0)
 			return true;
 	return false;
 }
@@ -897,18 +928,19 @@ static char **normalized(const struct run *r, size_t *n, bool threads)
 }
 
 static void assert_same(const struct run *a, const struct run *b,
-			const char *scenario, const char *what)
+                        const char *scenario, const char *what)
 {
 	bool threads = strcmp(scenario, "threads") == 0;
 	size_t na, nb;
-	char **va = normalized(a, &na, threads), **vb = normalized(b, &nb, threads);
+	char **va = normalized(a, &na, threads),
+	     **vb = normalized(b, &nb, threads);
 
 	for (size_t i = 0; i < na || i < nb; i++) {
 		const char *x = i < na ? va[i] : "(none)";
 		const char *y = i < nb ? vb[i] : "(none)";
 
 		cr_assert_str_eq(x, y, "%s: with the shim vs %s:\n  %s\n  %s",
-				 scenario, what, x, y);
+		                 scenario, what, x, y);
 	}
 	for (size_t i = 0; i < na; i++)
 		free(va[i]);
@@ -921,8 +953,9 @@ static void assert_same(const struct run *a, const struct run *b,
 Test(preload, results_unchanged)
 {
 	static const char *const scenarios[] = {
-		"basic", "sockopt", "reset",   "epipe",       "unread", "fork",
-		"threads", "closefrom", "close_range", "files", "exec",
+	    "basic", "sockopt", "reset",     "epipe",       "unread",
+	    "fork",  "threads", "closefrom", "close_range", "files",
+	    "exec",  "rights",  "vfork",
 	};
 
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
@@ -931,15 +964,16 @@ Test(preload, results_unchanged)
 		run_prog(&with, scenarios[i], RUN_SHIM);
 		run_prog(&noenv, scenarios[i], RUN_SHIM_NOENV);
 		run_prog(&without, scenarios[i], 0);
-		cr_assert(WIFEXITED(with.status) && WEXITSTATUS(with.status) == 0,
-			  "%s", scenarios[i]);
+		cr_assert(WIFEXITED(with.status) &&
+		              WEXITSTATUS(with.status) == 0,
+		          "%s", scenarios[i]);
 		cr_assert_eq(with.status, noenv.status, "%s", scenarios[i]);
 		cr_assert_eq(with.status, without.status, "%s", scenarios[i]);
 		cr_assert(with.nev > 0, "%s: no events", scenarios[i]);
 		cr_assert_eq(noenv.nev, 0, "%s: events without FAULTLINE_SOCK",
-			     scenarios[i]);
+		             scenarios[i]);
 		assert_same(&with, &noenv, scenarios[i],
-			    "the shim without FAULTLINE_SOCK");
+		            "the shim without FAULTLINE_SOCK");
 		assert_same(&with, &without, scenarios[i], "no shim");
 		run_free(&with);
 		run_free(&noenv);
@@ -960,14 +994,16 @@ Test(preload, unprivileged_target)
 	if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
 		run_free(&r);
 		cr_skip_test("uid 65534 cannot run %s (build directory not "
-			     "readable?)", PL_CALLS);
+		             "readable?)",
+		             PL_CALLS);
 	}
 	run_free(&r);
 
 	run_prog(&r, "reset", RUN_SHIM | RUN_NOBODY);
 	check_run(&r);
 	for (size_t i = 0; i < r.nev; i++)
-		if (r.ev[i].kind == FL_EV_HELLO && r.ev[i].u.hello.uid == 65534 &&
+		if (r.ev[i].kind == FL_EV_HELLO &&
+		    r.ev[i].u.hello.uid == 65534 &&
 		    strstr(r.ev[i].u.hello.exe, "pl_calls"))
 			found = true;
 	cr_assert(found, "no hello from pl_calls as uid 65534");

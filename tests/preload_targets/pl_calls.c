@@ -34,7 +34,9 @@ static const char *fam(int d)
 static const char *typ(int t)
 {
 	t &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-	return t == SOCK_STREAM ? "stream" : t == SOCK_DGRAM ? "dgram" : "other";
+	return t == SOCK_STREAM  ? "stream"
+	       : t == SOCK_DGRAM ? "dgram"
+	                         : "other";
 }
 
 /* "laddr=.. lport=.. paddr=.. pport=.." of fd, as the program sees it. */
@@ -43,7 +45,7 @@ static const char *addrs(int fd, char *buf)
 	char l[ADDRS / 2], p[ADDRS / 2];
 
 	snprintf(buf, ADDRS, "%s %s", pl_addr(fd, 0, l, sizeof(l)),
-		 pl_addr(fd, 1, p, sizeof(p)));
+	         pl_addr(fd, 1, p, sizeof(p)));
 	return buf;
 }
 
@@ -92,7 +94,7 @@ static void r_close(int fd)
 }
 
 static void loopback(int domain, int port, struct sockaddr_storage *ss,
-		     socklen_t *len)
+                     socklen_t *len)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (domain == AF_INET) {
@@ -125,8 +127,9 @@ static int p_listener(int domain, int *port)
 	PL_CHECK(listen(l, 16) == 0);
 	len = sizeof(ss);
 	PL_CHECK(getsockname(l, (struct sockaddr *)&ss, &len) == 0);
-	*port = ntohs(domain == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-					: ((struct sockaddr_in6 *)&ss)->sin6_port);
+	*port =
+	    ntohs(domain == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+	                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	return l;
 }
 
@@ -144,7 +147,8 @@ static int p_connect_fd(int c, int domain, int port)
 		E("fn=connect fd=%d ret=0 errno=0 state=ESTABLISHED %s", c,
 		  addrs(c, a));
 	else
-		E("fn=connect fd=%d ret=%d errno=%s peerarg=1 paddr=%s pport=%d",
+		E("fn=connect fd=%d ret=%d errno=%s peerarg=1 paddr=%s "
+		  "pport=%d",
 		  c, r, pl_err(r, e), domain == AF_INET ? "127.0.0.1" : "::1",
 		  port);
 	return r;
@@ -169,7 +173,8 @@ static int p_accept(int l, bool four, int flags)
 		  "state=ESTABLISHED family=%s %s",
 		  l, fd, fd, pl_err(fd, e), flags, "inet", addrs(fd, a));
 	else
-		E("fn=accept fd=%d newfd=%d ret=%d errno=%s state=ESTABLISHED %s",
+		E("fn=accept fd=%d newfd=%d ret=%d errno=%s state=ESTABLISHED "
+		  "%s",
 		  l, fd, fd, pl_err(fd, e), addrs(fd, a));
 	PL_CHECK(fd >= 0);
 	return fd;
@@ -240,16 +245,16 @@ static void sc_basic(void)
 	/* dup family */
 	r = dup(c);
 	e = errno;
-	E("fn=dup fd=%d newfd=%d ret=%d errno=%s state=ESTABLISHED %s", c, r,
-	  r, pl_err(r, e), addrs(c, a));
+	E("fn=dup fd=%d newfd=%d ret=%d errno=%s state=ESTABLISHED %s", c, r, r,
+	  pl_err(r, e), addrs(c, a));
 	int d1 = r;
 	r = dup2(c, 50);
 	e = errno;
 	E("fn=dup2 fd=%d newfd=50 ret=%d errno=%s", c, r, pl_err(r, e));
 	r = dup3(c, 51, O_CLOEXEC);
 	e = errno;
-	E("fn=dup3 fd=%d newfd=51 ret=%d errno=%s flags=%d", c, r,
-	  pl_err(r, e), O_CLOEXEC);
+	E("fn=dup3 fd=%d newfd=51 ret=%d errno=%s flags=%d", c, r, pl_err(r, e),
+	  O_CLOEXEC);
 	r = fcntl(c, F_DUPFD, 60);
 	e = errno;
 	E("fn=fcntl fd=%d newfd=%d ret=%d errno=%s cmd=%d min=60", c, r, r,
@@ -258,6 +263,11 @@ static void sc_basic(void)
 	e = errno;
 	E("fn=fcntl fd=%d newfd=%d ret=%d errno=%s cmd=%d min=70", c, r, r,
 	  pl_err(r, e), F_DUPFD_CLOEXEC);
+	r = fcntl64(c, F_DUPFD, 80);
+	e = errno;
+	E("fn=fcntl fd=%d newfd=%d ret=%d errno=%s cmd=%d min=80", c, r, r,
+	  pl_err(r, e), F_DUPFD);
+	p_close(r, NULL);
 	/* fcntl's other commands pass their argument through untouched */
 	r = fcntl(c, F_GETFD);
 	R("fn=fcntl-getfd fd=%d ret=%d", c, r);
@@ -294,8 +304,7 @@ static void sc_basic(void)
 	/* dup2 of a socket over another socket */
 	r = dup2(d1, 50);
 	e = errno;
-	E("fn=dup2 fd=50 implicit=1 ret=%d errno=%s unread=0", r,
-	  pl_err(r, e));
+	E("fn=dup2 fd=50 implicit=1 ret=%d errno=%s unread=0", r, pl_err(r, e));
 	E("fn=dup2 fd=%d newfd=50 ret=%d errno=%s", d1, r, pl_err(r, e));
 	/* dup2(fd, fd) closes nothing */
 	r = dup2(d1, d1);
@@ -354,8 +363,7 @@ static void sc_basic(void)
 	E("fn=recv fd=%d ret=%d errno=%s len=31 chk=1", c, r, pl_err(r, e));
 	r = (int)pl_chk_recvfrom(c, 32, 0);
 	e = errno;
-	E("fn=recvfrom fd=%d ret=%d errno=%s len=32 chk=1", c, r,
-	  pl_err(r, e));
+	E("fn=recvfrom fd=%d ret=%d errno=%s len=32 chk=1", c, r, pl_err(r, e));
 	/* a zero-length read is not EOF */
 	r = (int)read(c, buf, 0);
 	R("fn=read fd=%d len=0 ret=%d", c, r);
@@ -501,6 +509,50 @@ static void p_settv(int fd, int opt, long sec, long usec)
 	  fd, r, pl_err(r, e), SOL_SOCKET, opt, sec * 1000000 + usec);
 }
 
+/* A socket received with SCM_RIGHTS is known as one: its EOF is reported. */
+static void sc_rights(void)
+{
+	char buf[16], cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {buf, 1};
+	struct msghdr mh = {.msg_iov = &iov,
+	                    .msg_iovlen = 1,
+	                    .msg_control = cbuf,
+	                    .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm;
+	int port, r, e, sv[2], x;
+	int l = p_listener(AF_INET, &port);
+	int c = p_connect(AF_INET, port);
+	int s = p_accept(l, false, 0);
+
+	r = socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	E("fn=socketpair fd=%d newfd=%d ret=%d", sv[0], sv[1], r);
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &c, sizeof(int));
+	r = (int)sendmsg(sv[0], &mh, 0);
+	R("fn=sendmsg ret=%d", r);
+	mh.msg_controllen = sizeof(cbuf);
+	r = (int)recvmsg(sv[1], &mh, 0);
+	cm = CMSG_FIRSTHDR(&mh);
+	PL_CHECK(r == 1 && cm != NULL && cm->cmsg_type == SCM_RIGHTS);
+	memcpy(&x, CMSG_DATA(cm), sizeof(int));
+	R("fn=recvmsg ret=%d received=%d", r, x);
+	p_close(c, NULL);
+	r = shutdown(s, SHUT_WR);
+	E("fn=shutdown fd=%d ret=%d", s, r);
+	r = (int)read(x, buf, sizeof(buf));
+	e = errno;
+	E("fn=read fd=%d ret=%d errno=%s state=CLOSE_WAIT", x, r, pl_err(r, e));
+	p_close(x, NULL);
+	p_close(s, NULL);
+	p_close(sv[0], NULL);
+	p_close(sv[1], NULL);
+	p_close(l, NULL);
+}
+
 /* setsockopt decoding, including calls that fail. */
 static void sc_sockopt(void)
 {
@@ -588,8 +640,7 @@ static void sc_epipe(void)
 	p_close(s, "unread=0 state=ESTABLISHED");
 	r = (int)read(c, buf, sizeof(buf));
 	e = errno;
-	E("fn=read fd=%d ret=%d errno=%s state=CLOSE_WAIT", c, r,
-	  pl_err(r, e));
+	E("fn=read fd=%d ret=%d errno=%s state=CLOSE_WAIT", c, r, pl_err(r, e));
 	for (int i = 0; i < 200; i++) {
 		r = (int)write(c, "x", 1);
 		e = errno;
@@ -632,7 +683,7 @@ static void sc_unread(void)
 	unread = sock_ioctl(s, SIOCINQ);
 	R("unread=%d", unread);
 	snprintf(extra, sizeof(extra), "unread=%d unsent=0 state=ESTABLISHED",
-		 unread);
+	         unread);
 	p_close(s, extra);
 	p_close(c, NULL);
 
@@ -687,6 +738,32 @@ static void sc_fork(void)
 	p_close(l, NULL);
 }
 
+/* A vfork child's close of its copy of a socket changes nothing for the
+ * parent: the parent's later EOF on that socket is still reported. */
+static void sc_vfork(void)
+{
+	char buf[16];
+	int port, r, e, status;
+	int l = p_listener(AF_INET, &port);
+	int c = p_connect(AF_INET, port);
+	int s = p_accept(l, false, 0);
+	pid_t pid = vfork();
+
+	if (pid == 0)
+		_exit(close(c) == 0 && dup2(s, 40) == 40 && close(s) == 0 ? 0
+		                                                          : 1);
+	PL_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	R("vfork child status=%d", status);
+	r = shutdown(s, SHUT_WR);
+	E("fn=shutdown fd=%d ret=%d", s, r);
+	r = (int)read(c, buf, sizeof(buf));
+	e = errno;
+	E("fn=read fd=%d ret=%d errno=%s state=CLOSE_WAIT", c, r, pl_err(r, e));
+	p_close(c, NULL);
+	p_close(s, NULL);
+	p_close(l, NULL);
+}
+
 static void *thread_main(void *arg)
 {
 	int n = (int)(intptr_t)arg;
@@ -707,7 +784,7 @@ static void sc_threads(void)
 
 	for (int i = 0; i < 4; i++)
 		PL_CHECK(pthread_create(&t[i], NULL, thread_main,
-					(void *)(intptr_t)25) == 0);
+		                        (void *)(intptr_t)25) == 0);
 	thread_main((void *)(intptr_t)10);
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
@@ -943,6 +1020,8 @@ int main(int argc, char **argv)
 
 	if (strcmp(sc, "basic") == 0)
 		sc_basic();
+	else if (strcmp(sc, "rights") == 0)
+		sc_rights();
 	else if (strcmp(sc, "sockopt") == 0)
 		sc_sockopt();
 	else if (strcmp(sc, "reset") == 0)
@@ -953,6 +1032,8 @@ int main(int argc, char **argv)
 		sc_unread();
 	else if (strcmp(sc, "fork") == 0)
 		sc_fork();
+	else if (strcmp(sc, "vfork") == 0)
+		sc_vfork();
 	else if (strcmp(sc, "threads") == 0)
 		sc_threads();
 	else if (strcmp(sc, "closefrom") == 0)

@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 static inline void pl_line(char kind, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static inline void pl_line(char kind, const char *fmt, ...)
 {
@@ -44,7 +44,7 @@ static inline void pl_line(char kind, const char *fmt, ...)
 		n = snprintf(buf, sizeof(buf), "I ");
 	else
 		n = snprintf(buf, sizeof(buf), "%c pid=%d tid=%d ", kind,
-			     (int)getpid(), (int)gettid());
+		             (int)getpid(), (int)gettid());
 	va_start(ap, fmt);
 	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
@@ -88,7 +88,7 @@ static inline const char *pl_addr(int fd, int peer, char *buf, size_t len)
 	char a[INET6_ADDRSTRLEN];
 	const char *p = peer ? "p" : "l";
 	int r = peer ? getpeername(fd, (struct sockaddr *)&ss, &sl)
-		     : getsockname(fd, (struct sockaddr *)&ss, &sl);
+	             : getsockname(fd, (struct sockaddr *)&ss, &sl);
 
 	if (r < 0) {
 		snprintf(buf, len, "%saddr=-", p);
@@ -97,13 +97,13 @@ static inline const char *pl_addr(int fd, int peer, char *buf, size_t len)
 
 		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
 		snprintf(buf, len, "%saddr=%s %sport=%u", p, a, p,
-			 ntohs(in->sin_port));
+		         ntohs(in->sin_port));
 	} else if (ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 
 		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
 		snprintf(buf, len, "%saddr=%s %sport=%u", p, a, p,
-			 ntohs(in6->sin6_port));
+		         ntohs(in6->sin6_port));
 	} else {
 		snprintf(buf, len, "%saddr=-", p);
 	}
