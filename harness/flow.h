@@ -37,8 +37,13 @@ struct fl_flow {
 					  (relative, never 0 once seen) */
 	enum fl_side target_side;    /* FL_SIDE_CLIENT/_SERVER/_ANY (unknown) */
 	int blackholed;              /* rule index + 1 of the blackhole, or 0 */
-	unsigned held;               /* segments held by the engine now */
-	uint64_t release_floor_ns;   /* keeps per-flow order of held segments */
+	/* Engine state per direction (index FL_DIR_*): */
+	unsigned held[2];            /* segments held in order now */
+	uint64_t release_floor_ns[2]; /* latest release among them */
+	uint64_t reorder_tok[2];     /* the live heap entry of the segment a
+					reorder rule holds, or 0 */
+	uint32_t reorder_id[2];      /* its packet id */
+	int reorder_attached[2];     /* its release is tied to the next one */
 	struct fl_flow_match fm;     /* matcher state (hits/draws owned here) */
 };
 

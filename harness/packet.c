@@ -44,6 +44,10 @@ enum {
 	IP6_OFF_HLIM = 7,
 	IP6_OFF_SRC = 8,
 	IP6_OFF_DST = 24,
+	/* TCP flag bits (RFC 9293 section 3.1, RFC 3168 section 6.1) */
+	TCP_FIN = 0x01,
+	TCP_PSH = 0x08,
+	TCP_CWR = 0x80,
 };
 
 static inline uint16_t get_be16(const uint8_t *p)
@@ -459,6 +463,49 @@ int fl_pkt_truncate(struct fl_pkt *p, uint32_t keep)
 	p->caplen = nlen;
 	p->payload_len = keep;
 	fix_csums(p);
+	return 0;
+}
+
+int fl_pkt_slice(const struct fl_pkt *p, uint32_t off, uint32_t n,
+		 uint8_t *out, size_t outlen, struct fl_pkt *q)
+{
+	size_t hdr, nlen;
+	uint8_t flags;
+	int ret;
+
+	if (!p || !out || !q)
+		return -EINVAL;
+	ret = whole(p);
+	if (ret < 0)
+		return ret;
+	if (off > p->payload_len || n > p->payload_len - off)
+		return -EINVAL;
+	hdr = p->l4off + p->thlen;
+	nlen = hdr + n;
+	if (nlen > outlen)
+		return -EMSGSIZE;
+	memcpy(out, p->buf, hdr);
+	memcpy(out + hdr, p->buf + hdr + off, n);
+	if (p->family == AF_INET)
+		put_be16(out + IP4_OFF_LEN, (uint16_t)nlen);
+	else
+		put_be16(out + IP6_OFF_PLEN, (uint16_t)(nlen - IP6_HDR_LEN));
+	/* As the kernel's tcp_gso_segment(): FIN and PSH belong to the last
+	 * byte, CWR to the first segment (RFC 3168 section 6.1.2). */
+	flags = p->flags;
+	if (off + n < p->payload_len)
+		flags &= (uint8_t)~(TCP_FIN | TCP_PSH);
+	if (off > 0)
+		flags &= (uint8_t)~TCP_CWR;
+	*q = *p;
+	q->buf = out;
+	q->len = q->caplen = nlen;
+	q->payload_len = n;
+	q->seq = p->seq + off;
+	q->flags = flags;
+	put_be32(out + p->l4off + TCP_OFF_SEQ, q->seq);
+	out[p->l4off + TCP_OFF_FLAGS] = flags;
+	fix_csums(q);
 	return 0;
 }
 

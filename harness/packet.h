@@ -62,6 +62,19 @@ int fl_pkt_truncate(struct fl_pkt *p, uint32_t keep);
 int fl_pkt_fix_checksums(struct fl_pkt *p);
 
 /*
+ * Build in out (outlen bytes) the segment that carries payload bytes
+ * [off, off + n) of p, the way TCP segmentation offload cuts a GSO packet:
+ * p's IP and TCP headers (options included), seq advanced by off, the IP
+ * length set, FIN and PSH kept only on the piece that ends the payload and
+ * CWR only on the piece that starts it, both checksums valid.  n == 0 with
+ * off == 0 copies a segment without payload.  q describes the result (q->buf
+ * is out).  p is not changed.  Returns 0; -EMSGSIZE if p is not whole or out
+ * is too small; -EINVAL if the range is not inside the payload.
+ */
+int fl_pkt_slice(const struct fl_pkt *p, uint32_t off, uint32_t n,
+		 uint8_t *out, size_t outlen, struct fl_pkt *q);
+
+/*
  * Build a bare TCP segment (no options, no payload) from src to dst into
  * out (at least 60 bytes): family, addresses and ports from the arguments,
  * TTL/hop limit 64, checksums valid.  Returns its length, or -EINVAL.

@@ -6,11 +6,22 @@
  * given a verdict.  Verdicts are appended to a batch that is sent with one
  * sendto() when the receive loop runs dry or the batch is full.
  *
- * Held segments (delay, and segments queued behind a held one of the same
- * flow) sit in a min-heap ordered by release time then arrival, with one
- * timerfd armed for the earliest.  Per-flow order is kept: a flow's
- * release_floor_ns is the latest release time among its held segments, and
- * a later segment of that flow is never released before it.
+ * Held segments (delay, reorder, and segments queued behind a held one) sit
+ * in a min-heap ordered by release time then arrival, with one timerfd armed
+ * for the earliest.  Order is kept per flow and direction, as on a real
+ * path: a direction's release_floor_ns is the latest release time among its
+ * held segments, and a later segment of that direction is never released
+ * before it (it waits, even if no rule touched it).  The two directions of a
+ * flow are independent: a delay of the client's data never holds the
+ * server's segments.  A segment held by `reorder` is the one exception: it
+ * does not hold later segments back, it waits for the next one (see
+ * act_reorder()).
+ *
+ * Injected segments (RST of `reset`, copies of `duplicate`) go out through
+ * raw sockets whose SO_MARK the sandbox's iptables rules accept before the
+ * NFQUEUE rule, so they are never queued again.  A copy is injected after
+ * the original's verdict has been sent (the batch is flushed first), so on
+ * loopback it arrives after the original.
  *
  * Single-threaded.
  */
@@ -20,10 +31,12 @@
 #include <inttypes.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink_queue.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -40,12 +53,48 @@
 #define RECV_BUF (1u << 19)
 #define BATCH_BUF (1u << 18)
 #define QUEUE_MAXLEN 8192u
+#define SCRATCH_BUF 65536u   /* one injected segment: at most the MTU */
+#define DEFAULT_MTU 1500u
+
+enum held_kind {
+	HELD_ORDERED, /* delay, or queued behind one: keeps direction order */
+	HELD_REORDER, /* held by reorder: valid while it is the flow's token */
+};
+
+/* How a segment leaves the engine once it may go on. */
+enum out_kind {
+	OUT_PASS,       /* accepted as it came (then copies injected, if any) */
+	OUT_PASS_BYTES, /* accepted with changed bytes (rewrite, corrupt, truncate) */
+	OUT_REPLACE,    /* dropped, and its (changed) bytes injected instead,
+			   cut into MTU-sized segments: see is_gso() */
+};
+
+struct out {
+	enum out_kind kind;
+	unsigned copies; /* OUT_PASS: copies to inject after it */
+	int corrupt;     /* OUT_REPLACE: inject with broken checksums */
+	int rule;        /* for the trace of injected segments */
+};
+
+/*
+ * What a held segment carries besides its id, for the rare fault that
+ * meets a direction already holding segments: how it leaves and the bytes
+ * that takes.  Allocated only then; freed at release.
+ */
+struct held_data {
+	struct out o;
+	size_t len;
+	uint8_t bytes[];
+};
 
 struct held {
 	uint64_t release_ns; /* relative to the run's start */
-	uint64_t order;      /* arrival number, ties broken by it */
+	uint64_t order;      /* arrival number (from 1), ties broken by it */
 	uint32_t id;
+	uint8_t dir;
+	uint8_t kind;        /* enum held_kind */
 	struct fl_flow *flow;
+	struct held_data *data; /* NULL for a plain accept */
 };
 
 struct fl_engine {
@@ -54,6 +103,7 @@ struct fl_engine {
 	unsigned portid;
 	int tfd;
 	int raw4, raw6;
+	unsigned mtu;      /* of lo in the sandbox: largest segment we inject */
 	struct fl_matcher *matcher;
 	struct fl_flow_table *flows;
 	int copy_full;
@@ -61,6 +111,7 @@ struct fl_engine {
 	char *rbuf;
 	char *bbuf;        /* verdict batch */
 	size_t blen;
+	uint8_t *scratch;  /* one injected segment being built */
 
 	struct held *heap;
 	size_t nheld, capheld;
@@ -74,8 +125,19 @@ struct fl_engine {
 
 int fl_rule_needs_data_segments(const struct fl_rule *r)
 {
-	if (r->action == FL_ACT_BLACKHOLE)
-		return 1; /* once triggered, every segment of the flow */
+	switch (r->action) {
+	case FL_ACT_BLACKHOLE: /* once triggered, every segment of the flow */
+	case FL_ACT_REORDER:   /* released by the next segment, whatever it is */
+		return 1;
+	case FL_ACT_DROP:
+	case FL_ACT_DELAY:
+	case FL_ACT_REWRITE:
+	case FL_ACT_RESET:
+	case FL_ACT_DUPLICATE:
+	case FL_ACT_CORRUPT:
+	case FL_ACT_TRUNCATE:
+		break;
+	}
 	return !(r->flags_set & (FL_TCP_SYN | FL_TCP_FIN | FL_TCP_RST));
 }
 
@@ -225,6 +287,9 @@ struct seg_ctx {
 	uint32_t rseq, rack;
 	uint64_t now_ns;
 	uint32_t id;
+	/* set when the segment ends up held in order (for reorder) */
+	uint64_t held_order, held_ns;
+	int reorder_hold; /* this segment is the one a reorder rule holds */
 };
 
 static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
@@ -249,39 +314,182 @@ static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
 	fl_trace_pkt(e->cfg.trace, &tp);
 }
 
-static void hold(struct fl_engine *e, struct seg_ctx *s, uint64_t release_ns)
+/* Relative seq/ack of a segment of flow f sent in direction dir. */
+static void rel_seq_ack(const struct fl_flow *f, int dir, const struct fl_pkt *p,
+			uint32_t *rseq, uint32_t *rack)
 {
-	struct held h;
+	*rseq = p->seq - f->isn[dir];
+	*rack = f->isn_known[!dir] ? p->ack - f->isn[!dir] : p->ack;
+}
 
-	if (release_ns < s->f->release_floor_ns)
-		release_ns = s->f->release_floor_ns;
-	h.release_ns = release_ns;
-	h.order = e->order++;
-	h.id = s->id;
-	h.flow = s->f;
-	if (heap_push(e, &h) < 0) {
-		/* Out of memory: passing now beats losing the segment. */
-		verdict(e, s->id, NF_ACCEPT, NULL, 0);
+/*
+ * Injects copies copies of p (a segment of flow f sent in direction dir)
+ * toward its receiver, each traced as an "inject" line.  The captured
+ * bytes may carry a partial checksum (local traffic with NFQA_CFG_F_GSO:
+ * NFQA_SKB_CSUMNOTREADY), so every copy is rebuilt with both checksums
+ * computed (and then broken again if corrupt).  A GSO packet larger than
+ * the MTU cannot go through a raw socket whole: each copy is cut into
+ * MTU-sized segments as TSO would (fl_pkt_slice), one inject line per
+ * segment.  replace: the copy stands in for the dropped original.
+ */
+static void inject_copies(struct fl_engine *e, struct fl_flow *f, int dir,
+			  const struct fl_pkt *p, unsigned copies, int corrupt,
+			  int replace, int rule)
+{
+	size_t hdr = p->l4off + p->thlen;
+	uint32_t mss = e->mtu > hdr ? (uint32_t)(e->mtu - hdr) : 0;
+	uint32_t pieces = p->payload_len && mss ? (p->payload_len + mss - 1) / mss : 1;
+	char detail[96];
+
+	if (!mss) {
+		e->st.send_errors++;
 		return;
 	}
-	s->f->held++;
-	s->f->release_floor_ns = release_ns;
+	for (unsigned c = 1; c <= copies; c++) {
+		uint32_t off = 0, i = 0;
+
+		do {
+			uint32_t n = p->payload_len - off < mss ? p->payload_len - off : mss;
+			struct seg_ctx is = {.f = f, .dir = dir};
+
+			if (fl_pkt_slice(p, off, n, e->scratch, SCRATCH_BUF, &is.p) < 0 ||
+			    (corrupt && fl_pkt_corrupt(&is.p) < 0) ||
+			    inject(e, is.p.buf, is.p.len, p->family, &p->dst) < 0)
+				return;
+			i++;
+			is.now_ns = fl_clock_now_rel_ns();
+			rel_seq_ack(f, dir, &is.p, &is.rseq, &is.rack);
+			if (replace)
+				snprintf(detail, sizeof(detail),
+					 "segment %u of %u in place of the GSO "
+					 "packet%s", i, pieces,
+					 corrupt ? ", TCP checksum broken" : "");
+			else if (pieces > 1)
+				snprintf(detail, sizeof(detail),
+					 "copy %u of %u, segment %u of %u", c,
+					 copies, i, pieces);
+			else
+				snprintf(detail, sizeof(detail), "copy %u of %u",
+					 c, copies);
+			trace_seg(e, &is, "inject", rule, 0, detail);
+			off += n;
+		} while (off < p->payload_len);
+	}
+}
+
+/* Sends the verdict of a segment leaving the engine, then what it
+ * injects. */
+static void finish(struct fl_engine *e, struct fl_flow *f, int dir, uint32_t id,
+		   struct fl_pkt *p, const struct out *o)
+{
+	switch (o->kind) {
+	case OUT_PASS:
+		verdict(e, id, NF_ACCEPT, NULL, 0);
+		if (o->copies) {
+			batch_flush(e); /* the original first */
+			inject_copies(e, f, dir, p, o->copies, 0, 0, o->rule);
+		}
+		break;
+	case OUT_PASS_BYTES:
+		verdict(e, id, NF_ACCEPT, p->buf, p->len);
+		break;
+	case OUT_REPLACE:
+		verdict(e, id, NF_DROP, NULL, 0);
+		batch_flush(e);
+		inject_copies(e, f, dir, p, 1, o->corrupt, 1, o->rule);
+		break;
+	}
+}
+
+/* Puts h on the heap; if that fails, lets the segment go now (passing it
+ * beats losing it) and returns -ENOMEM. */
+static int hold_push(struct fl_engine *e, struct held *h)
+{
+	struct fl_pkt p;
+
+	h->order = ++e->order;
+	if (heap_push(e, h) == 0)
+		return 0;
+	if (h->data && fl_pkt_parse(&p, h->data->bytes, h->data->len) == 0)
+		finish(e, h->flow, h->dir, h->id, &p, &h->data->o);
+	else
+		verdict(e, h->id, NF_ACCEPT, NULL, 0);
+	free(h->data);
+	return -ENOMEM;
+}
+
+/* Holds s in order until release_ns (never before the earlier held
+ * segments of its direction), with d (may be NULL, owned from here). */
+static void hold(struct fl_engine *e, struct seg_ctx *s, uint64_t release_ns,
+		 struct held_data *d)
+{
+	struct fl_flow *f = s->f;
+	struct held h = {0};
+
+	if (release_ns < f->release_floor_ns[s->dir])
+		release_ns = f->release_floor_ns[s->dir];
+	h.release_ns = release_ns;
+	h.id = s->id;
+	h.dir = (uint8_t)s->dir;
+	h.kind = HELD_ORDERED;
+	h.flow = f;
+	h.data = d;
+	if (hold_push(e, &h) < 0)
+		return;
+	f->held[s->dir]++;
+	f->release_floor_ns[s->dir] = release_ns;
+	s->held_order = h.order;
+	s->held_ns = release_ns;
+}
+
+/*
+ * The common exit of a segment that goes on (possibly changed): traced as
+ * shown (how it arrived) with verdict v, then sent on as o says now, or,
+ * when its direction holds earlier segments, held behind them so the
+ * direction's order is kept.
+ */
+static void emit(struct fl_engine *e, struct seg_ctx *s,
+		 const struct seg_ctx *shown, const char *v, const char *detail,
+		 const struct out *o)
+{
+	struct fl_flow *f = s->f;
+	struct held_data *d = NULL;
+	char buf[192];
+
+	if (!f->held[s->dir]) {
+		trace_seg(e, shown, v, o->rule, 0, detail);
+		finish(e, f, s->dir, s->id, &s->p, o);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s%squeued behind a held segment",
+		 detail ? detail : "", detail ? "; " : "");
+	trace_seg(e, shown, v, o->rule, f->release_floor_ns[s->dir] - s->now_ns,
+		  buf);
+	if (o->kind != OUT_PASS || o->copies) {
+		d = malloc(sizeof(*d) + s->p.len);
+		if (!d) {
+			finish(e, f, s->dir, s->id, &s->p, o);
+			return;
+		}
+		d->o = *o;
+		d->len = s->p.len;
+		memcpy(d->bytes, s->p.buf, s->p.len);
+	}
+	hold(e, s, f->release_floor_ns[s->dir], d);
+}
+
+/* emit() unchanged, traced with verdict v (normally "pass"). */
+static void emit_plain(struct fl_engine *e, struct seg_ctx *s, const char *v,
+		       int rule, const char *detail)
+{
+	struct out o = {.kind = OUT_PASS, .rule = rule};
+
+	emit(e, s, s, v, detail, &o);
 }
 
 static void pass(struct fl_engine *e, struct seg_ctx *s)
 {
-	if (s->f->held) {
-		/* Keep the flow's order: wait behind its held segments. */
-		uint64_t wait = s->f->release_floor_ns > s->now_ns
-					? s->f->release_floor_ns - s->now_ns
-					: 0;
-		trace_seg(e, s, "pass", -1, wait, "queued behind a held segment");
-		hold(e, s, s->f->release_floor_ns);
-		e->st.passed++;
-		return;
-	}
-	trace_seg(e, s, "pass", -1, 0, NULL);
-	verdict(e, s->id, NF_ACCEPT, NULL, 0);
+	emit_plain(e, s, "pass", -1, NULL);
 	e->st.passed++;
 }
 
@@ -310,12 +518,20 @@ static void act_reset(struct fl_engine *e, struct seg_ctx *s,
 		      const struct fl_rule *r, int rule)
 {
 	uint8_t out[80];
-	/* RFC 5961 3.2: an RST at exactly RCV.NXT resets the connection; one
-	 * elsewhere in the window earns a challenge ACK instead.  The dropped
-	 * segment's seq is where the receiver expects the next byte. */
+	/*
+	 * RFC 5961 section 3.2: an RST whose seq is exactly RCV.NXT resets
+	 * the connection; one elsewhere inside the receive window earns a
+	 * challenge ACK instead (and one outside the window is dropped
+	 * silently).  The dropped segment's seq is RCV.NXT when it is the
+	 * next in order, which a segment the engine sees on loopback
+	 * normally is.  "out-of-window" means "not exactly RCV.NXT": seq + 1
+	 * is inside any open window, so the receiver answers with a
+	 * challenge ACK (Linux rate-limits those per netns,
+	 * net.ipv4.tcp_challenge_ack_limit).
+	 */
 	uint32_t seq = s->p.seq;
 	int len;
-	char detail[64];
+	char detail[96];
 
 	if (r->reset_mode == FL_RESET_OUT_OF_WINDOW)
 		seq += 1;
@@ -333,7 +549,8 @@ static void act_reset(struct fl_engine *e, struct seg_ctx *s,
 		is.rseq = s->rseq + (seq - s->p.seq);
 		snprintf(detail, sizeof(detail), "RST %s",
 			 r->reset_mode == FL_RESET_OUT_OF_WINDOW
-				 ? "at RCV.NXT+1 (challenge ACK expected)"
+				 ? "at RCV.NXT+1, in the window but not exact "
+				   "(challenge ACK expected)"
 				 : "at RCV.NXT");
 		trace_seg(e, &is, "inject", rule, 0, detail);
 	}
@@ -342,14 +559,15 @@ static void act_reset(struct fl_engine *e, struct seg_ctx *s,
 static void act_rewrite(struct fl_engine *e, struct seg_ctx *s,
 			const struct fl_rule *r, int rule)
 {
-	char detail[96], a[32], b[32];
+	char detail[128], a[32], b[32];
 	struct seg_ctx orig = *s; /* traced as it arrived */
+	struct out o = {.kind = OUT_PASS_BYTES, .rule = rule};
+	size_t n;
 	int ret = 0;
 
 	if (s->p.caplen < s->p.len) {
-		trace_seg(e, s, "pass", rule, 0,
-			  "rewrite skipped: only headers were copied");
-		verdict(e, s->id, NF_ACCEPT, NULL, 0);
+		emit_plain(e, s, "pass", rule,
+			   "rewrite skipped: only part of the packet was copied");
 		return;
 	}
 	detail[0] = 0;
@@ -360,39 +578,228 @@ static void act_rewrite(struct fl_engine *e, struct seg_ctx *s,
 		ret = fl_pkt_set_flags(&s->p, r->rw_flags);
 	}
 	if (!ret && (r->rw_mask & FL_RW_WINDOW)) {
-		size_t n = strlen(detail);
-
+		n = strlen(detail);
 		snprintf(detail + n, sizeof(detail) - n, "%swindow %u->%u",
 			 n ? " " : "", s->p.window, r->rw_window);
 		ret = fl_pkt_set_window(&s->p, r->rw_window);
 	}
-	if (!ret && (r->rw_mask & FL_RW_SEQ))
+	/* Offsets are added modulo 2^32, as sequence numbers are
+	 * (RFC 9293 section 3.4): seq=-5 is seq + 2^32 - 5. */
+	if (!ret && (r->rw_mask & FL_RW_SEQ)) {
+		n = strlen(detail);
+		snprintf(detail + n, sizeof(detail) - n, "%sseq %+lld",
+			 n ? " " : "", (long long)r->rw_seq);
 		ret = fl_pkt_set_seq(&s->p, s->p.seq + (uint32_t)r->rw_seq);
-	if (!ret && (r->rw_mask & FL_RW_ACK))
+	}
+	if (!ret && (r->rw_mask & FL_RW_ACK)) {
+		n = strlen(detail);
+		snprintf(detail + n, sizeof(detail) - n, "%sack %+lld",
+			 n ? " " : "", (long long)r->rw_ack);
 		ret = fl_pkt_set_ack(&s->p, s->p.ack + (uint32_t)r->rw_ack);
+	}
 	if (ret) {
-		trace_seg(e, s, "pass", rule, 0, "rewrite failed");
-		verdict(e, s->id, NF_ACCEPT, NULL, 0);
+		/* OUT_PASS: the kernel keeps its own, unchanged copy. */
+		emit_plain(e, &orig, "pass", rule, "rewrite failed");
 		return;
 	}
-	trace_seg(e, &orig, "rewrite", rule, 0, detail[0] ? detail : NULL);
-	verdict(e, s->id, NF_ACCEPT, s->p.buf, s->p.len);
+	emit(e, s, &orig, "rewrite", detail[0] ? detail : NULL, &o);
 	e->st.rewritten++;
+}
+
+/*
+ * Whether changed bytes must not go back through the verdict: the packet
+ * is a GSO packet (longer than the MTU).  A verdict with bytes sets
+ * ip_summed = CHECKSUM_NONE (nfqnl_mangle), so lo's transmit path must
+ * segment the packet in software (netif_needs_gso).  tcp4_gso_segment then
+ * recomputes the TCP checksum, undoing a corrupt, and refuses a packet no
+ * longer than its gso_size (tcp_gso_segment: skb->len <= mss), so a
+ * truncated one is silently lost (seen on Linux 6.18).  Such packets are
+ * dropped and their changed bytes injected instead, as MTU-sized
+ * segments (OUT_REPLACE).  Header rewrites keep the verdict: segmentation
+ * recomputes a correct checksum, which is what they want.
+ */
+static int is_gso(const struct fl_engine *e, const struct fl_pkt *p)
+{
+	return p->len > e->mtu;
 }
 
 static void act_corrupt(struct fl_engine *e, struct seg_ctx *s, int rule)
 {
-	if (s->p.caplen < s->p.len || fl_pkt_corrupt(&s->p) < 0) {
-		trace_seg(e, s, "pass", rule, 0, "corrupt skipped");
-		verdict(e, s->id, NF_ACCEPT, NULL, 0);
+	struct seg_ctx orig = *s;
+	struct out o = {.kind = OUT_PASS_BYTES, .rule = rule};
+
+	if (s->p.caplen < s->p.len) {
+		emit_plain(e, s, "pass", rule,
+			   "corrupt skipped: only part of the packet was copied");
 		return;
 	}
-	trace_seg(e, s, "corrupt", rule, 0, "TCP checksum broken");
-	verdict(e, s->id, NF_ACCEPT, s->p.buf, s->p.len);
+	if (is_gso(e, &s->p)) {
+		o.kind = OUT_REPLACE;
+		o.corrupt = 1;
+		emit(e, s, s, "corrupt",
+		     "GSO packet: dropped, its segments injected with broken "
+		     "TCP checksums", &o);
+		e->st.rewritten++;
+		return;
+	}
+	if (fl_pkt_corrupt(&s->p) < 0) {
+		emit_plain(e, s, "pass", rule, "corrupt failed");
+		return;
+	}
+	emit(e, s, &orig, "corrupt", "TCP checksum broken", &o);
 	e->st.rewritten++;
 }
 
-static void decide(struct fl_engine *e, struct seg_ctx *s)
+/*
+ * The receiver keeps the first N bytes and acknowledges only those; the
+ * sender still holds the rest in its send queue and retransmits it (its
+ * later segments arrive above a hole: SACK, fast retransmit or RTO), so the
+ * byte stream stays intact without shifting any seq or ack.  A FIN on the
+ * cut segment is removed with the tail: it sits after the last byte
+ * (RFC 9293 section 3.4), which the receiver no longer gets, and comes
+ * back with the retransmission.
+ */
+static void act_truncate(struct fl_engine *e, struct seg_ctx *s,
+			 const struct fl_rule *r, int rule)
+{
+	struct seg_ctx orig = *s;
+	struct out o = {.kind = OUT_PASS_BYTES, .rule = rule};
+	uint32_t was = s->p.payload_len;
+	uint8_t fin = s->p.flags & FL_TCP_FIN;
+	char detail[128];
+	int ret;
+
+	if (was <= r->truncate_len) { /* the matcher never hands us these */
+		emit_plain(e, s, "pass", rule, "not longer than the truncation");
+		return;
+	}
+	if (s->p.caplen < s->p.len) {
+		emit_plain(e, s, "pass", rule,
+			   "truncate skipped: only part of the packet was copied");
+		return;
+	}
+	if (is_gso(e, &s->p))
+		o.kind = OUT_REPLACE;
+	ret = fl_pkt_truncate(&s->p, r->truncate_len);
+	if (!ret && fin)
+		ret = fl_pkt_set_flags(&s->p, (uint8_t)(s->p.flags & ~FL_TCP_FIN));
+	if (ret) {
+		emit_plain(e, &orig, "pass", rule, "truncate failed");
+		return;
+	}
+	snprintf(detail, sizeof(detail), "payload %u->%u bytes%s%s", was,
+		 r->truncate_len, fin ? ", FIN removed" : "",
+		 o.kind == OUT_REPLACE ? "; GSO packet: dropped, the rest injected"
+				       : "");
+	emit(e, s, &orig, "truncate", detail, &o);
+	e->st.rewritten++;
+}
+
+static void act_duplicate(struct fl_engine *e, struct seg_ctx *s,
+			  const struct fl_rule *r, int rule)
+{
+	struct out o = {.kind = OUT_PASS, .copies = r->count, .rule = rule};
+	size_t hdr = s->p.l4off + s->p.thlen;
+	char detail[128];
+
+	if (s->p.caplen < s->p.len) {
+		emit_plain(e, s, "pass", rule,
+			   "duplicate skipped: only part of the packet was copied");
+		return;
+	}
+	if (is_gso(e, &s->p))
+		snprintf(detail, sizeof(detail),
+			 "%u cop%s; GSO packet: each copy cut into segments "
+			 "of at most %zu bytes", r->count,
+			 r->count == 1 ? "y" : "ies",
+			 e->mtu > hdr ? e->mtu - hdr : (size_t)0);
+	else
+		snprintf(detail, sizeof(detail), "%u cop%s", r->count,
+			 r->count == 1 ? "y" : "ies");
+	emit(e, s, s, "duplicate", detail, &o);
+	e->st.passed++;
+}
+
+/*
+ * reorder: the segment is held, without holding back the later segments
+ * of its direction, until the next segment of the flow in the same
+ * direction has been dealt with: passed (it goes right after), dropped,
+ * or held itself (then it goes right after that one's release).  If none
+ * comes within the rule's duration (FL_REORDER_DEFAULT_US without one), it
+ * is released then.  One segment per direction is held this way at a time;
+ * a second match while one is held is the "next segment" and passes.
+ */
+static void act_reorder(struct fl_engine *e, struct seg_ctx *s,
+			const struct fl_rule *r, int rule)
+{
+	struct fl_flow *f = s->f;
+	uint64_t us = r->reorder_us ? r->reorder_us : FL_REORDER_DEFAULT_US;
+	struct held h = {0};
+	char detail[128], dur[32];
+
+	if (f->reorder_tok[s->dir]) {
+		e->fired[rule]--;
+		f->faults--;
+		emit_plain(e, s, "pass", rule,
+			   "not reordered: an earlier segment is held for "
+			   "reordering; this one is the next segment it waits for");
+		e->st.passed++;
+		return;
+	}
+	h.release_ns = s->now_ns + us * 1000u;
+	/* After the direction's earlier held segments, never before. */
+	if (h.release_ns < f->release_floor_ns[s->dir])
+		h.release_ns = f->release_floor_ns[s->dir];
+	h.id = s->id;
+	h.dir = (uint8_t)s->dir;
+	h.kind = HELD_REORDER;
+	h.flow = f;
+	if (us % 1000u)
+		snprintf(dur, sizeof(dur), "%" PRIu64 "us", us);
+	else
+		snprintf(dur, sizeof(dur), "%" PRIu64 "ms", us / 1000u);
+	snprintf(detail, sizeof(detail),
+		 "held until the next segment from the %s, at most %s",
+		 s->dir == FL_DIR_C2S ? "client" : "server", dur);
+	trace_seg(e, s, "reorder", rule, 0, detail);
+	if (hold_push(e, &h) < 0)
+		return;
+	f->reorder_tok[s->dir] = h.order;
+	f->reorder_id[s->dir] = s->id;
+	f->reorder_attached[s->dir] = 0;
+	s->reorder_hold = 1;
+	e->st.delayed++;
+}
+
+/* s is the next segment after one a reorder rule holds in its direction:
+ * let the held one go right after s. */
+static void reorder_follow(struct fl_engine *e, struct seg_ctx *s)
+{
+	struct fl_flow *f = s->f;
+	int d = s->dir;
+	struct held h = {0};
+
+	if (s->held_order) {
+		/* s waits itself: the held one leaves right behind it.  Its
+		 * old heap entry goes stale (the token moves on). */
+		h.release_ns = s->held_ns;
+		h.id = f->reorder_id[d];
+		h.dir = (uint8_t)d;
+		h.kind = HELD_REORDER;
+		h.flow = f;
+		if (hold_push(e, &h) == 0) {
+			f->reorder_tok[d] = h.order;
+			f->reorder_attached[d] = 1;
+			return;
+		}
+	} else {
+		verdict(e, f->reorder_id[d], NF_ACCEPT, NULL, 0);
+	}
+	f->reorder_tok[d] = 0;
+	f->reorder_attached[d] = 0;
+}
+
+static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 {
 	const struct fl_ruleset *rs = e->cfg.rs;
 	struct fl_segment seg;
@@ -435,10 +842,10 @@ static void decide(struct fl_engine *e, struct seg_ctx *s)
 		uint64_t d = delay_for(e, r, s, rule);
 		uint64_t rel = s->now_ns + d;
 
-		if (rel < s->f->release_floor_ns)
-			rel = s->f->release_floor_ns;
+		if (rel < s->f->release_floor_ns[s->dir])
+			rel = s->f->release_floor_ns[s->dir];
 		trace_seg(e, s, "delay", rule, rel - s->now_ns, NULL);
-		hold(e, s, rel);
+		hold(e, s, rel, NULL);
 		e->st.delayed++;
 		break;
 	}
@@ -458,12 +865,23 @@ static void decide(struct fl_engine *e, struct seg_ctx *s)
 		act_corrupt(e, s, rule);
 		break;
 	case FL_ACT_DUPLICATE:
+		act_duplicate(e, s, r, rule);
+		break;
 	case FL_ACT_REORDER:
+		act_reorder(e, s, r, rule);
+		break;
 	case FL_ACT_TRUNCATE:
-		trace_seg(e, s, "pass", rule, 0, "action not implemented yet");
-		verdict(e, s->id, NF_ACCEPT, NULL, 0);
+		act_truncate(e, s, r, rule);
 		break;
 	}
+}
+
+static void decide(struct fl_engine *e, struct seg_ctx *s)
+{
+	decide_rules(e, s);
+	if (!s->reorder_hold && s->f->reorder_tok[s->dir] &&
+	    !s->f->reorder_attached[s->dir])
+		reorder_follow(e, s);
 }
 
 static void endpoint_of(struct fl_endpoint *ep, const struct fl_pkt *p,
@@ -572,11 +990,27 @@ int fl_engine_process(struct fl_engine *e)
 
 static void release(struct fl_engine *e, const struct held *h)
 {
-	verdict(e, h->id, NF_ACCEPT, NULL, 0);
-	if (h->flow->held)
-		h->flow->held--;
-	if (!h->flow->held)
-		h->flow->release_floor_ns = 0;
+	struct fl_flow *f = h->flow;
+	struct fl_pkt p;
+
+	if (h->kind == HELD_REORDER) {
+		/* A stale entry: the segment already left, or moved behind
+		 * the next segment (reorder_follow). */
+		if (f->reorder_tok[h->dir] != h->order)
+			return;
+		f->reorder_tok[h->dir] = 0;
+		f->reorder_attached[h->dir] = 0;
+	} else {
+		if (f->held[h->dir])
+			f->held[h->dir]--;
+		if (!f->held[h->dir])
+			f->release_floor_ns[h->dir] = 0;
+	}
+	if (h->data && fl_pkt_parse(&p, h->data->bytes, h->data->len) == 0)
+		finish(e, f, h->dir, h->id, &p, &h->data->o);
+	else
+		verdict(e, h->id, NF_ACCEPT, NULL, 0);
+	free(h->data);
 }
 
 int fl_engine_timer(struct fl_engine *e)
@@ -652,6 +1086,20 @@ static int open_raw(int family, uint32_t mark)
 	return fd;
 }
 
+/* The MTU of the sandbox's lo (faultline run --mtu), which bounds what a
+ * raw socket can send. */
+static unsigned lo_mtu(int fd)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0 || ifr.ifr_mtu < 100 ||
+	    ifr.ifr_mtu > (int)SCRATCH_BUF)
+		return DEFAULT_MTU;
+	return (unsigned)ifr.ifr_mtu;
+}
+
 int fl_engine_new(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 		  char *err, size_t errlen)
 {
@@ -666,10 +1114,12 @@ int fl_engine_new(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 	e->tfd = e->raw4 = e->raw6 = -1;
 	e->rbuf = malloc(RECV_BUF);
 	e->bbuf = malloc(BATCH_BUF);
+	e->scratch = malloc(SCRATCH_BUF);
 	e->fired = calloc(nrules ? nrules : 1, sizeof(*e->fired));
 	e->rule_names = calloc(nrules ? nrules : 1, sizeof(char *));
 	e->flows = fl_flow_table_new(nrules);
-	if (!e->rbuf || !e->bbuf || !e->fired || !e->rule_names || !e->flows)
+	if (!e->rbuf || !e->bbuf || !e->scratch || !e->fired ||
+	    !e->rule_names || !e->flows)
 		goto fail;
 	for (size_t i = 0; i < nrules; i++) {
 		const struct fl_rule *r = &cfg->rs->rules[i];
@@ -724,6 +1174,7 @@ int fl_engine_new(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 			 "segments: %s", strerror(-ret));
 		goto fail;
 	}
+	e->mtu = lo_mtu(e->raw4);
 	*out = e;
 	return 0;
 fail:
@@ -752,7 +1203,10 @@ void fl_engine_free(struct fl_engine *e)
 			free(e->rule_names[i]);
 	free(e->rule_names);
 	free(e->fired);
+	for (size_t i = 0; i < e->nheld; i++)
+		free(e->heap[i].data);
 	free(e->heap);
+	free(e->scratch);
 	free(e->rbuf);
 	free(e->bbuf);
 	free(e);

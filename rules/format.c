@@ -605,11 +605,11 @@ int fl_rule_explain(const struct fl_rule *r, char *buf, size_t n)
 		sb_printf(&sb, " (%u extra cop%s)", r->count, r->count == 1 ? "y" : "ies");
 		break;
 	case FL_ACT_REORDER:
-		sb_printf(&sb, " until the next segment of the flow passes");
-		if (r->reorder_us) {
-			fl__dur_format(r->reorder_us, a, sizeof(a));
-			sb_printf(&sb, " or %s elapse", a);
-		}
+		fl__dur_format(r->reorder_us ? r->reorder_us : FL_REORDER_DEFAULT_US,
+			       a, sizeof(a));
+		sb_printf(&sb, " until the next segment of the flow in the same "
+			       "direction has passed, or %s elapse%s", a,
+			  r->reorder_us ? "" : " (the default)");
 		break;
 	case FL_ACT_CORRUPT:
 		sb_printf(&sb, " so the receiver's kernel discards them");

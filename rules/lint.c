@@ -65,6 +65,9 @@ static void len_range(const struct fl_rule *r, int with_data, struct lrange *lr)
 			break;
 		}
 	}
+	/* truncate N takes only segments with more than N bytes */
+	if (r->action == FL_ACT_TRUNCATE && lr->lo <= r->truncate_len)
+		lr->lo = (uint64_t)r->truncate_len + 1;
 	/* a hole at an end just moves the end */
 	if (lr->has_hole && lr->lo <= lr->hi && lr->hole == lr->lo) {
 		lr->lo++;

@@ -145,6 +145,10 @@ static int static_ok(const struct fl_rule *r, const struct fl_segment *seg,
 		return 0;
 	if (r->has_len && !cmp_ok(r->len_op, seg->payload_len, r->len_val))
 		return 0;
+	/* truncate N acts only on segments it can shorten: shorter ones are
+	 * not its (they count for neither nth nor times; later rules try) */
+	if (r->action == FL_ACT_TRUNCATE && seg->payload_len <= r->truncate_len)
+		return 0;
 	if (r->conn && fm->conn != r->conn)
 		return 0;
 	if (r->has_after && elapsed < r->after_us)

@@ -499,10 +499,21 @@ static int parse_action_args(struct parser *p, struct fl_rule *r, size_t *jitter
 			return -1;
 		r->count = (unsigned)v;
 		return 0;
-	case FL_ACT_REORDER:
+	case FL_ACT_REORDER: {
+		size_t off = peek(p)->off;
+
 		if (peek(p)->kind != FL_TK_NUM)
 			return 0;
-		return get_dur(p, "reorder", &r->reorder_us);
+		if (get_dur(p, "reorder", &r->reorder_us) < 0)
+			return -1;
+		if (r->reorder_us == 0) {
+			perr(p, off, "'reorder 0' would release the segment at "
+			     "once: give a duration above 0, or none for the "
+			     "default %ums", FL_REORDER_DEFAULT_US / 1000u);
+			return -1;
+		}
+		return 0;
+	}
 	case FL_ACT_TRUNCATE: {
 		size_t off = peek(p)->off;
 

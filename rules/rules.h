@@ -59,6 +59,11 @@ enum {
 
 enum fl_reset_mode { FL_RESET_IN_WINDOW, FL_RESET_OUT_OF_WINDOW };
 
+/* How long `reorder` without a duration holds a segment when no later one
+ * comes: 100ms, under Linux's 200ms minimum retransmission timeout
+ * (TCP_RTO_MIN), so the sender has not retransmitted it yet. */
+#define FL_REORDER_DEFAULT_US 100000u
+
 struct fl_rule {
 	const char *file; /* owned by the ruleset */
 	unsigned line, col;
@@ -75,7 +80,8 @@ struct fl_rule {
 	uint32_t truncate_len;     /* truncate N: keep N payload bytes */
 	enum fl_reset_mode reset_mode;
 	uint64_t reorder_us;       /* reorder: release after this if no later
-				      segment came; 0 = only after the next */
+				      segment came; 0 = not given, the engine
+				      uses FL_REORDER_DEFAULT_US */
 
 	/* matches; a zero/ANY value matches everything */
 	enum fl_side from;

@@ -1,0 +1,861 @@
+/*
+ * test_faults.c - the fault actions of the rule language (duplicate,
+ * reorder, corrupt, truncate, reset, prob with a seed) through the real
+ * faultline binary, in a real sandbox, as root and as an unprivileged
+ * user; plus unit tests of the pieces behind them (fl_pkt_slice, the
+ * truncate match).
+ *
+ * Each run's driver is tcp_client followed by a dump of the sandbox's
+ * /proc/net/snmp and /proc/net/netstat (the counters are per network
+ * namespace, so they count exactly the run's traffic).  A test compares
+ * what the trace says the engine did with what the kernel and the programs
+ * saw: checksum errors for corrupt, D-SACKs for duplicate, out-of-order
+ * queueing for reorder, challenge ACKs for an out-of-window RST, and the
+ * byte stream's FNV-1a hash on both ends.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "packet.h"
+#include "rules.h"
+#include "runner.h"
+
+/* Defines name_root and name_nobody from one body taking `enum as_user u`. */
+#define BOTH(name)                                                            \
+	static void name(enum as_user u);                                     \
+	Test(faults, name##_root, .timeout = 120) { name(AS_ROOT); }          \
+	Test(faults, name##_nobody, .timeout = 120) { name(AS_NOBODY); }      \
+	static void name(enum as_user u)
+
+static char driver_buf[1024];
+
+/* tcp_client ARGS > DIR/client.out, then the namespace's TCP counters into
+ * DIR/net.out; the driver's status is tcp_client's. */
+static const char *client_cmd(const struct run_result *r, const char *args)
+{
+	snprintf(driver_buf, sizeof(driver_buf),
+		 "%s/tcp_client %s > %s; s=$?; "
+		 "cat /proc/net/snmp /proc/net/netstat > %s; exit $s",
+		 FL_TARGETS, args, rr_path(r, "client.out"),
+		 rr_path(r, "net.out"));
+	return driver_buf;
+}
+
+static char *slurp_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	static char buf[1 << 16];
+	size_t n;
+
+	if (!f)
+		return strcpy(buf, "");
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static char *client_out(const struct run_result *r)
+{
+	return slurp_file(rr_path(r, "client.out"));
+}
+
+/*
+ * A counter from DIR/net.out ("Tcp: a b c" then "Tcp: 1 2 3"), or -1.
+ */
+static long long net_counter(const struct run_result *r, const char *group,
+			     const char *name)
+{
+	char *text = strdup(slurp_file(rr_path(r, "net.out")));
+	char *save = NULL, *prev = NULL;
+	size_t glen = strlen(group);
+	long long val = -1;
+
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (prev && !strncmp(prev, group, glen) && prev[glen] == ':' &&
+		    !strncmp(l, group, glen) && l[glen] == ':') {
+			char *s1 = NULL, *s2 = NULL;
+			char *k = strtok_r(prev + glen + 1, " ", &s1);
+			char *v = strtok_r(l + glen + 1, " ", &s2);
+
+			for (; k && v; k = strtok_r(NULL, " ", &s1),
+				       v = strtok_r(NULL, " ", &s2))
+				if (!strcmp(k, name))
+					val = atoll(v);
+			prev = NULL;
+			continue;
+		}
+		prev = l;
+	}
+	free(text);
+	return val;
+}
+
+static void dump_on_failure(const struct run_result *r)
+{
+	if (getenv("FL_TEST_VERBOSE"))
+		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- client\n%s\n",
+			r->out, r->err, client_out(r));
+}
+
+/* faultline run -r RULES --trace --report [--seed SEED] --driver DRIVER --
+ * echo_server -p 7000 [--sink] */
+static void run_server(struct run_result *r, enum as_user u, const char *rules,
+		       const char *driver, const char *seed, int sink)
+{
+	char *argv[32];
+	size_t n = 0;
+
+	argv[n++] = FL_BIN;
+	argv[n++] = "run";
+	argv[n++] = "-r";
+	argv[n++] = (char *)rr_write(r, "test.rules", rules);
+	argv[n++] = "--trace";
+	argv[n++] = (char *)rr_path(r, "trace.jsonl");
+	argv[n++] = "--report";
+	argv[n++] = (char *)rr_path(r, "report.json");
+	argv[n++] = "--timeout";
+	argv[n++] = "30s";
+	if (seed) {
+		argv[n++] = "--seed";
+		argv[n++] = (char *)seed;
+	}
+	argv[n++] = "--driver";
+	argv[n++] = (char *)driver;
+	argv[n++] = "--";
+	argv[n++] = FL_TARGETS "/echo_server";
+	argv[n++] = "-p";
+	argv[n++] = "7000";
+	if (sink)
+		argv[n++] = "--sink";
+	argv[n] = NULL;
+	rr_run(r, u, argv, 60);
+	dump_on_failure(r);
+}
+
+static void run_echo(struct run_result *r, enum as_user u, const char *rules,
+		     const char *driver, const char *seed)
+{
+	run_server(r, u, rules, driver, seed, 0);
+}
+
+static int is_pkt(json_object *ev)
+{
+	return js(ev, "ev") && !strcmp(js(ev, "ev"), "pkt");
+}
+
+static int verdict_is(json_object *ev, const char *v)
+{
+	return is_pkt(ev) && js(ev, "verdict") && !strcmp(js(ev, "verdict"), v);
+}
+
+static int from_is(json_object *ev, const char *from)
+{
+	return js(ev, "from") && !strcmp(js(ev, "from"), from);
+}
+
+static int count_verdicts(json_object *tr, const char *v)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < json_object_array_length(tr); i++)
+		n += verdict_is(json_object_array_get_idx(tr, i), v);
+	return n;
+}
+
+/* The echo of --send N arrived whole: the client's SENT and RECEIVED and
+ * the server's EOF agree on byte count and hash. */
+static void assert_echo_intact(const struct run_result *r, long long bytes)
+{
+	const char *c = client_out(r);
+	char sent[64] = "", recvd[64] = "", eof[64] = "";
+	const char *v;
+
+	v = line_field(c, "SENT", "bytes");
+	cr_assert_not_null(v, "client:\n%s\nserver:\n%s", c, r->out);
+	cr_assert_eq(atoll(v), bytes);
+	snprintf(sent, sizeof(sent), "%s", line_field(c, "SENT", "fnv"));
+	v = line_field(c, "RECEIVED", "bytes");
+	cr_assert_not_null(v, "client:\n%s", c);
+	cr_assert_eq(atoll(v), bytes);
+	snprintf(recvd, sizeof(recvd), "%s", line_field(c, "RECEIVED", "fnv"));
+	v = line_field(r->out, "EOF", "bytes");
+	cr_assert_not_null(v, "server:\n%s", r->out);
+	cr_assert_eq(atoll(v), bytes);
+	snprintf(eof, sizeof(eof), "%s", line_field(r->out, "EOF", "fnv"));
+	cr_assert_str_eq(recvd, sent, "echo differs from what was sent");
+	cr_assert_str_eq(eof, sent, "server read differs from what was sent");
+}
+
+/* The RTT i=1..n lines of the client, in microseconds; returns how many. */
+static int client_rtts(const struct run_result *r, long *us, int max)
+{
+	const char *out = client_out(r);
+	int n = 0;
+
+	for (const char *l = strstr(out, "RTT "); l && n < max;
+	     l = strstr(l + 1, "RTT ")) {
+		int i;
+
+		cr_assert_eq(sscanf(l, "RTT i=%d us=%ld", &i, &us[n]), 2);
+		cr_assert_eq(i, n + 1);
+		n++;
+	}
+	return n;
+}
+
+/* ---- prob with a seed ---- */
+
+/* "flow from seq verdict" of every data segment, one per line. */
+static char *data_verdicts(const struct run_result *r)
+{
+	json_object *tr = rr_trace(r);
+	size_t cap = 1 << 16, len = 0;
+	char *s = calloc(1, cap);
+
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (!is_pkt(ev) || ji(ev, "len") <= 0)
+			continue;
+		len += (size_t)snprintf(s + len, cap - len, "%lld %s %lld %s\n",
+					ji(ev, "flow"), js(ev, "from"),
+					ji(ev, "seq"), js(ev, "verdict"));
+		cr_assert_lt(len, cap);
+	}
+	json_object_put(tr);
+	return s;
+}
+
+static int count_substr(const char *s, const char *sub)
+{
+	int n = 0;
+
+	for (const char *p = strstr(s, sub); p; p = strstr(p + 1, sub))
+		n++;
+	return n;
+}
+
+/* One seeded run; checks the seed in the trace header, report and
+ * stdout; returns its data verdicts (caller frees). */
+static char *seeded_run(enum as_user u, const char *seed)
+{
+	struct run_result r;
+	json_object *tr, *rep;
+	char want[64];
+	long rtt[32];
+	char *v;
+
+	rr_init(&r);
+	run_echo(&r, u, "delay 5ms from client data prob 30%\n",
+		 client_cmd(&r, "-p 7000 --rtt 20"), seed);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	cr_assert_eq(client_rtts(&r, rtt, 32), 20, "client:\n%s", client_out(&r));
+	tr = rr_trace(&r);
+	cr_assert_str_eq(js(json_object_array_get_idx(tr, 0), "ev"), "run");
+	cr_assert_eq(ji(json_object_array_get_idx(tr, 0), "seed"), atoll(seed));
+	json_object_put(tr);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert_eq(ji(rep, "seed"), atoll(seed));
+	json_object_put(rep);
+	snprintf(want, sizeof(want), "(seed %s,", seed);
+	cr_assert(strstr(r.out, want), "%s", r.out);
+	v = data_verdicts(&r);
+	rr_free(&r);
+	return v;
+}
+
+/* The same seed gives the same decisions; another seed other ones.  Each
+ * request is one 1-byte segment (--rtt), so the draws line up. */
+BOTH(seeded_prob_reproducible)
+{
+	char *a = seeded_run(u, "7");
+	char *b = seeded_run(u, "7");
+	char *c = seeded_run(u, "8");
+	int delays = count_substr(a, " delay\n");
+
+	/* 20 one-byte requests, some delayed, and 20 echoes, all passed */
+	cr_assert_eq(count_substr(a, "\n"), 40, "%s", a);
+	cr_assert_eq(count_substr(a, " client "), 20, "%s", a);
+	cr_assert_eq(count_substr(a, " server "), 20, "%s", a);
+	cr_assert_eq(count_substr(a, " pass\n") + delays, 40, "%s", a);
+	cr_assert_gt(delays, 0, "%s", a);
+	cr_assert_lt(delays, 20, "%s", a);
+	cr_assert_str_eq(a, b, "seed 7 twice:\n%s---\n%s", a, b);
+	cr_assert_str_neq(a, c, "seeds 7 and 8 decided alike:\n%s", a);
+	cr_assert_eq(count_substr(c, "\n"), 40, "%s", c);
+	free(a);
+	free(b);
+	free(c);
+}
+
+/* ---- duplicate ---- */
+
+/* Two copies of the first three requests: each duplicate line is followed
+ * by two inject lines of the same segment, and the server's kernel saw
+ * the copies (it sends a D-SACK for each, RFC 2883). */
+BOTH(duplicate_small)
+{
+	struct run_result r;
+	json_object *tr;
+	long rtt[8];
+	int dups = 0;
+
+	rr_init(&r);
+	run_echo(&r, u, "duplicate 2 from client data times 3\n",
+		 client_cmd(&r, "-p 7000 --rtt 5"), NULL);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	cr_assert_eq(client_rtts(&r, rtt, 8), 5);
+	cr_assert_str_eq(line_field(r.out, "EOF", "bytes") ?: "-", "5", "%s", r.out);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (!verdict_is(ev, "duplicate"))
+			continue;
+		dups++;
+		cr_assert(from_is(ev, "client"));
+		cr_assert_str_eq(js(ev, "rule"), rr_path(&r, "test.rules:1"));
+		cr_assert_str_eq(js(ev, "detail"), "2 copies");
+		for (size_t k = 1; k <= 2; k++) {
+			json_object *cp = json_object_array_get_idx(tr, i + k);
+
+			cr_assert(verdict_is(cp, "inject"), "line after duplicate: %s",
+				  json_object_to_json_string(cp));
+			cr_assert(from_is(cp, "client"));
+			cr_assert_eq(ji(cp, "seq"), ji(ev, "seq"));
+			cr_assert_eq(ji(cp, "len"), 1);
+			cr_assert_str_eq(js(cp, "rule"), js(ev, "rule"));
+		}
+	}
+	cr_assert_eq(dups, 3);
+	cr_assert_eq(count_verdicts(tr, "inject"), 6);
+	cr_assert_geq(net_counter(&r, "TcpExt", "TCPDSACKOldSent"), 3,
+		      "%s", slurp_file(rr_path(&r, "net.out")));
+	cr_assert_eq(net_counter(&r, "Tcp", "InCsumErrors"), 0);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* Duplicating GSO packets of the echo: each copy is cut into MTU-sized
+ * segments that tile the original exactly; all reach the client with
+ * valid checksums (D-SACKs, no checksum errors); the echo is intact. */
+BOTH(duplicate_gso)
+{
+	struct run_result r;
+	json_object *tr;
+	int gso = 0;
+
+	rr_init(&r);
+	run_echo(&r, u, "duplicate from server data times 3\n",
+		 client_cmd(&r, "-p 7000 --send 300000"), NULL);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	assert_echo_intact(&r, 300000);
+	tr = rr_trace(&r);
+	cr_assert_eq(count_verdicts(tr, "duplicate"), 3);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+		long long seq, end;
+
+		if (!verdict_is(ev, "duplicate"))
+			continue;
+		seq = ji(ev, "seq");
+		end = seq + ji(ev, "len");
+		gso += ji(ev, "len") > 1500;
+		for (size_t k = i + 1; seq < end; k++) {
+			json_object *cp = json_object_array_get_idx(tr, k);
+
+			cr_assert(verdict_is(cp, "inject"), "%s",
+				  json_object_to_json_string(cp));
+			cr_assert(from_is(cp, "server"));
+			cr_assert_eq(ji(cp, "seq"), seq);
+			cr_assert_leq(ji(cp, "len"), 1460);
+			cr_assert_gt(ji(cp, "len"), 0);
+			seq += ji(cp, "len");
+		}
+		cr_assert_eq(seq, end);
+	}
+	cr_assert_gt(gso, 0, "no GSO packet was duplicated");
+	cr_assert_geq(net_counter(&r, "TcpExt", "TCPDSACKOldSent"), 3);
+	cr_assert_eq(net_counter(&r, "Tcp", "InCsumErrors"), 0);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* ---- reorder ---- */
+
+/* The third data segment is held and released after the next: the next
+ * one passes at once (no delay), the server's kernel queues a segment out
+ * of order, and the stream is intact.  One-way traffic (the server only
+ * reads), so that the client's next segment carries data: in an echo it is
+ * often a bare ACK, which releases the held segment as well. */
+BOTH(reorder_swaps)
+{
+	struct run_result r;
+	json_object *tr;
+	long long held_seq = -1;
+	int reorders = 0, next_seen = 0;
+	char sent[64];
+
+	rr_init(&r);
+	run_server(&r, u, "reorder from client data nth 3\n",
+		   client_cmd(&r, "-p 7000 --send 100000 --no-read"), NULL, 1);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	snprintf(sent, sizeof(sent), "%s",
+		 line_field(client_out(&r), "SENT", "fnv") ?: "(none)");
+	cr_assert_str_eq(line_field(r.out, "EOF", "fnv") ?: "-", sent, "%s", r.out);
+	cr_assert_str_eq(line_field(r.out, "EOF", "bytes") ?: "-", "100000");
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (!is_pkt(ev) || !from_is(ev, "client"))
+			continue;
+		if (verdict_is(ev, "reorder")) {
+			reorders++;
+			held_seq = ji(ev, "seq");
+			cr_assert_str_eq(js(ev, "rule"), rr_path(&r, "test.rules:1"));
+			cr_assert(strstr(js(ev, "detail"), "at most 100ms"), "%s",
+				  js(ev, "detail"));
+		} else if (held_seq >= 0 && !next_seen) {
+			next_seen = 1;
+			cr_assert_str_eq(js(ev, "verdict"), "pass");
+			cr_assert_gt(ji(ev, "len"), 0);
+			cr_assert_gt(ji(ev, "seq"), held_seq);
+			cr_assert_eq(jd(ev, "delay"), -1, "the next segment waited");
+		}
+	}
+	cr_assert_eq(reorders, 1);
+	cr_assert(next_seen);
+	cr_assert_geq(net_counter(&r, "TcpExt", "TCPOFOQueue"), 1,
+		      "%s", slurp_file(rr_path(&r, "net.out")));
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* A request/response client sends nothing after the held request, so it
+ * goes after the default 100ms: before the sender's retransmission
+ * timeout (200ms at least), which would otherwise have released it. */
+BOTH(reorder_timeout)
+{
+	struct run_result r;
+	long rtt[8];
+
+	rr_init(&r);
+	run_echo(&r, u, "reorder from client data nth 2\n",
+		 client_cmd(&r, "-p 7000 --rtt 3"), NULL);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	cr_assert_eq(client_rtts(&r, rtt, 8), 3, "client:\n%s", client_out(&r));
+	cr_assert_geq(rtt[1], 100000, "round trip %ld us", rtt[1]);
+	cr_assert_lt(rtt[1], 200000, "round trip %ld us", rtt[1]);
+	cr_assert_eq(net_counter(&r, "Tcp", "RetransSegs"), 0);
+	rr_free(&r);
+}
+
+/* ---- corrupt ---- */
+
+/* The first request is corrupted twice: the server's kernel drops both
+ * (two checksum errors), and the client's retransmission with the same
+ * seq passes later. */
+BOTH(corrupt_dropped_by_receiver)
+{
+	struct run_result r;
+	json_object *tr;
+	long long seq = -1;
+	double t_corrupt = -1, t_pass = -1;
+	int corrupts = 0;
+	long rtt[8];
+
+	rr_init(&r);
+	run_echo(&r, u, "corrupt from client data times 2\n",
+		 client_cmd(&r, "-p 7000 --rtt 3"), NULL);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	cr_assert_eq(client_rtts(&r, rtt, 8), 3);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (!is_pkt(ev) || !from_is(ev, "client") || ji(ev, "len") <= 0)
+			continue;
+		if (verdict_is(ev, "corrupt")) {
+			if (seq >= 0)
+				cr_assert_eq(ji(ev, "seq"), seq);
+			seq = ji(ev, "seq");
+			t_corrupt = jd(ev, "t");
+			corrupts++;
+		} else if (seq >= 0 && t_pass < 0) {
+			cr_assert_str_eq(js(ev, "verdict"), "pass");
+			cr_assert_eq(ji(ev, "seq"), seq, "not a retransmission");
+			t_pass = jd(ev, "t");
+		}
+	}
+	cr_assert_eq(corrupts, 2);
+	cr_assert_gt(t_pass, t_corrupt);
+	cr_assert_eq(net_counter(&r, "Tcp", "InCsumErrors"), 2,
+		     "%s", slurp_file(rr_path(&r, "net.out")));
+	cr_assert_geq(net_counter(&r, "Tcp", "RetransSegs"), 2);
+	cr_assert_str_eq(line_field(r.out, "EOF", "bytes") ?: "-", "3", "%s", r.out);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* A corrupted GSO packet is replaced by its segments, each with a broken
+ * checksum: the receiver drops every one; the echo still arrives. */
+BOTH(corrupt_gso)
+{
+	struct run_result r;
+	json_object *tr;
+	long long pieces = 0, len = 0;
+
+	rr_init(&r);
+	run_echo(&r, u, "corrupt from client data len > 3000 times 1\n",
+		 client_cmd(&r, "-p 7000 --send 300000"), NULL);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	assert_echo_intact(&r, 300000);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (verdict_is(ev, "corrupt"))
+			len = ji(ev, "len");
+		if (verdict_is(ev, "inject")) {
+			cr_assert(strstr(js(ev, "detail"), "checksum broken"));
+			pieces++;
+		}
+	}
+	cr_assert_gt(len, 3000);
+	cr_assert_eq(pieces, (len + 1447) / 1448, "%lld bytes in %lld pieces",
+		     len, pieces);
+	cr_assert_eq(net_counter(&r, "Tcp", "InCsumErrors"), pieces);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* ---- truncate ---- */
+
+/* Three client segments cut to 100 bytes: the server acknowledges exactly
+ * 100 bytes of the first, the client retransmits the rest, and the echo
+ * arrives intact without any seq/ack shifting. */
+BOTH(truncate_echo_intact)
+{
+	struct run_result r;
+	json_object *tr;
+	long long first_seq = -1;
+	int truncs = 0, acked = 0;
+
+	rr_init(&r);
+	run_echo(&r, u, "truncate 100 from client data times 3\n",
+		 client_cmd(&r, "-p 7000 --send 200000"), NULL);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	assert_echo_intact(&r, 200000);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (verdict_is(ev, "truncate")) {
+			char want[64];
+
+			truncs++;
+			cr_assert(from_is(ev, "client"));
+			cr_assert_gt(ji(ev, "len"), 100);
+			snprintf(want, sizeof(want), "payload %lld->100 bytes",
+				 ji(ev, "len"));
+			cr_assert(!strncmp(js(ev, "detail"), want, strlen(want)),
+				  "%s", js(ev, "detail"));
+			if (first_seq < 0)
+				first_seq = ji(ev, "seq");
+		} else if (is_pkt(ev) && from_is(ev, "server") && first_seq >= 0 &&
+			   ji(ev, "ack") == first_seq + 100) {
+			acked = 1;
+		}
+	}
+	cr_assert_eq(truncs, 3);
+	cr_assert(acked, "no ACK of exactly the 100 kept bytes");
+	cr_assert_geq(net_counter(&r, "Tcp", "RetransSegs"), 1);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* ---- reset ---- */
+
+/* An RST at the dropped segment's own seq (RCV.NXT) resets the server's
+ * socket: its read fails with ECONNRESET.  The second request is the one
+ * replaced, so the server has surely accepted the connection (an RST that
+ * beats accept() makes the connection vanish from the listen queue). */
+BOTH(reset_in_window_resets)
+{
+	struct run_result r;
+	json_object *tr;
+	long long seq = -1;
+	int injected = 0;
+
+	rr_init(&r);
+	run_echo(&r, u, "reset from client data nth 2 times 1\n",
+		 client_cmd(&r, "-p 7000 --rtt 3"), NULL);
+	cr_assert_str_eq(line_field(r.out, "READ_ERROR", "errno") ?: "(none)",
+			 "ECONNRESET", "server:\n%s", r.out);
+	cr_assert_str_eq(line_field(r.out, "READ_ERROR", "bytes") ?: "-", "1");
+	cr_assert_eq(count_lines(r.out, "EOF"), 0);
+	/* The client's connection is gone too: it fails, and so does the run. */
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (verdict_is(ev, "drop") && from_is(ev, "client"))
+			seq = ji(ev, "seq");
+		if (verdict_is(ev, "inject")) {
+			injected++;
+			cr_assert_str_eq(js(ev, "flags"), "RST");
+			cr_assert_eq(ji(ev, "seq"), seq);
+		}
+	}
+	cr_assert_eq(injected, 1);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* An RST one past RCV.NXT is inside the window but not exact: the server
+ * answers with a challenge ACK (RFC 5961 section 3.2) and the connection
+ * lives on. */
+BOTH(reset_out_of_window_challenged)
+{
+	struct run_result r;
+	json_object *tr;
+	long long rst_seq = -1;
+	int challenge = 0;
+	long rtt[8];
+
+	rr_init(&r);
+	run_echo(&r, u, "reset out-of-window from client data times 1\n",
+		 client_cmd(&r, "-p 7000 --rtt 3"), NULL);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	cr_assert_eq(client_rtts(&r, rtt, 8), 3, "client:\n%s", client_out(&r));
+	cr_assert_str_eq(line_field(r.out, "EOF", "bytes") ?: "-", "3", "%s", r.out);
+	cr_assert_eq(count_lines(r.out, "READ_ERROR"), 0);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (verdict_is(ev, "inject")) {
+			cr_assert_str_eq(js(ev, "flags"), "RST");
+			rst_seq = ji(ev, "seq");
+		} else if (rst_seq >= 0 && is_pkt(ev) && from_is(ev, "server")) {
+			/* the first server segment after the RST */
+			challenge = !strcmp(js(ev, "flags"), "ACK") &&
+				    ji(ev, "len") == 0 &&
+				    ji(ev, "ack") == rst_seq - 1;
+			break;
+		}
+	}
+	cr_assert_geq(rst_seq, 1);
+	if (net_counter(&r, "TcpExt", "TCPACKSkippedChallenge") > 0) {
+		/* Rate-limited (tcp_challenge_ack_limit, or the per-socket
+		 * tcp_invalid_ratelimit): no ACK to see, and that is fine. */
+		cr_log_warn("challenge ACK rate-limited");
+	} else {
+		cr_assert(challenge, "no challenge ACK right after the RST");
+		cr_assert_geq(net_counter(&r, "TcpExt", "TCPChallengeACK"), 1);
+	}
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* ---- everything at once ---- */
+
+/* 5 MB echoed through jittered delays, duplicates and reorders arrives
+ * intact, and each rule acted. */
+BOTH(bulk_5mb_intact)
+{
+	struct run_result r;
+	json_object *tr;
+
+	rr_init(&r);
+	run_echo(&r, u,
+		 "delay 1ms jitter 1ms from client data prob 20%\n"
+		 "duplicate from server data prob 5%\n"
+		 "reorder from client data prob 5%\n",
+		 client_cmd(&r, "-p 7000 --send 5242880"), "11");
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	assert_echo_intact(&r, 5242880);
+	tr = rr_trace(&r);
+	cr_assert_gt(count_verdicts(tr, "delay"), 0);
+	cr_assert_gt(count_verdicts(tr, "duplicate"), 0);
+	cr_assert_gt(count_verdicts(tr, "inject"), 0);
+	cr_assert_gt(count_verdicts(tr, "reorder"), 0);
+	cr_assert_eq(net_counter(&r, "Tcp", "InCsumErrors"), 0);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* ---- unit tests: fl_pkt_slice, the truncate match ---- */
+
+/* An IPv4 or IPv6 TCP packet with timestamps and `plen` payload bytes. */
+static size_t make_pkt(uint8_t *buf, size_t cap, int family, uint32_t plen,
+		       uint8_t flags)
+{
+	uint8_t src[16] = {0}, dst[16] = {0};
+	struct fl_pkt p;
+	size_t ip = family == AF_INET ? 20 : 40, tcp = 32, total = ip + tcp + plen;
+	int n;
+
+	src[0] = 10, src[15] = 1, dst[0] = 10, dst[15] = 2;
+	if (family == AF_INET)
+		src[3] = 1, dst[3] = 2;
+	cr_assert_leq(total, cap);
+	n = fl_pkt_build(buf, cap, family, src, dst, 40000, 7000, 1000, 5000,
+			 flags, 512);
+	cr_assert_eq(n, (int)(ip + 20));
+	/* grow the TCP header by 12 bytes of options (NOP NOP TS) */
+	buf[ip + 12] = (uint8_t)((tcp / 4) << 4);
+	memcpy(buf + ip + 20, "\x01\x01\x08\x0a\x00\x00\x00\x01\x00\x00\x00\x02", 12);
+	for (uint32_t i = 0; i < plen; i++)
+		buf[ip + tcp + i] = (uint8_t)(i * 7 + 3);
+	if (family == AF_INET) {
+		buf[2] = (uint8_t)(total >> 8);
+		buf[3] = (uint8_t)total;
+	} else {
+		buf[4] = (uint8_t)((total - 40) >> 8);
+		buf[5] = (uint8_t)(total - 40);
+	}
+	cr_assert_eq(fl_pkt_parse(&p, buf, total), 0);
+	cr_assert_eq(fl_pkt_fix_checksums(&p), 0);
+	return total;
+}
+
+static void slice_family(int family)
+{
+	static uint8_t buf[70000], out[2000], check[2000];
+	size_t total = make_pkt(buf, sizeof(buf), family, 4000,
+				FL_TCP_ACK | FL_TCP_PSH | FL_TCP_FIN | FL_TCP_CWR);
+	size_t hdr = total - 4000;
+	uint32_t mss = 1448, off = 0;
+	struct fl_pkt p, q, c;
+	int i = 0;
+
+	cr_assert_eq(fl_pkt_parse(&p, buf, total), 0);
+	while (off < p.payload_len) {
+		uint32_t n = p.payload_len - off < mss ? p.payload_len - off : mss;
+		int last = off + n == p.payload_len;
+
+		cr_assert_eq(fl_pkt_slice(&p, off, n, out, sizeof(out), &q), 0);
+		cr_assert_eq(q.buf, out);
+		cr_assert_eq(q.len, hdr + n);
+		cr_assert_eq(q.payload_len, n);
+		cr_assert_eq(q.seq, 1000 + off);
+		cr_assert_eq(q.ack, 5000);
+		cr_assert_eq(!!(q.flags & FL_TCP_FIN), last);
+		cr_assert_eq(!!(q.flags & FL_TCP_PSH), last);
+		cr_assert_eq(!!(q.flags & FL_TCP_CWR), off == 0);
+		cr_assert(q.flags & FL_TCP_ACK);
+		cr_assert_eq(memcmp(out + hdr, buf + hdr + off, n), 0);
+		/* what the wire says agrees with q, and the checksums hold:
+		 * recomputing them changes nothing */
+		cr_assert_eq(fl_pkt_parse(&c, out, q.len), 0);
+		cr_assert_eq(c.seq, q.seq);
+		cr_assert_eq(c.flags, q.flags);
+		cr_assert_eq(c.payload_len, n);
+		memcpy(check, out, q.len);
+		cr_assert_eq(fl_pkt_parse(&c, check, q.len), 0);
+		cr_assert_eq(fl_pkt_fix_checksums(&c), 0);
+		cr_assert_eq(memcmp(check, out, q.len), 0);
+		off += n;
+		i++;
+	}
+	cr_assert_eq(i, 3);
+	/* the source is untouched */
+	cr_assert_eq(p.seq, 1000);
+	cr_assert_eq(fl_pkt_parse(&c, buf, total), 0);
+	cr_assert_eq(c.payload_len, 4000);
+}
+
+Test(slice, ipv4_tiles_the_payload) { slice_family(AF_INET); }
+Test(slice, ipv6_tiles_the_payload) { slice_family(AF_INET6); }
+
+Test(slice, refuses_bad_ranges_and_partial_packets)
+{
+	static uint8_t buf[3000], out[3000];
+	size_t total = make_pkt(buf, sizeof(buf), AF_INET, 100, FL_TCP_ACK);
+	struct fl_pkt p, q;
+
+	cr_assert_eq(fl_pkt_parse(&p, buf, total), 0);
+	cr_assert_eq(fl_pkt_slice(&p, 0, 101, out, sizeof(out), &q), -EINVAL);
+	cr_assert_eq(fl_pkt_slice(&p, 101, 0, out, sizeof(out), &q), -EINVAL);
+	cr_assert_eq(fl_pkt_slice(&p, 50, 51, out, sizeof(out), &q), -EINVAL);
+	cr_assert_eq(fl_pkt_slice(&p, 0, 100, out, 60, &q), -EMSGSIZE);
+	cr_assert_eq(fl_pkt_slice(&p, 100, 0, out, sizeof(out), &q), 0);
+	cr_assert_eq(q.payload_len, 0);
+	cr_assert_eq(q.seq, 1100);
+	/* only the headers were captured */
+	cr_assert_eq(fl_pkt_parse(&p, buf, total - 100), 0);
+	cr_assert_eq(fl_pkt_slice(&p, 0, 10, out, sizeof(out), &q), -EMSGSIZE);
+}
+
+static int match_len(struct fl_matcher *m, struct fl_flow_match *fm,
+		     uint32_t len)
+{
+	struct fl_segment s;
+
+	memset(&s, 0, sizeof(s));
+	s.from = FL_SIDE_CLIENT;
+	s.target_side = FL_SIDE_SERVER;
+	s.flags = FL_TCP_ACK;
+	s.payload_len = len;
+	s.sport = 40000;
+	s.dport = 7000;
+	return fl_matcher_match(m, &s, fm, 0);
+}
+
+/* truncate N takes only segments longer than N: shorter ones count for
+ * neither its nth nor its times, and fall through to later rules. */
+Test(truncate_match, only_longer_segments)
+{
+	static const char text[] = "truncate 100 nth 2 times 1\ndrop\n";
+	struct fl_ruleset *rs = fl_ruleset_new();
+	struct fl_diag d = {0};
+	struct fl_matcher *m;
+	struct fl_flow_match fm;
+	uint32_t hits[2] = {0}, draws[2] = {0};
+
+	cr_assert_eq(fl_rules_parse(rs, "t", text, strlen(text), &d), 0);
+	m = fl_matcher_new(rs, 1);
+	memset(&fm, 0, sizeof(fm));
+	fm.flow_id = 1;
+	fm.conn = 1;
+	fm.hits = hits;
+	fm.draws = draws;
+	cr_assert_eq(match_len(m, &fm, 50), 1);
+	cr_assert_eq(match_len(m, &fm, 100), 1);
+	cr_assert_eq(match_len(m, &fm, 101), 1); /* first long one: not nth 2 */
+	cr_assert_eq(match_len(m, &fm, 10), 1);
+	cr_assert_eq(match_len(m, &fm, 1000), 0); /* second long one */
+	cr_assert_eq(match_len(m, &fm, 1000), 1); /* the third: not nth 2 */
+	fl_matcher_free(m);
+	fl_ruleset_free(rs);
+	fl_diag_free(&d);
+}
+
+/* ...so a truncate rule does not shadow a later rule for short segments,
+ * and a truncate that can never shorten anything is flagged. */
+Test(truncate_match, lint_knows_the_implicit_length)
+{
+	static const char ok[] = "truncate 10 from client\ndrop from client\n";
+	static const char dead[] = "truncate 10 from client len <= 10\n";
+	struct fl_ruleset *rs = fl_ruleset_new();
+	struct fl_diag d = {0};
+
+	cr_assert_eq(fl_rules_parse(rs, "ok", ok, strlen(ok), &d), 0);
+	cr_assert_eq(fl_rules_lint(rs, &d), 0, "%s", d.buf ? d.buf : "");
+	fl_ruleset_free(rs);
+	fl_diag_free(&d);
+	memset(&d, 0, sizeof(d));
+	rs = fl_ruleset_new();
+	cr_assert_eq(fl_rules_parse(rs, "dead", dead, strlen(dead), &d), 0);
+	cr_assert_eq(fl_rules_lint(rs, &d), 1, "%s", d.buf ? d.buf : "");
+	fl_ruleset_free(rs);
+	fl_diag_free(&d);
+}
