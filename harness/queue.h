@@ -1,7 +1,8 @@
 /*
  * queue.h - the NFQUEUE engine: receives the sandbox's TCP segments from
  * the kernel, asks the matcher which rule applies, and carries out the
- * verdict: pass, drop, hold for a delay, rewrite, or inject a segment.
+ * verdict: pass, drop, hold (delay, reorder), change the bytes (rewrite,
+ * corrupt, truncate), or inject segments (reset, duplicate).
  *
  * Single-threaded: the caller polls fl_engine_fd() and fl_engine_timer_fd()
  * and calls fl_engine_process() / fl_engine_timer() when they are readable.
@@ -71,8 +72,9 @@ const struct fl_flow_table *fl_engine_flows(const struct fl_engine *e);
 /* Times rule i acted. */
 uint64_t fl_engine_rule_fired(const struct fl_engine *e, size_t i);
 
-/* Whether a rule can match segments with none of SYN, FIN, RST set
- * (then those must be queued too). */
+/* Whether segments with none of SYN, FIN, RST set must be queued for rule
+ * r: it can match them, or it acts on every later segment of a flow
+ * (blackhole drops them all; any segment releases what reorder holds). */
 int fl_rule_needs_data_segments(const struct fl_rule *r);
 
 #endif
