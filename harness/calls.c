@@ -173,7 +173,9 @@ static void trace_call(struct fl_trace *t, const struct fl_call *k)
 		      st ? "\"" : "", st ? st : "null", st ? "\"" : "");
 	if (k->local[0])
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
-			      ",\"local\":\"%s\",\"peer\":\"%s\"", k->local, k->peer);
+			      ",\"local\":\"%s\",\"peer\":%s%s%s", k->local,
+			      k->peer[0] ? "\"" : "", k->peer[0] ? k->peer : "null",
+			      k->peer[0] ? "\"" : "");
 	if (k->flags & (FL_EVF_UNREAD | FL_EVF_UNSENT))
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
 			      ",\"unread\":%u,\"unsent\":%u", k->unread, k->unsent);

@@ -32,11 +32,13 @@
 #include "report.h"
 #include "rules.h"
 #include "sandbox.h"
+#include "states.h"
 #include "trace.h"
 
 enum { EXIT_OK = 0, EXIT_CHECK = 1, EXIT_USAGE = 2, EXIT_ENV = 3 };
 
 #define FL_MARK 0x464c0001u /* "FL": segments the engine injected */
+#define SAMPLE_NS 10000000u /* TCP state sampling interval */
 
 static const char usage_text[] =
 	"Usage:\n"
@@ -421,6 +423,9 @@ struct run {
 	struct fl_sdiag *diag;
 	struct fl_owner *owner;
 	struct fl_calls *calls;
+	struct fl_states *states;
+	uint64_t next_sample_ns, last_sample_ns;
+	uint64_t sampled_segments; /* engine segment count at the last sample */
 	char *env[4];           /* LD_PRELOAD=..., FAULTLINE_SOCK=..., NULL */
 	struct fl_trace *trace;
 	struct fl_run_facts facts;
@@ -587,7 +592,8 @@ static int poll_timeout_ms(struct run *r)
 
 	if (r->phase == PH_READY)
 		return 5;
-	if (r->deadline_ns)
+	next = r->next_sample_ns;
+	if (r->deadline_ns && r->deadline_ns < next)
 		next = r->deadline_ns;
 	if (r->end_ns && r->end_ns < next)
 		next = r->end_ns;
@@ -596,6 +602,17 @@ static int poll_timeout_ms(struct run *r)
 	if (next <= now)
 		return 0;
 	return (int)((next - now) / 1000000u) + 1;
+}
+
+static int segments_moved(struct run *r)
+{
+	struct fl_engine_stats st;
+
+	fl_engine_get_stats(r->eng, &st);
+	if (st.packets == r->sampled_segments)
+		return 0;
+	r->sampled_segments = st.packets;
+	return 1;
 }
 
 static int handle_signals(struct run *r)
@@ -653,6 +670,16 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 					 r->trace);
 		if (n > 0 && (pfd[2].revents & POLLIN))
 			handle_signals(r);
+		if (fl_clock_now_rel_ns() >= r->next_sample_ns ||
+		    (segments_moved(r) &&
+		     fl_clock_now_rel_ns() >= r->last_sample_ns + 1000000u)) {
+			/* Sample on time, and soon after segments moved, so
+			 * short states are seen too. */
+			r->last_sample_ns = fl_clock_now_rel_ns();
+			fl_states_sample(r->states, fl_engine_flows(r->eng),
+					 r->trace, fl_clock_now_rel_ns());
+			r->next_sample_ns = fl_clock_now_rel_ns() + SAMPLE_NS;
+		}
 		if (r->phase == PH_READY && !r->facts.target.ended &&
 		    r->o->driver && is_ready(r)) {
 			ret = start_driver(r, err, errlen);
@@ -667,6 +694,8 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 	fl_engine_process(r->eng);
 	fl_engine_release_all(r->eng);
 	fl_calls_process(r->calls, fl_engine_flows(r->eng), r->trace);
+	fl_states_sample(r->states, fl_engine_flows(r->eng), r->trace,
+			 fl_clock_now_rel_ns());
 	return 0;
 }
 
@@ -903,7 +932,9 @@ static int cmd_run(int argc, char **argv)
 			 "(the kernel needs CONFIG_INET_DIAG)", strerror(-ret));
 		goto env_error;
 	}
-	ret = fl_owner_new(&r.owner, r.diag, fl_sandbox_host_proc(r.sb));
+	ret = fl_states_new(&r.states, r.diag);
+	if (ret == 0)
+		ret = fl_owner_new(&r.owner, r.diag, fl_sandbox_host_proc(r.sb));
 	if (ret < 0) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto env_error;
@@ -966,6 +997,7 @@ static int cmd_run(int argc, char **argv)
 	rep.nchecks = nchecks;
 	rep.engine = r.eng;
 	rep.calls = r.calls;
+	rep.states = r.states;
 	rep.seed = r.seed;
 	rep.duration_ns = fl_clock_now_rel_ns();
 	rep.backend = fl_sandbox_backend(r.sb);
@@ -1001,6 +1033,7 @@ out:
 	}
 	free(checks);
 	fl_owner_free(r.owner);
+	fl_states_free(r.states);
 	fl_calls_free(r.calls);
 	for (size_t i = 0; i < 3; i++)
 		free(r.env[i]);

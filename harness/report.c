@@ -49,7 +49,20 @@ static json_object *exit_json(const struct fl_exit *x)
 	return o;
 }
 
-static json_object *flows_json(const struct fl_engine *e)
+static json_object *path_json(const struct fl_states *st, uint32_t id, int dir)
+{
+	json_object *a = json_object_new_array();
+	uint8_t path[FL_STATES_PATH_MAX];
+	size_t n = st ? fl_states_path(st, id, dir, path, FL_STATES_PATH_MAX) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(
+						 fl_state_name(path[i]) ?: "?"));
+	return a;
+}
+
+static json_object *flows_json(const struct fl_engine *e,
+			       const struct fl_states *st)
 {
 	json_object *a = json_object_new_array();
 	const struct fl_flow_table *t;
@@ -75,9 +88,19 @@ static json_object *flows_json(const struct fl_engine *e)
 			json_object_new_int64((int64_t)(f->packets[0] + f->packets[1])));
 		json_object_object_add(o, "faults",
 				       json_object_new_int64((int64_t)f->faults));
-		/* TCP states need the sock_diag sampler (a later version);
-		 * the key is part of the contract, so it is present. */
-		json_object_object_add(o, "states", json_object_new_array());
+		/* The target's socket's states, as sampled; both sides too. */
+		json_object_object_add(
+			o, "states",
+			f->target_side == FL_SIDE_ANY
+				? json_object_new_array()
+				: path_json(st, f->id,
+					    f->target_side == FL_SIDE_CLIENT
+						    ? FL_DIR_C2S
+						    : FL_DIR_S2C));
+		json_object_object_add(o, "client_states",
+				       path_json(st, f->id, FL_DIR_C2S));
+		json_object_object_add(o, "server_states",
+				       path_json(st, f->id, FL_DIR_S2C));
 		json_object_object_add(o, "first",
 				       json_object_new_double((double)f->first_ns / 1e9));
 		json_object_array_add(a, o);
@@ -162,7 +185,7 @@ int fl_report_json(const struct fl_report *r, const char *path)
 		json_object_array_add(checks, o);
 	}
 	json_object_object_add(root, "checks", checks);
-	json_object_object_add(root, "flows", flows_json(r->engine));
+	json_object_object_add(root, "flows", flows_json(r->engine, r->states));
 	json_object_object_add(root, "faults", faults_json(r));
 	json_object_object_add(root, "calls", calls_json(r->calls));
 	if (r->calls) {

@@ -13,6 +13,7 @@
 #include "calls.h"
 #include "checks.h"
 #include "queue.h"
+#include "states.h"
 
 struct fl_report {
 	char *const *argv;          /* the target's argv, NULL-terminated */
@@ -22,6 +23,7 @@ struct fl_report {
 	size_t nchecks;
 	const struct fl_engine *engine; /* NULL if the run never started */
 	const struct fl_calls *calls;   /* NULL without the shim channel */
+	const struct fl_states *states; /* NULL if not sampled */
 	uint64_t seed;
 	uint64_t duration_ns;
 	const char *backend;        /* iptables backend */

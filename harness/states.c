@@ -1,0 +1,140 @@
+/* states.c - TCP state sampling; see states.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "rules.h"
+#include "states.h"
+#include "trace.h"
+
+struct side_state {
+	uint8_t cur;      /* last state seen, 0 = none yet */
+	uint8_t seen_now; /* present in the current sample */
+	uint8_t npath;
+	uint8_t path[FL_STATES_PATH_MAX];
+};
+
+struct fl_states {
+	struct fl_sdiag *diag;
+	struct side_state *v; /* index (flow id - 1) * 2 + dir */
+	size_t n;
+	const struct fl_flow_table *flows;
+	struct fl_trace *trace;
+	uint64_t now_ns;
+};
+
+int fl_states_new(struct fl_states **out, struct fl_sdiag *diag)
+{
+	struct fl_states *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->diag = diag;
+	*out = s;
+	return 0;
+}
+
+void fl_states_free(struct fl_states *s)
+{
+	if (!s)
+		return;
+	free(s->v);
+	free(s);
+}
+
+static struct side_state *slot(struct fl_states *s, uint32_t id, int dir)
+{
+	size_t i = ((size_t)id - 1) * 2 + (size_t)dir;
+
+	if (i >= s->n) {
+		size_t n = s->n ? s->n : 64;
+		struct side_state *v;
+
+		while (n <= i)
+			n *= 2;
+		v = realloc(s->v, n * sizeof(*v));
+		if (!v)
+			return NULL;
+		memset(v + s->n, 0, (n - s->n) * sizeof(*v));
+		s->v = v;
+		s->n = n;
+	}
+	return &s->v[i];
+}
+
+static void change(struct fl_states *s, uint32_t id, int dir,
+		   struct side_state *ss, uint8_t to)
+{
+	char body[160];
+	const char *from = ss->cur ? fl_state_name(ss->cur) : NULL;
+
+	snprintf(body, sizeof(body),
+		 "\"flow\":%u,\"side\":\"%s\",\"from\":%s%s%s,\"to\":\"%s\"", id,
+		 dir == FL_DIR_C2S ? "client" : "server", from ? "\"" : "",
+		 from ? from : "null", from ? "\"" : "",
+		 fl_state_name(to) ? fl_state_name(to) : "?");
+	fl_trace_raw(s->trace, s->now_ns, "state", body);
+	ss->cur = to;
+	if (ss->npath < FL_STATES_PATH_MAX)
+		ss->path[ss->npath++] = to;
+}
+
+static void on_sock(void *ctx, const struct fl_sdiag_sock *k)
+{
+	struct fl_states *s = ctx;
+	struct fl_endpoint l = {.family = k->family, .port = k->sport};
+	struct fl_endpoint p = {.family = k->family, .port = k->dport};
+	const struct fl_flow *f;
+	struct side_state *ss;
+	uint8_t st = k->state == 12 ? 3 : k->state; /* NEW_SYN_RECV: SYN_RECV */
+	int dir;
+
+	if (!k->dport)
+		return; /* listening or unconnected */
+	memcpy(l.addr, k->src, k->family == AF_INET ? 4 : 16);
+	memcpy(p.addr, k->dst, k->family == AF_INET ? 4 : 16);
+	f = fl_flow_find(s->flows, &l, &p, &dir);
+	if (!f || !(ss = slot(s, f->id, dir)))
+		return;
+	ss->seen_now = 1;
+	if (ss->cur != st)
+		change(s, f->id, dir, ss, st);
+}
+
+int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
+		     struct fl_trace *trace, uint64_t now_ns)
+{
+	int ret;
+
+	s->flows = flows;
+	s->trace = trace;
+	s->now_ns = now_ns;
+	for (size_t i = 0; i < s->n; i++)
+		s->v[i].seen_now = 0;
+	ret = fl_sdiag_dump(s->diag, ~0u, on_sock, s);
+	if (ret < 0)
+		return ret;
+	/* Gone from the dump: the socket reached CLOSE (RFC 9293 3.3.2). */
+	for (size_t i = 0; i < s->n; i++) {
+		struct side_state *ss = &s->v[i];
+
+		if (ss->cur && ss->cur != 7 && !ss->seen_now)
+			change(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, 7);
+	}
+	return 0;
+}
+
+size_t fl_states_path(const struct fl_states *s, uint32_t id, int dir,
+		      uint8_t *out, size_t max)
+{
+	size_t i = ((size_t)id - 1) * 2 + (size_t)dir;
+	size_t n;
+
+	if (!id || i >= s->n)
+		return 0;
+	n = s->v[i].npath < max ? s->v[i].npath : max;
+	memcpy(out, s->v[i].path, n);
+	return n;
+}

@@ -1,0 +1,41 @@
+/*
+ * states.h - TCP state tracking by sampling: every few milliseconds a
+ * sock_diag dump of the sandbox's TCP sockets is compared with the last
+ * one, and each change of a flow side's state becomes a `state` event.
+ * A socket that vanishes from the dump has reached CLOSE.
+ *
+ * Sampling misses states shorter than the interval (LAST_ACK lasts one
+ * round trip on loopback); what it sees is exact, and what lasts (a
+ * CLOSE_WAIT leak, an orphan in FIN_WAIT2, TIME_WAIT) it always sees.
+ * Single-threaded.
+ */
+#ifndef FL_STATES_H
+#define FL_STATES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "flow.h"
+
+#define FL_STATES_PATH_MAX 16
+
+struct fl_trace;
+struct fl_states;
+
+int fl_states_new(struct fl_states **out, struct fl_sdiag *diag);
+void fl_states_free(struct fl_states *s);
+
+/* Takes one sample at now_ns (relative to the run's start). */
+int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
+		     struct fl_trace *trace, uint64_t now_ns);
+
+/*
+ * The states flow id's side dir (FL_DIR_C2S = client) went through, in
+ * order, as kernel state numbers (include/net/tcp_states.h).  Returns how
+ * many were copied into out (at most max).
+ */
+size_t fl_states_path(const struct fl_states *s, uint32_t id, int dir,
+		      uint8_t *out, size_t max);
+
+#endif
