@@ -639,3 +639,74 @@ BOTH(static_target_not_shimmed)
 	json_object_put(rep);
 	rr_free(&r);
 }
+
+/* `from target` is resolved per flow from who owns the socket: with the
+ * echo server as target, its FIN is the one dropped. */
+BOTH(from_target_resolved)
+{
+	struct run_result r;
+	json_object *tr, *rep;
+	int target_fin_drops = 0, client_fin_drops = 0;
+
+	rr_init(&r);
+	run_echo(&r, u, "drop from target flags FIN times 1\n",
+		 client_cmd(&r, "-p 7000 --rtt 1 --half-close"), "-p 7000");
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (!strcmp(js(ev, "ev"), "pkt") && strstr(js(ev, "flags"), "FIN") &&
+		    !strcmp(js(ev, "verdict"), "drop")) {
+			target_fin_drops += !strcmp(js(ev, "from"), "server");
+			client_fin_drops += !strcmp(js(ev, "from"), "client");
+		}
+	}
+	cr_assert_eq(target_fin_drops, 1);
+	cr_assert_eq(client_fin_drops, 0);
+	rep = rr_report(&r);
+	cr_assert_str_eq(js(json_object_array_get_idx(json_object_object_get(rep, "flows"), 0),
+			    "target_side"), "server");
+	json_object_put(rep);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* --junit: valid XML (xmllint), one testcase per check, the same failures
+ * as the JSON report. */
+Test(integration, junit_matches_report)
+{
+	struct run_result r;
+	char *argv[] = {FL_BIN, "run", "-r", NULL, "--report", NULL, "--junit",
+			NULL, "--", "/bin/sh", "-c", "exit 3", NULL};
+	char cmd[512];
+	char *lint[] = {"/bin/sh", "-c", cmd, NULL};
+	json_object *rep, *checks;
+	int fails = 0;
+	size_t n;
+
+	rr_init(&r);
+	argv[3] = (char *)rr_write(&r, "x.rules", "expect exit 0\nexpect no-sigpipe\n");
+	argv[5] = (char *)rr_path(&r, "report.json");
+	argv[7] = (char *)rr_path(&r, "junit.xml");
+	rr_run(&r, AS_ROOT, argv, 30);
+	cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+	rep = rr_report(&r);
+	checks = json_object_object_get(rep, "checks");
+	n = json_object_array_length(checks);
+	for (size_t i = 0; i < n; i++)
+		fails += !json_object_get_boolean(json_object_object_get(
+			json_object_array_get_idx(checks, i), "ok"));
+	cr_assert_eq(fails, 1);
+	snprintf(cmd, sizeof(cmd),
+		 "xmllint --noout %s && xmllint --xpath 'concat(count(//testcase),\" \","
+		 "count(//testcase/failure),\" \",/testsuites/@failures)' %s",
+		 rr_path(&r, "junit.xml"), rr_path(&r, "junit.xml"));
+	rr_run(&r, AS_ROOT, lint, 30);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	snprintf(cmd, sizeof(cmd), "%zu %d %d", n, fails, fails);
+	r.out[strcspn(r.out, "\n")] = 0;
+	cr_assert_str_eq(r.out, cmd);
+	json_object_put(rep);
+	rr_free(&r);
+}
