@@ -159,6 +159,16 @@ const char fl_checks_default_set[] =
 				 __VA_ARGS__);                               \
 	} while (0)
 
+static void add_flow(struct fl_check_result *c, uint32_t id)
+{
+	if (!id || c->nflows == sizeof(c->flows) / sizeof(c->flows[0]))
+		return;
+	for (unsigned i = 0; i < c->nflows; i++)
+		if (c->flows[i] == id)
+			return;
+	c->flows[c->nflows++] = id;
+}
+
 static double sec(uint64_t ns)
 {
 	return (double)ns / 1e9;
@@ -226,6 +236,7 @@ static void check_linger(struct fl_check_result *c, const struct fl_run_facts *f
 		    !k->linger_onoff || k->linger_secs != 0)
 			continue;
 		where(w, sizeof(w), k);
+		add_flow(c, k->flow);
 		DETAIL_ADD(c, "%sSO_LINGER {1,0} set at %.3fs on %s",
 			   bad++ ? "; " : "", sec(k->t_ns), w);
 	}
@@ -249,6 +260,7 @@ static void check_unread(struct fl_check_result *c, const struct fl_run_facts *f
 		if (!closes(k) || !(k->flags & FL_EVF_UNREAD) || !k->unread)
 			continue;
 		where(w, sizeof(w), k);
+		add_flow(c, k->flow);
 		DETAIL_ADD(c, "%sclose() at %.3fs with %u unread bytes on %s",
 			   bad++ ? "; " : "", sec(k->t_ns), k->unread, w);
 	}
@@ -300,6 +312,7 @@ static void check_eof_close(struct fl_check_result *c,
 		if (cl && cl->t_ns - k->t_ns <= limit_ns)
 			continue;
 		where(w, sizeof(w), k);
+		add_flow(c, k->flow);
 		if (cl)
 			DETAIL_ADD(c, "%s%s() returned 0 at %.3fs on %s; close() "
 				   "only at %.3fs (%.3fs later)",
@@ -361,6 +374,7 @@ static void check_close_wait(struct fl_check_result *c,
 		}
 		if (end - fin <= limit_ns)
 			continue;
+		add_flow(c, id);
 		fl_endpoint_format(&fl->ep[0], cl, sizeof(cl));
 		fl_endpoint_format(&fl->ep[1], sv, sizeof(sv));
 		DETAIL_ADD(c, "%sflow %u (%s -> %s): peer FIN at %.3fs; target "
@@ -436,6 +450,7 @@ static void check_fd_leak(struct fl_check_result *c, const struct fl_run_facts *
 		if (closed)
 			continue;
 		where(w, sizeof(w), &open);
+		add_flow(c, open.flow);
 		DETAIL_ADD(c, "%s%s at %.3fs on %s: never closed", bad++ ? "; " : "",
 			   fl_ev_fn_name(k->fn), sec(k->t_ns), w);
 	}

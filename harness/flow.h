@@ -23,6 +23,19 @@ struct fl_endpoint {
 	uint16_t port;
 };
 
+/* One segment as the ladder shows it. */
+struct fl_pkt_rec {
+	uint64_t t_ns;
+	uint32_t seq, ack, len;
+	uint8_t dir, flags;
+	int16_t rule;        /* rule index, -1 none */
+	const char *verdict; /* a static string */
+};
+
+/* Segments kept per flow for the ladder: the first and the last ones. */
+#define FL_FLOW_LOG_HEAD 40
+#define FL_FLOW_LOG_TAIL 40
+
 struct fl_flow {
 	uint32_t id;                 /* 1-based, in order of first packet */
 	struct fl_endpoint ep[2];    /* [0] client, [1] server */
@@ -33,7 +46,7 @@ struct fl_flow {
 	uint64_t faults;             /* segments a rule acted on */
 	uint64_t first_ns, last_ns;  /* relative to the run's start */
 	uint8_t flags_seen[2];       /* union of flags each side sent */
-	uint64_t fin_ns[2], rst_ns[2]; /* first FIN / RST each side sent
+	uint64_t fin_ns[2], rst_ns[2]; /* first FIN / RST each side got through
 					  (relative, never 0 once seen) */
 	enum fl_side target_side;    /* FL_SIDE_CLIENT/_SERVER/_ANY (unknown) */
 	int blackholed;              /* rule index + 1 of the blackhole, or 0 */
@@ -45,7 +58,17 @@ struct fl_flow {
 	uint32_t reorder_id[2];      /* its packet id */
 	int reorder_attached[2];     /* its release is tied to the next one */
 	struct fl_flow_match fm;     /* matcher state (hits/draws owned here) */
+	struct fl_pkt_rec *log;      /* HEAD + TAIL records, owned */
+	uint64_t nlog;               /* records ever logged */
 };
+
+/* Remembers a segment for the ladder (no allocation after the first). */
+void fl_flow_log(struct fl_flow *f, const struct fl_pkt_rec *r);
+/* Calls fn for the logged segments in time order; returns how many
+ * records in the middle were not kept. */
+uint64_t fl_flow_log_walk(const struct fl_flow *f,
+			  void (*fn)(void *ctx, const struct fl_pkt_rec *r),
+			  void *ctx);
 
 struct fl_flow_table;
 

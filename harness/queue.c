@@ -292,6 +292,22 @@ struct seg_ctx {
 	int reorder_hold; /* this segment is the one a reorder rule holds */
 };
 
+/* The first FIN and RST each side got through to its peer (not the ones a
+ * rule dropped or changed), for the checks' CLOSE_WAIT timing. */
+static void note_delivery(const struct seg_ctx *s, const char *v,
+			  uint64_t delay_ns)
+{
+	uint64_t t = (s->now_ns + delay_ns) | 1;
+
+	if (strcmp(v, "pass") && strcmp(v, "delay") && strcmp(v, "duplicate") &&
+	    strcmp(v, "reorder") && strcmp(v, "inject"))
+		return;
+	if ((s->p.flags & FL_TCP_FIN) && !s->f->fin_ns[s->dir])
+		s->f->fin_ns[s->dir] = t;
+	if ((s->p.flags & FL_TCP_RST) && !s->f->rst_ns[s->dir])
+		s->f->rst_ns[s->dir] = t;
+}
+
 static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
 		      const char *v, int rule, uint64_t delay_ns,
 		      const char *detail)
@@ -310,8 +326,20 @@ static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
 		.delay_ns = delay_ns,
 		.detail = detail,
 	};
+	struct fl_pkt_rec rec = {
+		.t_ns = s->now_ns,
+		.seq = tp.seq,
+		.ack = tp.ack,
+		.len = tp.len,
+		.dir = (uint8_t)s->dir,
+		.flags = s->p.flags,
+		.rule = (int16_t)(rule >= 0 && rule < INT16_MAX ? rule : -1),
+		.verdict = v,
+	};
 
 	fl_trace_pkt(e->cfg.trace, &tp);
+	fl_flow_log(s->f, &rec);
+	note_delivery(s, v, delay_ns);
 }
 
 /* Relative seq/ack of a segment of flow f sent in direction dir. */
@@ -949,10 +977,6 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
 	s.f->packets[s.dir]++;
 	s.f->bytes[s.dir] += s.p.payload_len;
 	s.f->flags_seen[s.dir] |= s.p.flags;
-	if ((s.p.flags & FL_TCP_FIN) && !s.f->fin_ns[s.dir])
-		s.f->fin_ns[s.dir] = s.now_ns | 1;
-	if ((s.p.flags & FL_TCP_RST) && !s.f->rst_ns[s.dir])
-		s.f->rst_ns[s.dir] = s.now_ns | 1;
 	s.f->last_ns = s.now_ns;
 	decide(e, &s);
 	return MNL_CB_OK;

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -228,6 +229,131 @@ int fl_report_json(const struct fl_report *r, const char *path)
 	return ret;
 }
 
+
+/* ---- the ladder of a flow: segments, calls and states in time order ---- */
+
+struct rung {
+	uint64_t t_ns;
+	int kind; /* 0 segment, 1 call, 2 state */
+	const void *p;
+};
+
+struct rungs {
+	struct rung *v;
+	size_t n, cap;
+};
+
+static void rung_add(struct rungs *r, uint64_t t, int kind, const void *p)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 128;
+		struct rung *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		r->v = v;
+		r->cap = cap;
+	}
+	r->v[r->n++] = (struct rung){.t_ns = t, .kind = kind, .p = p};
+}
+
+static void rung_pkt(void *ctx, const struct fl_pkt_rec *rec)
+{
+	struct rungs *r = ctx;
+	struct fl_pkt_rec *copy = malloc(sizeof(*copy));
+
+	if (!copy)
+		return;
+	*copy = *rec;
+	rung_add(r, rec->t_ns, 0, copy);
+}
+
+static int rung_cmp(const void *a, const void *b)
+{
+	const struct rung *x = a, *y = b;
+
+	if (x->t_ns != y->t_ns)
+		return x->t_ns < y->t_ns ? -1 : 1;
+	return x->kind - y->kind;
+}
+
+static void print_ladder(const struct fl_report *r, uint32_t id, FILE *f)
+{
+	const struct fl_flow *fl = fl_flow_get(fl_engine_flows(r->engine), id);
+	const struct fl_ruleset *rs = r->facts->rs;
+	struct rungs g = {0};
+	char a[64], b[64], flags[40];
+	uint64_t skipped;
+	const char *side[2];
+
+	if (!fl)
+		return;
+	side[0] = fl->target_side == FL_SIDE_CLIENT ? "client (target)" : "client";
+	side[1] = fl->target_side == FL_SIDE_SERVER ? "server (target)" : "server";
+	fl_endpoint_format(&fl->ep[0], a, sizeof(a));
+	fl_endpoint_format(&fl->ep[1], b, sizeof(b));
+	fprintf(f, "    flow %u: %s %s <-> %s %s   (* = fault)\n", id, side[0],
+		a, side[1], b);
+	skipped = fl_flow_log_walk(fl, rung_pkt, &g);
+	if (r->calls) {
+		size_t n;
+		const struct fl_call *k = fl_calls_get(r->calls, &n);
+
+		for (size_t i = 0; i < n; i++)
+			if (k[i].flow == id)
+				rung_add(&g, k[i].t_ns, 1, &k[i]);
+	}
+	if (r->states) {
+		size_t n;
+		const struct fl_state_change *c = fl_states_changes(r->states, &n);
+
+		for (size_t i = 0; i < n; i++)
+			if (c[i].flow == id)
+				rung_add(&g, c[i].t_ns, 2, &c[i]);
+	}
+	qsort(g.v, g.n, sizeof(*g.v), rung_cmp);
+	for (size_t i = 0; i < g.n; i++) {
+		const struct rung *u = &g.v[i];
+
+		fprintf(f, "    %10.6f  ", (double)u->t_ns / 1e9);
+		if (u->kind == 0) {
+			const struct fl_pkt_rec *p = u->p;
+			int fault = strcmp(p->verdict, "pass") != 0;
+
+			fl_flags_format(p->flags, flags, sizeof(flags));
+			fprintf(f, "%c %-6s %s %-8s seq=%u ack=%u len=%u  %s",
+				fault ? '*' : ' ', p->dir ? "server" : "client",
+				p->dir ? "<--" : "-->", flags, p->seq, p->ack,
+				p->len, p->verdict);
+			if (p->rule >= 0 && rs && (size_t)p->rule < rs->nrules)
+				fprintf(f, " (%s:%u)", rs->rules[p->rule].file,
+					rs->rules[p->rule].line);
+			fputc('\n', f);
+			free((void *)p);
+		} else if (u->kind == 1) {
+			const struct fl_call *k = u->p;
+			const char *st = fl_ev_tcp_state_name(k->state);
+
+			fprintf(f, "  %-6s     %s(fd %d) = %lld%s%s  pid %d%s%s\n",
+				k->dir ? "server" : "client", fl_ev_fn_name(k->fn),
+				k->fd, (long long)k->ret, k->err ? " " : "",
+				k->err ? strerrorname_np(k->err) : "", k->pid,
+				st ? "  in " : "", st ? st : "");
+		} else {
+			const struct fl_state_change *c = u->p;
+
+			fprintf(f, "  %-6s     state %s -> %s\n",
+				c->dir ? "server" : "client",
+				c->from ? fl_state_name(c->from) : "(new)",
+				fl_state_name(c->to) ? fl_state_name(c->to) : "?");
+		}
+	}
+	if (skipped)
+		fprintf(f, "    (%llu segments in the middle not kept; see --trace)\n",
+			(unsigned long long)skipped);
+	free(g.v);
+}
+
 void fl_report_text(const struct fl_report *r, FILE *f)
 {
 	const struct fl_ruleset *rs = r->facts->rs;
@@ -242,6 +368,8 @@ void fl_report_text(const struct fl_report *r, FILE *f)
 			c->skipped ? "SKIP" : c->ok ? "PASS" : "FAIL", c->name,
 			c->detail);
 		nfail += !c->ok;
+		for (unsigned j = 0; !c->ok && r->engine && j < c->nflows && j < 3; j++)
+			print_ladder(r, c->flows[j], f);
 	}
 	if (rs && rs->nrules && r->engine) {
 		fprintf(f, "faults:\n");

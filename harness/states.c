@@ -20,6 +20,8 @@ struct fl_states {
 	struct fl_sdiag *diag;
 	struct side_state *v; /* index (flow id - 1) * 2 + dir */
 	size_t n;
+	struct fl_state_change *ch;
+	size_t nch, capch;
 	const struct fl_flow_table *flows;
 	struct fl_trace *trace;
 	uint64_t now_ns;
@@ -41,6 +43,7 @@ void fl_states_free(struct fl_states *s)
 	if (!s)
 		return;
 	free(s->v);
+	free(s->ch);
 	free(s);
 }
 
@@ -76,6 +79,19 @@ static void change(struct fl_states *s, uint32_t id, int dir,
 		 from ? from : "null", from ? "\"" : "",
 		 fl_state_name(to) ? fl_state_name(to) : "?");
 	fl_trace_raw(s->trace, s->now_ns, "state", body);
+	if (s->nch == s->capch) {
+		size_t cap = s->capch ? s->capch * 2 : 256;
+		struct fl_state_change *v = realloc(s->ch, cap * sizeof(*v));
+
+		if (v) {
+			s->ch = v;
+			s->capch = cap;
+		}
+	}
+	if (s->nch < s->capch)
+		s->ch[s->nch++] = (struct fl_state_change){
+			.t_ns = s->now_ns, .flow = id, .dir = (uint8_t)dir,
+			.from = ss->cur, .to = to};
 	ss->cur = to;
 	if (ss->npath < FL_STATES_PATH_MAX)
 		ss->path[ss->npath++] = to;
@@ -137,4 +153,11 @@ size_t fl_states_path(const struct fl_states *s, uint32_t id, int dir,
 	n = s->v[i].npath < max ? s->v[i].npath : max;
 	memcpy(out, s->v[i].path, n);
 	return n;
+}
+
+const struct fl_state_change *fl_states_changes(const struct fl_states *s,
+						size_t *n)
+{
+	*n = s->nch;
+	return s->ch;
 }

@@ -35,6 +35,16 @@ int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
  * order, as kernel state numbers (include/net/tcp_states.h).  Returns how
  * many were copied into out (at most max).
  */
+struct fl_state_change {
+	uint64_t t_ns;
+	uint32_t flow;
+	uint8_t dir, from, to;
+};
+
+/* Every change seen, in time order. */
+const struct fl_state_change *fl_states_changes(const struct fl_states *s,
+						size_t *n);
+
 size_t fl_states_path(const struct fl_states *s, uint32_t id, int dir,
 		      uint8_t *out, size_t max);
 

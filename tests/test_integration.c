@@ -576,6 +576,18 @@ BOTH(hygiene_close_wait_leak)
 		cr_assert_eq(seen, 1);
 		json_object_put(tr);
 	}
+	/* The human report draws the failing flow's ladder: segments, the
+	 * EOF read and the close, and the state change, in time order. */
+	{
+		const char *lad = strstr(r.out, "    flow 1: client ");
+		const char *rd, *cl, *cw2;
+
+		cr_assert_not_null(lad, "%s", r.out);
+		rd = strstr(lad, "server     read(fd ");
+		cw2 = strstr(lad, "-> CLOSE_WAIT");
+		cl = strstr(lad, "server     close(fd ");
+		cr_assert(rd && cl && cw2 && rd < cl, "%s", lad);
+	}
 	cr_assert(!check_ok(rep, "eof-close 500ms"));
 	d = js(report_check(rep, "eof-close 500ms"), "detail");
 	cr_assert(strstr(d, "read() returned 0 at ") && strstr(d, " flow 1 (") &&
