@@ -425,6 +425,7 @@ struct run {
 	struct fl_calls *calls;
 	struct fl_states *states;
 	uint64_t next_sample_ns, last_sample_ns;
+	uint64_t next_progress_ns; /* 0 = no progress lines */
 	uint64_t sampled_segments; /* engine segment count at the last sample */
 	char *env[4];           /* LD_PRELOAD=..., FAULTLINE_SOCK=..., NULL */
 	struct fl_trace *trace;
@@ -595,6 +596,8 @@ static int poll_timeout_ms(struct run *r)
 	next = r->next_sample_ns;
 	if (r->deadline_ns && r->deadline_ns < next)
 		next = r->deadline_ns;
+	if (r->next_progress_ns && r->next_progress_ns < next)
+		next = r->next_progress_ns;
 	if (r->end_ns && r->end_ns < next)
 		next = r->end_ns;
 	if (next == UINT64_MAX)
@@ -602,6 +605,24 @@ static int poll_timeout_ms(struct run *r)
 	if (next <= now)
 		return 0;
 	return (int)((next - now) / 1000000u) + 1;
+}
+
+/* A line on stderr every few seconds of a long run (terminal or -v). */
+static void progress(struct run *r)
+{
+	struct fl_engine_stats st;
+	const struct fl_flow_table *t = fl_engine_flows(r->eng);
+	uint64_t faults = 0;
+
+	fl_engine_get_stats(r->eng, &st);
+	for (uint32_t id = 1; id <= fl_flow_count(t); id++)
+		faults += fl_flow_get(t, id)->faults;
+	fprintf(stderr, "faultline: %.0fs: %zu flows, %llu segments queued, "
+		"%llu faults, at most %zu held at once\n",
+		(double)fl_clock_now_rel_ns() / 1e9, fl_flow_count(t),
+		(unsigned long long)st.packets, (unsigned long long)faults,
+		(size_t)st.max_held);
+	r->next_progress_ns = fl_clock_now_rel_ns() + 5000000000ull;
 }
 
 static int segments_moved(struct run *r)
@@ -670,6 +691,8 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 					 r->trace);
 		if (n > 0 && (pfd[2].revents & POLLIN))
 			handle_signals(r);
+		if (r->next_progress_ns && fl_clock_now_rel_ns() >= r->next_progress_ns)
+			progress(r);
 		if (fl_clock_now_rel_ns() >= r->next_sample_ns ||
 		    (segments_moved(r) &&
 		     fl_clock_now_rel_ns() >= r->last_sample_ns + 1000000u)) {
@@ -969,6 +992,8 @@ static int cmd_run(int argc, char **argv)
 	fl_trace_proc(r.trace, fl_clock_now_rel_ns(), r.target, "target",
 		      "start", -1, 0);
 	r.phase = PH_READY;
+	if (isatty(STDERR_FILENO) || o.verbose)
+		r.next_progress_ns = 5000000000ull;
 	ret = event_loop(&r, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "faultline: %s\n", err);
