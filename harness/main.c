@@ -819,6 +819,17 @@ static int count_time_wait(struct run *r)
 	return c.n;
 }
 
+static void observe_segment(void *ctx, const struct fl_flow *f, int dir,
+			    uint8_t flags, uint32_t rseq, uint32_t rack,
+			    uint32_t len, int delivered, uint64_t t_ns)
+{
+	struct run *r = ctx;
+
+	if (r->states)
+		fl_states_segment(r->states, f, dir, flags, rseq, rack, len,
+				  delivered, t_ns, r->trace);
+}
+
 static enum fl_side resolve_side(void *ctx, const struct fl_flow *f)
 {
 	struct run *r = ctx;
@@ -949,6 +960,8 @@ static int cmd_run(int argc, char **argv)
 	ecfg.proc_fd = fl_sandbox_host_proc(r.sb);
 	ecfg.resolve_side = resolve_side;
 	ecfg.resolve_ctx = &r;
+	ecfg.observe = observe_segment;
+	ecfg.observe_ctx = &r;
 	ret = fl_sdiag_new(&r.diag);
 	if (ret < 0) {
 		snprintf(err, sizeof(err), "cannot open NETLINK_SOCK_DIAG: %s "

@@ -294,13 +294,18 @@ struct seg_ctx {
 
 /* The first FIN and RST each side got through to its peer (not the ones a
  * rule dropped or changed), for the checks' CLOSE_WAIT timing. */
-static void note_delivery(const struct seg_ctx *s, const char *v,
-			  uint64_t delay_ns)
+static void note_delivery(struct fl_engine *e, const struct seg_ctx *s,
+			  const char *v, uint64_t delay_ns)
 {
 	uint64_t t = (s->now_ns + delay_ns) | 1;
+	int delivered = !strcmp(v, "pass") || !strcmp(v, "delay") ||
+			!strcmp(v, "duplicate") || !strcmp(v, "reorder") ||
+			!strcmp(v, "inject");
 
-	if (strcmp(v, "pass") && strcmp(v, "delay") && strcmp(v, "duplicate") &&
-	    strcmp(v, "reorder") && strcmp(v, "inject"))
+	if (e->cfg.observe)
+		e->cfg.observe(e->cfg.observe_ctx, s->f, s->dir, s->p.flags,
+			       s->rseq, s->rack, s->p.payload_len, delivered, t);
+	if (!delivered)
 		return;
 	if ((s->p.flags & FL_TCP_FIN) && !s->f->fin_ns[s->dir])
 		s->f->fin_ns[s->dir] = t;
@@ -339,7 +344,7 @@ static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
 
 	fl_trace_pkt(e->cfg.trace, &tp);
 	fl_flow_log(s->f, &rec);
-	note_delivery(s, v, delay_ns);
+	note_delivery(e, s, v, delay_ns);
 }
 
 /* Relative seq/ack of a segment of flow f sent in direction dir. */

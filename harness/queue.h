@@ -26,6 +26,14 @@ struct fl_engine;
  * belongs to the target: returns FL_SIDE_CLIENT, _SERVER or _ANY. */
 typedef enum fl_side (*fl_side_resolver)(void *ctx, const struct fl_flow *f);
 
+/* Called for every segment the engine decided on: delivered says whether
+ * it reaches the receiver (passed, delayed, duplicated, reordered,
+ * injected) or not (dropped, or changed so its flags no longer hold). */
+typedef void (*fl_segment_observer)(void *ctx, const struct fl_flow *f,
+				    int dir, uint8_t flags, uint32_t rseq,
+				    uint32_t rack, uint32_t len, int delivered,
+				    uint64_t t_ns);
+
 struct fl_engine_cfg {
 	const struct fl_ruleset *rs;
 	uint64_t seed;
@@ -34,6 +42,8 @@ struct fl_engine_cfg {
 	struct fl_trace *trace; /* may be NULL */
 	fl_side_resolver resolve_side;
 	void *resolve_ctx;
+	fl_segment_observer observe;
+	void *observe_ctx;
 	int verbose;
 	int proc_fd;             /* dirfd of a /proc showing the harness */
 };

@@ -40,6 +40,7 @@ struct fl_sandbox {
 	int host_proc;   /* O_PATH fd of the host's /proc */
 	char iptables[2][64]; /* chosen binaries for IPv4, IPv6 */
 	const char *backend;
+	int close_tracking; /* every segment of closing flows is queued */
 };
 
 static int write_file(int dirfd, const char *path, const char *text)
@@ -377,6 +378,23 @@ static int install_rules(struct fl_sandbox *sb, const char *bin, char *msg,
 			if (ret)
 				return ret;
 		}
+		/* Once a connection has sent a FIN or RST, queue all its
+		 * segments: the ACKs of the close are what move its states
+		 * (FIN_WAIT1 -> FIN_WAIT2, LAST_ACK -> CLOSE).  Optional: a
+		 * kernel without conntrack just gives coarser state paths. */
+		if (ipt(bin, msg, msglen, "-A", "OUTPUT", "-o", "lo", "-p",
+			"tcp", "--tcp-flags", "FIN", "FIN", "-j", "CONNMARK",
+			"--set-xmark", "0x1/0x1", NULL) == 0 &&
+		    ipt(bin, msg, msglen, "-A", "OUTPUT", "-o", "lo", "-p",
+			"tcp", "--tcp-flags", "RST", "RST", "-j", "CONNMARK",
+			"--set-xmark", "0x1/0x1", NULL) == 0 &&
+		    ipt(bin, msg, msglen, "-A", "OUTPUT", "-o", "lo", "-p",
+			"tcp", "-m", "connmark", "--mark", "0x1/0x1", "-j",
+			"NFQUEUE", "--queue-num", qnum, NULL) == 0)
+			sb->close_tracking = 1;
+		else if (sb->cfg.verbose)
+			fprintf(stderr, "faultline: no CONNMARK (%s): closing "
+				"segments are sampled, not all queued\n", msg);
 		/* No rule looks at plain data or ACK segments: they never
 		 * leave the kernel. */
 		ret = ipt(bin, msg, msglen, "-A", "OUTPUT", "-o", "lo", "-p",

@@ -11,6 +11,8 @@
 
 struct side_state {
 	uint8_t cur;      /* last state seen, 0 = none yet */
+	uint8_t fin_sent; /* this side sent a FIN that was delivered */
+	uint32_t fin_seq; /* its relative sequence number */
 	uint8_t seen_now; /* present in the current sample */
 	uint8_t npath;
 	uint8_t path[FL_STATES_PATH_MAX];
@@ -67,6 +69,38 @@ static struct side_state *slot(struct fl_states *s, uint32_t id, int dir)
 	return &s->v[i];
 }
 
+/* Kernel state numbers (include/net/tcp_states.h). */
+enum {
+	ST_ESTABLISHED = 1, ST_SYN_SENT, ST_SYN_RECV, ST_FIN_WAIT1,
+	ST_FIN_WAIT2, ST_TIME_WAIT, ST_CLOSE, ST_CLOSE_WAIT, ST_LAST_ACK,
+	ST_LISTEN, ST_CLOSING,
+};
+
+/* How far along a connection's life a state is: states only move forward,
+ * so a sample that lags behind what the segments showed is not a change. */
+static int rank(uint8_t st)
+{
+	switch (st) {
+	case ST_SYN_SENT:
+	case ST_SYN_RECV:
+		return 1;
+	case ST_ESTABLISHED:
+		return 2;
+	case ST_FIN_WAIT1:
+	case ST_CLOSE_WAIT:
+		return 3;
+	case ST_FIN_WAIT2:
+	case ST_CLOSING:
+	case ST_LAST_ACK:
+		return 4;
+	case ST_TIME_WAIT:
+		return 5;
+	case ST_CLOSE:
+		return 6;
+	}
+	return 0;
+}
+
 static void change(struct fl_states *s, uint32_t id, int dir,
 		   struct side_state *ss, uint8_t to)
 {
@@ -115,8 +149,86 @@ static void on_sock(void *ctx, const struct fl_sdiag_sock *k)
 	if (!f || !(ss = slot(s, f->id, dir)))
 		return;
 	ss->seen_now = 1;
-	if (ss->cur != st)
+	if (ss->cur != st && (!ss->cur || rank(st) > rank(ss->cur) ||
+			      (rank(st) == rank(ss->cur) && rank(st) != 3 &&
+			       rank(st) != 4)))
 		change(s, f->id, dir, ss, st);
+}
+
+void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
+		       uint8_t flags, uint32_t rseq, uint32_t rack,
+		       uint32_t len, int delivered, uint64_t t_ns,
+		       struct fl_trace *trace)
+{
+	struct side_state *snd = slot(s, f->id, dir);
+	struct side_state *rcv = slot(s, f->id, !dir);
+
+	if (!snd || !rcv)
+		return;
+	s->trace = trace;
+	s->now_ns = t_ns;
+	/* RFC 9293 3.3.2, the sender's side: what sending this means. */
+	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN && !snd->cur)
+		change(s, f->id, dir, snd, ST_SYN_SENT);
+	if (flags & FL_TCP_RST) {
+		if (snd->cur && snd->cur != ST_CLOSE)
+			change(s, f->id, dir, snd, ST_CLOSE);
+	} else if (flags & FL_TCP_FIN) {
+		if (snd->cur == ST_ESTABLISHED || snd->cur == ST_SYN_RECV)
+			change(s, f->id, dir, snd, ST_FIN_WAIT1);
+		else if (snd->cur == ST_CLOSE_WAIT)
+			change(s, f->id, dir, snd, ST_LAST_ACK);
+	}
+	if (!delivered)
+		return;
+	if (flags & FL_TCP_FIN) {
+		snd->fin_sent = 1;
+		snd->fin_seq = rseq + len; /* the FIN's own sequence number */
+	}
+	/* The receiver's side: what receiving it means. */
+	if (flags & FL_TCP_RST) {
+		if (rcv->cur && rcv->cur != ST_CLOSE && rcv->cur != ST_TIME_WAIT)
+			change(s, f->id, !dir, rcv, ST_CLOSE);
+		return;
+	}
+	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN) {
+		if (!rcv->cur)
+			change(s, f->id, !dir, rcv, ST_SYN_RECV);
+		return;
+	}
+	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == (FL_TCP_SYN | FL_TCP_ACK)) {
+		if (!snd->cur)
+			change(s, f->id, dir, snd, ST_SYN_RECV);
+		if (rcv->cur == ST_SYN_SENT)
+			change(s, f->id, !dir, rcv, ST_ESTABLISHED);
+		return;
+	}
+	/* Any later segment of the handshake's sender completes it. */
+	if (snd->cur == ST_SYN_SENT)
+		change(s, f->id, dir, snd, ST_ESTABLISHED);
+	if ((flags & FL_TCP_ACK) && rcv->cur == ST_SYN_RECV)
+		change(s, f->id, !dir, rcv, ST_ESTABLISHED);
+	/* Does this ACK cover the receiver's FIN? */
+	if ((flags & FL_TCP_ACK) && rcv->fin_sent &&
+	    (int32_t)(rack - (rcv->fin_seq + 1)) >= 0) {
+		if (rcv->cur == ST_FIN_WAIT1)
+			change(s, f->id, !dir, rcv,
+			       (flags & FL_TCP_FIN) ? ST_TIME_WAIT : ST_FIN_WAIT2);
+		else if (rcv->cur == ST_CLOSING)
+			change(s, f->id, !dir, rcv, ST_TIME_WAIT);
+		else if (rcv->cur == ST_LAST_ACK)
+			change(s, f->id, !dir, rcv, ST_CLOSE);
+		if (rcv->cur == ST_TIME_WAIT || rcv->cur == ST_CLOSE)
+			return;
+	}
+	if (flags & FL_TCP_FIN) {
+		if (rcv->cur == ST_ESTABLISHED)
+			change(s, f->id, !dir, rcv, ST_CLOSE_WAIT);
+		else if (rcv->cur == ST_FIN_WAIT1)
+			change(s, f->id, !dir, rcv, ST_CLOSING);
+		else if (rcv->cur == ST_FIN_WAIT2)
+			change(s, f->id, !dir, rcv, ST_TIME_WAIT);
+	}
 }
 
 int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,

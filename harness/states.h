@@ -26,6 +26,16 @@ struct fl_states;
 int fl_states_new(struct fl_states **out, struct fl_sdiag *diag);
 void fl_states_free(struct fl_states *s);
 
+/*
+ * Feeds one segment the engine decided on (see fl_segment_observer): the
+ * RFC 9293 state machine of each side moves on the segments delivered,
+ * which catches the states too short for sampling.
+ */
+void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
+		       uint8_t flags, uint32_t rseq, uint32_t rack,
+		       uint32_t len, int delivered, uint64_t t_ns,
+		       struct fl_trace *trace);
+
 /* Takes one sample at now_ns (relative to the run's start). */
 int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
 		     struct fl_trace *trace, uint64_t now_ns);
