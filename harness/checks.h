@@ -13,6 +13,7 @@
 #include "calls.h"
 #include "flow.h"
 #include "queue.h"
+#include "states.h"
 #include "rules.h"
 
 /* How a process ended. */
@@ -44,10 +45,11 @@ struct fl_run_facts {
 	uint64_t calls_lost;
 	const struct fl_flow_table *flows;
 	int time_wait;            /* TIME_WAIT sockets on the target's side at the end */
+	const struct fl_states *states; /* TCP state paths */
 };
 
 struct fl_check_result {
-	char name[48];
+	char name[160];
 	int ok;
 	int skipped; /* could not be judged in this run (ok stays 1) */
 	char detail[512];

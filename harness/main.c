@@ -1024,6 +1024,7 @@ static int cmd_run(int argc, char **argv)
 	r.facts.calls_lost = fl_calls_lost(r.calls);
 	r.facts.flows = fl_engine_flows(r.eng);
 	r.facts.time_wait = count_time_wait(&r);
+	r.facts.states = r.states;
 	if (fl_checks_run(&r.facts, &checks, &nchecks) < 0) {
 		fprintf(stderr, "faultline: out of memory\n");
 		goto out;

@@ -396,6 +396,22 @@ void fl_report_text(const struct fl_report *r, FILE *f)
 				fl->id, c, s,
 				(unsigned long long)(fl->packets[0] + fl->packets[1]),
 				(unsigned long long)fl->faults);
+			for (int d = 0; r->states && d < 2; d++) {
+				uint8_t p[FL_STATES_PATH_MAX];
+				size_t n = fl_states_path(r->states, id, d, p,
+							  FL_STATES_PATH_MAX);
+
+				if (!n)
+					continue;
+				fprintf(f, "      %s%s:", d ? "server" : "client",
+					(fl->target_side == FL_SIDE_CLIENT && !d) ||
+							(fl->target_side == FL_SIDE_SERVER && d)
+						? " (target)" : "");
+				for (size_t i = 0; i < n; i++)
+					fprintf(f, "%s%s", i ? " > " : " ",
+						fl_state_name(p[i]) ?: "?");
+				fputc('\n', f);
+			}
 		}
 		if (fl_flow_count(t) > 20)
 			fprintf(f, "  ... (%zu more in the JSON report)\n",
