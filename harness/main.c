@@ -5,7 +5,7 @@
  * installs the iptables rules, starts the target, starts the driver once
  * the target listens, and runs one poll() loop over the queue, its timer
  * and a signalfd until the run ends; then it judges and reports.
- * Single-threaded.  Only this file calls exit().
+ * Single-threaded.  Only main() decides the exit status.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -392,7 +392,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
-			exit(EXIT_OK);
+			return 1; /* done: nothing to run */
 		default:
 			fprintf(stderr, "Try 'faultline --help'.\n");
 			return -EINVAL;
@@ -872,9 +872,10 @@ static int cmd_run(int argc, char **argv)
 	int ret;
 	sigset_t mask;
 
-	if (parse_run_opts(argc, argv, &o) < 0) {
+	ret = parse_run_opts(argc, argv, &o);
+	if (ret != 0) {
 		free(o.rule_files);
-		return EXIT_USAGE;
+		return ret > 0 ? EXIT_OK : EXIT_USAGE;
 	}
 	r.o = &o;
 	r.target = r.driver = -1;
