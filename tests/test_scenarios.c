@@ -1,0 +1,330 @@
+/*
+ * test_scenarios.c - the shipped teardown scenarios (the .rules files in
+ * rules/scenarios) run as they are, against the sample targets, as root and as an
+ * unprivileged user: the verdicts of their checks, by name, and each
+ * side's observed TCP state path, from the JSON report (and the trace where
+ * the scenario is about particular segments).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+
+#define BOTH(name)                                                            \
+	static void name(enum as_user u);                                     \
+	Test(scenarios, name##_root, .timeout = 30) { name(AS_ROOT); }        \
+	Test(scenarios, name##_nobody, .timeout = 30) { name(AS_NOBODY); }    \
+	static void name(enum as_user u)
+
+#define SC(name) FL_RULES "/scenarios/" name
+
+/* A target or driver shell command that waits until something listens on
+ * 127.0.0.1:7000 (state 0A in /proc/net/tcp, which is per network
+ * namespace), so a client started first never meets a refused SYN (each
+ * refused attempt would be a flow of its own in the report). */
+#define WAIT_7000 "while ! grep -q ':1B58 00000000:0000 0A' /proc/net/tcp; do sleep 0.01; done; "
+
+static char cmd_buf[2][1024];
+
+/* A command running tcp_client with args, output to DIR/client.out. */
+static const char *client_cmd(const struct run_result *r, const char *args)
+{
+	snprintf(cmd_buf[0], sizeof(cmd_buf[0]), WAIT_7000 "exec %s/tcp_client %s > %s",
+		 FL_TARGETS, args, rr_path(r, "client.out"));
+	return cmd_buf[0];
+}
+
+/* A command running echo_server with args, output to DIR/server.out. */
+static const char *server_cmd(const struct run_result *r, const char *args,
+			      const char *after)
+{
+	snprintf(cmd_buf[1], sizeof(cmd_buf[1]), "%s/echo_server %s > %s%s", FL_TARGETS,
+		 args, rr_path(r, "server.out"), after ? after : "");
+	return cmd_buf[1];
+}
+
+static char *file_text(const struct run_result *r, const char *name)
+{
+	static char buf[65536];
+	FILE *f = fopen(rr_path(r, name), "r");
+	size_t n;
+
+	if (!f)
+		return strcpy(buf, "");
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+/*
+ * faultline run -r SCENARIO --trace --report --driver DRIVER -- sh -c TARGET.
+ * client_first: the target is the client (the driver starts 1ms after it;
+ * the target's command waits for the listener itself).
+ */
+static void run_sc(struct run_result *r, enum as_user u, const char *scenario,
+		   const char *driver, const char *target, int client_first)
+{
+	char *argv[32];
+	size_t n = 0;
+
+	argv[n++] = FL_BIN;
+	argv[n++] = "run";
+	argv[n++] = "-r";
+	argv[n++] = (char *)scenario;
+	argv[n++] = "--trace";
+	argv[n++] = (char *)rr_path(r, "trace.jsonl");
+	argv[n++] = "--report";
+	argv[n++] = (char *)rr_path(r, "report.json");
+	argv[n++] = "--timeout";
+	argv[n++] = "20s";
+	argv[n++] = "--settle";
+	argv[n++] = "5s";
+	if (client_first) {
+		argv[n++] = "--ready-delay";
+		argv[n++] = "1ms";
+	}
+	argv[n++] = "--driver";
+	argv[n++] = (char *)driver;
+	argv[n++] = "--";
+	argv[n++] = "/bin/sh";
+	argv[n++] = "-c";
+	argv[n++] = (char *)target;
+	argv[n] = NULL;
+	rr_run(r, u, argv, 25);
+	if (getenv("FL_TEST_VERBOSE"))
+		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- client\n%s\n", r->out, r->err,
+			file_text(r, "client.out"));
+}
+
+static json_object *report_check(json_object *rep, const char *name)
+{
+	json_object *checks = json_object_object_get(rep, "checks");
+
+	for (size_t i = 0; checks && i < json_object_array_length(checks); i++) {
+		json_object *c = json_object_array_get_idx(checks, i);
+
+		if (!strcmp(js(c, "name"), name))
+			return c;
+	}
+	return NULL;
+}
+
+static int check_ok(json_object *rep, const char *name)
+{
+	json_object *c = report_check(rep, name);
+
+	cr_assert_not_null(c, "no check %s in the report", name);
+	return json_object_get_boolean(json_object_object_get(c, "ok"));
+}
+
+/* Every check of the report passed (names the first that did not). */
+static void all_ok(json_object *rep, const char *out)
+{
+	json_object *checks = json_object_object_get(rep, "checks");
+
+	cr_assert_not_null(checks);
+	for (size_t i = 0; i < json_object_array_length(checks); i++) {
+		json_object *c = json_object_array_get_idx(checks, i);
+
+		cr_assert(json_object_get_boolean(json_object_object_get(c, "ok")),
+			  "check %s failed: %s\n%s", js(c, "name"), js(c, "detail"), out);
+	}
+}
+
+/* The report's only flow. */
+static json_object *only_flow(json_object *rep)
+{
+	json_object *flows = json_object_object_get(rep, "flows");
+
+	cr_assert_not_null(flows);
+	cr_assert_eq(json_object_array_length(flows), 1, "%s",
+		     json_object_to_json_string(flows));
+	return json_object_array_get_idx(flows, 0);
+}
+
+/* A flow's state list (key client_states, server_states or states) as
+ * "A > B > C" (static buffer, one per key letter). */
+static const char *path_of(json_object *flow, const char *key)
+{
+	static char buf[3][256];
+	char *b = buf[key[0] == 'c' ? 0 : key[1] == 'e' ? 1 : 2];
+	json_object *a = json_object_object_get(flow, key);
+
+	b[0] = 0;
+	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+		if (i)
+			strncat(b, " > ", 255 - strlen(b));
+		strncat(b, json_object_get_string(json_object_array_get_idx(a, i)),
+			255 - strlen(b));
+	}
+	return b;
+}
+
+static int is_pkt(json_object *ev, const char *from, const char *flags_has)
+{
+	const char *f = js(ev, "flags");
+
+	return js(ev, "ev") && !strcmp(js(ev, "ev"), "pkt") && !strcmp(js(ev, "from"), from) &&
+	       f && strstr(f, flags_has);
+}
+
+/* ---- passive-close.rules ---------------------------------------------- */
+
+#define PASSIVE_PATH "ESTABLISHED > CLOSE_WAIT > LAST_ACK > CLOSE"
+
+/* echo_server reads 0 and closes at once: every check holds, and the
+ * server goes the textbook passive close. */
+BOTH(passive_close)
+{
+	struct run_result r;
+	json_object *rep, *fl;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("passive-close.rules"), client_cmd(&r, "-p 7000 --rtt 1"),
+	       server_cmd(&r, "-p 7000 -n 1", NULL), 0);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	cr_assert(check_ok(rep, "path server " PASSIVE_PATH));
+	cr_assert(check_ok(rep, "no-close-wait 1s"));
+	cr_assert(check_ok(rep, "eof-close 1s"));
+	cr_assert(check_ok(rep, "no-fd-leak"));
+	fl = only_flow(rep);
+	cr_assert_str_eq(js(fl, "target_side"), "server");
+	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > " PASSIVE_PATH);
+	cr_assert_str_eq(path_of(fl, "states"), "SYN_RECV > " PASSIVE_PATH);
+	cr_assert(!strncmp(path_of(fl, "client_states"),
+			   "SYN_SENT > ESTABLISHED > FIN_WAIT1 > ", 37),
+		  "%s", path_of(fl, "client_states"));
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* A server that closes 2.5s after EOF: the path is still the textbook one,
+ * but no-close-wait 1s and eof-close 1s fail with its CLOSE_WAIT time. */
+BOTH(passive_close_late)
+{
+	struct run_result r;
+	json_object *rep, *fl;
+	const char *d;
+	double cw;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("passive-close.rules"), client_cmd(&r, "-p 7000 --rtt 1"),
+	       server_cmd(&r, "-p 7000 -n 1 --close-after-eof-ms 2500", NULL), 0);
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert(check_ok(rep, "path server " PASSIVE_PATH));
+	cr_assert(!check_ok(rep, "no-close-wait 1s"));
+	cr_assert(!check_ok(rep, "eof-close 1s"));
+	cr_assert(check_ok(rep, "no-fd-leak"));
+	cr_assert(check_ok(rep, "exit 0"));
+	d = js(report_check(rep, "no-close-wait 1s"), "detail");
+	cr_assert(strstr(d, "target server socket in CLOSE_WAIT until its FIN at "), "%s", d);
+	cr_assert_eq(sscanf(strstr(d, "until its FIN at "), "until its FIN at %*fs (%lfs)", &cw),
+		     1, "%s", d);
+	cr_assert(cw >= 2.4 && cw < 3.5, "CLOSE_WAIT %.3fs: %s", cw, d);
+	fl = only_flow(rep);
+	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > " PASSIVE_PATH);
+	/* The server's ACK of the FIN comes alone, its FIN 2.5s later. */
+	cr_assert_str_eq(path_of(fl, "client_states"),
+			 "SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT");
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* ---- active-close-time-wait.rules ------------------------------------- */
+
+#define ACTIVE_PATH "SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT"
+
+/* tcp_client closes first, its peer 300ms after EOF: FIN_WAIT2 between,
+ * one TIME_WAIT socket left on the client's side. */
+BOTH(active_close_time_wait)
+{
+	struct run_result r;
+	json_object *rep, *fl;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("active-close-time-wait.rules"),
+	       server_cmd(&r, "-p 7000 -n 1 --close-after-eof-ms 300", NULL),
+	       client_cmd(&r, "-p 7000 --rtt 1"), 1);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	cr_assert(check_ok(rep, "path client ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT"));
+	cr_assert(check_ok(rep, "path server " PASSIVE_PATH));
+	cr_assert(check_ok(rep, "time-wait <= 1"));
+	cr_assert(strstr(js(report_check(rep, "time-wait <= 1"), "detail"),
+			 "1 socket in TIME_WAIT"), "%s",
+		  js(report_check(rep, "time-wait <= 1"), "detail"));
+	fl = only_flow(rep);
+	cr_assert_str_eq(js(fl, "target_side"), "client");
+	cr_assert_str_eq(path_of(fl, "client_states"), ACTIVE_PATH);
+	cr_assert_str_eq(path_of(fl, "states"), ACTIVE_PATH);
+	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > " PASSIVE_PATH);
+	cr_assert(strstr(file_text(&r, "client.out"), "DONE t_us="));
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* ---- lost-final-ack.rules --------------------------------------------- */
+
+/* The client's final ACK dropped once: the server (LAST_ACK) sends its FIN
+ * again, the client (TIME_WAIT) acknowledges it again with an ACK, not an
+ * RST, and the server reaches CLOSE. */
+BOTH(lost_final_ack)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr;
+	int server_fins = 0, dropped = 0, reacked = 0, rsts = 0;
+	long long fin_seq = -1;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("lost-final-ack.rules"),
+	       server_cmd(&r, "-p 7000 -n 1 --close-after-eof-ms 300", " && sleep 1"),
+	       client_cmd(&r, "-p 7000 --rtt 1"), 1);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	fl = only_flow(rep);
+	cr_assert_str_eq(path_of(fl, "client_states"), ACTIVE_PATH);
+	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > " PASSIVE_PATH);
+	cr_assert_eq(ji(fl, "faults"), 1);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (is_pkt(ev, "client", "RST"))
+			rsts++;
+		if (is_pkt(ev, "server", "FIN")) {
+			if (server_fins++ == 0)
+				fin_seq = ji(ev, "seq");
+			else
+				cr_assert_eq(ji(ev, "seq"), fin_seq, "retransmitted FIN");
+		} else if (is_pkt(ev, "client", "ACK") && server_fins > 0 &&
+			   !strstr(js(ev, "flags"), "FIN")) {
+			if (!strcmp(js(ev, "verdict"), "drop")) {
+				cr_assert_eq(server_fins, 1);
+				cr_assert_eq(ji(ev, "ack"), fin_seq + 1);
+				dropped++;
+			} else if (server_fins == 2 && !strcmp(js(ev, "verdict"), "pass")) {
+				cr_assert_eq(ji(ev, "ack"), fin_seq + 1);
+				reacked++;
+			}
+		}
+	}
+	cr_assert_eq(dropped, 1, "the final ACK dropped once");
+	cr_assert_eq(server_fins, 2, "one FIN, one retransmission");
+	cr_assert_eq(reacked, 1, "the TIME_WAIT side acknowledges the second FIN");
+	cr_assert_eq(rsts, 0, "no RST from the TIME_WAIT side");
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
