@@ -713,6 +713,25 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 		}
 		advance(r);
 	}
+	/* The processes are gone, but their sockets may still be closing:
+	 * keep serving the queue (delays included) until it has been quiet
+	 * for 20ms, for at most 300ms, so the closing handshakes finish. */
+	{
+		uint64_t stop = fl_clock_now_rel_ns() + 300000000u;
+		uint64_t quiet = fl_clock_now_rel_ns() + 20000000u;
+
+		while (fl_clock_now_rel_ns() < stop &&
+		       (fl_engine_held(r->eng) || fl_clock_now_rel_ns() < quiet)) {
+			int n = poll(pfd, 2, 5);
+
+			if (n > 0 && (pfd[0].revents & POLLIN)) {
+				fl_engine_process(r->eng);
+				quiet = fl_clock_now_rel_ns() + 20000000u;
+			}
+			if (n > 0 && (pfd[1].revents & POLLIN))
+				fl_engine_timer(r->eng);
+		}
+	}
 	/* Let the last segments through so nothing waits on us. */
 	fl_engine_process(r->eng);
 	fl_engine_release_all(r->eng);

@@ -1291,3 +1291,8 @@ uint64_t fl_engine_rule_fired(const struct fl_engine *e, size_t i)
 {
 	return e->fired[i];
 }
+
+size_t fl_engine_held(const struct fl_engine *e)
+{
+	return e->nheld;
+}

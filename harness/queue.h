@@ -74,6 +74,8 @@ int fl_engine_process(struct fl_engine *e);
 int fl_engine_timer(struct fl_engine *e);
 /* Releases every held segment now (end of run). */
 void fl_engine_release_all(struct fl_engine *e);
+/* Segments held right now. */
+size_t fl_engine_held(const struct fl_engine *e);
 
 /* Reads the kernel's queue counters into the stats (end of run). */
 void fl_engine_read_kernel_stats(struct fl_engine *e);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "rules.h"
 #include "states.h"
 #include "trace.h"
@@ -18,8 +19,19 @@ struct side_state {
 	uint8_t path[FL_STATES_PATH_MAX];
 };
 
+/* A segment's effect on its receiver, due when the engine releases it. */
+struct pending {
+	uint64_t t_ns;
+	const struct fl_flow *f;
+	int dir;
+	uint8_t flags;
+	uint32_t rseq, rack, len;
+};
+
 struct fl_states {
 	struct fl_sdiag *diag;
+	struct pending *pend;
+	size_t npend, cappend;
 	struct side_state *v; /* index (flow id - 1) * 2 + dir */
 	size_t n;
 	struct fl_state_change *ch;
@@ -46,6 +58,7 @@ void fl_states_free(struct fl_states *s)
 		return;
 	free(s->v);
 	free(s->ch);
+	free(s->pend);
 	free(s);
 }
 
@@ -155,37 +168,22 @@ static void on_sock(void *ctx, const struct fl_sdiag_sock *k)
 		change(s, f->id, dir, ss, st);
 }
 
-void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
-		       uint8_t flags, uint32_t rseq, uint32_t rack,
-		       uint32_t len, int delivered, uint64_t t_ns,
-		       struct fl_trace *trace)
+/* RFC 9293 3.3.2, the receiver's side: what receiving a segment means. */
+static void receive(struct fl_states *s, const struct pending *p)
 {
+	const struct fl_flow *f = p->f;
+	int dir = p->dir;
+	uint8_t flags = p->flags;
 	struct side_state *snd = slot(s, f->id, dir);
 	struct side_state *rcv = slot(s, f->id, !dir);
 
 	if (!snd || !rcv)
 		return;
-	s->trace = trace;
-	s->now_ns = t_ns;
-	/* RFC 9293 3.3.2, the sender's side: what sending this means. */
-	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN && !snd->cur)
-		change(s, f->id, dir, snd, ST_SYN_SENT);
-	if (flags & FL_TCP_RST) {
-		if (snd->cur && snd->cur != ST_CLOSE)
-			change(s, f->id, dir, snd, ST_CLOSE);
-	} else if (flags & FL_TCP_FIN) {
-		if (snd->cur == ST_ESTABLISHED || snd->cur == ST_SYN_RECV)
-			change(s, f->id, dir, snd, ST_FIN_WAIT1);
-		else if (snd->cur == ST_CLOSE_WAIT)
-			change(s, f->id, dir, snd, ST_LAST_ACK);
-	}
-	if (!delivered)
-		return;
+	s->now_ns = p->t_ns;
 	if (flags & FL_TCP_FIN) {
 		snd->fin_sent = 1;
-		snd->fin_seq = rseq + len; /* the FIN's own sequence number */
+		snd->fin_seq = p->rseq + p->len; /* the FIN's own number */
 	}
-	/* The receiver's side: what receiving it means. */
 	if (flags & FL_TCP_RST) {
 		if (rcv->cur && rcv->cur != ST_CLOSE && rcv->cur != ST_TIME_WAIT)
 			change(s, f->id, !dir, rcv, ST_CLOSE);
@@ -197,20 +195,15 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 		return;
 	}
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == (FL_TCP_SYN | FL_TCP_ACK)) {
-		if (!snd->cur)
-			change(s, f->id, dir, snd, ST_SYN_RECV);
 		if (rcv->cur == ST_SYN_SENT)
 			change(s, f->id, !dir, rcv, ST_ESTABLISHED);
 		return;
 	}
-	/* Any later segment of the handshake's sender completes it. */
-	if (snd->cur == ST_SYN_SENT)
-		change(s, f->id, dir, snd, ST_ESTABLISHED);
 	if ((flags & FL_TCP_ACK) && rcv->cur == ST_SYN_RECV)
 		change(s, f->id, !dir, rcv, ST_ESTABLISHED);
 	/* Does this ACK cover the receiver's FIN? */
 	if ((flags & FL_TCP_ACK) && rcv->fin_sent &&
-	    (int32_t)(rack - (rcv->fin_seq + 1)) >= 0) {
+	    (int32_t)(p->rack - (rcv->fin_seq + 1)) >= 0) {
 		if (rcv->cur == ST_FIN_WAIT1)
 			change(s, f->id, !dir, rcv,
 			       (flags & FL_TCP_FIN) ? ST_TIME_WAIT : ST_FIN_WAIT2);
@@ -231,6 +224,76 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 	}
 }
 
+/* Applies the deliveries due by now, in time order. */
+static void deliver_due(struct fl_states *s, uint64_t now_ns)
+{
+	for (;;) {
+		size_t best = s->npend;
+
+		for (size_t i = 0; i < s->npend; i++)
+			if (s->pend[i].t_ns <= now_ns &&
+			    (best == s->npend || s->pend[i].t_ns < s->pend[best].t_ns))
+				best = i;
+		if (best == s->npend)
+			return;
+		receive(s, &s->pend[best]);
+		s->pend[best] = s->pend[--s->npend];
+	}
+}
+
+void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
+		       uint8_t flags, uint32_t rseq, uint32_t rack,
+		       uint32_t len, int delivered, uint64_t t_ns,
+		       struct fl_trace *trace)
+{
+	uint64_t now = fl_clock_now_rel_ns();
+	struct side_state *snd = slot(s, f->id, dir);
+	struct pending p = {.t_ns = t_ns, .f = f, .dir = dir, .flags = flags,
+			    .rseq = rseq, .rack = rack, .len = len};
+
+	if (!snd)
+		return;
+	s->trace = trace;
+	/* What the engine released meanwhile has reached its receiver. */
+	deliver_due(s, now);
+	s->now_ns = now;
+	/* The sender's side: what sending this means (at once). */
+	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN && !snd->cur)
+		change(s, f->id, dir, snd, ST_SYN_SENT);
+	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == (FL_TCP_SYN | FL_TCP_ACK) &&
+	    !snd->cur)
+		change(s, f->id, dir, snd, ST_SYN_RECV);
+	/* Any later segment of the handshake's initiator completes it. */
+	if (snd->cur == ST_SYN_SENT && !(flags & FL_TCP_SYN))
+		change(s, f->id, dir, snd, ST_ESTABLISHED);
+	if (flags & FL_TCP_RST) {
+		if (snd->cur && snd->cur != ST_CLOSE)
+			change(s, f->id, dir, snd, ST_CLOSE);
+	} else if (flags & FL_TCP_FIN) {
+		if (snd->cur == ST_ESTABLISHED || snd->cur == ST_SYN_RECV)
+			change(s, f->id, dir, snd, ST_FIN_WAIT1);
+		else if (snd->cur == ST_CLOSE_WAIT)
+			change(s, f->id, dir, snd, ST_LAST_ACK);
+	}
+	if (!delivered)
+		return;
+	/* The receiver's side, when the segment gets there: a held segment
+	 * (delay, reorder) arrives at its release time. */
+	if (s->npend == s->cappend) {
+		size_t cap = s->cappend ? s->cappend * 2 : 64;
+		struct pending *v = realloc(s->pend, cap * sizeof(*v));
+
+		if (!v) {
+			receive(s, &p);
+			return;
+		}
+		s->pend = v;
+		s->cappend = cap;
+	}
+	s->pend[s->npend++] = p;
+	deliver_due(s, now);
+}
+
 int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
 		     struct fl_trace *trace, uint64_t now_ns)
 {
@@ -238,6 +301,7 @@ int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
 
 	s->flows = flows;
 	s->trace = trace;
+	deliver_due(s, now_ns);
 	s->now_ns = now_ns;
 	for (size_t i = 0; i < s->n; i++)
 		s->v[i].seen_now = 0;
