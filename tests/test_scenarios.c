@@ -328,3 +328,56 @@ BOTH(lost_final_ack)
 	json_object_put(rep);
 	rr_free(&r);
 }
+
+/* ---- simultaneous-close.rules ----------------------------------------- */
+
+#define SIMUL_PATH "ESTABLISHED > FIN_WAIT1 > CLOSING > TIME_WAIT"
+
+/* Both FINs in flight at once: CLOSING on both sides, both end in
+ * TIME_WAIT; the trace shows each FIN sent before the other arrived. */
+BOTH(simultaneous_close)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr;
+	double fin_sent[2] = {-1, -1}, fin_arrives[2] = {-1, -1};
+
+	rr_init(&r);
+	run_sc(&r, u, SC("simultaneous-close.rules"),
+	       client_cmd(&r, "-p 7000 --rtt 1 --hold-ms 30"),
+	       "exec " FL_TARGETS "/sc_reply_close -p 7000 --wait-ms 30", 0);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	cr_assert(check_ok(rep, "path client " SIMUL_PATH));
+	cr_assert(check_ok(rep, "path server " SIMUL_PATH));
+	cr_assert(check_ok(rep, "time-wait <= 1"));
+	cr_assert(strstr(js(report_check(rep, "time-wait <= 1"), "detail"),
+			 "1 socket in TIME_WAIT"));
+	fl = only_flow(rep);
+	cr_assert_str_eq(js(fl, "target_side"), "server");
+	cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > " SIMUL_PATH);
+	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > " SIMUL_PATH);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+		int s = -1;
+
+		if (is_pkt(ev, "client", "FIN"))
+			s = 0;
+		else if (is_pkt(ev, "server", "FIN"))
+			s = 1;
+		if (s < 0 || fin_sent[s] >= 0)
+			continue;
+		cr_assert_str_eq(js(ev, "verdict"), "delay");
+		fin_sent[s] = jd(ev, "t");
+		fin_arrives[s] = jd(ev, "t") + jd(ev, "delay");
+	}
+	cr_assert(fin_sent[0] >= 0 && fin_sent[1] >= 0, "both FINs in the trace");
+	cr_assert_lt(fin_sent[0], fin_arrives[1], "client FIN sent before the server's arrived");
+	cr_assert_lt(fin_sent[1], fin_arrives[0], "server FIN sent before the client's arrived");
+	cr_assert(strstr(file_text(&r, "client.out"), "DONE t_us="));
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
