@@ -650,14 +650,14 @@ BOTH(time_wait_pile)
 	rr_free(&r);
 }
 
-/* The default set without no-unread-close: the parent's close() of its
- * copy of an accepted socket can find the child's unread bytes, which the
- * check counts though no RST follows (see fork_parent_close_not_unread). */
+/* The default set: the parent's close() of its copy of an accepted socket
+ * may find the child's unread bytes, but releases nothing (see
+ * fork_parent_close_not_unread). */
 static const char *const fork_checks[] = {
 	"no-close-wait 1s", "eof-close 1s", "no-sigpipe",
-	"no-linger-abort",  "no-fd-leak",   "time-wait <= 100",
-	"driver",           "timeout",      "harness",
-	NULL,
+	"no-linger-abort",  "no-unread-close", "no-fd-leak",
+	"time-wait <= 100", "driver",       "timeout",
+	"harness",          NULL,
 };
 
 /* fork_server, correct, one child per connection: every check holds, and
@@ -673,7 +673,8 @@ BOTH(fork_server)
 	rr_init(&r);
 	run_fl(&r, u,
 	       "expect no-close-wait 1s\nexpect eof-close 1s\nexpect no-sigpipe\n"
-	       "expect no-linger-abort\nexpect no-fd-leak\nexpect time-wait <= 100\n",
+	       "expect no-linger-abort\nexpect no-unread-close\nexpect no-fd-leak\n"
+	       "expect time-wait <= 100\n",
 	       NULL, drv(&r, PAR_CLIENTS, FL_TARGETS, ""), FL_TARGETS "/fork_server -p 7000 -n 3");
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
@@ -715,14 +716,13 @@ BOTH(fork_server)
 }
 
 /*
- * KNOWN HARNESS BUG (disabled until harness/checks.c is fixed):
- * no-unread-close fails any close() whose SIOCINQ was non-zero, but a
- * fork server's parent closing its copy of an accepted socket drops one
- * reference only: the child still holds the socket, reads the bytes, and
- * no RST is sent.  With ten connections the parent's close usually finds
- * a request already queued.  A correct program must pass the default set.
+ * no-unread-close must not fail a fork server's parent closing its copy of
+ * an accepted socket: that drops one reference only, the child still holds
+ * the socket and reads the bytes, and no RST is sent.  With ten
+ * connections the parent's close usually finds a request already queued.
+ * A correct program passes the default set.
  */
-Test(checks, fork_parent_close_not_unread, .timeout = 60, .disabled = true)
+Test(checks, fork_parent_close_not_unread, .timeout = 60)
 {
 	struct run_result r;
 	json_object *rep, *tr;
