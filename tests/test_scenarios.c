@@ -381,3 +381,62 @@ BOTH(simultaneous_close)
 	json_object_put(rep);
 	rr_free(&r);
 }
+
+/* ---- half-close.rules ------------------------------------------------- */
+
+/* tcp_client sends 4 MiB, shuts down its sending half and reads the rest of
+ * the echo: FIN_WAIT2 while the server's data still arrives, the echo
+ * intact, then TIME_WAIT. */
+BOTH(half_close)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr;
+	const char *out;
+	char sent_fnv[32];
+	double fin_t = -1;
+	int data_after_fin = 0;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("half-close.rules"),
+	       server_cmd(&r, "-p 7000 -n 1 --close-after-eof-ms 200", NULL),
+	       client_cmd(&r, "-p 7000 --send 4194304 --half-close"), 1);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	cr_assert(check_ok(rep, "path client ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT"));
+	cr_assert(check_ok(rep, "path server " PASSIVE_PATH));
+	cr_assert(check_ok(rep, "eof-close 1s"));
+	cr_assert(check_ok(rep, "no-unread-close"));
+	fl = only_flow(rep);
+	cr_assert_str_eq(js(fl, "target_side"), "client");
+	cr_assert_str_eq(path_of(fl, "client_states"), ACTIVE_PATH);
+	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > " PASSIVE_PATH);
+	/* The data, intact both ways. */
+	out = file_text(&r, "client.out");
+	cr_assert(strstr(out, "SHUTDOWN_WR t_us="), "%s", out);
+	cr_assert_not_null(line_field(out, "SENT", "fnv"), "%s", out);
+	snprintf(sent_fnv, sizeof(sent_fnv), "%s", line_field(out, "SENT", "fnv"));
+	cr_assert_str_eq(line_field(out, "RECEIVED", "bytes"), "4194304", "%s", out);
+	cr_assert_str_eq(line_field(out, "RECEIVED", "fnv"), sent_fnv, "%s", out);
+	cr_assert_str_eq(line_field(out, "EOF", "bytes"), "4194304", "%s", out);
+	out = file_text(&r, "server.out");
+	cr_assert_str_eq(line_field(out, "EOF", "fnv"), sent_fnv, "%s", out);
+	/* Server data reached the client after the client's FIN had left. */
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (is_pkt(ev, "client", "FIN") && fin_t < 0)
+			fin_t = jd(ev, "t");
+		else if (fin_t >= 0 && is_pkt(ev, "server", "ACK") && ji(ev, "len") > 0 &&
+			 jd(ev, "t") + (json_object_object_get(ev, "delay") ? jd(ev, "delay") : 0) >
+				 fin_t)
+			data_after_fin++;
+	}
+	cr_assert_geq(fin_t, 0, "no client FIN in the trace");
+	cr_assert_gt(data_after_fin, 0, "no server data after the client's FIN");
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
