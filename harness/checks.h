@@ -22,7 +22,8 @@ struct fl_exit {
 	int ended;    /* waitpid() saw it end */
 	int code;     /* exit code, when !sig */
 	int sig;      /* killed by this signal, or 0 */
-	int pid;
+	int pid;       /* as the host sees it */
+	int ns_pid;    /* as the sandbox and the shim see it */
 	uint64_t t_ns; /* when it ended, relative to the run's start */
 };
 

@@ -465,8 +465,9 @@ static int start_driver(struct run *r, char *err, size_t errlen)
 	fl_owner_set_root(r->owner, FL_ROLE_DRIVER, pid);
 	r->facts.driver.started = 1;
 	r->facts.driver.pid = pid;
-	fl_trace_proc(r->trace, fl_clock_now_rel_ns(), pid, "driver", "start",
-		      -1, 0);
+	r->facts.driver.ns_pid = fl_owner_ns_pid(r->owner, FL_ROLE_DRIVER);
+	fl_trace_proc(r->trace, fl_clock_now_rel_ns(), r->facts.driver.ns_pid,
+		      pid, "driver", "start", -1, 0);
 	r->phase = PH_DRIVER;
 	r->deadline_ns = 0;
 	return 0;
@@ -523,8 +524,8 @@ static void on_child_exit(struct run *r, pid_t pid, int st)
 		x->sig = WTERMSIG(st);
 	else
 		x->code = WEXITSTATUS(st);
-	fl_trace_proc(r->trace, now, pid, role, "exit", x->sig ? -1 : x->code,
-		      x->sig);
+	fl_trace_proc(r->trace, now, x->ns_pid, pid, role, "exit",
+		      x->sig ? -1 : x->code, x->sig);
 	if (r->o->verbose)
 		fprintf(stderr, "faultline: %s (pid %d) ended at %.3fs\n", role,
 			pid, (double)now / 1e9);
@@ -1022,8 +1023,9 @@ static int cmd_run(int argc, char **argv)
 	r.facts.target.started = 1;
 	r.facts.target.pid = r.target;
 	fl_owner_set_root(r.owner, FL_ROLE_TARGET, r.target);
-	fl_trace_proc(r.trace, fl_clock_now_rel_ns(), r.target, "target",
-		      "start", -1, 0);
+	r.facts.target.ns_pid = fl_owner_ns_pid(r.owner, FL_ROLE_TARGET);
+	fl_trace_proc(r.trace, fl_clock_now_rel_ns(), r.facts.target.ns_pid,
+		      r.target, "target", "start", -1, 0);
 	r.phase = PH_READY;
 	if (isatty(STDERR_FILENO) || o.verbose)
 		r.next_progress_ns = 5000000000ull;

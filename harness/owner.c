@@ -206,3 +206,8 @@ enum fl_side fl_owner_target_side(struct fl_owner *o, const struct fl_flow *f)
 		return FL_SIDE_CLIENT;
 	return FL_SIDE_ANY;
 }
+
+pid_t fl_owner_ns_pid(const struct fl_owner *o, enum fl_role role)
+{
+	return o->nsroot[role] > 0 ? o->nsroot[role] : -1;
+}

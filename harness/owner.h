@@ -26,6 +26,10 @@ void fl_owner_free(struct fl_owner *o);
 /* Tells the resolver the pids (harness's view) of the target and driver. */
 void fl_owner_set_root(struct fl_owner *o, enum fl_role role, pid_t pid);
 
+/* The pid of a role's root process as the sandbox (and the shim) sees it,
+ * or -1. */
+pid_t fl_owner_ns_pid(const struct fl_owner *o, enum fl_role role);
+
 /* The side of flow f that the target owns: FL_SIDE_SERVER, _CLIENT or
  * _ANY (unknown, or neither). */
 enum fl_side fl_owner_target_side(struct fl_owner *o, const struct fl_flow *f);

@@ -44,7 +44,8 @@ static json_object *exit_json(const struct fl_exit *x)
 	} else {
 		json_object_object_add(o, "code", json_object_new_int(x->code));
 	}
-	json_object_object_add(o, "pid", json_object_new_int(x->pid));
+	json_object_object_add(o, "pid", json_object_new_int(x->ns_pid));
+	json_object_object_add(o, "host_pid", json_object_new_int(x->pid));
 	json_object_object_add(o, "t", json_object_new_double(
 					       (double)x->t_ns / 1e9));
 	return o;

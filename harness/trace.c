@@ -112,14 +112,15 @@ void fl_trace_pkt(struct fl_trace *t, const struct fl_trace_pkt *p)
 	maybe_flush(t, p->t_ns);
 }
 
-void fl_trace_proc(struct fl_trace *t, uint64_t t_ns, int pid,
+void fl_trace_proc(struct fl_trace *t, uint64_t t_ns, int pid, int host_pid,
 		   const char *role, const char *what, int code, int sig)
 {
 	if (!t)
 		return;
 	put_time(t->f, t_ns);
-	fprintf(t->f, ",\"ev\":\"proc\",\"pid\":%d,\"role\":\"%s\",\"what\":\"%s\"",
-		pid, role, what);
+	fprintf(t->f, ",\"ev\":\"proc\",\"pid\":%d,\"host_pid\":%d,"
+		"\"role\":\"%s\",\"what\":\"%s\"",
+		pid, host_pid, role, what);
 	if (sig > 0) {
 		const char *name = fl_signal_name(sig);
 

@@ -34,7 +34,9 @@ struct fl_trace_pkt {
 
 void fl_trace_pkt(struct fl_trace *t, const struct fl_trace_pkt *p);
 /* what: "start", "exit"; code >= 0 for an exit code, sig > 0 for a signal. */
-void fl_trace_proc(struct fl_trace *t, uint64_t t_ns, int pid,
+/* pid as the sandbox sees it (the same as in call events), host_pid as
+ * the host does. */
+void fl_trace_proc(struct fl_trace *t, uint64_t t_ns, int pid, int host_pid,
 		   const char *role, const char *what, int code, int sig);
 void fl_trace_check(struct fl_trace *t, uint64_t t_ns, const char *name,
 		    int ok, const char *detail);

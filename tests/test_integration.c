@@ -251,9 +251,9 @@ BOTH(sigkill_leaves_nothing)
 			if (!js(ev, "ev") || strcmp(js(ev, "ev"), "proc"))
 				continue;
 			if (!strcmp(js(ev, "role"), "target"))
-				tpid = (pid_t)ji(ev, "pid");
+				tpid = (pid_t)ji(ev, "host_pid");
 			if (!strcmp(js(ev, "role"), "driver"))
-				dpid = (pid_t)ji(ev, "pid");
+				dpid = (pid_t)ji(ev, "host_pid");
 		}
 	}
 	json_object_put(tr);
