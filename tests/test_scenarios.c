@@ -64,8 +64,9 @@ static char *file_text(const struct run_result *r, const char *name)
  * client_first: the target is the client (the driver starts 1ms after it;
  * the target's command waits for the listener itself).
  */
-static void run_sc(struct run_result *r, enum as_user u, const char *scenario,
-		   const char *driver, const char *target, int client_first)
+static void run_sc_settle(struct run_result *r, enum as_user u, const char *scenario,
+			 const char *driver, const char *target, int client_first,
+			 const char *settle)
 {
 	char *argv[32];
 	size_t n = 0;
@@ -81,7 +82,7 @@ static void run_sc(struct run_result *r, enum as_user u, const char *scenario,
 	argv[n++] = "--timeout";
 	argv[n++] = "20s";
 	argv[n++] = "--settle";
-	argv[n++] = "5s";
+	argv[n++] = (char *)settle;
 	if (client_first) {
 		argv[n++] = "--ready-delay";
 		argv[n++] = "1ms";
@@ -97,6 +98,14 @@ static void run_sc(struct run_result *r, enum as_user u, const char *scenario,
 	if (getenv("FL_TEST_VERBOSE"))
 		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- client\n%s\n", r->out, r->err,
 			file_text(r, "client.out"));
+}
+
+/* run_sc_settle, waiting 5s after the driver exits (the targets end by
+ * themselves). */
+static void run_sc(struct run_result *r, enum as_user u, const char *scenario,
+		   const char *driver, const char *target, int client_first)
+{
+	run_sc_settle(r, u, scenario, driver, target, client_first, "5s");
 }
 
 static json_object *report_check(json_object *rep, const char *name)
@@ -437,6 +446,90 @@ BOTH(half_close)
 	cr_assert_geq(fin_t, 0, "no client FIN in the trace");
 	cr_assert_gt(data_after_fin, 0, "no server data after the client's FIN");
 	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* ---- connect-timeout.rules, connect-refused.rules --------------------- */
+
+/* Every SYN lost: connect() times out after --connect-timeout-ms with
+ * ETIMEDOUT; the socket went SYN_SENT > CLOSE and was closed. */
+BOTH(connect_timeout)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr;
+	const char *out;
+	int syns = 0;
+
+	rr_init(&r);
+	snprintf(cmd_buf[0], sizeof(cmd_buf[0]),
+		 "exec %s/tcp_client -p 7000 --connect-timeout-ms 1000 > %s", FL_TARGETS,
+		 rr_path(&r, "client.out"));
+	run_sc(&r, u, SC("connect-timeout.rules"), "true", cmd_buf[0], 1);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	cr_assert(check_ok(rep, "path client SYN_SENT > CLOSE"));
+	cr_assert(check_ok(rep, "no-fd-leak"));
+	cr_assert(check_ok(rep, "exit 1"));
+	fl = only_flow(rep);
+	cr_assert_str_eq(js(fl, "target_side"), "client");
+	cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > CLOSE");
+	cr_assert_str_eq(path_of(fl, "server_states"), "", "the server saw nothing");
+	out = file_text(&r, "client.out");
+	cr_assert_str_eq(line_field(out, "CONNECT_ERROR", "errno"), "ETIMEDOUT", "%s", out);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (is_pkt(ev, "client", "SYN")) {
+			cr_assert_str_eq(js(ev, "verdict"), "drop");
+			syns++;
+		}
+		cr_assert(!is_pkt(ev, "server", "SYN"), "no SYN,ACK");
+	}
+	cr_assert_geq(syns, 1);
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* The SYN,ACK rewritten to RST,ACK: ECONNREFUSED on every attempt (the
+ * client retries for 2s), every flow SYN_SENT > CLOSE, every socket
+ * closed. */
+BOTH(connect_refused)
+{
+	struct run_result r;
+	json_object *rep, *flows;
+	const char *out;
+	size_t n;
+
+	rr_init(&r);
+	snprintf(cmd_buf[1], sizeof(cmd_buf[1]), "exec %s/echo_server -p 7000 > %s",
+		 FL_TARGETS, rr_path(&r, "server.out"));
+	run_sc_settle(&r, u, SC("connect-refused.rules"), cmd_buf[1],
+		      client_cmd(&r, "-p 7000"), 1, "500ms");
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	cr_assert(check_ok(rep, "path client SYN_SENT > CLOSE"));
+	cr_assert(check_ok(rep, "no-fd-leak"));
+	cr_assert(check_ok(rep, "exit 1"));
+	out = file_text(&r, "client.out");
+	cr_assert_str_eq(line_field(out, "CONNECT_ERROR", "errno"), "ECONNREFUSED", "%s", out);
+	cr_assert_null(line_field(out, "CONNECTED", "local"), "%s", out);
+	flows = json_object_object_get(rep, "flows");
+	n = json_object_array_length(flows);
+	cr_assert_gt(n, 10, "the client retried: %zu flows", n);
+	for (size_t i = 0; i < n; i++) {
+		json_object *fl = json_object_array_get_idx(flows, i);
+
+		cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > CLOSE", "flow %zu", i + 1);
+	}
+	cr_assert(strstr(js(report_check(rep, "no-fd-leak"), "detail"), "all closed"));
+	cr_assert_null(line_field(file_text(&r, "server.out"), "ACCEPT", "conn"));
 	json_object_put(rep);
 	rr_free(&r);
 }
