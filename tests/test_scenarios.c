@@ -533,3 +533,83 @@ BOTH(connect_refused)
 	json_object_put(rep);
 	rr_free(&r);
 }
+
+/* ---- unread-close.rules ----------------------------------------------- */
+
+/* echo_server reads the whole request until EOF, then closes: a FIN, the
+ * textbook passive close, every check holds. */
+BOTH(unread_close_correct)
+{
+	struct run_result r;
+	json_object *rep, *fl;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("unread-close.rules"),
+	       client_cmd(&r, "-p 7000 --send 100000 --half-close"),
+	       server_cmd(&r, "-p 7000 -n 1", NULL), 0);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	cr_assert(check_ok(rep, "no-unread-close"));
+	fl = only_flow(rep);
+	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > " PASSIVE_PATH);
+	cr_assert_str_eq(line_field(file_text(&r, "client.out"), "EOF", "bytes"), "100000");
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* sc_reply_close reads 1 byte of 100000 and closes: the kernel sends an
+ * RST, not a FIN; no-unread-close and the path fail, the client's read
+ * fails with ECONNRESET (so the driver check fails too). */
+BOTH(unread_close_rst)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr;
+	const char *d;
+	int server_rst = 0, server_fin = 0;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("unread-close.rules"),
+	       client_cmd(&r, "-p 7000 --send 100000 --half-close"),
+	       "exec " FL_TARGETS "/sc_reply_close -p 7000 --read-max 1", 0);
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert(!check_ok(rep, "path server " PASSIVE_PATH));
+	cr_assert(!check_ok(rep, "no-unread-close"));
+	cr_assert(check_ok(rep, "exit 0"));
+	cr_assert(!check_ok(rep, "driver"));
+	d = js(report_check(rep, "no-unread-close"), "detail");
+	cr_assert(strstr(d, " unread bytes on pid ") &&
+		  strstr(d, "the kernel sent RST instead of FIN"), "%s", d);
+	fl = only_flow(rep);
+	cr_assert_str_eq(js(fl, "target_side"), "server");
+	/* Closed by the RST: no CLOSE_WAIT, no LAST_ACK on either side.  (The
+	 * server's ESTABLISHED is not asserted: on a flow this short the
+	 * harness may miss it and show SYN_RECV > CLOSE.) */
+	cr_assert(strstr(path_of(fl, "server_states"), "CLOSE_WAIT") == NULL &&
+		  strstr(path_of(fl, "server_states"), "LAST_ACK") == NULL,
+		  "%s", path_of(fl, "server_states"));
+	cr_assert(!strcmp(path_of(fl, "server_states") +
+			  strlen(path_of(fl, "server_states")) - 5, "CLOSE"),
+		  "%s", path_of(fl, "server_states"));
+	cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > ESTABLISHED > CLOSE");
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		server_rst += is_pkt(ev, "server", "RST");
+		server_fin += is_pkt(ev, "server", "FIN");
+	}
+	cr_assert_geq(server_rst, 1);
+	cr_assert_eq(server_fin, 0);
+	/* The reset reaches the client in a read() or, while it still
+	 * sends, in a write(). */
+	cr_assert(strstr(file_text(&r, "client.out"), "_ERROR errno=ECONNRESET") ||
+		  strstr(file_text(&r, "client.out"), "WRITE_ERROR errno=EPIPE"), "%s",
+		  file_text(&r, "client.out"));
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
