@@ -159,11 +159,30 @@ static void detail_add(struct fl_check_result *c, const char *fmt, ...)
 	size_t l = strlen(c->detail);
 	va_list ap;
 
-	if (l + 1 >= sizeof(c->detail))
+	int n;
+
+	if (c->cut) {
+		c->cut++;
 		return;
+	}
 	va_start(ap, fmt);
-	vsnprintf(c->detail + l, sizeof(c->detail) - l, fmt, ap);
+	n = vsnprintf(c->detail + l, sizeof(c->detail) - l, fmt, ap);
 	va_end(ap);
+	if (n >= 0 && l + (size_t)n < sizeof(c->detail))
+		return;
+	/* Full: end with a marker instead of a silently cut sentence. */
+	c->cut = 1;
+	l = sizeof(c->detail) - sizeof(" ... (more in the trace)");
+	{
+		size_t at = l;
+
+		/* Cut at the last whole piece ("a; b; c") when there is one. */
+		while (at > 0 && c->detail[at - 1] != ';')
+			at--;
+		if (at > 0)
+			l = at - 1;
+	}
+	snprintf(c->detail + l, sizeof(c->detail) - l, " ... (more in the trace)");
 }
 
 static void add_flow(struct fl_check_result *c, uint32_t id)
@@ -311,7 +330,7 @@ static const struct fl_call *next_close(const struct fl_run_facts *f, size_t i)
 static void check_eof_close(struct fl_check_result *c,
 			    const struct fl_run_facts *f, uint64_t limit_ns)
 {
-	int bad = 0, n = 0;
+	int bad = 0, n = 0, early = 0;
 	char w[200];
 
 	if (!need_shim(c, f))
@@ -335,6 +354,13 @@ static void check_eof_close(struct fl_check_result *c,
 		cl = next_close(f, i);
 		if (cl && cl->t_ns - k->t_ns <= limit_ns)
 			continue;
+		/* Ended (exit, or stopped by faultline) before its time was
+		 * up: the exit closed the socket, and nothing is proven. */
+		if (!cl && (f->target.ended ? f->target.t_ns : f->end_ns) <
+				   k->t_ns + limit_ns) {
+			early++;
+			continue;
+		}
 		where(w, sizeof(w), k);
 		add_flow(c, k->flow);
 		if (cl)
@@ -351,8 +377,12 @@ static void check_eof_close(struct fl_check_result *c,
 	}
 	c->ok = !bad;
 	if (!bad)
-		detail_add(c, "%d EOF%s, each closed within %.3fs", n,
-			   n == 1 ? "" : "s", sec(limit_ns));
+		detail_add(c, "%d EOF%s, each closed within %.3fs", n - early,
+			   n - early == 1 ? "" : "s", sec(limit_ns));
+	if (early)
+		detail_add(c, "%s%d EOF%s not closed before the target ended, "
+			   "less than %.3fs later (not judged)", bad ? "; " : "; ",
+			   early, early == 1 ? "" : "s", sec(limit_ns));
 }
 
 /* expect no-close-wait DUR: judged from the segments: the target's socket

@@ -54,6 +54,7 @@ struct fl_check_result {
 	int ok;
 	int skipped; /* could not be judged in this run (ok stays 1) */
 	char detail[512];
+	unsigned cut;      /* evidence did not fit: pieces left out */
 	uint32_t flows[8]; /* flows the evidence names (for the ladders) */
 	unsigned nflows;
 	const char *file; /* rule file and line of the expect, or NULL */

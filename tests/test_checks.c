@@ -347,16 +347,22 @@ BOTH(close_wait_leak)
 	json_object_put(rep);
 
 	/* With room for 5s of CLOSE_WAIT the same leak passes that check, and
-	 * the one it counts is 1 passive close; eof-close still fails. */
-	run_fl(&r, u, "expect no-close-wait 5s\nexpect eof-close 5s\n", "--settle 1500ms",
+	 * the one it counts is 1 passive close.  eof-close 5s cannot be proven
+	 * either way when the target is stopped 1.5s after its EOF: it holds,
+	 * and says it did not judge that EOF. */
+	run_fl(&r, u, "expect no-close-wait 5s\nexpect eof-close 5s\n",
+	       "--settle 1500ms",
 	       drv(&r, "exec %s/tcp_client -p 7000 --rtt 2", FL_TARGETS),
 	       FL_TARGETS "/cw_leak_server -p 7000");
-	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
 	assert_checks(rep,
-		      (const char *const[]){"no-close-wait 5s", "eof-close 5s", "driver",
-					    "timeout", "harness", NULL},
-		      (const char *const[]){"eof-close 5s", NULL});
+		      (const char *const[]){"no-close-wait 5s", "eof-close 5s",
+					    "driver", "timeout", "harness", NULL},
+		      (const char *const[]){NULL});
+	cr_assert_str_eq(detail(rep, "eof-close 5s"),
+			 "0 EOFs, each closed within 5.000s; 1 EOF not closed before the "
+			 "target ended, less than 5.000s later (not judged)");
 	cr_assert_str_eq(detail(rep, "no-close-wait 5s"),
 			 "1 passive close, none in CLOSE_WAIT longer than 5.000s");
 	json_object_put(rep);
@@ -541,9 +547,9 @@ BOTH(unread_close)
 }
 
 /* fd_leak_server never closes the sockets it accepts and exits after 3
- * connections: no-fd-leak fails for each (its fd, flow 1..3 in order) and
- * eof-close fails for each EOF (no close() at all); the CLOSE_WAITs end
- * at the exit, well within 1s, so no-close-wait holds. */
+ * connections: no-fd-leak fails for each (its fd, flow 1..3 in order);
+ * its exit, well within 1s of each EOF, closes them, so eof-close does not
+ * judge those EOFs and says so, and no-close-wait holds. */
 BOTH(fd_leak)
 {
 	struct run_result r;
@@ -556,8 +562,7 @@ BOTH(fd_leak)
 	       FL_TARGETS "/fd_leak_server -p 7000 -n 3");
 	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
-	assert_checks(rep, default_checks,
-		      (const char *const[]){"eof-close 1s", "no-fd-leak", NULL});
+	assert_checks(rep, default_checks, (const char *const[]){"no-fd-leak", NULL});
 	cr_assert_eq(ji(json_object_object_get(json_object_object_get(rep, "target"), "exit"),
 			"code"), 0);
 	cr_assert_str_eq(field(r.out, "DONE", "leaked"), "3");
@@ -565,7 +570,8 @@ BOTH(fd_leak)
 	dl = detail(rep, "no-fd-leak");
 	de = detail(rep, "eof-close 1s");
 	cr_assert_eq(occurrences(dl, "never closed"), 3, "%s", dl);
-	cr_assert_eq(occurrences(de, "; no close() by "), 3, "%s", de);
+	cr_assert_str_eq(de, "0 EOFs, each closed within 1.000s; 3 EOFs not closed before "
+			 "the target ended, less than 1.000s later (not judged)");
 	cr_assert_eq(nflows(rep), 3);
 	for (int i = 1; i <= 3; i++) {
 		const char *fd, *peer;
@@ -579,9 +585,6 @@ BOTH(fd_leak)
 		snprintf(want, sizeof(want), "s on pid %s fd %s flow %d (127.0.0.1:7000 <-> %s): "
 			 "never closed", pid, fd, i, peer);
 		cr_assert_not_null(strstr(dl, want), "%s\nwanted %s", dl, want);
-		snprintf(want, sizeof(want), "s on pid %s fd %s flow %d (127.0.0.1:7000 <-> %s); "
-			 "no close() by ", pid, fd, i, peer);
-		cr_assert_not_null(strstr(de, want), "%s\nwanted %s", de, want);
 	}
 	cr_assert_str_eq(detail(rep, "no-close-wait 1s"),
 			 "3 passive closes, none in CLOSE_WAIT longer than 1.000s");
