@@ -204,6 +204,32 @@ static void trace_call(struct fl_trace *t, const struct fl_call *k)
 	fl_trace_raw(t, k->t_ns, "call", buf);
 }
 
+/* The flow of an fd from its earlier calls, for a call made once its socket
+ * has no peer any more (after a reset getpeername fails).  Looks back a
+ * bounded number of calls, and not past a close of that fd. */
+static uint32_t earlier_flow(const struct fl_calls *c, const struct fl_call *k,
+			    int *dir)
+{
+	size_t stop = c->n > 1024 ? c->n - 1024 : 0;
+
+	for (size_t i = c->n - 1; i-- > stop;) {
+		const struct fl_call *x = &c->v[i];
+		int accepted = (x->fn == FL_FN_ACCEPT || x->fn == FL_FN_ACCEPT4) &&
+			       x->ret == k->fd;
+
+		if (x->pid != k->pid || (x->fd != k->fd && !accepted))
+			continue;
+		if (!accepted && x->fn == FL_FN_CLOSE)
+			return 0;
+		if (x->flow && (accepted || (x->fn != FL_FN_ACCEPT &&
+					     x->fn != FL_FN_ACCEPT4))) {
+			*dir = x->dir;
+			return x->flow;
+		}
+	}
+	return 0;
+}
+
 static void on_event(struct fl_calls *c, const struct fl_ev *ev,
 		     const struct fl_flow_table *flows, struct fl_trace *trace)
 {
@@ -258,6 +284,8 @@ static void on_event(struct fl_calls *c, const struct fl_ev *ev,
 				k->flow = f->id;
 		}
 	}
+	if (!k->flow && k->fd >= 0)
+		k->flow = earlier_flow(c, k, &k->dir);
 	trace_call(trace, k);
 }
 
