@@ -189,11 +189,10 @@ static void receive(struct fl_states *s, const struct pending *p)
 			change(s, f->id, !dir, rcv, ST_CLOSE);
 		return;
 	}
-	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN) {
-		if (!rcv->cur)
-			change(s, f->id, !dir, rcv, ST_SYN_RECV);
+	/* A SYN makes no socket by itself (nothing may listen): the server
+	 * side starts at its SYN,ACK, below in fl_states_segment(). */
+	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN)
 		return;
-	}
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == (FL_TCP_SYN | FL_TCP_ACK)) {
 		if (rcv->cur == ST_SYN_SENT)
 			change(s, f->id, !dir, rcv, ST_ESTABLISHED);
@@ -263,8 +262,11 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == (FL_TCP_SYN | FL_TCP_ACK) &&
 	    !snd->cur)
 		change(s, f->id, dir, snd, ST_SYN_RECV);
-	/* Any later segment of the handshake's initiator completes it. */
-	if (snd->cur == ST_SYN_SENT && !(flags & FL_TCP_SYN))
+	/* Any later segment of either side of the handshake shows it done:
+	 * the ACK that completed it is not always queued, and a socket in
+	 * SYN_RECV is not yet the application's to send on. */
+	if ((snd->cur == ST_SYN_SENT || snd->cur == ST_SYN_RECV) &&
+	    !(flags & FL_TCP_SYN) && !(flags & FL_TCP_RST))
 		change(s, f->id, dir, snd, ST_ESTABLISHED);
 	if (flags & FL_TCP_RST) {
 		if (snd->cur && snd->cur != ST_CLOSE)
