@@ -1010,3 +1010,24 @@ Test(preload, unprivileged_target)
 	cr_assert(has_line(&r, "fn=read ", "errno=ECONNRESET"));
 	run_free(&r);
 }
+
+/* Every scenario again as uid 65534: the same events, matched line by line
+ * against what the program says it did (check_run), with no loss. */
+Test(preload, every_scenario_unprivileged)
+{
+	static const char *const names[] = {
+		"basic", "rights", "sockopt", "reset", "epipe", "unread",
+		"fork", "vfork", "threads", "closefrom", "close_range",
+		"shimfd", "files", "exec", NULL,
+	};
+
+	if (geteuid() != 0 || access(SETPRIV, X_OK) != 0)
+		cr_skip_test("needs root and %s", SETPRIV);
+	for (const char *const *n = names; *n; n++) {
+		struct run r;
+
+		run_prog(&r, *n, RUN_SHIM | RUN_NOBODY);
+		check_run(&r);
+		run_free(&r);
+	}
+}
