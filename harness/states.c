@@ -117,13 +117,21 @@ static int rank(uint8_t st)
 static void change(struct fl_states *s, uint32_t id, int dir,
 		   struct side_state *ss, uint8_t to)
 {
-	char body[160];
+	char body[256];
 	const char *from = ss->cur ? fl_state_name(ss->cur) : NULL;
 
+	const struct fl_flow *f = s->flows ? fl_flow_get(s->flows, id) : NULL;
+	const char *owner = "null";
+
+	/* Whose socket this side is: the target's, or its peer's. */
+	if (f && f->target_side != FL_SIDE_ANY)
+		owner = (f->target_side == FL_SIDE_CLIENT) == (dir == FL_DIR_C2S)
+				? "\"target\"" : "\"peer\"";
 	snprintf(body, sizeof(body),
-		 "\"flow\":%u,\"side\":\"%s\",\"from\":%s%s%s,\"to\":\"%s\"", id,
-		 dir == FL_DIR_C2S ? "client" : "server", from ? "\"" : "",
-		 from ? from : "null", from ? "\"" : "",
+		 "\"flow\":%u,\"side\":\"%s\",\"owner\":%s,\"from\":%s%s%s,"
+		 "\"to\":\"%s\"", id,
+		 dir == FL_DIR_C2S ? "client" : "server", owner,
+		 from ? "\"" : "", from ? from : "null", from ? "\"" : "",
 		 fl_state_name(to) ? fl_state_name(to) : "?");
 	fl_trace_raw(s->trace, s->now_ns, "state", body);
 	if (s->nch == s->capch) {
