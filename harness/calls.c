@@ -185,6 +185,13 @@ static void trace_call(struct fl_trace *t, const struct fl_call *k)
 			      k->fn == FL_FN_DUP || k->fn == FL_FN_DUP2 ||
 			      k->fn == FL_FN_DUP3 || k->fn == FL_FN_FCNTL))
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"newfd\":%d", k->newfd);
+	if (k->fn == FL_FN_WAIT) {
+		const char *sn = sigabbrev_np(k->arg);
+
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+			      ",\"child\":%lld,\"signal\":\"SIG%s\"",
+			      (long long)k->ret, sn ? sn : "?");
+	}
 	if (k->fn == FL_FN_SETSOCKOPT) {
 		const char *on = opt_name(k->level, k->optname);
 
@@ -271,6 +278,7 @@ static void on_event(struct fl_calls *c, const struct fl_ev *ev,
 	k->optname = ev->u.call.optname;
 	k->val = ev->u.call.val;
 	k->linger_onoff = ev->u.call.linger_onoff;
+	k->arg = ev->u.call.arg;
 	k->linger_secs = ev->u.call.linger_secs;
 	k->unread = ev->u.call.unread;
 	k->unsent = ev->u.call.unsent;

@@ -30,6 +30,7 @@ struct fl_call {
 	uint32_t flow;     /* flow id, 0 if none */
 	int dir;           /* FL_DIR_C2S if the caller's socket is the client */
 	int level, optname;
+	int arg;           /* shutdown how, recv flags, wait: the signal */
 	int64_t val;
 	int linger_onoff, linger_secs;
 	uint32_t unread, unsent;

@@ -81,8 +81,9 @@ enum fl_ev_fn {
 	FL_FN_SENDTO = 22,
 	FL_FN_SENDMSG = 23,
 	FL_FN_WRITEV = 24,
+	FL_FN_WAIT = 25, /* wait/waitpid/wait4 reaped a child a signal killed */
 };
-#define FL_FN_COUNT 25
+#define FL_FN_COUNT 26
 
 /* struct fl_ev.flags */
 enum {
@@ -160,6 +161,10 @@ union fl_ev_sockaddr {
  *                   or ret -1 with err other than EAGAIN; len = bytes asked
  *                   for (readv/recvmsg: the iovec total); recv*: arg = flags
  *   write, send*, writev  on stream sockets only: ret -1, err not EAGAIN
+ *   wait            wait, wait3, waitpid or wait4 reaped a child a signal
+ *                   killed: fd = -1, ret = the child's pid, arg = the
+ *                   signal, val = the raw status (children that exit are
+ *                   not reported)
  * Events are sent only for calls on sockets: a call on a file, a pipe or
  * a descriptor that is not open sends nothing (socket and socketpair send
  * even when they fail).  newfd is 0 where a function does not use it.
@@ -271,6 +276,7 @@ static inline const char *fl_ev_fn_name(unsigned fn)
 	case FL_FN_SENDTO: return "sendto";
 	case FL_FN_SENDMSG: return "sendmsg";
 	case FL_FN_WRITEV: return "writev";
+	case FL_FN_WAIT: return "wait";
 	}
 	return NULL;
 }

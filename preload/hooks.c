@@ -38,6 +38,8 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define FL_EXPORT __attribute__((visibility("default")))
@@ -912,5 +914,83 @@ FL_EXPORT pid_t _Fork(void)
 		fl_in_shim--;
 		errno = e;
 	}
+	return r;
+}
+
+/* ---- wait, waitpid, wait4 ---- */
+
+/*
+ * A child that a signal killed, as its parent reaps it: the one way to see
+ * a SIGPIPE death below the target's first process (a process killed by
+ * SIGPIPE dies inside its write, before it can report anything).  The real
+ * call gets a status pointer even when the caller passed NULL; what the
+ * caller sees is unchanged.
+ */
+static void report_reaped(pid_t r, int st)
+{
+	struct fl_ev ev;
+	int e = errno;
+
+	if (r <= 0 || !WIFSIGNALED(st) || !active() || fl_in_shim)
+		goto out;
+	fl_in_shim++;
+	fl_emit_init(&ev, FL_FN_WAIT, -1);
+	ev.u.call.arg = WTERMSIG(st);
+	ev.u.call.val = st;
+	fl_emit_send(&ev, r, 0);
+	fl_in_shim--;
+out:
+	errno = e;
+}
+
+FL_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	int st = 0;
+	pid_t r;
+
+	ready();
+	r = FL_REAL(wait4)(pid, &st, options, ru);
+	if (r > 0 && status)
+		*status = st;
+	report_reaped(r, st);
+	return r;
+}
+
+FL_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
+{
+	int st = 0;
+	pid_t r;
+
+	ready();
+	r = FL_REAL(waitpid)(pid, &st, options);
+	if (r > 0 && status)
+		*status = st;
+	report_reaped(r, st);
+	return r;
+}
+
+FL_EXPORT pid_t wait(int *status)
+{
+	int st = 0;
+	pid_t r;
+
+	ready();
+	r = FL_REAL(wait)(&st);
+	if (r > 0 && status)
+		*status = st;
+	report_reaped(r, st);
+	return r;
+}
+
+FL_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
+{
+	int st = 0;
+	pid_t r;
+
+	ready();
+	r = FL_REAL(wait3)(&st, options, ru);
+	if (r > 0 && status)
+		*status = st;
+	report_reaped(r, st);
 	return r;
 }

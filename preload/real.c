@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The fortify entry points glibc defines; declared here, not by a header
@@ -187,6 +188,26 @@ static pid_t fb_fork(void)
 	return fork();
 }
 
+static pid_t fb_wait4(pid_t pid, int *st, int options, struct rusage *ru)
+{
+	return (pid_t)syscall(SYS_wait4, pid, st, options, ru);
+}
+
+static pid_t fb_waitpid(pid_t pid, int *st, int options)
+{
+	return fb_wait4(pid, st, options, NULL);
+}
+
+static pid_t fb_wait3(int *st, int options, struct rusage *ru)
+{
+	return fb_wait4(-1, st, options, ru);
+}
+
+static pid_t fb_wait(int *st)
+{
+	return fb_wait4(-1, st, 0, NULL);
+}
+
 struct fl_real fl_real = {
     .socket = fb_socket,
     .socketpair = fb_socketpair,
@@ -217,6 +238,10 @@ struct fl_real fl_real = {
     .sendmsg = fb_sendmsg,
     .writev = fb_writev,
     .fork_ = fb_fork,
+    .wait = fb_wait,
+    .waitpid = fb_waitpid,
+    .wait4 = fb_wait4,
+    .wait3 = fb_wait3,
 };
 
 int fl_real_ready;
@@ -269,6 +294,10 @@ static void real_resolve(void)
 	RESOLVE(sendmsg, sendmsg);
 	RESOLVE(writev, writev);
 	RESOLVE(fork_, _Fork);
+	RESOLVE(wait, wait);
+	RESOLVE(waitpid, waitpid);
+	RESOLVE(wait4, wait4);
+	RESOLVE(wait3, wait3);
 	__atomic_store_n(&fl_real_ready, 1, __ATOMIC_RELEASE);
 }
 

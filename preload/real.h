@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/resource.h>
 
 struct fl_real {
 	int (*socket)(int, int, int);
@@ -51,6 +52,10 @@ struct fl_real {
 	ssize_t (*sendmsg)(int, const struct msghdr *, int);
 	ssize_t (*writev)(int, const struct iovec *, int);
 	pid_t (*fork_)(void); /* _Fork */
+	pid_t (*wait)(int *);
+	pid_t (*waitpid)(pid_t, int *, int);
+	pid_t (*wait4)(pid_t, int *, int, struct rusage *);
+	pid_t (*wait3)(int *, int, struct rusage *);
 };
 
 extern struct fl_real fl_real;

@@ -737,3 +737,42 @@ BOTH(expect_path)
 	json_object_put(rep);
 	rr_free(&r);
 }
+
+/* A child of the target that dies of SIGPIPE (the shell pipeline's `yes`)
+ * fails no-sigpipe, though the target itself exits 0: its parent's wait
+ * reports it through the shim. */
+BOTH(child_sigpipe)
+{
+	struct run_result r;
+	char *argv[] = {FL_BIN, "run", "-r", NULL, "--report", NULL, "--trace", NULL,
+			"--", "/bin/sh", "-c", "yes | head -c 1 >/dev/null; exit 0", NULL};
+	json_object *rep, *tr;
+	const char *d;
+	int waits = 0;
+
+	rr_init(&r);
+	argv[3] = (char *)rr_write(&r, "x.rules", "expect no-sigpipe\nexpect exit 0\n");
+	argv[5] = (char *)rr_path(&r, "report.json");
+	argv[7] = (char *)rr_path(&r, "trace.jsonl");
+	rr_run(&r, u, argv, 30);
+	cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert(check_ok(rep, "exit 0"));
+	cr_assert(!check_ok(rep, "no-sigpipe"));
+	d = js(report_check(rep, "no-sigpipe"), "detail");
+	cr_assert(strstr(d, "died of SIGPIPE; reaped at ") && strstr(d, "(a child of pid "),
+		  "%s", d);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (!strcmp(js(ev, "ev"), "call") && !strcmp(js(ev, "fn"), "wait")) {
+			cr_assert_str_eq(js(ev, "signal"), "SIGPIPE");
+			waits++;
+		}
+	}
+	cr_assert_eq(waits, 1);
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}

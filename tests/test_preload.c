@@ -336,6 +336,9 @@ static void ev_format(const struct fl_ev *ev, char *buf, size_t len)
 	case FL_FN_CLOSEFROM:
 		PUT(" first=%u last=%u flags=%d", c->first, c->last, c->arg);
 		break;
+	case FL_FN_WAIT:
+		PUT(" sig=%d", c->arg);
+		break;
 	case FL_FN_READ:
 	case FL_FN_RECV:
 	case FL_FN_RECVFROM:
