@@ -618,3 +618,334 @@ BOTH(unread_close_rst)
 	json_object_put(rep);
 	rr_free(&r);
 }
+
+/* ---- rst-in-window.rules, reset-out-of-window.rules ------------------- */
+
+/* A driver command: tcp_client with args, which must fail with exit 1
+ * (its read fails with ECONNRESET), output to DIR/client.out. */
+static const char *failing_client_cmd(const struct run_result *r, const char *args)
+{
+	snprintf(cmd_buf[0], sizeof(cmd_buf[0]),
+		 WAIT_7000 "%s/tcp_client %s > %s; test $? -eq 1", FL_TARGETS, args,
+		 rr_path(r, "client.out"));
+	return cmd_buf[0];
+}
+
+/* The RST at RCV.NXT (in place of the client's second byte, after one
+ * round trip) resets the server's connection: its read fails with
+ * ECONNRESET, its path is ESTABLISHED > CLOSE, no CLOSE_WAIT, no FIN of
+ * its own; the client's retransmitted data meets an RST. */
+BOTH(rst_in_window)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr;
+	int injected = 0, server_fin = 0, server_rst = 0;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("rst-in-window.rules"), failing_client_cmd(&r, "-p 7000 --rtt 3"),
+	       server_cmd(&r, "-p 7000 -n 1", NULL), 0);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	cr_assert(check_ok(rep, "path server ESTABLISHED > CLOSE"));
+	cr_assert(check_ok(rep, "no-close-wait 1s"));
+	cr_assert(check_ok(rep, "no-fd-leak"));
+	cr_assert(check_ok(rep, "exit 1"));
+	fl = only_flow(rep);
+	cr_assert_str_eq(js(fl, "target_side"), "server");
+	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > ESTABLISHED > CLOSE");
+	cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > ESTABLISHED > CLOSE");
+	cr_assert_eq(ji(fl, "faults"), 1);
+	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "READ_ERROR", "errno"),
+			 "ECONNRESET", "%s", file_text(&r, "server.out"));
+	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "READ_ERROR", "bytes"), "1");
+	cr_assert_str_eq(line_field(file_text(&r, "client.out"), "READ_ERROR", "errno"),
+			 "ECONNRESET", "%s", file_text(&r, "client.out"));
+	cr_assert_str_eq(line_field(file_text(&r, "client.out"), "RTT", "i"), "1");
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (is_pkt(ev, "client", "RST") && !strcmp(js(ev, "verdict"), "inject")) {
+			cr_assert_eq(ji(ev, "seq"), 2, "RST at RCV.NXT");
+			injected++;
+		}
+		server_fin += is_pkt(ev, "server", "FIN");
+		server_rst += is_pkt(ev, "server", "RST");
+	}
+	cr_assert_eq(injected, 1);
+	cr_assert_eq(server_fin, 0, "no FIN from the reset server");
+	cr_assert_geq(server_rst, 1, "the retransmitted data meets an RST");
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* The RST at RCV.NXT+1: the server answers at once with a challenge ACK
+ * (ACK, no data, ack = RCV.NXT), the client's data is retransmitted, all
+ * three round trips complete and the close is the ordinary one.  (The
+ * report's state paths are not asserted: the harness takes the injected
+ * RST for the end of the connection on both sides, and shows both paths
+ * ending ... > ESTABLISHED > CLOSE at the RST although the FIN exchange
+ * follows.) */
+BOTH(rst_out_of_window)
+{
+	struct run_result r;
+	json_object *rep, *tr;
+	const char *out;
+	int state = 0, challenge = 0, client_fin = 0, server_fin = 0, resets = 0;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("reset-out-of-window.rules"), client_cmd(&r, "-p 7000 --rtt 3"),
+	       server_cmd(&r, "-p 7000 -n 1", NULL), 0);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	cr_assert(check_ok(rep, "no-close-wait 1s"));
+	cr_assert(check_ok(rep, "eof-close 1s"));
+	cr_assert(check_ok(rep, "no-fd-leak"));
+	cr_assert(check_ok(rep, "driver"));
+	cr_assert_eq(ji(only_flow(rep), "faults"), 1);
+	out = file_text(&r, "client.out");
+	cr_assert_not_null(line_field(out, "RTT", "i"), "%s", out);
+	cr_assert(strstr(out, "RTT i=3 ") && strstr(out, "DONE t_us="), "%s", out);
+	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "EOF", "bytes"), "3");
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (!js(ev, "ev") || strcmp(js(ev, "ev"), "pkt"))
+			continue;
+		if (state == 0 && is_pkt(ev, "client", "RST")) {
+			cr_assert_str_eq(js(ev, "verdict"), "inject");
+			cr_assert_eq(ji(ev, "seq"), 2, "RST at RCV.NXT+1");
+			state = 1;
+			continue;
+		}
+		if (state == 1) {
+			/* The very next segment: the server's challenge ACK. */
+			cr_assert(is_pkt(ev, "server", "ACK"), "%s", json_object_to_json_string(ev));
+			cr_assert_str_eq(js(ev, "flags"), "ACK");
+			cr_assert_eq(ji(ev, "len"), 0);
+			cr_assert_eq(ji(ev, "ack"), 1, "acknowledges RCV.NXT");
+			challenge++;
+			state = 2;
+		}
+		client_fin += is_pkt(ev, "client", "FIN");
+		server_fin += is_pkt(ev, "server", "FIN");
+		resets += is_pkt(ev, "server", "RST") || (state == 2 && is_pkt(ev, "client", "RST"));
+	}
+	cr_assert_eq(challenge, 1, "a challenge ACK right after the RST");
+	cr_assert_eq(resets, 0, "no other RST");
+	cr_assert_eq(client_fin, 1);
+	cr_assert_eq(server_fin, 1);
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* ---- write-after-peer-close.rules ------------------------------------- */
+
+#define SIGPIPE_TARGET(ignore)                                                \
+	ignore WAIT_7000 "exec " FL_TARGETS "/sigpipe_client -p 7000 > %s"
+
+/* Runs sigpipe_client (SIGPIPE ignored or not) against sc_reply_close;
+ * checks the part both runs share: the path, the first write after EOF
+ * passes, the server's kernel answers it with an RST. */
+static json_object *write_after_close(struct run_result *r, enum as_user u, int ignore)
+{
+	json_object *rep, *fl, *tr;
+	int client_data_after_fin = 0, server_fin = 0, rst_after_data = 0;
+
+	if (ignore)
+		snprintf(cmd_buf[0], sizeof(cmd_buf[0]), SIGPIPE_TARGET("trap '' PIPE; "),
+			 rr_path(r, "client.out"));
+	else
+		snprintf(cmd_buf[0], sizeof(cmd_buf[0]), SIGPIPE_TARGET(""),
+			 rr_path(r, "client.out"));
+	run_sc(r, u, SC("write-after-peer-close.rules"),
+	       "exec " FL_TARGETS "/sc_reply_close -p 7000", cmd_buf[0], 1);
+	rep = rr_report(r);
+	cr_assert_not_null(rep, "%s%s", r->out, r->err);
+	cr_assert(check_ok(rep, "path client ESTABLISHED > CLOSE_WAIT > CLOSE"));
+	cr_assert(check_ok(rep, "driver"));
+	fl = only_flow(rep);
+	cr_assert_str_eq(js(fl, "target_side"), "client");
+	cr_assert_str_eq(path_of(fl, "client_states"),
+			 "SYN_SENT > ESTABLISHED > CLOSE_WAIT > CLOSE");
+	cr_assert_str_eq(line_field(file_text(r, "client.out"), "PEER_CLOSED", "how"), "EOF");
+	tr = rr_trace(r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (is_pkt(ev, "server", "FIN"))
+			server_fin++;
+		else if (server_fin && is_pkt(ev, "client", "ACK") && ji(ev, "len") > 0)
+			client_data_after_fin++;
+		else if (client_data_after_fin && is_pkt(ev, "server", "RST"))
+			rst_after_data++;
+	}
+	cr_assert_eq(server_fin, 1);
+	cr_assert_eq(client_data_after_fin, 1, "one write after EOF reaches the wire");
+	cr_assert_eq(rst_after_data, 1, "the closed peer answers it with an RST");
+	json_object_put(tr);
+	return rep;
+}
+
+/* SIGPIPE ignored: the second write fails with EPIPE, the program lives
+ * on; every check holds. */
+BOTH(write_after_peer_close_ignored)
+{
+	struct run_result r;
+	json_object *rep;
+	const char *out;
+
+	rr_init(&r);
+	rep = write_after_close(&r, u, 1);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	all_ok(rep, r.out);
+	cr_assert(check_ok(rep, "no-sigpipe"));
+	cr_assert(check_ok(rep, "no-fd-leak"));
+	cr_assert(check_ok(rep, "exit 0"));
+	cr_assert(strstr(js(report_check(rep, "no-sigpipe"), "detail"), "first EPIPE survived"));
+	out = file_text(&r, "client.out");
+	cr_assert_null(line_field(out, "WRITE_ERROR i=1", "errno"), "%s", out);
+	cr_assert(strstr(out, "WRITE_ERROR i=2 errno=EPIPE "), "%s", out);
+	cr_assert(strstr(out, "\nDONE"), "%s", out);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* SIGPIPE at its default: the second write kills the program; no-sigpipe
+ * and exit 0 fail, and so does no-fd-leak (the dead process never closed
+ * its socket). */
+BOTH(write_after_peer_close_sigpipe)
+{
+	struct run_result r;
+	json_object *rep;
+	const char *out;
+
+	rr_init(&r);
+	rep = write_after_close(&r, u, 0);
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	cr_assert(!check_ok(rep, "no-sigpipe"));
+	cr_assert(!check_ok(rep, "exit 0"));
+	cr_assert(!check_ok(rep, "no-fd-leak"));
+	cr_assert(strstr(js(report_check(rep, "no-sigpipe"), "detail"), "died of SIGPIPE"),
+		  "%s", js(report_check(rep, "no-sigpipe"), "detail"));
+	out = file_text(&r, "client.out");
+	cr_assert(strstr(out, "WRITE i=2 "), "%s", out);
+	cr_assert(!strstr(out, "WRITE_ERROR") && !strstr(out, "DONE"), "%s", out);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* ---- lost-third-ack.rules --------------------------------------------- */
+
+/* The handshake's ACK dropped: the client is ESTABLISHED at once, the
+ * server stays in SYN_RECV until it retransmits its SYN,ACK (~1s) and the
+ * client ACKs again; only then does accept() return. */
+BOTH(lost_third_ack)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr;
+	int synacks = 0, dropped = 0;
+	double t_synack[2] = {0, 0}, t_est = -1, t_drop = -1;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("lost-third-ack.rules"), client_cmd(&r, "-p 7000 --hold-ms 1500"),
+	       server_cmd(&r, "-p 7000 -n 1", NULL), 0);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	cr_assert(check_ok(rep, "path server SYN_RECV > ESTABLISHED > CLOSE_WAIT > LAST_ACK > CLOSE"));
+	cr_assert(check_ok(rep, "no-close-wait 1s"));
+	cr_assert(check_ok(rep, "no-fd-leak"));
+	cr_assert(check_ok(rep, "exit 0"));
+	fl = only_flow(rep);
+	cr_assert_str_eq(js(fl, "target_side"), "server");
+	cr_assert_eq(ji(fl, "faults"), 1);
+	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > " PASSIVE_PATH);
+	cr_assert(!strncmp(path_of(fl, "client_states"),
+			   "SYN_SENT > ESTABLISHED > FIN_WAIT1 > ", 37),
+		  "%s", path_of(fl, "client_states"));
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+		const char *ty = js(ev, "ev");
+
+		if (is_pkt(ev, "server", "SYN,ACK")) {
+			cr_assert_lt(synacks, 2, "one SYN,ACK retransmission");
+			t_synack[synacks++] = jd(ev, "t");
+		} else if (is_pkt(ev, "client", "ACK") &&
+			   !strcmp(js(ev, "verdict"), "drop")) {
+			cr_assert_eq(synacks, 1, "the dropped ACK answers the first SYN,ACK");
+			cr_assert_str_eq(js(ev, "flags"), "ACK");
+			cr_assert_eq(ji(ev, "len"), 0);
+			t_drop = jd(ev, "t");
+			dropped++;
+		} else if (ty && !strcmp(ty, "state") && !strcmp(js(ev, "side"), "server") &&
+			   !strcmp(js(ev, "to"), "ESTABLISHED")) {
+			t_est = jd(ev, "t");
+		}
+	}
+	cr_assert_eq(dropped, 1);
+	cr_assert_eq(synacks, 2, "SYN,ACK retransmitted");
+	cr_assert(t_synack[1] - t_synack[0] > 0.8 && t_synack[1] - t_synack[0] < 3.5,
+		  "retransmission after %.3fs", t_synack[1] - t_synack[0]);
+	cr_assert_gt(t_est, t_synack[1], "server ESTABLISHED only after the retransmission");
+	cr_assert_gt(t_est - t_drop, 0.8, "server %.3fs in SYN_RECV", t_est - t_drop);
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* ---- blackhole-user-timeout.rules ------------------------------------- */
+
+/* Everything lost from the client's first data on: TCP_USER_TIMEOUT 1s
+ * ends the connection and the read fails with ETIMEDOUT within 1-3s. */
+BOTH(blackhole_user_timeout)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr;
+	const char *out;
+	long elapsed;
+	int dropped = 0;
+
+	rr_init(&r);
+	snprintf(cmd_buf[1], sizeof(cmd_buf[1]), "exec %s/echo_server -p 7000 > %s",
+		 FL_TARGETS, rr_path(&r, "server.out"));
+	run_sc_settle(&r, u, SC("blackhole-user-timeout.rules"), cmd_buf[1],
+		      client_cmd(&r, "-p 7000 --rtt 1 --user-timeout-ms 1000"), 1, "500ms");
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	cr_assert(check_ok(rep, "path client SYN_SENT > ESTABLISHED > CLOSE"));
+	cr_assert(check_ok(rep, "exit 1"));
+	fl = only_flow(rep);
+	cr_assert_str_eq(js(fl, "target_side"), "client");
+	cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > ESTABLISHED > CLOSE");
+	out = file_text(&r, "client.out");
+	cr_assert_str_eq(line_field(out, "READ_ERROR", "errno"), "ETIMEDOUT", "%s", out);
+	elapsed = atol(line_field(out, "READ_ERROR", "elapsed_ms"));
+	cr_assert(elapsed >= 1000 && elapsed <= 3000, "ETIMEDOUT after %ldms", elapsed);
+	cr_assert_null(line_field(out, "RTT", "i"), "%s", out);
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (is_pkt(ev, "client", "ACK") && ji(ev, "len") > 0) {
+			cr_assert_str_eq(js(ev, "verdict"), "drop");
+			dropped++;
+		}
+		cr_assert(!is_pkt(ev, "client", "RST"), "the timed-out side sends nothing");
+	}
+	cr_assert_geq(dropped, 2, "data retransmitted into the blackhole");
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
