@@ -841,13 +841,14 @@ static int count_time_wait(struct run *r)
 
 static void observe_segment(void *ctx, const struct fl_flow *f, int dir,
 			    uint8_t flags, uint32_t rseq, uint32_t rack,
-			    uint32_t len, int delivered, uint64_t t_ns)
+			    uint32_t len, int delivered, int forged,
+			    uint64_t t_ns)
 {
 	struct run *r = ctx;
 
 	if (r->states)
 		fl_states_segment(r->states, f, dir, flags, rseq, rack, len,
-				  delivered, t_ns, r->trace);
+				  delivered, forged, t_ns, r->trace);
 }
 
 static enum fl_side resolve_side(void *ctx, const struct fl_flow *f)

@@ -290,6 +290,9 @@ struct seg_ctx {
 	/* set when the segment ends up held in order (for reorder) */
 	uint64_t held_order, held_ns;
 	int reorder_hold; /* this segment is the one a reorder rule holds */
+	int forged;       /* made by the engine: 1 resets its receiver, 2 does
+			     not (RFC 5961 challenge ACK); its sender sent
+			     nothing */
 };
 
 /* The first FIN and RST each side got through to its peer (not the ones a
@@ -298,14 +301,16 @@ static void note_delivery(struct fl_engine *e, const struct seg_ctx *s,
 			  const char *v, uint64_t delay_ns)
 {
 	uint64_t t = (s->now_ns + delay_ns) | 1;
-	int delivered = !strcmp(v, "pass") || !strcmp(v, "delay") ||
-			!strcmp(v, "duplicate") || !strcmp(v, "reorder") ||
-			!strcmp(v, "inject");
+	int delivered = (!strcmp(v, "pass") || !strcmp(v, "delay") ||
+			 !strcmp(v, "duplicate") || !strcmp(v, "reorder") ||
+			 !strcmp(v, "inject")) &&
+			s->forged != 2;
 
 	if (e->cfg.observe)
 		e->cfg.observe(e->cfg.observe_ctx, s->f, s->dir, s->p.flags,
-			       s->rseq, s->rack, s->p.payload_len, delivered, t);
-	if (!delivered)
+			       s->rseq, s->rack, s->p.payload_len, delivered,
+			       s->forged != 0, t);
+	if (!delivered || s->forged)
 		return;
 	if ((s->p.flags & FL_TCP_FIN) && !s->f->fin_ns[s->dir])
 		s->f->fin_ns[s->dir] = t;
@@ -580,6 +585,7 @@ static void act_reset(struct fl_engine *e, struct seg_ctx *s,
 		is.p.payload_len = 0;
 		is.p.window = 0;
 		is.rseq = s->rseq + (seq - s->p.seq);
+		is.forged = r->reset_mode == FL_RESET_OUT_OF_WINDOW ? 2 : 1;
 		snprintf(detail, sizeof(detail), "RST %s",
 			 r->reset_mode == FL_RESET_OUT_OF_WINDOW
 				 ? "at RCV.NXT+1, in the window but not exact "

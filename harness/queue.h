@@ -27,12 +27,14 @@ struct fl_engine;
 typedef enum fl_side (*fl_side_resolver)(void *ctx, const struct fl_flow *f);
 
 /* Called for every segment the engine decided on: delivered says whether
- * it reaches the receiver (passed, delayed, duplicated, reordered,
- * injected) or not (dropped, or changed so its flags no longer hold). */
+ * it reaches the receiver and takes effect there (passed, delayed,
+ * duplicated, reordered, injected) or not (dropped, changed so its flags no
+ * longer hold, an RST the receiver only challenges); forged says the engine
+ * made it, so its apparent sender did nothing. */
 typedef void (*fl_segment_observer)(void *ctx, const struct fl_flow *f,
 				    int dir, uint8_t flags, uint32_t rseq,
 				    uint32_t rack, uint32_t len, int delivered,
-				    uint64_t t_ns);
+				    int forged, uint64_t t_ns);
 
 struct fl_engine_cfg {
 	const struct fl_ruleset *rs;

@@ -250,7 +250,7 @@ static void deliver_due(struct fl_states *s, uint64_t now_ns)
 
 void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 		       uint8_t flags, uint32_t rseq, uint32_t rack,
-		       uint32_t len, int delivered, uint64_t t_ns,
+		       uint32_t len, int delivered, int forged, uint64_t t_ns,
 		       struct fl_trace *trace)
 {
 	uint64_t now = fl_clock_now_rel_ns();
@@ -264,6 +264,8 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 	/* What the engine released meanwhile has reached its receiver. */
 	deliver_due(s, now);
 	s->now_ns = now;
+	if (forged)
+		goto receiver; /* its apparent sender sent nothing */
 	/* The sender's side: what sending this means (at once). */
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN && !snd->cur)
 		change(s, f->id, dir, snd, ST_SYN_SENT);
@@ -285,6 +287,7 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 		else if (snd->cur == ST_CLOSE_WAIT)
 			change(s, f->id, dir, snd, ST_LAST_ACK);
 	}
+receiver:
 	if (!delivered)
 		return;
 	/* The receiver's side, when the segment gets there: a held segment

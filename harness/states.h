@@ -33,7 +33,7 @@ void fl_states_free(struct fl_states *s);
  */
 void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 		       uint8_t flags, uint32_t rseq, uint32_t rack,
-		       uint32_t len, int delivered, uint64_t t_ns,
+		       uint32_t len, int delivered, int forged, uint64_t t_ns,
 		       struct fl_trace *trace);
 
 /* Takes one sample at now_ns (relative to the run's start). */

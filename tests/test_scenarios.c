@@ -684,11 +684,8 @@ BOTH(rst_in_window)
 
 /* The RST at RCV.NXT+1: the server answers at once with a challenge ACK
  * (ACK, no data, ack = RCV.NXT), the client's data is retransmitted, all
- * three round trips complete and the close is the ordinary one.  (The
- * report's state paths are not asserted: the harness takes the injected
- * RST for the end of the connection on both sides, and shows both paths
- * ending ... > ESTABLISHED > CLOSE at the RST although the FIN exchange
- * follows.) */
+ * three round trips complete and the close is the ordinary one: the
+ * state paths are the textbook ones, untouched by the forged RST. */
 BOTH(rst_out_of_window)
 {
 	struct run_result r;
@@ -708,6 +705,14 @@ BOTH(rst_out_of_window)
 	cr_assert(check_ok(rep, "no-fd-leak"));
 	cr_assert(check_ok(rep, "driver"));
 	cr_assert_eq(ji(only_flow(rep), "faults"), 1);
+	cr_assert_str_eq(path_of(only_flow(rep), "server_states"),
+			 "SYN_RECV > ESTABLISHED > CLOSE_WAIT > LAST_ACK > CLOSE");
+	/* FIN_WAIT2 shows only if the server's ACK leaves before its FIN. */
+	cr_assert(!strcmp(path_of(only_flow(rep), "client_states"),
+			  "SYN_SENT > ESTABLISHED > FIN_WAIT1 > TIME_WAIT") ||
+		  !strcmp(path_of(only_flow(rep), "client_states"),
+			  "SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT"),
+		  "%s", path_of(only_flow(rep), "client_states"));
 	out = file_text(&r, "client.out");
 	cr_assert_not_null(line_field(out, "RTT", "i"), "%s", out);
 	cr_assert(strstr(out, "RTT i=3 ") && strstr(out, "DONE t_us="), "%s", out);
