@@ -28,12 +28,11 @@ int main(int argc, char **argv)
 {
 	uint64_t port = 7000, bytes = 0;
 	unsigned char buf[4096];
-	struct sockaddr_in a = {.sin_family = AF_INET};
 	struct sockaddr_storage peer;
 	socklen_t pl = sizeof(peer);
 	char addr[INET6_ADDRSTRLEN + 16];
 	sigset_t term;
-	int opt, lfd, fd, one = 1, sig;
+	int opt, lfd, fd, sig;
 
 	start_clock();
 	while ((opt = getopt(argc, argv, "p:")) != -1) {
@@ -47,11 +46,8 @@ int main(int argc, char **argv)
 	sigaddset(&term, SIGTERM);
 	sigprocmask(SIG_BLOCK, &term, NULL);
 
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 4) < 0) {
+	lfd = listen_loopback((uint16_t)port, 4);
+	if (lfd < 0) {
 		printf("LISTEN_ERROR errno=%s\n", errno_name(errno));
 		return 1;
 	}

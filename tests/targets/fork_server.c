@@ -63,9 +63,8 @@ static int serve(uint64_t conn, int fd)
 int main(int argc, char **argv)
 {
 	uint64_t port = 7000, nconns = 3;
-	struct sockaddr_in a = {.sin_family = AF_INET};
 	pid_t *kids;
-	int opt, lfd, one = 1, failed = 0;
+	int opt, lfd, failed = 0;
 
 	start_clock();
 	while ((opt = getopt(argc, argv, "p:n:")) != -1) {
@@ -78,12 +77,8 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	kids = calloc((size_t)nconns, sizeof(*kids));
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (!kids || lfd < 0 ||
-	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 16) < 0) {
+	lfd = listen_loopback((uint16_t)port, 16);
+	if (!kids || lfd < 0) {
 		printf("LISTEN_ERROR errno=%s\n", errno_name(errno));
 		return 1;
 	}

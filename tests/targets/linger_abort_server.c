@@ -29,8 +29,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	uint64_t port = 7000, nconns = 1;
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	int opt, lfd, one = 1;
+	int opt, lfd;
 
 	start_clock();
 	while ((opt = getopt(argc, argv, "p:n:")) != -1) {
@@ -42,11 +41,8 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 16) < 0) {
+	lfd = listen_loopback((uint16_t)port, 16);
+	if (lfd < 0) {
 		printf("LISTEN_ERROR errno=%s\n", errno_name(errno));
 		return 1;
 	}

@@ -22,13 +22,12 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	uint64_t port = 7000;
-	struct sockaddr_in a = {.sin_family = AF_INET};
 	struct sockaddr_storage peer;
 	socklen_t pl = sizeof(peer);
 	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 	char addr[INET6_ADDRSTRLEN + 16], req[4096];
 	size_t got = 0;
-	int opt, lfd, fd, one = 1;
+	int opt, lfd, fd;
 
 	start_clock();
 	while ((opt = getopt(argc, argv, "p:")) != -1) {
@@ -37,11 +36,8 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 4) < 0) {
+	lfd = listen_loopback((uint16_t)port, 4);
+	if (lfd < 0) {
 		printf("LISTEN_ERROR errno=%s\n", errno_name(errno));
 		return 1;
 	}

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <time.h>
 
 #define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
@@ -110,6 +111,28 @@ static inline void format_addr(const struct sockaddr_storage *ss, char *out, siz
 	} else {
 		snprintf(out, outlen, "?:0");
 	}
+}
+
+
+/* A TCP socket listening on 127.0.0.1:port (SO_REUSEADDR, close-on-exec),
+ * or -1 with errno set. */
+static inline int listen_loopback(uint16_t port, int backlog)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, e;
+
+	if (fd < 0)
+		return -1;
+	a.sin_port = htons(port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, backlog) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }
 
 #endif

@@ -72,9 +72,8 @@ static void *serve(void *arg)
 int main(int argc, char **argv)
 {
 	uint64_t port = 7000, nconns = 3;
-	struct sockaddr_in a = {.sin_family = AF_INET};
 	struct job *jobs;
-	int opt, lfd, one = 1, errors = 0;
+	int opt, lfd, errors = 0;
 
 	start_clock();
 	while ((opt = getopt(argc, argv, "p:n:")) != -1) {
@@ -87,12 +86,8 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	jobs = calloc((size_t)nconns, sizeof(*jobs));
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (!jobs || lfd < 0 ||
-	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 16) < 0) {
+	lfd = listen_loopback((uint16_t)port, 16);
+	if (!jobs || lfd < 0) {
 		printf("LISTEN_ERROR errno=%s\n", errno_name(errno));
 		return 1;
 	}
