@@ -181,6 +181,9 @@ static void trace_call(struct fl_trace *t, const struct fl_call *k)
 			      ",\"unread\":%u,\"unsent\":%u", k->unread, k->unsent);
 	if (k->flags & FL_EVF_IMPLICIT_CLOSE)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"implicit_close\":true");
+	if (k->fn == FL_FN_CLOSE)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"dur\":%.6f",
+			      (double)k->dur_ns / 1e9);
 	if (k->newfd >= 0 && (k->fn == FL_FN_ACCEPT || k->fn == FL_FN_ACCEPT4 ||
 			      k->fn == FL_FN_DUP || k->fn == FL_FN_DUP2 ||
 			      k->fn == FL_FN_DUP3 || k->fn == FL_FN_FCNTL))
@@ -282,6 +285,7 @@ static void on_event(struct fl_calls *c, const struct fl_ev *ev,
 	k->linger_secs = ev->u.call.linger_secs;
 	k->unread = ev->u.call.unread;
 	k->unsent = ev->u.call.unsent;
+	k->dur_ns = ev->u.call.dur_ns;
 	k->listening = k->state == 10; /* TCP_LISTEN */
 	if ((ev->flags & FL_EVF_SOCK) && to_endpoint(&ev->u.call.local, &l) == 0) {
 		fl_endpoint_format(&l, k->local, sizeof(k->local));

@@ -34,6 +34,7 @@ struct fl_call {
 	int64_t val;
 	int linger_onoff, linger_secs;
 	uint32_t unread, unsent;
+	uint64_t dur_ns;   /* close: how long the call took */
 	int listening;     /* the socket was a listener (accept) */
 	char local[64], peer[64];
 };

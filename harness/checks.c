@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "../preload/event.h"
 #include "checks.h"
@@ -146,6 +148,7 @@ static void check_harness(struct fl_check_result *c,
 const char fl_checks_default_set[] =
 	"expect no-close-wait 1s\n"
 	"expect eof-close 1s\n"
+	"expect error-close 1s\n"
 	"expect no-sigpipe\n"
 	"expect no-linger-abort\n"
 	"expect no-unread-close\n"
@@ -326,36 +329,69 @@ static const struct fl_call *next_close(const struct fl_run_facts *f, size_t i)
 	return NULL;
 }
 
-/* expect eof-close DUR: after read() returns 0, close within DUR. */
-static void check_eof_close(struct fl_check_result *c,
-			    const struct fl_run_facts *f, uint64_t limit_ns)
+/* A call that says the connection is over, to be followed by close():
+ * for eof-close a read that returned 0, for error-close a read or write
+ * that failed with anything but EAGAIN or EINTR. */
+static int ends_conn(const struct fl_call *k, int error)
 {
+	if (!error)
+		return is_read(k->fn) && k->ret == 0;
+	return (is_read(k->fn) || is_write(k->fn)) && k->ret < 0 &&
+	       k->err != EAGAIN /* == EWOULDBLOCK */ && k->err != EINTR;
+}
+
+/* The first such call on this fd since it was last closed (later ones
+ * repeat the news). */
+static int first_end(const struct fl_run_facts *f, size_t i, int error)
+{
+	const struct fl_call *k = &f->calls[i];
+
+	for (size_t j = i; j-- > 0;) {
+		const struct fl_call *x = &f->calls[j];
+
+		if (x->pid != k->pid || x->fd != k->fd)
+			continue;
+		if (closes(x))
+			return 1;
+		if (ends_conn(x, error))
+			return 0;
+	}
+	return 1;
+}
+
+static const char *err_name(int e)
+{
+	const char *s = e ? strerrorname_np(e) : NULL;
+
+	return s ? s : "an error";
+}
+
+/*
+ * expect eof-close DUR: after read() returns 0, close within DUR;
+ * expect error-close DUR: after a read or write fails (not EAGAIN, not
+ * EINTR), close within DUR.  A target that ended before DUR ran out is
+ * not judged: its exit closed the socket, and nothing is proven.
+ */
+static void check_close_after(struct fl_check_result *c,
+			      const struct fl_run_facts *f, uint64_t limit_ns,
+			      int error)
+{
+	const char *what = error ? "failure" : "EOF";
 	int bad = 0, n = 0, early = 0;
-	char w[200];
+	char w[200], how[64];
 
 	if (!need_shim(c, f))
 		return;
 	for (size_t i = 0; i < f->ncalls; i++) {
 		const struct fl_call *k = &f->calls[i];
 		const struct fl_call *cl;
-		int first = 1;
 
-		if (!is_read(k->fn) || k->ret != 0)
-			continue;
-		/* Only the first EOF read on this fd counts. */
-		for (size_t j = 0; j < i; j++)
-			if (f->calls[j].pid == k->pid && f->calls[j].fd == k->fd &&
-			    is_read(f->calls[j].fn) && f->calls[j].ret == 0 &&
-			    (!next_close(f, j) || next_close(f, j)->t_ns > k->t_ns))
-				first = 0;
-		if (!first)
+		if (!ends_conn(k, error) || !first_end(f, i, error))
 			continue;
 		n++;
 		cl = next_close(f, i);
 		if (cl && cl->t_ns - k->t_ns <= limit_ns)
 			continue;
-		/* Ended (exit, or stopped by faultline) before its time was
-		 * up: the exit closed the socket, and nothing is proven. */
 		if (!cl && (f->target.ended ? f->target.t_ns : f->end_ns) <
 				   k->t_ns + limit_ns) {
 			early++;
@@ -363,26 +399,321 @@ static void check_eof_close(struct fl_check_result *c,
 		}
 		where(w, sizeof(w), k);
 		add_flow(c, k->flow);
-		if (cl)
-			detail_add(c, "%s%s() returned 0 at %.3fs on %s; close() "
-				   "only at %.3fs (%.3fs later)",
-				   bad++ ? "; " : "", fl_ev_fn_name(k->fn),
-				   sec(k->t_ns), w, sec(cl->t_ns),
-				   sec(cl->t_ns - k->t_ns));
+		if (error)
+			snprintf(how, sizeof(how), "failed with %s", err_name(k->err));
 		else
-			detail_add(c, "%s%s() returned 0 at %.3fs on %s; no "
-				   "close() by %.3fs",
-				   bad++ ? "; " : "", fl_ev_fn_name(k->fn),
-				   sec(k->t_ns), w, sec(f->end_ns));
+			snprintf(how, sizeof(how), "returned 0");
+		if (cl)
+			detail_add(c, "%s%s() %s at %.3fs on %s; close() only at "
+				   "%.3fs (%.3fs later)", bad++ ? "; " : "",
+				   fl_ev_fn_name(k->fn), how, sec(k->t_ns), w,
+				   sec(cl->t_ns), sec(cl->t_ns - k->t_ns));
+		else
+			detail_add(c, "%s%s() %s at %.3fs on %s; no close() by "
+				   "%.3fs", bad++ ? "; " : "", fl_ev_fn_name(k->fn),
+				   how, sec(k->t_ns), w, sec(f->end_ns));
 	}
 	c->ok = !bad;
 	if (!bad)
-		detail_add(c, "%d EOF%s, each closed within %.3fs", n - early,
+		detail_add(c, "%d %s%s, each closed within %.3fs", n - early, what,
 			   n - early == 1 ? "" : "s", sec(limit_ns));
 	if (early)
-		detail_add(c, "%s%d EOF%s not closed before the target ended, "
-			   "less than %.3fs later (not judged)", bad ? "; " : "; ",
-			   early, early == 1 ? "" : "s", sec(limit_ns));
+		detail_add(c, "; %d %s%s not closed before the target ended, "
+			   "less than %.3fs later (not judged)", early, what,
+			   early == 1 ? "" : "s", sec(limit_ns));
+}
+
+/* expect close-time <= DUR: no close() of a socket blocks longer.  Only
+ * SO_LINGER {1,N} makes close() wait: for the data and the FIN to be
+ * acknowledged, at most N seconds. */
+static void check_close_time(struct fl_check_result *c,
+			     const struct fl_run_facts *f, uint64_t limit_ns)
+{
+	int bad = 0, n = 0;
+	uint64_t longest = 0;
+	char w[200];
+
+	if (!need_shim(c, f))
+		return;
+	for (size_t i = 0; i < f->ncalls; i++) {
+		const struct fl_call *k = &f->calls[i];
+		int lingers = (k->flags & FL_EVF_LINGER) && k->linger_onoff;
+
+		if (k->fn != FL_FN_CLOSE)
+			continue;
+		n++;
+		if (k->dur_ns > longest)
+			longest = k->dur_ns;
+		if (k->dur_ns <= limit_ns)
+			continue;
+		where(w, sizeof(w), k);
+		add_flow(c, k->flow);
+		detail_add(c, "%sclose() at %.3fs on %s blocked %.3fs",
+			   bad++ ? "; " : "", sec(k->t_ns - k->dur_ns), w,
+			   sec(k->dur_ns));
+		if (lingers)
+			detail_add(c, " (SO_LINGER {1,%d}", k->linger_secs);
+		if (lingers && (k->flags & FL_EVF_UNSENT))
+			detail_add(c, ", %u bytes unacknowledged when called",
+				   k->unsent);
+		if (lingers)
+			detail_add(c, ")");
+		if (lingers && k->dur_ns + 20000000u >= (uint64_t)k->linger_secs * 1000000000u)
+			detail_add(c, ": the linger time ran out and close() "
+				   "returned %s%s", k->ret ? "an error " : "0",
+				   k->ret ? err_name(k->err) : " (Linux reports no "
+				   "EWOULDBLOCK; the data may still be lost)");
+	}
+	c->ok = !bad;
+	if (!bad)
+		detail_add(c, "%d close%s, the longest took %.3fs", n,
+			   n == 1 ? "" : "s", sec(longest));
+}
+
+/* ---- dead-peer ---- */
+
+const char *fl_dead_peer_how(enum fl_dp_how h)
+{
+	switch (h) {
+	case FL_DP_KEEPALIVE: return "keepalive";
+	case FL_DP_RETRANSMIT: return "retransmission-timeout";
+	case FL_DP_ERROR: return "error";
+	case FL_DP_PROGRAM: return "program";
+	case FL_DP_EXIT: return "exit";
+	case FL_DP_NONE: return "none";
+	}
+	return "none";
+}
+
+/* Index just after the last close of (pid, fd) before index i. */
+static size_t opened_at(const struct fl_run_facts *f, int pid, int fd, size_t i)
+{
+	while (i-- > 0) {
+		const struct fl_call *x = &f->calls[i];
+
+		if (x->pid == pid && x->fd == fd && closes(x))
+			return i + 1;
+	}
+	return 0;
+}
+
+/* Applies the keepalive and timeout options set on (pid, fd) in calls
+ * [from, to). */
+static void take_opts(const struct fl_run_facts *f, int pid, int fd,
+		      size_t from, size_t to, struct fl_dead_peer *d)
+{
+	for (size_t j = from; j < to && j < f->ncalls; j++) {
+		const struct fl_call *x = &f->calls[j];
+		int v = (int)x->val;
+
+		if (x->pid != pid || x->fd != fd)
+			continue;
+		if (closes(x))
+			return;
+		if (x->fn != FL_FN_SETSOCKOPT || x->ret != 0)
+			continue;
+		if (x->level == SOL_SOCKET && x->optname == SO_KEEPALIVE)
+			d->keepalive = v != 0;
+		else if (x->level == IPPROTO_TCP && x->optname == TCP_KEEPIDLE)
+			d->keepidle = v;
+		else if (x->level == IPPROTO_TCP && x->optname == TCP_KEEPINTVL)
+			d->keepintvl = v;
+		else if (x->level == IPPROTO_TCP && x->optname == TCP_KEEPCNT)
+			d->keepcnt = v;
+		else if (x->level == IPPROTO_TCP && x->optname == TCP_USER_TIMEOUT)
+			d->user_timeout_ms = (unsigned)v;
+	}
+}
+
+int fl_dead_peer(const struct fl_run_facts *f, uint32_t id,
+		 struct fl_dead_peer *d)
+{
+	const struct fl_flow *fl = f->flows ? fl_flow_get(f->flows, id) : NULL;
+	size_t first = f->ncalls, from;
+	int t, p;
+
+	if (!fl || fl->target_side == FL_SIDE_ANY)
+		return 0;
+	t = fl->target_side == FL_SIDE_CLIENT ? FL_DIR_C2S : FL_DIR_S2C;
+	p = !t;
+	/* The peer was heard, then a rule lost segments, and the peer
+	 * neither closed nor reset. */
+	if (!fl->arrived_ns[p] || fl->lost_ns <= fl->arrived_ns[p] ||
+	    fl->fin_ns[p] || fl->rst_ns[p] || fl->rst_ns[t])
+		return 0;
+	memset(d, 0, sizeof(*d));
+	d->since_ns = fl->arrived_ns[p];
+	d->lost_ns = fl->lost_ns;
+	d->probes = fl->ka_probes[t];
+	d->keepalive = d->keepidle = d->keepintvl = d->keepcnt = -1;
+	d->user_timeout_ms = -1;
+	d->fd = -1;
+
+	/* The target's socket: the first call that names the flow. */
+	for (size_t i = 0; i < f->ncalls; i++) {
+		if (f->calls[i].flow == id) {
+			first = i;
+			break;
+		}
+	}
+	if (first < f->ncalls) {
+		const struct fl_call *k = &f->calls[first];
+		int accepted = (k->fn == FL_FN_ACCEPT || k->fn == FL_FN_ACCEPT4) &&
+			       k->ret >= 0;
+
+		d->pid = k->pid;
+		d->fd = accepted ? (int)k->ret : k->fd;
+		/* An accepted socket inherits its listener's options. */
+		if (accepted)
+			take_opts(f, k->pid, k->fd, opened_at(f, k->pid, k->fd, first),
+				  first, d);
+		from = opened_at(f, d->pid, d->fd, first);
+		take_opts(f, d->pid, d->fd, from, f->ncalls, d);
+		for (size_t j = from; j < f->ncalls; j++) {
+			const struct fl_call *x = &f->calls[j];
+
+			if (x->pid != d->pid || x->fd != d->fd)
+				continue;
+			if (closes(x)) {
+				if (j > first || x->flow == id)
+					d->closed_ns = x->t_ns;
+				break;
+			}
+			if (!d->noticed_ns && ends_conn(x, 1) && x->t_ns >= d->since_ns) {
+				d->noticed_ns = x->t_ns;
+				d->err = x->err;
+				d->err_fn = x->fn;
+			}
+		}
+	}
+	/* Closed before the peer fell silent: the program was done. */
+	if (d->closed_ns && d->closed_ns < d->since_ns)
+		return 0;
+	if (!d->closed_ns && f->target.ended && !f->killed_by_harness &&
+	    f->target.t_ns >= d->since_ns)
+		d->closed_ns = f->target.t_ns;
+	if (d->noticed_ns && d->err == ETIMEDOUT)
+		d->how = d->probes ? FL_DP_KEEPALIVE : FL_DP_RETRANSMIT;
+	else if (d->noticed_ns)
+		d->how = FL_DP_ERROR;
+	else if (d->closed_ns && d->fd >= 0 && (!f->target.ended ||
+						 d->closed_ns != f->target.t_ns))
+		d->how = FL_DP_PROGRAM;
+	else if (d->closed_ns)
+		d->how = FL_DP_EXIT;
+	else
+		d->how = FL_DP_NONE;
+	return 1;
+}
+
+/* "SO_KEEPALIVE on (idle 1s, interval 1s, 2 probes), TCP_USER_TIMEOUT
+ * 1000ms" with "default" for what was not set. */
+static void opts_text(const struct fl_dead_peer *d, char *buf, size_t n)
+{
+	char idle[24] = "default", intvl[24] = "default", cnt[24] = "default";
+	int l;
+
+	if (d->keepidle >= 0)
+		snprintf(idle, sizeof(idle), "%ds", d->keepidle);
+	if (d->keepintvl >= 0)
+		snprintf(intvl, sizeof(intvl), "%ds", d->keepintvl);
+	if (d->keepcnt >= 0)
+		snprintf(cnt, sizeof(cnt), "%d", d->keepcnt);
+	if (d->keepalive > 0)
+		l = snprintf(buf, n, "SO_KEEPALIVE on (idle %s, interval %s, "
+			     "probes %s)", idle, intvl, cnt);
+	else
+		l = snprintf(buf, n, "SO_KEEPALIVE off");
+	if (l < 0 || (size_t)l >= n)
+		return;
+	if (d->user_timeout_ms >= 0)
+		snprintf(buf + l, n - (size_t)l, ", TCP_USER_TIMEOUT %lldms",
+			 (long long)d->user_timeout_ms);
+	else
+		snprintf(buf + l, n - (size_t)l, ", no TCP_USER_TIMEOUT");
+}
+
+void fl_dead_peer_describe(const struct fl_dead_peer *d, char *buf, size_t n)
+{
+	char opts[160], closed[64] = "";
+	const char *fn = d->err_fn ? fl_ev_fn_name(d->err_fn) : "a call";
+
+	opts_text(d, opts, sizeof(opts));
+	if (d->closed_ns)
+		snprintf(closed, sizeof(closed), ", closed at %.3fs (%.3fs after)",
+			 sec(d->closed_ns), sec(d->closed_ns - d->since_ns));
+	switch (d->how) {
+	case FL_DP_KEEPALIVE:
+		snprintf(buf, n, "peer last heard at %.3fs; keepalive noticed: "
+			 "%u probe%s unanswered, %s() failed with ETIMEDOUT at "
+			 "%.3fs%s [%s]", sec(d->since_ns), d->probes,
+			 d->probes == 1 ? "" : "s", fn, sec(d->noticed_ns),
+			 closed, opts);
+		break;
+	case FL_DP_RETRANSMIT:
+		snprintf(buf, n, "peer last heard at %.3fs; the retransmission "
+			 "timeout noticed (%s): %s() failed with ETIMEDOUT at "
+			 "%.3fs%s [%s]", sec(d->since_ns),
+			 d->user_timeout_ms >= 0 ? "TCP_USER_TIMEOUT"
+						 : "tcp_retries2",
+			 fn, sec(d->noticed_ns), closed, opts);
+		break;
+	case FL_DP_ERROR:
+		snprintf(buf, n, "peer last heard at %.3fs; %s() failed with %s "
+			 "at %.3fs%s [%s]", sec(d->since_ns), fn,
+			 err_name(d->err), sec(d->noticed_ns), closed, opts);
+		break;
+	case FL_DP_PROGRAM:
+		snprintf(buf, n, "peer last heard at %.3fs; the program's own "
+			 "timer noticed: no error from the kernel%s [%s]",
+			 sec(d->since_ns), closed, opts);
+		break;
+	case FL_DP_EXIT:
+		snprintf(buf, n, "peer last heard at %.3fs; nothing noticed "
+			 "before the target exited at %.3fs [%s]",
+			 sec(d->since_ns), sec(d->closed_ns), opts);
+		break;
+	case FL_DP_NONE:
+		snprintf(buf, n, "peer last heard at %.3fs; nothing noticed: the "
+			 "socket was still open when the run ended [%s]%s",
+			 sec(d->since_ns), opts,
+			 d->keepalive > 0 ? ""
+			 : d->user_timeout_ms >= 0
+				 ? "; TCP_USER_TIMEOUT only times unacknowledged "
+				   "data: an idle connection needs keepalive"
+				 : "; an idle connection needs keepalive or a "
+				   "timer of its own");
+		break;
+	}
+}
+
+/* expect dead-peer DUR: a peer that goes silent (no FIN, no RST) is let go
+ * within DUR of its last segment. */
+static void check_dead_peer(struct fl_check_result *c,
+			    const struct fl_run_facts *f, uint64_t limit_ns)
+{
+	int bad = 0, n = 0;
+	char text[400];
+
+	for (uint32_t id = 1; f->flows && id <= fl_flow_count(f->flows); id++) {
+		struct fl_dead_peer d;
+
+		if (!fl_dead_peer(f, id, &d))
+			continue;
+		n++;
+		if (d.closed_ns && d.closed_ns - d.since_ns <= limit_ns)
+			continue;
+		fl_dead_peer_describe(&d, text, sizeof(text));
+		add_flow(c, id);
+		detail_add(c, "%sflow %u: %s", bad++ ? "; " : "", id, text);
+	}
+	c->ok = !bad;
+	if (!bad && !n)
+		detail_add(c, "no peer went silent while the target held its "
+			   "connection");
+	else if (!bad)
+		detail_add(c, "%d silent peer%s, each let go within %.3fs", n,
+			   n == 1 ? "" : "s", sec(limit_ns));
 }
 
 /* expect no-close-wait DUR: judged from the segments: the target's socket
@@ -638,9 +969,21 @@ int fl_checks_run(const struct fl_run_facts *f, struct fl_check_result **out,
 			check_close_wait(c, f, (uint64_t)e->arg * 1000u);
 			break;
 		case FL_CHK_EOF_CLOSE:
+		case FL_CHK_ERROR_CLOSE:
 			if (!(c = add(&r, name, e)))
 				goto nomem;
-			check_eof_close(c, f, (uint64_t)e->arg * 1000u);
+			check_close_after(c, f, (uint64_t)e->arg * 1000u,
+					  e->kind == FL_CHK_ERROR_CLOSE);
+			break;
+		case FL_CHK_CLOSE_TIME:
+			if (!(c = add(&r, name, e)))
+				goto nomem;
+			check_close_time(c, f, (uint64_t)e->arg * 1000u);
+			break;
+		case FL_CHK_DEAD_PEER:
+			if (!(c = add(&r, name, e)))
+				goto nomem;
+			check_dead_peer(c, f, (uint64_t)e->arg * 1000u);
 			break;
 		case FL_CHK_NO_SIGPIPE:
 			if (!(c = add(&r, name, e)))

@@ -48,6 +48,17 @@ struct fl_flow {
 	uint8_t flags_seen[2];       /* union of flags each side sent */
 	uint64_t fin_ns[2], rst_ns[2]; /* first FIN / RST each side got through
 					  (relative, never 0 once seen) */
+	/* Liveness, for dead-peer (per direction, relative times, never 0
+	 * once seen): */
+	uint64_t arrived_ns[2];      /* last segment that reached its receiver */
+	uint64_t lost_ns;            /* last segment a rule dropped (either way) */
+	uint32_t snd_max[2];         /* highest relative seq + len sent */
+	int snd_max_known[2];
+	uint16_t last_win[2];        /* window field of the last arrival */
+	uint32_t ka_probes[2];       /* keepalive probes sent (seq snd_max-1,
+					no data, while the peer's window is open) */
+	uint32_t zw_probes[2];       /* the same while the peer's window is 0 */
+	uint64_t ka_first_ns[2];
 	enum fl_side target_side;    /* FL_SIDE_CLIENT/_SERVER/_ANY (unknown) */
 	int blackholed;              /* rule index + 1 of the blackhole, or 0 */
 	/* Engine state per direction (index FL_DIR_*): */

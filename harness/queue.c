@@ -295,6 +295,42 @@ struct seg_ctx {
 			     nothing */
 };
 
+/*
+ * What dead-peer needs: when each side was last heard, when a rule last
+ * lost a segment, and the probes each side sent.  A probe is a bare ACK
+ * one below the highest sequence number sent (RFC 9293 3.8.4; Linux's
+ * tcp_xmit_probe_skb): a keepalive when the peer's window is open, a
+ * zero-window probe when it is shut.
+ */
+static void note_liveness(struct fl_flow *f, const struct seg_ctx *s,
+			  const char *v, int delivered, uint64_t t)
+{
+	int d = s->dir;
+	uint32_t end = s->rseq + s->p.payload_len +
+		       !!(s->p.flags & FL_TCP_SYN) + !!(s->p.flags & FL_TCP_FIN);
+
+	if (s->p.flags == FL_TCP_ACK && s->p.payload_len <= 1 &&
+	    f->snd_max_known[d] && s->rseq == f->snd_max[d] - 1) {
+		if (f->arrived_ns[!d] && f->last_win[!d] == 0) {
+			f->zw_probes[d]++;
+		} else {
+			f->ka_probes[d]++;
+			if (!f->ka_first_ns[d])
+				f->ka_first_ns[d] = t;
+		}
+	}
+	if (!f->snd_max_known[d] || (int32_t)(end - f->snd_max[d]) > 0) {
+		f->snd_max[d] = end;
+		f->snd_max_known[d] = 1;
+	}
+	if (delivered || !strcmp(v, "rewrite") || !strcmp(v, "truncate")) {
+		f->arrived_ns[d] = t;
+		f->last_win[d] = s->p.window;
+	} else if (!strcmp(v, "drop") || !strcmp(v, "corrupt")) {
+		f->lost_ns = t;
+	}
+}
+
 /* The first FIN and RST each side got through to its peer (not the ones a
  * rule dropped or changed), for the checks' CLOSE_WAIT timing. */
 static void note_delivery(struct fl_engine *e, const struct seg_ctx *s,
@@ -310,6 +346,8 @@ static void note_delivery(struct fl_engine *e, const struct seg_ctx *s,
 		e->cfg.observe(e->cfg.observe_ctx, s->f, s->dir, s->p.flags,
 			       s->rseq, s->rack, s->p.payload_len, delivered,
 			       s->forged != 0, t);
+	if (!s->forged)
+		note_liveness(s->f, s, v, delivered, t);
 	if (!delivered || s->forged)
 		return;
 	if ((s->p.flags & FL_TCP_FIN) && !s->f->fin_ns[s->dir])

@@ -63,8 +63,37 @@ static json_object *path_json(const struct fl_states *st, uint32_t id, int dir)
 	return a;
 }
 
+/* How the target learnt that its peer went silent, or NULL. */
+static json_object *dead_peer_json(const struct fl_run_facts *facts,
+				   uint32_t id)
+{
+	struct fl_dead_peer d;
+	json_object *o;
+	char text[400];
+
+	if (!facts || !fl_dead_peer(facts, id, &d))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "since", json_object_new_double((double)d.since_ns / 1e9));
+	json_object_object_add(o, "mechanism", json_object_new_string(fl_dead_peer_how(d.how)));
+	json_object_object_add(o, "keepalive_probes", json_object_new_int64(d.probes));
+	json_object_object_add(o, "noticed", d.noticed_ns ? json_object_new_double(
+			(double)d.noticed_ns / 1e9) : NULL);
+	json_object_object_add(o, "errno", d.noticed_ns && strerrorname_np(d.err)
+			? json_object_new_string(strerrorname_np(d.err)) : NULL);
+	json_object_object_add(o, "closed", d.closed_ns ? json_object_new_double(
+			(double)d.closed_ns / 1e9) : NULL);
+	json_object_object_add(o, "so_keepalive", json_object_new_boolean(d.keepalive > 0));
+	json_object_object_add(o, "tcp_user_timeout_ms", d.user_timeout_ms >= 0
+			? json_object_new_int64(d.user_timeout_ms) : NULL);
+	fl_dead_peer_describe(&d, text, sizeof(text));
+	json_object_object_add(o, "detail", json_object_new_string(text));
+	return o;
+}
+
 static json_object *flows_json(const struct fl_engine *e,
-			       const struct fl_states *st)
+			       const struct fl_states *st,
+			       const struct fl_run_facts *facts)
 {
 	json_object *a = json_object_new_array();
 	const struct fl_flow_table *t;
@@ -105,6 +134,7 @@ static json_object *flows_json(const struct fl_engine *e,
 				       path_json(st, f->id, FL_DIR_S2C));
 		json_object_object_add(o, "first",
 				       json_object_new_double((double)f->first_ns / 1e9));
+		json_object_object_add(o, "peer_gone", dead_peer_json(facts, id));
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -187,7 +217,7 @@ int fl_report_json(const struct fl_report *r, const char *path)
 		json_object_array_add(checks, o);
 	}
 	json_object_object_add(root, "checks", checks);
-	json_object_object_add(root, "flows", flows_json(r->engine, r->states));
+	json_object_object_add(root, "flows", flows_json(r->engine, r->states, r->facts));
 	json_object_object_add(root, "faults", faults_json(r));
 	json_object_object_add(root, "calls", calls_json(r->calls));
 	if (r->calls) {
@@ -385,6 +415,7 @@ void fl_report_text(const struct fl_report *r, FILE *f)
 	}
 	if (r->engine) {
 		const struct fl_flow_table *t = fl_engine_flows(r->engine);
+		struct fl_dead_peer dp;
 		char c[64], s[64];
 
 		fprintf(f, "flows: %zu\n", fl_flow_count(t));
@@ -412,6 +443,12 @@ void fl_report_text(const struct fl_report *r, FILE *f)
 					fprintf(f, "%s%s", i ? " > " : " ",
 						fl_state_name(p[i]) ?: "?");
 				fputc('\n', f);
+			}
+			if (r->facts && fl_dead_peer(r->facts, id, &dp)) {
+				char text[400];
+
+				fl_dead_peer_describe(&dp, text, sizeof(text));
+				fprintf(f, "      peer gone silent: %s\n", text);
 			}
 		}
 		if (fl_flow_count(t) > 20)

@@ -28,7 +28,7 @@ static int chan_fd = -1;
 static unsigned int chan_senders;
 static uint64_t chan_drops;
 
-static uint64_t now_ns(void)
+uint64_t fl_now_ns(void)
 {
 	struct timespec ts;
 
@@ -144,8 +144,8 @@ void fl_chan_send(const void *buf, size_t len, uint64_t budget_ns)
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
 			break;
 		if (deadline == 0)
-			deadline = now_ns() + budget_ns;
-		else if (now_ns() >= deadline)
+			deadline = fl_now_ns() + budget_ns;
+		else if (fl_now_ns() >= deadline)
 			break;
 		pause_briefly(round++);
 	}
@@ -164,8 +164,8 @@ static void drain_senders(void)
 
 	while (__atomic_load_n(&chan_senders, __ATOMIC_SEQ_CST) != 0) {
 		if (deadline == 0)
-			deadline = now_ns() + DRAIN_BUDGET_NS;
-		else if (now_ns() >= deadline)
+			deadline = fl_now_ns() + DRAIN_BUDGET_NS;
+		else if (fl_now_ns() >= deadline)
 			break;
 		pause_briefly(round++);
 	}

@@ -22,6 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* CLOCK_MONOTONIC in nanoseconds (the clock of every event). */
+uint64_t fl_now_ns(void);
+
 /* Remembers the abstract address "\0"+name.  0, or -EINVAL if too long/empty.
  */
 int fl_chan_setup(const char *name);

@@ -105,10 +105,7 @@ void fl_emit_closeinfo(struct fl_ev *ev, int fd)
 
 static void stamp_and_send(struct fl_ev *ev, uint64_t budget_ns)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ev->t_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	ev->t_ns = fl_now_ns();
 	ev->seq = __atomic_add_fetch(&emit_seq, 1, __ATOMIC_RELAXED);
 	ev->dropped = fl_chan_dropped();
 	fl_chan_send(ev, sizeof(*ev), budget_ns);

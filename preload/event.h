@@ -143,7 +143,8 @@ union fl_ev_sockaddr {
  *                   ret < 0); accept4: arg = flags.  EAGAIN is not reported.
  *   connect         peer: getpeername, else the argument (FL_EVF_PEER_ARG)
  *   close           unread, unsent, linger_* (flags say which are valid),
- *                   socket fields read just before the close
+ *                   socket fields read just before the close; dur_ns =
+ *                   how long the close itself took
  *   close_range     a summary event after the call: fd = -1, first, last,
  *   closefrom       arg = flags (closefrom: last = ~0u); before it, one
  *                   FL_EVF_IMPLICIT_CLOSE event per socket closed
@@ -196,6 +197,9 @@ struct fl_ev_call {
 	uint64_t len;
 	uint32_t first, last; /* close_range, closefrom, fcntl F_DUPFD */
 	int32_t protocol;     /* socket, socketpair */
+	uint32_t reserved1;
+	/* close: how long the real close() took (SO_LINGER {1,N} blocks) */
+	uint64_t dur_ns;
 };
 
 struct fl_ev_hello {

@@ -350,6 +350,7 @@ out:
 FL_EXPORT int close(int fd)
 {
 	struct fl_ev ev;
+	uint64_t t0 = 0;
 	int sock = 0;
 	int r, e = errno;
 
@@ -374,11 +375,14 @@ FL_EXPORT int close(int fd)
 		fl_fdset_assign(fd, false);
 	}
 	fl_in_shim--;
+	if (sock)
+		t0 = fl_now_ns();
 	errno = e;
 	r = FL_REAL(close)(fd);
 	e = errno;
 	if (sock) {
 		fl_in_shim++;
+		ev.u.call.dur_ns = fl_now_ns() - t0;
 		fl_emit_send(&ev, r, e);
 		fl_in_shim--;
 	}

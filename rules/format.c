@@ -69,7 +69,7 @@ static int sb_done(const struct sbuf *sb)
 const char *const fl__flag_names[8] = { "FIN", "SYN", "RST", "PSH",
 					"ACK", "URG", "ECE", "CWR" };
 
-const char *const fl__check_names[FL_CHK_PATH + 1] = {
+const char *const fl__check_names[FL_CHK_COUNT] = {
 	[FL_CHK_EXIT] = "exit",
 	[FL_CHK_SIGNAL] = "signal",
 	[FL_CHK_NO_CLOSE_WAIT] = "no-close-wait",
@@ -80,11 +80,14 @@ const char *const fl__check_names[FL_CHK_PATH + 1] = {
 	[FL_CHK_NO_FD_LEAK] = "no-fd-leak",
 	[FL_CHK_TIME_WAIT] = "time-wait",
 	[FL_CHK_PATH] = "path",
+	[FL_CHK_ERROR_CLOSE] = "error-close",
+	[FL_CHK_CLOSE_TIME] = "close-time",
+	[FL_CHK_DEAD_PEER] = "dead-peer",
 };
 
 const char *fl_check_name(enum fl_check_kind k)
 {
-	return (unsigned)k <= FL_CHK_PATH ? fl__check_names[k] : NULL;
+	return (unsigned)k < FL_CHK_COUNT ? fl__check_names[k] : NULL;
 }
 
 const char *fl_action_name(enum fl_action a)
@@ -676,8 +679,14 @@ int fl__expect_text(const struct fl_expect *e, char *buf, size_t n)
 	}
 	case FL_CHK_NO_CLOSE_WAIT:
 	case FL_CHK_EOF_CLOSE:
+	case FL_CHK_ERROR_CLOSE:
+	case FL_CHK_DEAD_PEER:
 		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
 		sb_printf(&sb, " %s", a);
+		break;
+	case FL_CHK_CLOSE_TIME:
+		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
+		sb_printf(&sb, " <= %s", a);
 		break;
 	case FL_CHK_NO_SIGPIPE:
 	case FL_CHK_NO_LINGER_ABORT:
@@ -739,6 +748,26 @@ int fl_expect_explain(const struct fl_expect *e, char *buf, size_t n)
 		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
 		sb_printf(&sb, "After read() returns 0 (end of stream), the target "
 			       "closes the socket within %s.", a);
+		break;
+	case FL_CHK_ERROR_CLOSE:
+		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
+		sb_printf(&sb, "After a read or write on a socket fails with an "
+			       "error (other than EAGAIN or EINTR), the target "
+			       "closes the socket within %s.", a);
+		break;
+	case FL_CHK_CLOSE_TIME:
+		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
+		sb_printf(&sb, "No close() of a target socket blocks longer than "
+			       "%s (SO_LINGER {1,N} with unacknowledged data "
+			       "does).", a);
+		break;
+	case FL_CHK_DEAD_PEER:
+		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
+		sb_printf(&sb, "When the peer goes silent without FIN or RST "
+			       "(blackhole), the target closes its socket within "
+			       "%s of the peer's last segment; the report names "
+			       "the mechanism that noticed (keepalive, "
+			       "retransmission timeout, the program's own timer).", a);
 		break;
 	case FL_CHK_NO_SIGPIPE:
 		sb_printf(&sb, "No target process dies of SIGPIPE.");

@@ -75,7 +75,7 @@ struct parser {
 	int has_seed;
 	uint64_t seed;
 	unsigned seed_line;
-	unsigned check_line[FL_CHK_PATH + 1]; /* first line of each check */
+	unsigned check_line[FL_CHK_COUNT]; /* first line of each check */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -797,17 +797,18 @@ static void parse_expect(struct parser *p, const struct fl_tok *at)
 	e.col = (unsigned)at->off + 1;
 	if (t->kind != FL_TK_WORD) {
 		perr(p, t->off, "'expect' needs a check (exit, signal, no-close-wait, "
-		     "eof-close, no-sigpipe, no-linger-abort, no-unread-close, "
-		     "no-fd-leak, time-wait, path), got %s", tdesc(p, t, d, sizeof(d)));
+		     "eof-close, error-close, no-sigpipe, no-linger-abort, "
+		     "no-unread-close, no-fd-leak, time-wait, close-time, "
+		     "dead-peer, path), got %s", tdesc(p, t, d, sizeof(d)));
 		return;
 	}
 	next(p);
-	k = tlookup(p, t, fl__check_names, FL_CHK_PATH + 1);
+	k = tlookup(p, t, fl__check_names, FL_CHK_COUNT);
 	if (k < 0) {
-		perr_unknown(p, t, "check", fl__check_names, FL_CHK_PATH + 1,
-			     "exit, signal, no-close-wait, eof-close, no-sigpipe, "
-			     "no-linger-abort, no-unread-close, no-fd-leak, "
-			     "time-wait or path");
+		perr_unknown(p, t, "check", fl__check_names, FL_CHK_COUNT,
+			     "exit, signal, no-close-wait, eof-close, error-close, "
+			     "no-sigpipe, no-linger-abort, no-unread-close, "
+			     "no-fd-leak, time-wait, close-time, dead-peer or path");
 		return;
 	}
 	e.kind = (enum fl_check_kind)k;
@@ -836,7 +837,21 @@ static void parse_expect(struct parser *p, const struct fl_tok *at)
 		break;
 	case FL_CHK_NO_CLOSE_WAIT:
 	case FL_CHK_EOF_CLOSE:
+	case FL_CHK_ERROR_CLOSE:
+	case FL_CHK_DEAD_PEER:
 		if (get_dur(p, fl__check_names[k], &v) < 0)
+			return;
+		e.arg = (int64_t)v;
+		break;
+	case FL_CHK_CLOSE_TIME:
+		t = peek(p);
+		if (t->kind != FL_TK_CMP || t->cmp != FL_CMP_LE) {
+			perr(p, t->off, "'expect close-time' needs '<= DURATION', got %s",
+			     tdesc(p, t, d, sizeof(d)));
+			return;
+		}
+		next(p);
+		if (get_dur(p, "close-time <=", &v) < 0)
 			return;
 		e.arg = (int64_t)v;
 		break;

@@ -117,7 +117,11 @@ enum fl_check_kind {
 	FL_CHK_NO_FD_LEAK,
 	FL_CHK_TIME_WAIT,
 	FL_CHK_PATH,
+	FL_CHK_ERROR_CLOSE,
+	FL_CHK_CLOSE_TIME,
+	FL_CHK_DEAD_PEER,
 };
+#define FL_CHK_COUNT (FL_CHK_DEAD_PEER + 1)
 
 /* TCP states, numbered as the kernel's include/net/tcp_states.h. */
 enum fl_tcp_state {

@@ -98,6 +98,6 @@ const char *fl__cmp_name(enum fl_cmp c);
 extern const char *const fl__flag_names[8];   /* FIN SYN ... by bit */
 extern const char *const fl__state_words[];   /* names and aliases */
 extern const size_t fl__nstate_words;
-extern const char *const fl__check_names[FL_CHK_PATH + 1];
+extern const char *const fl__check_names[FL_CHK_COUNT];
 
 #endif

@@ -29,7 +29,7 @@
 /* The hygiene set a rule file without `expect` lines is judged by, in the
  * report's order, then the harness's own checks (with a driver). */
 static const char *const default_checks[] = {
-	"no-close-wait 1s", "eof-close 1s",    "no-sigpipe",
+	"no-close-wait 1s", "eof-close 1s",    "error-close 1s",  "no-sigpipe",
 	"no-linger-abort",  "no-unread-close", "no-fd-leak",
 	"time-wait <= 100", "driver",          "timeout",
 	"harness",          NULL,
@@ -42,6 +42,7 @@ static const char *hygiene_rules(int tw)
 
 	snprintf(buf, sizeof(buf),
 		 "expect no-close-wait 1s\nexpect eof-close 1s\n"
+		 "expect error-close 1s\n"
 		 "expect no-sigpipe\nexpect no-linger-abort\n"
 		 "expect no-unread-close\nexpect no-fd-leak\n"
 		 "expect time-wait <= %d\n", tw);
@@ -609,7 +610,8 @@ BOTH(time_wait_pile)
 	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
 	assert_checks(rep,
-		      (const char *const[]){"no-close-wait 1s", "eof-close 1s", "no-sigpipe",
+		      (const char *const[]){"no-close-wait 1s", "eof-close 1s",
+					    "error-close 1s", "no-sigpipe",
 					    "no-linger-abort", "no-unread-close", "no-fd-leak",
 					    "time-wait <= 5", "driver", "timeout", "harness", NULL},
 		      (const char *const[]){"time-wait <= 5", NULL});
@@ -657,7 +659,7 @@ BOTH(time_wait_pile)
  * may find the child's unread bytes, but releases nothing (see
  * fork_parent_close_not_unread). */
 static const char *const fork_checks[] = {
-	"no-close-wait 1s", "eof-close 1s", "no-sigpipe",
+	"no-close-wait 1s", "eof-close 1s", "error-close 1s", "no-sigpipe",
 	"no-linger-abort",  "no-unread-close", "no-fd-leak",
 	"time-wait <= 100", "driver",       "timeout",
 	"harness",          NULL,
@@ -675,7 +677,8 @@ BOTH(fork_server)
 
 	rr_init(&r);
 	run_fl(&r, u,
-	       "expect no-close-wait 1s\nexpect eof-close 1s\nexpect no-sigpipe\n"
+	       "expect no-close-wait 1s\nexpect eof-close 1s\nexpect error-close 1s\n"
+	       "expect no-sigpipe\n"
 	       "expect no-linger-abort\nexpect no-unread-close\nexpect no-fd-leak\n"
 	       "expect time-wait <= 100\n",
 	       NULL, drv(&r, PAR_CLIENTS, FL_TARGETS, ""), FL_TARGETS "/fork_server -p 7000 -n 3");
