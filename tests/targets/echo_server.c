@@ -1,6 +1,7 @@
 /* echo_server: sample target for faultline integration tests.
  *
  * echo_server [-p PORT] [-6] [-n CONNS] [--sink] [--close-after-eof-ms N] [-v]
+ *             [--sigpipe] [--keep-on-error]
  *
  * Listens on 127.0.0.1 (or ::1 with -6), serves several connections at once
  * with poll(), echoes (or with --sink discards) what it reads, and reports
@@ -14,6 +15,12 @@
  *   DONE conns=N            (after CONNS connections ended; 0 = never)
  *   TERM                    (on SIGTERM, exit 0)
  * bytes= is always the number of bytes received on the connection.
+ * --sigpipe keeps SIGPIPE's default action (a write to a reset peer kills).
+ * --keep-on-error is a bug on purpose ("error ignored, socket forgotten"):
+ * after a READ_ERROR or WRITE_ERROR (other than EAGAIN/EINTR) the server
+ * stops polling that connection but never closes its fd, and never counts
+ * it as ended, so with -n it runs until SIGTERM (no CLOSE line for it;
+ * the fd is still open when the process exits).
  * Exit: 0 ok, 1 if any error was reported, 2 usage.
  */
 #include "target_common.h"
@@ -36,11 +43,12 @@ struct conn {
 	unsigned char *out; /* pending output: out[out_off .. out_len) */
 	size_t out_off, out_len, out_cap;
 	bool eof;           /* read() returned 0 */
+	bool forgotten;     /* --keep-on-error: failed, fd left open, never polled */
 	int64_t close_at_ns; /* when eof: earliest close time */
 };
 
 static volatile sig_atomic_t got_term;
-static bool sink, verbose;
+static bool sink, verbose, keep_on_error;
 static int had_error;
 
 static void on_term(int sig)
@@ -52,7 +60,7 @@ static void on_term(int sig)
 static void usage(void)
 {
 	fprintf(stderr, "usage: echo_server [-p PORT] [-6] [-n CONNS] [--sink] "
-			"[--close-after-eof-ms N] [-v] [--sigpipe]\n");
+			"[--close-after-eof-ms N] [-v] [--sigpipe] [--keep-on-error]\n");
 	exit(2);
 }
 
@@ -70,7 +78,10 @@ static void conn_fail(struct conn *c, const char *what, int err)
 	printf("%s conn=%u errno=%s bytes=%" PRIu64 " t_us=%lld\n", what, c->id,
 	       errno_name(err), c->bytes_in, t_us());
 	had_error = 1;
-	conn_close(c);
+	if (keep_on_error)
+		c->forgotten = true; /* the bug: fd stays open, nobody looks at it */
+	else
+		conn_close(c);
 }
 
 /* Append to pending output. */
@@ -100,7 +111,8 @@ static bool out_append(struct conn *c, const unsigned char *p, size_t n)
 	return true;
 }
 
-/* Write as much pending output as the socket takes. false: conn closed. */
+/* Write as much pending output as the socket takes. false: conn failed
+ * (closed, or forgotten with --keep-on-error). */
 static bool conn_flush(struct conn *c)
 {
 	while (c->out_off < c->out_len) {
@@ -121,7 +133,7 @@ static bool conn_flush(struct conn *c)
 	return true;
 }
 
-/* Read once. false: conn closed. */
+/* Read once. false: conn failed (closed or forgotten). */
 static bool conn_read(struct conn *c, long close_after_eof_ms)
 {
 	static unsigned char buf[READ_CHUNK];
@@ -161,13 +173,14 @@ int main(int argc, char **argv)
 	uint64_t port = 7000, nconns = 1, close_after_eof_ms = 0;
 	bool v6 = false, keep_sigpipe = false;
 
-	enum { O_SINK = 256, O_CLOSE_AFTER, O_SIGPIPE };
+	enum { O_SINK = 256, O_CLOSE_AFTER, O_SIGPIPE, O_KEEP_ON_ERROR };
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, 'p'},
 		{"conns", required_argument, NULL, 'n'},
 		{"sink", no_argument, NULL, O_SINK},
 		{"close-after-eof-ms", required_argument, NULL, O_CLOSE_AFTER},
 		{"sigpipe", no_argument, NULL, O_SIGPIPE},
+		{"keep-on-error", no_argument, NULL, O_KEEP_ON_ERROR},
 		{"verbose", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0},
 	};
@@ -190,6 +203,7 @@ int main(int argc, char **argv)
 				usage();
 			break;
 		case O_SIGPIPE: keep_sigpipe = true; break;
+		case O_KEEP_ON_ERROR: keep_on_error = true; break;
 		default: usage();
 		}
 	}
@@ -271,6 +285,10 @@ int main(int argc, char **argv)
 			struct conn *c = &conns[i];
 			short ev = 0;
 			size_t pending = c->out_len - c->out_off;
+			if (c->forgotten) { /* never polled again */
+				pfds[i + 1] = (struct pollfd){.fd = -1};
+				continue;
+			}
 			if (!c->eof && pending <= OUT_HIGH_WATER)
 				ev |= POLLIN;
 			if (pending > 0)
@@ -306,6 +324,8 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < nlive; i++) {
 			struct conn *c = &conns[i];
 			short re = pfds[i + 1].revents;
+			if (c->forgotten)
+				continue;
 			if (re & (POLLOUT | POLLERR | POLLHUP)) {
 				if (c->out_len > c->out_off && !conn_flush(c))
 					continue;
@@ -362,7 +382,10 @@ int main(int argc, char **argv)
 		}
 	}
 	for (size_t i = 0; i < nlive; i++) {
-		close(conns[i].fd);
+		/* A forgotten fd stays open to the end: only the kernel's
+		 * cleanup at exit closes it, as in the bug it stands for. */
+		if (!conns[i].forgotten)
+			close(conns[i].fd);
 		free(conns[i].out);
 	}
 	free(conns);

@@ -3,7 +3,7 @@
  * tcp_client [-p PORT] [-6] [--host ADDR] [--connect-timeout-ms N]
  *            [--send BYTES] [--chunk BYTES] [--rtt N] [--rtt-size BYTES]
  *            [--half-close] [--rcvtimeo-ms N] [--user-timeout-ms N]
- *            [--linger-zero] [--no-read] [--sigpipe] [--hold-ms N]
+ *            [--linger-zero] [--no-read] [--sigpipe] [--hold-ms N] [--drain]
  *
  * Steps, in order, each reported on stdout (format: see target_common.h):
  *   CONNECTED local=ADDR:PORT t_us=T  |  CONNECT_ERROR errno=NAME t_us=T
@@ -15,6 +15,13 @@
  *   EOF t_us=T bytes=B                (--half-close: peer's FIN; bytes = all received)
  *   CLOSE t_us=T                      (after --hold-ms)
  *   DONE t_us=T
+ * --drain (not with --send, --rtt or --half-close): a silent reader.  After
+ * CONNECTED (and the socket options) it sleeps --hold-ms, reading nothing, so
+ * the peer's data piles up; then reads until EOF or an error, never sending:
+ *   EOF t_us=T bytes=B fnv=HEX        (exit 0; B, fnv: all bytes received)
+ *   CLOSE t_us=T, DONE t_us=T         (at once after EOF, --linger-zero honoured)
+ * or READ_ERROR as below (exit 1; elapsed_ms counts from CONNECTED).
+ * --rcvtimeo-ms bounds each read of the drain.
  * Errors, then exit 1:
  *   READ_ERROR errno=NAME t_us=T elapsed_ms=E sent=S received=R
  *       (elapsed since the last write completed)
@@ -52,7 +59,7 @@ static void usage(void)
 		"usage: tcp_client [-p PORT] [-6] [--host ADDR] [--connect-timeout-ms N]\n"
 		"                  [--send BYTES] [--chunk BYTES] [--rtt N] [--rtt-size BYTES]\n"
 		"                  [--half-close] [--rcvtimeo-ms N] [--user-timeout-ms N]\n"
-		"                  [--linger-zero] [--no-read] [--sigpipe] [--hold-ms N]\n");
+		"                  [--linger-zero] [--no-read] [--sigpipe] [--hold-ms N] [--drain]\n");
 	exit(2);
 }
 
@@ -283,12 +290,13 @@ int main(int argc, char **argv)
 	uint64_t port = 7000, connect_timeout_ms = 5000, send_bytes = 0, chunk = 16384;
 	uint64_t rtt = 0, rtt_size = 1, rcvtimeo_ms = 0, user_timeout_ms = 0, hold_ms = 0;
 	bool v6 = false, do_send = false, half_close = false, linger_zero = false;
-	bool no_read = false, keep_sigpipe = false;
+	bool no_read = false, keep_sigpipe = false, drain = false;
 	const char *host = NULL;
 
 	enum {
 		O_HOST = 256, O_CTIMEOUT, O_SEND, O_CHUNK, O_RTT, O_RTT_SIZE, O_HALF_CLOSE,
 		O_RCVTIMEO, O_USER_TIMEOUT, O_LINGER_ZERO, O_NO_READ, O_SIGPIPE, O_HOLD,
+		O_DRAIN,
 	};
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, 'p'},
@@ -305,6 +313,7 @@ int main(int argc, char **argv)
 		{"no-read", no_argument, NULL, O_NO_READ},
 		{"sigpipe", no_argument, NULL, O_SIGPIPE},
 		{"hold-ms", required_argument, NULL, O_HOLD},
+		{"drain", no_argument, NULL, O_DRAIN},
 		{NULL, 0, NULL, 0},
 	};
 	const uint64_t MS_MAX = 86400000; /* one day */
@@ -330,12 +339,15 @@ int main(int argc, char **argv)
 		case O_NO_READ: no_read = true; break;
 		case O_SIGPIPE: keep_sigpipe = true; break;
 		case O_HOLD: ok = parse_u64(optarg, 0, MS_MAX, &hold_ms); break;
+		case O_DRAIN: drain = true; break;
 		default: ok = false;
 		}
 		if (!ok)
 			usage();
 	}
 	if (optind != argc)
+		usage();
+	if (drain && (do_send || rtt > 0 || half_close))
 		usage();
 	if (!keep_sigpipe)
 		signal(SIGPIPE, SIG_IGN);
@@ -422,7 +434,17 @@ int main(int argc, char **argv)
 	}
 
 	static unsigned char in[RECV_BUF];
-	if (do_send) {
+	if (drain) {
+		/* Hold first: the point of a slow reader is the data it lets
+		 * pile up before it starts reading. */
+		if (hold_ms > 0)
+			sleep_ms(hold_ms);
+		hold_ms = 0;
+		while (read_some(in, sizeof in) > 0)
+			;
+		printf("EOF t_us=%lld bytes=%" PRIu64 " fnv=%016" PRIx64 "\n", t_us(), n_recv,
+		       fnv_recv);
+	} else if (do_send) {
 		send_phase(send_bytes, (size_t)chunk, no_read, rcvtimeo_ms);
 		if (half_close)
 			shutdown_wr();
