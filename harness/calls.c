@@ -215,9 +215,10 @@ static void trace_call(struct fl_trace *t, const struct fl_call *k)
 }
 
 /* The flow of an fd from its earlier calls, for a call made once its socket
- * has no peer any more (after a reset getpeername fails).  Looks back a
- * bounded number of calls, and not past a close of that fd. */
-static uint32_t earlier_flow(const struct fl_calls *c, const struct fl_call *k,
+ * has no peer any more (after a reset getpeername fails); the addresses
+ * come from there too.  Looks back a bounded number of calls, and not past
+ * a close of that fd. */
+static uint32_t earlier_flow(const struct fl_calls *c, struct fl_call *k,
 			    int *dir)
 {
 	size_t stop = c->n > 1024 ? c->n - 1024 : 0;
@@ -234,6 +235,12 @@ static uint32_t earlier_flow(const struct fl_calls *c, const struct fl_call *k,
 		if (x->flow && (accepted || (x->fn != FL_FN_ACCEPT &&
 					     x->fn != FL_FN_ACCEPT4))) {
 			*dir = x->dir;
+			/* The peer's address, which getpeername no longer
+			 * gives, for the reports. */
+			if (!k->peer[0] && x->peer[0]) {
+				memcpy(k->local, x->local, sizeof(k->local));
+				memcpy(k->peer, x->peer, sizeof(k->peer));
+			}
 			return x->flow;
 		}
 	}
