@@ -915,7 +915,7 @@ BOTH(lost_third_ack)
 BOTH(blackhole_user_timeout)
 {
 	struct run_result r;
-	json_object *rep, *fl, *tr;
+	json_object *rep, *fl, *tr, *pg;
 	const char *out;
 	long elapsed;
 	int dropped = 0;
@@ -950,7 +950,348 @@ BOTH(blackhole_user_timeout)
 		cr_assert(!is_pkt(ev, "client", "RST"), "the timed-out side sends nothing");
 	}
 	cr_assert_geq(dropped, 2, "data retransmitted into the blackhole");
+	/* The retransmission timeout noticed, as TCP_USER_TIMEOUT had it. */
+	cr_assert(check_ok(rep, "dead-peer 3s"));
+	pg = json_object_object_get(fl, "peer_gone");
+	cr_assert_not_null(pg, "%s", json_object_to_json_string(fl));
+	cr_assert_str_eq(js(pg, "mechanism"), "retransmission-timeout");
+	cr_assert_str_eq(js(pg, "errno"), "ETIMEDOUT");
+	cr_assert_eq(ji(pg, "tcp_user_timeout_ms"), 1000);
+	cr_assert_eq(ji(pg, "keepalive_probes"), 0);
+	cr_assert(jd(pg, "noticed") - jd(pg, "since") >= 1.0, "%s",
+		  json_object_to_json_string(pg));
 	json_object_put(tr);
 	json_object_put(rep);
 	rr_free(&r);
+}
+
+/* ---- read-error.rules ------------------------------------------------- */
+
+/* A command running TARGET (a program of tests/targets with its args),
+ * output to DIR/server.out. */
+static const char *target_cmd(const struct run_result *r, const char *target)
+{
+	snprintf(cmd_buf[1], sizeof(cmd_buf[1]), "exec %s/%s > %s", FL_TARGETS, target,
+		 rr_path(r, "server.out"));
+	return cmd_buf[1];
+}
+
+/* echo_server closes the reset connection at once: error-close holds. */
+BOTH(read_error_closed)
+{
+	struct run_result r;
+	json_object *rep, *fl;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("read-error.rules"), failing_client_cmd(&r, "-p 7000 --rtt 3"),
+	       server_cmd(&r, "-p 7000 -n 1", NULL), 0);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	cr_assert_str_eq(js(report_check(rep, "error-close 500ms"), "detail"),
+			 "1 failure, each closed within 0.500s");
+	fl = only_flow(rep);
+	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > ESTABLISHED > CLOSE");
+	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "READ_ERROR", "errno"),
+			 "ECONNRESET", "%s", file_text(&r, "server.out"));
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* echo_server --keep-on-error logs the error and forgets the socket:
+ * error-close fails naming the read, its errno, the fd and flow, and
+ * that no close came; no-fd-leak fails too. */
+BOTH(read_error_forgotten)
+{
+	struct run_result r;
+	json_object *rep, *fl;
+	const char *d;
+	char want[160];
+
+	rr_init(&r);
+	run_sc_settle(&r, u, SC("read-error.rules"), failing_client_cmd(&r, "-p 7000 --rtt 3"),
+		      server_cmd(&r, "-p 7000 -n 1 --keep-on-error", NULL), 0, "1500ms");
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert_not(check_ok(rep, "error-close 500ms"));
+	cr_assert_not(check_ok(rep, "no-fd-leak"));
+	cr_assert(check_ok(rep, "path server ESTABLISHED > CLOSE"));
+	fl = only_flow(rep);
+	d = js(report_check(rep, "error-close 500ms"), "detail");
+	cr_assert(strstr(d, "read() failed with ECONNRESET at "), "%s", d);
+	snprintf(want, sizeof(want), "flow 1 (127.0.0.1:7000 <-> %s); no close() by ",
+		 js(fl, "client"));
+	cr_assert(strstr(d, want), "%s\nwant %s", d, want);
+	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "READ_ERROR", "errno"),
+			 "ECONNRESET", "%s", file_text(&r, "server.out"));
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* ---- linger-abort.rules, linger-timeout.rules ------------------------- */
+
+/* A driver: tcp_client --drain, output to DIR/client.out; exit status
+ * `want` required of it. */
+static const char *drain_cmd(const struct run_result *r, int want)
+{
+	snprintf(cmd_buf[0], sizeof(cmd_buf[0]),
+		 WAIT_7000 "%s/tcp_client -p 7000 --drain > %s; test $? -eq %d", FL_TARGETS,
+		 rr_path(r, "client.out"), want);
+	return cmd_buf[0];
+}
+
+/* The close() call of the trace on the accepted socket (fd 4 and up). */
+static double close_dur(json_object *tr, long *unsent)
+{
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (js(ev, "fn") && !strcmp(js(ev, "fn"), "close") && ji(ev, "fd") >= 4 &&
+		    js(ev, "state")) {
+			*unsent = ji(ev, "unsent");
+			return jd(ev, "dur");
+		}
+	}
+	cr_assert_fail("no close() of the connection in the trace");
+	return -1;
+}
+
+/* SO_LINGER off: close() returns at once with data unsent; the kernel
+ * delivers it all when the window opens, then FIN; TIME_WAIT. */
+BOTH(linger_off)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr;
+	const char *out, *sent;
+	long unsent;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("linger-abort.rules"), drain_cmd(&r, 0),
+	       target_cmd(&r, "linger_server -p 7000 --send 1048576 --hold-ms 300 --linger off"),
+	       0);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	fl = only_flow(rep);
+	cr_assert_str_eq(path_of(fl, "server_states"),
+			 "SYN_RECV > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT");
+	sent = line_field(file_text(&r, "server.out"), "SENT", "bytes");
+	cr_assert_not_null(sent, "%s", file_text(&r, "server.out"));
+	cr_assert_gt(atol(sent), 0);
+	out = file_text(&r, "client.out");
+	cr_assert_str_eq(line_field(out, "EOF", "bytes"), sent, "%s", out);
+	tr = rr_trace(&r);
+	cr_assert_lt(close_dur(tr, &unsent), 0.1);
+	cr_assert_eq(unsent, atol(sent), "all unsent at close(): the window was shut");
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* SO_LINGER {1,0}: RST at once, the unsent data thrown away, no TIME_WAIT
+ * on either side, the peer's read fails with ECONNRESET. */
+BOTH(linger_abort)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr;
+	const char *out;
+	int rst = 0, fin = 0;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("linger-abort.rules"), drain_cmd(&r, 1),
+	       target_cmd(&r, "linger_server -p 7000 --send 1048576 --hold-ms 300 --linger 0"),
+	       0);
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert_not(check_ok(rep, "no-linger-abort"));
+	cr_assert_not(check_ok(rep, "path server ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT"));
+	cr_assert(check_ok(rep, "close-time <= 100ms"));
+	cr_assert(check_ok(rep, "no-fd-leak"));
+	cr_assert(check_ok(rep, "driver"), "the peer was reset, as required");
+	fl = only_flow(rep);
+	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > ESTABLISHED > CLOSE");
+	cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > ESTABLISHED > CLOSE");
+	out = file_text(&r, "client.out");
+	cr_assert_str_eq(line_field(out, "READ_ERROR", "errno"), "ECONNRESET", "%s", out);
+	cr_assert_lt(atol(line_field(out, "READ_ERROR", "received")),
+		     atol(line_field(file_text(&r, "server.out"), "SENT", "bytes")));
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		rst += is_pkt(ev, "server", "RST");
+		fin += is_pkt(ev, "server", "FIN");
+	}
+	cr_assert_eq(rst, 1);
+	cr_assert_eq(fin, 0);
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* SO_LINGER {1,1} with the window shut for 3s: close() blocks 1s and
+ * returns 0 (no EWOULDBLOCK on Linux), with or without O_NONBLOCK; the
+ * data still arrives later, then FIN.  close-time fails and says so. */
+static void linger_timeout(enum as_user u, int nonblock)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr;
+	const char *out, *sent, *d;
+	double dur;
+	long unsent;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("linger-timeout.rules"), drain_cmd(&r, 0),
+	       target_cmd(&r, nonblock ? "linger_server -p 7000 --send 1048576 --hold-ms 300 "
+					 "--linger 1 --nonblock"
+				       : "linger_server -p 7000 --send 1048576 --hold-ms 300 "
+					 "--linger 1"),
+	       0);
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert_not(check_ok(rep, "close-time <= 100ms"));
+	cr_assert(check_ok(rep, "path server ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT"));
+	cr_assert(check_ok(rep, "no-fd-leak"));
+	cr_assert(check_ok(rep, "driver"));
+	d = js(report_check(rep, "close-time <= 100ms"), "detail");
+	cr_assert(strstr(d, "(SO_LINGER {1,1}, "), "%s", d);
+	cr_assert(strstr(d, "the linger time ran out and close() returned 0"), "%s", d);
+	fl = only_flow(rep);
+	cr_assert_eq(ji(fl, "id"), 1);
+	sent = line_field(file_text(&r, "server.out"), "SENT", "bytes");
+	cr_assert_not_null(sent, "%s", file_text(&r, "server.out"));
+	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "CLOSE", "ret"), "0");
+	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "CLOSE", "errno"), "0");
+	out = file_text(&r, "client.out");
+	cr_assert_str_eq(line_field(out, "EOF", "bytes"), sent, "%s", out);
+	tr = rr_trace(&r);
+	dur = close_dur(tr, &unsent);
+	cr_assert(dur >= 0.95 && dur < 1.5, "close() took %.3fs", dur);
+	cr_assert_eq(unsent, atol(sent));
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+BOTH(linger_timeout_blocking) { linger_timeout(u, 0); }
+BOTH(linger_timeout_nonblock) { linger_timeout(u, 1); }
+
+/* ---- idle-peer-gone.rules --------------------------------------------- */
+
+/* The peer: one round trip, then 4s of silence, then close (lost). */
+#define IDLE_PEER WAIT_7000 "exec " FL_TARGETS "/tcp_client -p 7000 --rtt 1 --hold-ms 4000"
+
+/* Runs idle_server with opts; returns the report, the flow in *fl and
+ * its peer_gone object in *pg. */
+static json_object *run_idle(struct run_result *r, enum as_user u, const char *opts,
+			     int want_status, json_object **fl, json_object **pg)
+{
+	char target[256];
+	json_object *rep;
+
+	snprintf(target, sizeof(target), "idle_server -p 7000 %s", opts);
+	run_sc_settle(r, u, SC("idle-peer-gone.rules"), IDLE_PEER, target_cmd(r, target), 0,
+		      "3s");
+	cr_assert_eq(r->status, want_status, "faultline exit %d\n%s%s", r->status, r->out,
+		     r->err);
+	rep = rr_report(r);
+	cr_assert_not_null(rep);
+	*fl = only_flow(rep);
+	*pg = json_object_object_get(*fl, "peer_gone");
+	cr_assert_not_null(*pg, "%s", json_object_to_json_string(*fl));
+	cr_assert_lt(jd(*pg, "since"), 0.5, "the peer was last heard before the blackhole");
+	return rep;
+}
+
+/* Keepalive 1s/1s/2: two probes at 1s and 2s, unanswered; ETIMEDOUT at
+ * ~3s; the server closes; dead-peer holds and names keepalive. */
+static void idle_keepalive(enum as_user u, const char *opts)
+{
+	struct run_result r;
+	json_object *rep, *fl, *pg;
+	double t;
+
+	rr_init(&r);
+	rep = run_idle(&r, u, opts, 0, &fl, &pg);
+	all_ok(rep, r.out);
+	cr_assert_str_eq(js(pg, "mechanism"), "keepalive");
+	cr_assert_str_eq(js(pg, "errno"), "ETIMEDOUT");
+	cr_assert_eq(ji(pg, "keepalive_probes"), 2, "%s", json_object_to_json_string(pg));
+	cr_assert(json_object_get_boolean(json_object_object_get(pg, "so_keepalive")));
+	t = jd(pg, "noticed") - jd(pg, "since");
+	cr_assert(t > 2.8 && t < 4.0, "ETIMEDOUT %.3fs after the peer's last segment", t);
+	cr_assert(jd(pg, "closed") - jd(pg, "noticed") < 0.1);
+	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > ESTABLISHED > CLOSE");
+	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "READ_ERROR", "errno"),
+			 "ETIMEDOUT", "%s", file_text(&r, "server.out"));
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+BOTH(idle_keepalive_on_socket) { idle_keepalive(u, "--keepalive 1,1,2"); }
+/* Set on the listener, inherited by the accepted socket: seen as such. */
+BOTH(idle_keepalive_on_listener) { idle_keepalive(u, "--keepalive 1,1,2 --on-listener"); }
+
+/* A deadline of the program's own (2s without data): it closes, no error
+ * from the kernel, no probe. */
+BOTH(idle_program_timer)
+{
+	struct run_result r;
+	json_object *rep, *fl, *pg;
+	double t;
+
+	rr_init(&r);
+	rep = run_idle(&r, u, "--idle-timeout-ms 2000", 0, &fl, &pg);
+	all_ok(rep, r.out);
+	cr_assert_str_eq(js(pg, "mechanism"), "program");
+	cr_assert_null(json_object_object_get(pg, "errno"));
+	cr_assert_eq(ji(pg, "keepalive_probes"), 0);
+	t = jd(pg, "closed") - jd(pg, "since");
+	cr_assert(t > 1.9 && t < 3.0, "closed %.3fs after the peer's last segment", t);
+	cr_assert_not_null(line_field(file_text(&r, "server.out"), "IDLE_TIMEOUT", "idle_ms"),
+			   "%s", file_text(&r, "server.out"));
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* Nothing set, or only TCP_USER_TIMEOUT (which times unacknowledged data
+ * and there is none): the socket stays ESTABLISHED until faultline stops
+ * the program; dead-peer fails and says why. */
+static void idle_unnoticed(enum as_user u, const char *opts, const char *why)
+{
+	struct run_result r;
+	json_object *rep, *fl, *pg;
+	const char *d;
+
+	rr_init(&r);
+	rep = run_idle(&r, u, opts, 1, &fl, &pg);
+	cr_assert_not(check_ok(rep, "dead-peer 5s"));
+	cr_assert_str_eq(js(pg, "mechanism"), "none");
+	cr_assert_null(json_object_object_get(pg, "closed"));
+	cr_assert_eq(ji(pg, "keepalive_probes"), 0);
+	d = js(report_check(rep, "dead-peer 5s"), "detail");
+	cr_assert(strstr(d, "flow 1: peer last heard at "), "%s", d);
+	cr_assert(strstr(d, "nothing noticed: the socket was still open when the run ended"),
+		  "%s", d);
+	cr_assert(strstr(d, why), "%s\nwant %s", d, why);
+	cr_assert_null(line_field(file_text(&r, "server.out"), "READ_ERROR", "errno"));
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+BOTH(idle_nothing)
+{
+	idle_unnoticed(u, "", "an idle connection needs keepalive or a timer of its own");
+}
+
+BOTH(idle_user_timeout_only)
+{
+	idle_unnoticed(u, "--user-timeout-ms 1000",
+		       "TCP_USER_TIMEOUT 1000ms]; TCP_USER_TIMEOUT only times unacknowledged "
+		       "data: an idle connection needs keepalive");
 }
