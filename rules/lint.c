@@ -2,7 +2,7 @@
  * lint.c - warnings about rules that parse but are probably not what the
  * author meant: a rule no segment can ever reach, a rule that can never
  * match, a delay long enough that TCP retransmits, randomness without a
- * seed.  Runs over a parsed ruleset and points at the source with the same
+ * seed, a check that no rule gives anything to judge.  Runs over a parsed ruleset and points at the source with the same
  * file:line:col and caret as parse errors.  No I/O; reentrant.
  */
 #include <errno.h>
@@ -239,6 +239,34 @@ static void lint_rule(struct linter *l, size_t j, int *prob_warned)
 	}
 }
 
+/* An expect that cannot judge anything with these rules. */
+static void lint_expects(struct linter *l)
+{
+	const struct fl_ruleset *rs = l->rs;
+	int loses = 0;
+	size_t i, len = 0;
+
+	for (i = 0; i < rs->nrules; i++)
+		loses |= rs->rules[i].action == FL_ACT_DROP ||
+			 rs->rules[i].action == FL_ACT_BLACKHOLE ||
+			 rs->rules[i].action == FL_ACT_CORRUPT;
+	for (i = 0; i < rs->nexpects && !loses; i++) {
+		const struct fl_expect *e = &rs->expects[i];
+		const char *line;
+
+		if (e->kind != FL_CHK_DEAD_PEER)
+			continue;
+		line = src_line(rs, e->file, e->line, &len);
+		l->count++;
+		if (fl__diag_report(l->diag, 0, e->file ? e->file : "<rules>",
+				    e->line, e->col, line, len,
+				    "no rule loses segments (drop, blackhole, "
+				    "corrupt): no peer can go silent, and "
+				    "dead-peer judges nothing") < 0)
+			l->nomem = 1;
+	}
+}
+
 int fl_rules_lint(const struct fl_ruleset *rs, struct fl_diag *diag)
 {
 	struct linter l;
@@ -254,6 +282,8 @@ int fl_rules_lint(const struct fl_ruleset *rs, struct fl_diag *diag)
 	}
 	for (j = 0; j < rs->nrules && !l.nomem; j++)
 		lint_rule(&l, j, &prob_warned);
+	if (!l.nomem)
+		lint_expects(&l);
 	ret = l.nomem ? -ENOMEM : l.count;
 out:
 	free(l.toks.v);

@@ -653,6 +653,30 @@ Test(lint, warnings)
 	fl_diag_free(&d);
 }
 
+/* dead-peer needs a rule that loses segments; with one it is quiet. */
+Test(lint, dead_peer_without_loss)
+{
+	struct fl_diag d = { 0 };
+	struct fl_ruleset *rs;
+	int ret;
+
+	rs = parse_str("delay 5ms from server\n  expect dead-peer 5s\n", &d, &ret);
+	cr_assert_eq(ret, 0, "%s", d.buf ? d.buf : "");
+	ret = fl_rules_lint(rs, &d);
+	cr_assert_eq(ret, 1, "%s", d.buf);
+	cr_assert(strstr(d.buf, "t:2:3: warning: no rule loses segments (drop, blackhole, "
+				"corrupt): no peer can go silent, and dead-peer judges "
+				"nothing\n  expect dead-peer 5s\n  ^\n"), "%s", d.buf);
+	fl_ruleset_free(rs);
+	fl_diag_free(&d);
+	memset(&d, 0, sizeof(d));
+	rs = parse_str("blackhole after 1s\nexpect dead-peer 5s\n", &d, &ret);
+	cr_assert_eq(ret, 0);
+	cr_assert_eq(fl_rules_lint(rs, &d), 0, "%s", d.buf);
+	fl_ruleset_free(rs);
+	fl_diag_free(&d);
+}
+
 Test(lint, quiet_when_fine)
 {
 	static const char text[] =
