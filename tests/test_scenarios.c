@@ -60,13 +60,14 @@ static char *file_text(const struct run_result *r, const char *name)
 }
 
 /*
- * faultline run -r SCENARIO --trace --report --driver DRIVER -- sh -c TARGET.
+ * faultline run -r SCENARIO --trace --report --timeout TIMEOUT --settle SETTLE
+ * --driver DRIVER -- sh -c TARGET.
  * client_first: the target is the client (the driver starts 1ms after it;
  * the target's command waits for the listener itself).
  */
-static void run_sc_settle(struct run_result *r, enum as_user u, const char *scenario,
-			 const char *driver, const char *target, int client_first,
-			 const char *settle)
+static void run_sc_timeout(struct run_result *r, enum as_user u, const char *scenario,
+			   const char *driver, const char *target, int client_first,
+			   const char *settle, const char *timeout)
 {
 	char *argv[32];
 	size_t n = 0;
@@ -80,7 +81,7 @@ static void run_sc_settle(struct run_result *r, enum as_user u, const char *scen
 	argv[n++] = "--report";
 	argv[n++] = (char *)rr_path(r, "report.json");
 	argv[n++] = "--timeout";
-	argv[n++] = "20s";
+	argv[n++] = (char *)timeout;
 	argv[n++] = "--settle";
 	argv[n++] = (char *)settle;
 	if (client_first) {
@@ -98,6 +99,14 @@ static void run_sc_settle(struct run_result *r, enum as_user u, const char *scen
 	if (getenv("FL_TEST_VERBOSE"))
 		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- client\n%s\n", r->out, r->err,
 			file_text(r, "client.out"));
+}
+
+/* run_sc_timeout with --timeout 20s. */
+static void run_sc_settle(struct run_result *r, enum as_user u, const char *scenario,
+			  const char *driver, const char *target, int client_first,
+			  const char *settle)
+{
+	run_sc_timeout(r, u, scenario, driver, target, client_first, settle, "20s");
 }
 
 /* run_sc_settle, waiting 5s after the driver exits (the targets end by
@@ -250,6 +259,7 @@ BOTH(passive_close_late)
 /* ---- active-close-time-wait.rules ------------------------------------- */
 
 #define ACTIVE_PATH "SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT"
+#define ACTIVE_CLOSE_PATH "ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT"
 
 /* tcp_client closes first, its peer 300ms after EOF: FIN_WAIT2 between,
  * one TIME_WAIT socket left on the client's side. */
@@ -278,6 +288,147 @@ BOTH(active_close_time_wait)
 	cr_assert_str_eq(path_of(fl, "states"), ACTIVE_PATH);
 	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > " PASSIVE_PATH);
 	cr_assert(strstr(file_text(&r, "client.out"), "DONE t_us="));
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* ---- time-wait-pile.rules --------------------------------------------- */
+
+/* Connections of the time-wait-pile runs, one after the other. */
+#define TW_CONNS 10
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* TW_CONNS clients, each one round trip, closing 250ms after it (longer
+ * than a delayed ACK waits, ~40ms on loopback: a server that closed first
+ * sees its FIN acknowledged before the client's FIN); output to
+ * DIR/client.out. */
+static const char *tw_clients(const struct run_result *r)
+{
+	snprintf(cmd_buf[0], sizeof(cmd_buf[0]),
+		 WAIT_7000 "for i in $(seq " STR(TW_CONNS) "); do %s/tcp_client -p 7000 --rtt 1 "
+		 "--hold-ms 250 || exit 1; done > %s",
+		 FL_TARGETS, rr_path(r, "client.out"));
+	return cmd_buf[0];
+}
+
+/* On each of the report's TW_CONNS flows the first FIN came from `side`
+ * ('c' or 's'). */
+static void first_fins_from(const struct run_result *r, char side)
+{
+	json_object *tr = rr_trace(r);
+	char first[TW_CONNS + 1] = {0};
+
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+		long long id = ji(ev, "flow");
+
+		if (is_pkt(ev, "client", "FIN") || is_pkt(ev, "server", "FIN")) {
+			cr_assert(id >= 1 && id <= TW_CONNS, "FIN on flow %lld", id);
+			if (!first[id])
+				first[id] = js(ev, "from")[0];
+		}
+	}
+	json_object_put(tr);
+	for (int i = 1; i <= TW_CONNS; i++)
+		cr_assert_eq(first[i], side, "flow %d: first FIN from '%c'", i, first[i]);
+}
+
+/* echo_server waits for each client's FIN: the clients close first and
+ * hold the TIME_WAIT sockets, the server none; every flow is the textbook
+ * passive close on the server's side. */
+BOTH(time_wait_pile_correct)
+{
+	struct run_result r;
+	json_object *rep, *flows;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("time-wait-pile.rules"), tw_clients(&r),
+	       server_cmd(&r, "-p 7000 -n " STR(TW_CONNS), NULL), 0);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	all_ok(rep, r.out);
+	cr_assert(check_ok(rep, "time-wait <= 1"));
+	cr_assert_str_eq(js(report_check(rep, "time-wait <= 1"), "detail"),
+			 "0 sockets in TIME_WAIT on the target's side at the end (at most 1 "
+			 "allowed)");
+	cr_assert(check_ok(rep, "path server " PASSIVE_PATH));
+	cr_assert_str_eq(js(report_check(rep, "path server " PASSIVE_PATH), "detail"),
+			 STR(TW_CONNS) " flows went " PASSIVE_PATH);
+	flows = json_object_object_get(rep, "flows");
+	cr_assert_eq(json_object_array_length(flows), TW_CONNS);
+	for (size_t i = 0; i < TW_CONNS; i++) {
+		json_object *fl = json_object_array_get_idx(flows, i);
+		const char *cp = path_of(fl, "client_states");
+
+		cr_assert_str_eq(js(fl, "target_side"), "server", "flow %zu", i + 1);
+		cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > " PASSIVE_PATH,
+				 "flow %zu", i + 1);
+		/* The TIME_WAIT is the client's (through FIN_WAIT2 only if the
+		 * server's ACK of the FIN left before its own FIN). */
+		cr_assert(!strncmp(cp, "SYN_SENT > ESTABLISHED > FIN_WAIT1 > ", 37) &&
+			  !strcmp(cp + strlen(cp) - 9, "TIME_WAIT"),
+			  "flow %zu: %s", i + 1, cp);
+	}
+	first_fins_from(&r, 'c');
+	cr_assert_eq(count_lines(file_text(&r, "client.out"), "DONE"), TW_CONNS);
+	cr_assert_eq(count_lines(file_text(&r, "server.out"), "CLOSE"), TW_CONNS);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* tw_pile_server closes each connection first, right after its reply:
+ * every flow leaves a TIME_WAIT socket on the server's side, and the
+ * time-wait check fails with their count; the server's path is the active
+ * close on every flow, the client's the passive one. */
+BOTH(time_wait_pile_server_closes_first)
+{
+	struct run_result r;
+	json_object *rep, *flows;
+	const char *d;
+
+	rr_init(&r);
+	snprintf(cmd_buf[1], sizeof(cmd_buf[1]),
+		 "exec %s/tw_pile_server -p 7000 -n " STR(TW_CONNS) " > %s", FL_TARGETS,
+		 rr_path(&r, "server.out"));
+	run_sc(&r, u, SC("time-wait-pile.rules"), tw_clients(&r), cmd_buf[1], 0);
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert_not(check_ok(rep, "time-wait <= 1"));
+	cr_assert_str_eq(js(report_check(rep, "time-wait <= 1"), "detail"),
+			 STR(TW_CONNS) " sockets in TIME_WAIT on the target's side at the end "
+			 "(at most 1 allowed): the target closes first (active close) too often");
+	cr_assert_not(check_ok(rep, "path server " PASSIVE_PATH));
+	d = js(report_check(rep, "path server " PASSIVE_PATH), "detail");
+	cr_assert(!strncmp(d, "flow 1 server: observed SYN_RECV > ", 35) &&
+		  strstr(d, "FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT; expected " PASSIVE_PATH
+			    "; flow 2 server: observed SYN_RECV > "),
+		  "%s", d);
+	cr_assert(check_ok(rep, "driver"));
+	cr_assert(check_ok(rep, "timeout"));
+	flows = json_object_object_get(rep, "flows");
+	cr_assert_eq(json_object_array_length(flows), TW_CONNS);
+	for (size_t i = 0; i < TW_CONNS; i++) {
+		json_object *fl = json_object_array_get_idx(flows, i);
+		const char *sp = path_of(fl, "server_states");
+
+		cr_assert_str_eq(js(fl, "target_side"), "server", "flow %zu", i + 1);
+		/* The server sends nothing between the SYN,ACK and its FIN
+		 * but the reply, which is not queued: the harness learns its
+		 * ESTABLISHED from the FIN, or misses it when a sock_diag
+		 * sample finds the socket in FIN_WAIT1 (close() done) before
+		 * the FIN is processed. */
+		cr_assert(!strcmp(sp, "SYN_RECV > " ACTIVE_CLOSE_PATH) ||
+			  !strcmp(sp, "SYN_RECV > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT"),
+			  "flow %zu: %s", i + 1, sp);
+		cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > " PASSIVE_PATH,
+				 "flow %zu", i + 1);
+	}
+	first_fins_from(&r, 's');
+	cr_assert_eq(count_lines(file_text(&r, "server.out"), "REPLY"), TW_CONNS);
+	cr_assert_eq(count_lines(file_text(&r, "client.out"), "DONE"), TW_CONNS);
 	json_object_put(rep);
 	rr_free(&r);
 }
@@ -333,6 +484,98 @@ BOTH(lost_final_ack)
 	cr_assert_eq(server_fins, 2, "one FIN, one retransmission");
 	cr_assert_eq(reacked, 1, "the TIME_WAIT side acknowledges the second FIN");
 	cr_assert_eq(rsts, 0, "no RST from the TIME_WAIT side");
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* The active closer sets SO_LINGER {1,0} before close() (tcp_client
+ * --linger-zero), "to avoid TIME_WAIT": an RST instead of a FIN, no
+ * TIME_WAIT on either side, so there is no final ACK for the rule to lose.
+ * no-linger-abort fails naming the setsockopt(), the client's path fails
+ * (ESTABLISHED > CLOSE), and so does the server's: its read() fails with
+ * ECONNRESET, so the peer reports an error for a connection that ended
+ * normally (echo_server exits 1: the driver check fails). */
+BOTH(lost_final_ack_linger_zero)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr, *faults;
+	const char *d, *local;
+	char want[200];
+	int client_rst = 0, fins = 0, lingers = 0;
+	double t_linger = -1, t_rst = -1;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("lost-final-ack.rules"),
+	       server_cmd(&r, "-p 7000 -n 1 --close-after-eof-ms 300", " && sleep 1"),
+	       client_cmd(&r, "-p 7000 --rtt 1 --linger-zero"), 1);
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert_not(check_ok(rep, "no-linger-abort"));
+	cr_assert_not(check_ok(rep, "path client ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT"));
+	cr_assert_not(check_ok(rep, "path server " PASSIVE_PATH));
+	cr_assert_not(check_ok(rep, "driver"));
+	cr_assert(check_ok(rep, "time-wait <= 1"));
+	cr_assert(check_ok(rep, "exit 0"));
+	cr_assert(check_ok(rep, "timeout"));
+	fl = only_flow(rep);
+	cr_assert_str_eq(js(fl, "target_side"), "client");
+	/* The evidence names the setsockopt: when, which process, fd, flow. */
+	local = line_field(file_text(&r, "client.out"), "CONNECTED", "local");
+	cr_assert_not_null(local, "%s", file_text(&r, "client.out"));
+	cr_assert_str_eq(js(fl, "client"), local);
+	d = js(report_check(rep, "no-linger-abort"), "detail");
+	snprintf(want, sizeof(want), " fd 3 flow 1 (%s <-> 127.0.0.1:7000)", local);
+	cr_assert(!strncmp(d, "SO_LINGER {1,0} set at ", 23) && strstr(d, "s on pid ") &&
+		  strstr(d, want) && !strchr(d, ';'), "%s\nwant %s", d, want);
+	cr_assert(strstr(js(report_check(rep, "path client ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > "
+						"TIME_WAIT"), "detail"),
+			 "observed SYN_SENT > ESTABLISHED > CLOSE;"));
+	cr_assert_str_eq(js(report_check(rep, "time-wait <= 1"), "detail"),
+			 "0 sockets in TIME_WAIT on the target's side at the end (at most 1 "
+			 "allowed)");
+	cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > ESTABLISHED > CLOSE");
+	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > ESTABLISHED > CLOSE");
+	/* No final ACK was ever sent: the drop rule never acted. */
+	cr_assert_eq(ji(fl, "faults"), 0);
+	faults = json_object_object_get(rep, "faults");
+	cr_assert_eq(json_object_array_length(faults), 1);
+	cr_assert_eq(ji(json_object_array_get_idx(faults, 0), "count"), 0);
+	/* The client: one round trip, then close() at once (it returned 0). */
+	cr_assert_str_eq(line_field(file_text(&r, "client.out"), "RTT", "i"), "1");
+	cr_assert(strstr(file_text(&r, "client.out"), "\nDONE t_us="));
+	/* The server: its read() fails with ECONNRESET after the 1 byte. */
+	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "READ_ERROR", "errno"),
+			 "ECONNRESET", "%s", file_text(&r, "server.out"));
+	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "READ_ERROR", "bytes"), "1");
+	cr_assert_null(line_field(file_text(&r, "server.out"), "EOF", "bytes"));
+	/* The wire: setsockopt(SO_LINGER {1,0}), then one RST from the client
+	 * and no FIN from either side. */
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (js(ev, "fn") && !strcmp(js(ev, "fn"), "setsockopt") &&
+		    js(ev, "opt") && !strcmp(js(ev, "opt"), "SO_LINGER")) {
+			json_object *v = json_object_object_get(ev, "val");
+
+			cr_assert_eq(ji(v, "onoff"), 1);
+			cr_assert_eq(ji(v, "linger"), 0);
+			cr_assert_eq(ji(ev, "flow"), 1);
+			t_linger = jd(ev, "t");
+			lingers++;
+		}
+		if (is_pkt(ev, "client", "RST")) {
+			t_rst = jd(ev, "t");
+			client_rst++;
+		}
+		fins += is_pkt(ev, "client", "FIN") || is_pkt(ev, "server", "FIN");
+	}
+	cr_assert_eq(lingers, 1);
+	cr_assert_eq(client_rst, 1);
+	cr_assert_eq(fins, 0, "no FIN: the connection was aborted");
+	cr_assert_lt(t_linger, t_rst, "SO_LINGER set before the RST");
 	json_object_put(tr);
 	json_object_put(rep);
 	rr_free(&r);
@@ -450,6 +693,103 @@ BOTH(half_close)
 	rr_free(&r);
 }
 
+/* tcp_client --no-read --skip-eof: sends 10000 bytes, shuts down its
+ * sending half and closes 300ms later without reading the echo, let alone
+ * EOF (the peer, to be sure to close later, closes 1s after EOF): the
+ * whole echo is unread, so the kernel answers the close() with an RST.
+ * no-unread-close and both paths fail (no TIME_WAIT, no LAST_ACK: the
+ * server never sends its FIN); eof-close has no EOF to judge and holds, as
+ * do no-fd-leak and exit 0. */
+BOTH(half_close_unread)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr;
+	const char *out, *d;
+	char sent_fnv[32], want[160];
+	int client_fin = 0, client_rst = 0, server_fin = 0, closes = 0;
+	long long echo = 0;
+
+	rr_init(&r);
+	run_sc(&r, u, SC("half-close.rules"),
+	       server_cmd(&r, "-p 7000 -n 1 --close-after-eof-ms 1000", NULL),
+	       client_cmd(&r, "-p 7000 --send 10000 --half-close --no-read --skip-eof "
+			      "--hold-ms 300"),
+	       1);
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert_not(check_ok(rep, "no-unread-close"));
+	cr_assert_not(check_ok(rep, "path client ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT"));
+	cr_assert_not(check_ok(rep, "path server " PASSIVE_PATH));
+	cr_assert(check_ok(rep, "eof-close 1s"));
+	cr_assert(check_ok(rep, "no-fd-leak"));
+	cr_assert(check_ok(rep, "exit 0"));
+	cr_assert(check_ok(rep, "driver"));
+	fl = only_flow(rep);
+	cr_assert_str_eq(js(fl, "target_side"), "client");
+	cr_assert_eq(ji(fl, "faults"), 0);
+	/* The evidence: the close(), the unread echo, the flow, the RST. */
+	d = js(report_check(rep, "no-unread-close"), "detail");
+	cr_assert(!strncmp(d, "close() at ", 11) && strstr(d, " with 10000 unread bytes on pid ") &&
+		  strstr(d, " fd 3 flow 1 (") &&
+		  strstr(d, "): the kernel sent RST instead of FIN"), "%s", d);
+	snprintf(want, sizeof(want), "flow 1 (%s <-> 127.0.0.1:7000)", js(fl, "client"));
+	cr_assert(strstr(d, want), "%s\nwant %s", d, want);
+	cr_assert(strstr(js(report_check(rep, "path client ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > "
+						"TIME_WAIT"), "detail"),
+			 "observed SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > CLOSE;"));
+	cr_assert(strstr(js(report_check(rep, "path server " PASSIVE_PATH), "detail"),
+			 "observed SYN_RECV > ESTABLISHED > CLOSE_WAIT > CLOSE;"));
+	cr_assert_str_eq(js(report_check(rep, "eof-close 1s"), "detail"),
+			 "0 EOFs, each closed within 1.000s");
+	cr_assert_str_eq(path_of(fl, "client_states"),
+			 "SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > CLOSE");
+	cr_assert_str_eq(path_of(fl, "server_states"),
+			 "SYN_RECV > ESTABLISHED > CLOSE_WAIT > CLOSE");
+	/* The client sent everything, read nothing; the server got all of it
+	 * and its EOF, and wrote the echo back without an error. */
+	out = file_text(&r, "client.out");
+	cr_assert(strstr(out, "SHUTDOWN_WR t_us=") && strstr(out, "\nDONE t_us="), "%s", out);
+	cr_assert_str_eq(line_field(out, "SENT", "bytes"), "10000", "%s", out);
+	snprintf(sent_fnv, sizeof(sent_fnv), "%s", line_field(out, "SENT", "fnv"));
+	cr_assert_null(line_field(out, "RECEIVED", "bytes"), "%s", out);
+	cr_assert_null(line_field(out, "EOF", "bytes"), "%s", out);
+	out = file_text(&r, "server.out");
+	cr_assert_str_eq(line_field(out, "EOF", "bytes"), "10000", "%s", out);
+	cr_assert_str_eq(line_field(out, "EOF", "fnv"), sent_fnv, "%s", out);
+	cr_assert(!strstr(out, "_ERROR"), "%s", out);
+	/* On the wire: the client's FIN, the whole echo, then the client's
+	 * RST with the echo unread; no FIN from the server.  The close() call
+	 * saw the 10000 bytes unread. */
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (is_pkt(ev, "client", "FIN"))
+			client_fin++;
+		else if (is_pkt(ev, "client", "RST")) {
+			cr_assert_eq(client_fin, 1, "the RST after the FIN");
+			cr_assert_eq(echo, 10000, "the RST after the whole echo");
+			client_rst++;
+		} else if (is_pkt(ev, "server", "ACK") && ji(ev, "len") > 0) {
+			cr_assert_eq(client_rst, 0);
+			echo += ji(ev, "len");
+		}
+		server_fin += is_pkt(ev, "server", "FIN");
+		if (js(ev, "fn") && !strcmp(js(ev, "fn"), "close") && ji(ev, "flow") == 1) {
+			cr_assert_eq(ji(ev, "unread"), 10000, "%s", json_object_to_json_string(ev));
+			closes++;
+		}
+	}
+	cr_assert_eq(closes, 1);
+	cr_assert_eq(client_fin, 1);
+	cr_assert_eq(client_rst, 1);
+	cr_assert_eq(server_fin, 0, "the reset server never sends its FIN");
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
 /* ---- connect-timeout.rules, connect-refused.rules --------------------- */
 
 /* Every SYN lost: connect() times out after --connect-timeout-ms with
@@ -490,6 +830,79 @@ BOTH(connect_timeout)
 		cr_assert(!is_pkt(ev, "server", "SYN"), "no SYN,ACK");
 	}
 	cr_assert_geq(syns, 1);
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* A client that leaves the connect to the kernel (a deadline longer than
+ * the kernel's own, which is what a blocking connect() gets): the SYN is
+ * retransmitted, 1s apart at first (RFC 6298's initial RTO; Linux 6.5 and
+ * later keep that interval for net.ipv4.tcp_syn_linear_timeouts = 4
+ * retries, older kernels double it at once) and connect() would fail only
+ * after minutes.  Ended by --timeout 6s: timeout and exit 1 fail, and
+ * no-fd-leak too (killed, the process never closed its socket); the path
+ * holds, the kernel having destroyed the socket at the exit. */
+BOTH(connect_timeout_kernel)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr;
+	const char *out, *d;
+	double t[16];
+	int syns = 0;
+
+	rr_init(&r);
+	snprintf(cmd_buf[0], sizeof(cmd_buf[0]),
+		 "exec %s/tcp_client -p 7000 --connect-timeout-ms 600000 > %s", FL_TARGETS,
+		 rr_path(&r, "client.out"));
+	run_sc_timeout(&r, u, SC("connect-timeout.rules"), "true", cmd_buf[0], 1, "20s", "6s");
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert_not(check_ok(rep, "timeout"));
+	cr_assert_not(check_ok(rep, "exit 1"));
+	cr_assert_not(check_ok(rep, "no-fd-leak"));
+	cr_assert(check_ok(rep, "path client SYN_SENT > CLOSE"));
+	cr_assert(check_ok(rep, "driver"));
+	cr_assert_str_eq(js(report_check(rep, "timeout"), "detail"),
+			 "the run did not end within --timeout 6.000s");
+	d = js(report_check(rep, "exit 1"), "detail");
+	cr_assert(strstr(d, "target killed by SIGTERM at "), "%s", d);
+	d = js(report_check(rep, "no-fd-leak"), "detail");
+	cr_assert(!strncmp(d, "connect at ", 11) && strstr(d, " fd 3 flow 1 (") &&
+		  strstr(d, "): never closed"), "%s", d);
+	fl = only_flow(rep);
+	cr_assert_str_eq(js(fl, "target_side"), "client");
+	cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > CLOSE");
+	cr_assert_str_eq(path_of(fl, "server_states"), "", "the server saw nothing");
+	/* Still waiting when stopped: neither connected nor failed. */
+	out = file_text(&r, "client.out");
+	cr_assert_null(line_field(out, "CONNECT_ERROR", "errno"), "%s", out);
+	cr_assert_null(line_field(out, "CONNECTED", "local"), "%s", out);
+	/* The SYN, retransmitted (same sequence number, one flow), every one
+	 * dropped; the first retry 1s later, then each interval the same or
+	 * double the one before. */
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (is_pkt(ev, "client", "SYN")) {
+			cr_assert_str_eq(js(ev, "verdict"), "drop");
+			cr_assert_eq(ji(ev, "seq"), 0);
+			cr_assert_eq(ji(ev, "flow"), 1);
+			cr_assert_lt(syns, 16);
+			t[syns++] = jd(ev, "t");
+		}
+		cr_assert(!is_pkt(ev, "server", "SYN"), "no SYN,ACK");
+	}
+	cr_assert(syns >= 3 && syns <= 7, "%d SYNs in 6s", syns);
+	cr_assert(t[1] - t[0] > 0.9 && t[1] - t[0] < 1.5, "first retry after %.3fs", t[1] - t[0]);
+	for (int i = 2; i < syns; i++) {
+		double g = t[i] - t[i - 1], prev = t[i - 1] - t[i - 2];
+
+		cr_assert((g > 0.8 * prev && g < 1.25 * prev) || (g > 1.6 * prev && g < 2.5 * prev),
+			  "SYN %d: %.3fs after %.3fs", i + 1, g, prev);
+	}
 	json_object_put(tr);
 	json_object_put(rep);
 	rr_free(&r);
@@ -960,6 +1373,96 @@ BOTH(blackhole_user_timeout)
 	cr_assert_eq(ji(pg, "keepalive_probes"), 0);
 	cr_assert(jd(pg, "noticed") - jd(pg, "since") >= 1.0, "%s",
 		  json_object_to_json_string(pg));
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* The same client without TCP_USER_TIMEOUT: nothing bounds the
+ * retransmissions (tcp_retries2, ~15 minutes), so its read() blocks while
+ * the kernel retransmits the byte into the blackhole at ever longer
+ * intervals.  Ended by --timeout 6s (SIGTERM): timeout and exit 1 fail;
+ * dead-peer 3s fails, nothing having noticed (mechanism "none"); the
+ * client's path fails too (the kill closes the socket: FIN_WAIT1, its FIN
+ * queued behind the unacknowledged byte). */
+BOTH(blackhole_no_user_timeout)
+{
+	struct run_result r;
+	json_object *rep, *fl, *tr, *pg;
+	const char *out, *d;
+	double t[16], t_stop;
+	int dropped = 0, server_data = 0;
+
+	rr_init(&r);
+	snprintf(cmd_buf[1], sizeof(cmd_buf[1]), "exec %s/echo_server -p 7000 > %s",
+		 FL_TARGETS, rr_path(&r, "server.out"));
+	run_sc_timeout(&r, u, SC("blackhole-user-timeout.rules"), cmd_buf[1],
+		       client_cmd(&r, "-p 7000 --rtt 1"), 1, "500ms", "6s");
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert_not(check_ok(rep, "timeout"));
+	cr_assert_not(check_ok(rep, "exit 1"));
+	cr_assert_not(check_ok(rep, "dead-peer 3s"));
+	cr_assert_not(check_ok(rep, "path client SYN_SENT > ESTABLISHED > CLOSE"));
+	cr_assert(check_ok(rep, "driver"));
+	cr_assert(check_ok(rep, "harness"));
+	cr_assert_str_eq(js(report_check(rep, "timeout"), "detail"),
+			 "the run did not end within --timeout 6.000s");
+	d = js(report_check(rep, "exit 1"), "detail");
+	cr_assert(strstr(d, "target killed by SIGTERM at ") &&
+		  strstr(d, "(after faultline asked it to stop)"), "%s", d);
+	t_stop = jd(json_object_object_get(json_object_object_get(rep, "target"), "exit"), "t");
+	cr_assert(t_stop >= 6.0 && t_stop < 7.0, "target stopped at %.3fs", t_stop);
+	fl = only_flow(rep);
+	cr_assert_str_eq(js(fl, "target_side"), "client");
+	cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > ESTABLISHED > FIN_WAIT1");
+	/* Nothing noticed: no error, no close, no option that could have. */
+	pg = json_object_object_get(fl, "peer_gone");
+	cr_assert_not_null(pg, "%s", json_object_to_json_string(fl));
+	cr_assert_str_eq(js(pg, "mechanism"), "none");
+	cr_assert_null(json_object_object_get(pg, "errno"));
+	cr_assert_null(json_object_object_get(pg, "noticed"));
+	cr_assert_null(json_object_object_get(pg, "closed"));
+	cr_assert_null(json_object_object_get(pg, "tcp_user_timeout_ms"));
+	cr_assert_not(json_object_get_boolean(json_object_object_get(pg, "so_keepalive")));
+	cr_assert_eq(ji(pg, "keepalive_probes"), 0);
+	cr_assert_lt(jd(pg, "since"), 0.5, "the peer was last heard in the handshake");
+	d = js(report_check(rep, "dead-peer 3s"), "detail");
+	cr_assert(!strncmp(d, "flow 1: peer last heard at ", 27) &&
+		  strstr(d, "; nothing noticed: the socket was still open when the run ended "
+			    "[SO_KEEPALIVE off, no TCP_USER_TIMEOUT]"), "%s", d);
+	/* The client is still blocked in its first read: no error, no RTT. */
+	out = file_text(&r, "client.out");
+	cr_assert_not_null(line_field(out, "CONNECTED", "local"), "%s", out);
+	cr_assert_null(line_field(out, "READ_ERROR", "errno"), "%s", out);
+	cr_assert_null(line_field(out, "RTT", "i"), "%s", out);
+	cr_assert_null(line_field(file_text(&r, "server.out"), "EOF", "bytes"));
+	/* The byte retransmitted into the blackhole with exponential backoff
+	 * (a tail loss probe first, then RTOs from 200ms, doubling), and no
+	 * data ever from the server. */
+	tr = rr_trace(&r);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (is_pkt(ev, "client", "ACK") && ji(ev, "len") > 0) {
+			cr_assert_str_eq(js(ev, "verdict"), "drop");
+			cr_assert_eq(ji(ev, "seq"), 1, "the same byte, again");
+			cr_assert_eq(ji(ev, "len"), 1);
+			cr_assert_lt(dropped, 16);
+			t[dropped++] = jd(ev, "t");
+		}
+		server_data += is_pkt(ev, "server", "ACK") && ji(ev, "len") > 0;
+		cr_assert(!is_pkt(ev, "client", "RST"));
+	}
+	cr_assert(dropped >= 5 && dropped <= 8, "%d data segments in 6s", dropped);
+	for (int i = 2; i < dropped; i++)
+		cr_assert_geq(t[i] - t[i - 1], 0.75 * (t[i - 1] - t[i - 2]),
+			      "retransmission %d came sooner than the one before", i);
+	cr_assert_gt(t[dropped - 1] - t[dropped - 2], 4 * (t[1] - t[0]),
+		     "the intervals grow: %.3fs, then %.3fs", t[1] - t[0],
+		     t[dropped - 1] - t[dropped - 2]);
+	cr_assert_eq(server_data, 0);
 	json_object_put(tr);
 	json_object_put(rep);
 	rr_free(&r);

@@ -4,6 +4,7 @@
  *            [--send BYTES] [--chunk BYTES] [--rtt N] [--rtt-size BYTES]
  *            [--half-close] [--rcvtimeo-ms N] [--user-timeout-ms N]
  *            [--linger-zero] [--no-read] [--sigpipe] [--hold-ms N] [--drain]
+ *            [--skip-eof]
  *
  * Steps, in order, each reported on stdout (format: see target_common.h):
  *   CONNECTED local=ADDR:PORT t_us=T  |  CONNECT_ERROR errno=NAME t_us=T
@@ -13,6 +14,7 @@
  *   SHUTDOWN_WR t_us=T                (--half-close)
  *   RECEIVED bytes=B fnv=HEX          (--send without --no-read; full echo)
  *   EOF t_us=T bytes=B                (--half-close: peer's FIN; bytes = all received)
+ *                                     (--skip-eof: not read, no EOF line)
  *   CLOSE t_us=T                      (after --hold-ms)
  *   DONE t_us=T
  * --drain (not with --send, --rtt or --half-close): a silent reader.  After
@@ -22,6 +24,10 @@
  *   CLOSE t_us=T, DONE t_us=T         (at once after EOF, --linger-zero honoured)
  * or READ_ERROR as below (exit 1; elapsed_ms counts from CONNECTED).
  * --rcvtimeo-ms bounds each read of the drain.
+ * --skip-eof (with --half-close) is a bug on purpose: after SHUTDOWN_WR (and
+ * RECEIVED, unless --no-read) it goes straight to --hold-ms and close(),
+ * never reading until EOF; a reply still unread then makes the kernel send
+ * RST instead of letting the peer finish (with --no-read: the whole echo).
  * Errors, then exit 1:
  *   READ_ERROR errno=NAME t_us=T elapsed_ms=E sent=S received=R
  *       (elapsed since the last write completed)
@@ -59,7 +65,8 @@ static void usage(void)
 		"usage: tcp_client [-p PORT] [-6] [--host ADDR] [--connect-timeout-ms N]\n"
 		"                  [--send BYTES] [--chunk BYTES] [--rtt N] [--rtt-size BYTES]\n"
 		"                  [--half-close] [--rcvtimeo-ms N] [--user-timeout-ms N]\n"
-		"                  [--linger-zero] [--no-read] [--sigpipe] [--hold-ms N] [--drain]\n");
+		"                  [--linger-zero] [--no-read] [--sigpipe] [--hold-ms N] [--drain]\n"
+		"                  [--skip-eof]\n");
 	exit(2);
 }
 
@@ -290,13 +297,13 @@ int main(int argc, char **argv)
 	uint64_t port = 7000, connect_timeout_ms = 5000, send_bytes = 0, chunk = 16384;
 	uint64_t rtt = 0, rtt_size = 1, rcvtimeo_ms = 0, user_timeout_ms = 0, hold_ms = 0;
 	bool v6 = false, do_send = false, half_close = false, linger_zero = false;
-	bool no_read = false, keep_sigpipe = false, drain = false;
+	bool no_read = false, keep_sigpipe = false, drain = false, skip_eof = false;
 	const char *host = NULL;
 
 	enum {
 		O_HOST = 256, O_CTIMEOUT, O_SEND, O_CHUNK, O_RTT, O_RTT_SIZE, O_HALF_CLOSE,
 		O_RCVTIMEO, O_USER_TIMEOUT, O_LINGER_ZERO, O_NO_READ, O_SIGPIPE, O_HOLD,
-		O_DRAIN,
+		O_DRAIN, O_SKIP_EOF,
 	};
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, 'p'},
@@ -314,6 +321,7 @@ int main(int argc, char **argv)
 		{"sigpipe", no_argument, NULL, O_SIGPIPE},
 		{"hold-ms", required_argument, NULL, O_HOLD},
 		{"drain", no_argument, NULL, O_DRAIN},
+		{"skip-eof", no_argument, NULL, O_SKIP_EOF},
 		{NULL, 0, NULL, 0},
 	};
 	const uint64_t MS_MAX = 86400000; /* one day */
@@ -340,6 +348,7 @@ int main(int argc, char **argv)
 		case O_SIGPIPE: keep_sigpipe = true; break;
 		case O_HOLD: ok = parse_u64(optarg, 0, MS_MAX, &hold_ms); break;
 		case O_DRAIN: drain = true; break;
+		case O_SKIP_EOF: skip_eof = true; break;
 		default: ok = false;
 		}
 		if (!ok)
@@ -348,6 +357,8 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	if (drain && (do_send || rtt > 0 || half_close))
+		usage();
+	if (skip_eof && !half_close)
 		usage();
 	if (!keep_sigpipe)
 		signal(SIGPIPE, SIG_IGN);
@@ -459,7 +470,7 @@ int main(int argc, char **argv)
 	} else if (half_close) {
 		shutdown_wr();
 	}
-	if (half_close) {
+	if (half_close && !skip_eof) {
 		while (read_some(in, sizeof in) > 0)
 			;
 		printf("EOF t_us=%lld bytes=%" PRIu64 "\n", t_us(), n_recv);
