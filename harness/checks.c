@@ -545,6 +545,9 @@ int fl_dead_peer(const struct fl_run_facts *f, uint32_t id,
 	d->since_ns = fl->arrived_ns[p];
 	d->lost_ns = fl->lost_ns;
 	d->probes = fl->ka_probes[t];
+	if (fl->snd_max_known[t] && fl->acked_known[p] &&
+	    (int32_t)(fl->data_max[t] - fl->acked[p]) > 0)
+		d->unacked = fl->data_max[t] - fl->acked[p];
 	d->keepalive = d->keepidle = d->keepintvl = d->keepcnt = -1;
 	d->user_timeout_ms = -1;
 	d->fd = -1;
@@ -677,7 +680,11 @@ void fl_dead_peer_describe(const struct fl_dead_peer *d, char *buf, size_t n)
 		snprintf(buf, n, "peer last heard at %.3fs; nothing noticed: the "
 			 "socket was still open when the run ended [%s]%s",
 			 sec(d->since_ns), opts,
-			 d->keepalive > 0 ? ""
+			 d->unacked ? "; with data unacknowledged the kernel "
+				      "retransmits for ~15 minutes "
+				      "(tcp_retries2): TCP_USER_TIMEOUT or a "
+				      "deadline of its own bounds it"
+			 : d->keepalive > 0 ? ""
 			 : d->user_timeout_ms >= 0
 				 ? "; TCP_USER_TIMEOUT only times unacknowledged "
 				   "data: an idle connection needs keepalive"

@@ -82,6 +82,8 @@ struct fl_dead_peer {
 	uint64_t closed_ns;  /* close() or the target's exit (0: neither) */
 	enum fl_dp_how how;
 	uint32_t probes;     /* keepalive probes the target's side sent */
+	uint32_t unacked;    /* bytes the target sent that the peer never
+				acknowledged */
 	int pid, fd;         /* the target's socket, fd -1 if unknown */
 	/* What the program set on that socket or on the listener it came
 	 * from; -1: never set (kernel defaults). */

@@ -54,6 +54,9 @@ struct fl_flow {
 	uint64_t lost_ns;            /* last segment a rule dropped (either way) */
 	uint32_t snd_max[2];         /* highest relative seq + len sent */
 	int snd_max_known[2];
+	uint32_t data_max[2];        /* the same without FINs */
+	uint32_t acked[2];           /* highest relative ack that arrived */
+	int acked_known[2];
 	uint16_t last_win[2];        /* window field of the last arrival */
 	uint32_t ka_probes[2];       /* keepalive probes sent (seq snd_max-1,
 					no data, while the peer's window is open) */

@@ -323,9 +323,17 @@ static void note_liveness(struct fl_flow *f, const struct seg_ctx *s,
 		f->snd_max[d] = end;
 		f->snd_max_known[d] = 1;
 	}
+	end -= !!(s->p.flags & FL_TCP_FIN);
+	if ((int32_t)(end - f->data_max[d]) > 0)
+		f->data_max[d] = end;
 	if (delivered || !strcmp(v, "rewrite") || !strcmp(v, "truncate")) {
 		f->arrived_ns[d] = t;
 		f->last_win[d] = s->p.window;
+		if ((s->p.flags & FL_TCP_ACK) &&
+		    (!f->acked_known[d] || (int32_t)(s->rack - f->acked[d]) > 0)) {
+			f->acked[d] = s->rack;
+			f->acked_known[d] = 1;
+		}
 	} else if (!strcmp(v, "drop") || !strcmp(v, "corrupt")) {
 		f->lost_ns = t;
 	}

@@ -77,6 +77,7 @@ static json_object *dead_peer_json(const struct fl_run_facts *facts,
 	json_object_object_add(o, "since", json_object_new_double((double)d.since_ns / 1e9));
 	json_object_object_add(o, "mechanism", json_object_new_string(fl_dead_peer_how(d.how)));
 	json_object_object_add(o, "keepalive_probes", json_object_new_int64(d.probes));
+	json_object_object_add(o, "unacked", json_object_new_int64(d.unacked));
 	json_object_object_add(o, "noticed", d.noticed_ns ? json_object_new_double(
 			(double)d.noticed_ns / 1e9) : NULL);
 	json_object_object_add(o, "errno", d.noticed_ns && strerrorname_np(d.err)
