@@ -4,7 +4,7 @@
  *            [--send BYTES] [--chunk BYTES] [--rtt N] [--rtt-size BYTES]
  *            [--half-close] [--rcvtimeo-ms N] [--user-timeout-ms N]
  *            [--linger-zero] [--no-read] [--sigpipe] [--hold-ms N] [--drain]
- *            [--skip-eof]
+ *            [--after-eof-ms N] [--skip-eof]
  *
  * Steps, in order, each reported on stdout (format: see target_common.h):
  *   CONNECTED local=ADDR:PORT t_us=T  |  CONNECT_ERROR errno=NAME t_us=T
@@ -21,7 +21,8 @@
  * CONNECTED (and the socket options) it sleeps --hold-ms, reading nothing, so
  * the peer's data piles up; then reads until EOF or an error, never sending:
  *   EOF t_us=T bytes=B fnv=HEX        (exit 0; B, fnv: all bytes received)
- *   CLOSE t_us=T, DONE t_us=T         (at once after EOF, --linger-zero honoured)
+ *   CLOSE t_us=T, DONE t_us=T         (at once after EOF, or --after-eof-ms
+ *                                     later; --linger-zero honoured)
  * or READ_ERROR as below (exit 1; elapsed_ms counts from CONNECTED).
  * --rcvtimeo-ms bounds each read of the drain.
  * --skip-eof (with --half-close) is a bug on purpose: after SHUTDOWN_WR (and
@@ -66,7 +67,7 @@ static void usage(void)
 		"                  [--send BYTES] [--chunk BYTES] [--rtt N] [--rtt-size BYTES]\n"
 		"                  [--half-close] [--rcvtimeo-ms N] [--user-timeout-ms N]\n"
 		"                  [--linger-zero] [--no-read] [--sigpipe] [--hold-ms N] [--drain]\n"
-		"                  [--skip-eof]\n");
+		"                  [--after-eof-ms N] [--skip-eof]\n");
 	exit(2);
 }
 
@@ -296,6 +297,7 @@ int main(int argc, char **argv)
 	start_clock();
 	uint64_t port = 7000, connect_timeout_ms = 5000, send_bytes = 0, chunk = 16384;
 	uint64_t rtt = 0, rtt_size = 1, rcvtimeo_ms = 0, user_timeout_ms = 0, hold_ms = 0;
+	uint64_t after_eof_ms = 0;
 	bool v6 = false, do_send = false, half_close = false, linger_zero = false;
 	bool no_read = false, keep_sigpipe = false, drain = false, skip_eof = false;
 	const char *host = NULL;
@@ -303,7 +305,7 @@ int main(int argc, char **argv)
 	enum {
 		O_HOST = 256, O_CTIMEOUT, O_SEND, O_CHUNK, O_RTT, O_RTT_SIZE, O_HALF_CLOSE,
 		O_RCVTIMEO, O_USER_TIMEOUT, O_LINGER_ZERO, O_NO_READ, O_SIGPIPE, O_HOLD,
-		O_DRAIN, O_SKIP_EOF,
+		O_DRAIN, O_SKIP_EOF, O_AFTER_EOF,
 	};
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, 'p'},
@@ -322,6 +324,7 @@ int main(int argc, char **argv)
 		{"hold-ms", required_argument, NULL, O_HOLD},
 		{"drain", no_argument, NULL, O_DRAIN},
 		{"skip-eof", no_argument, NULL, O_SKIP_EOF},
+		{"after-eof-ms", required_argument, NULL, O_AFTER_EOF},
 		{NULL, 0, NULL, 0},
 	};
 	const uint64_t MS_MAX = 86400000; /* one day */
@@ -349,6 +352,7 @@ int main(int argc, char **argv)
 		case O_HOLD: ok = parse_u64(optarg, 0, MS_MAX, &hold_ms); break;
 		case O_DRAIN: drain = true; break;
 		case O_SKIP_EOF: skip_eof = true; break;
+		case O_AFTER_EOF: ok = parse_u64(optarg, 0, MS_MAX, &after_eof_ms); break;
 		default: ok = false;
 		}
 		if (!ok)
@@ -455,6 +459,8 @@ int main(int argc, char **argv)
 			;
 		printf("EOF t_us=%lld bytes=%" PRIu64 " fnv=%016" PRIx64 "\n", t_us(), n_recv,
 		       fnv_recv);
+		if (after_eof_ms > 0)
+			sleep_ms(after_eof_ms);
 	} else if (do_send) {
 		send_phase(send_bytes, (size_t)chunk, no_read, rcvtimeo_ms);
 		if (half_close)
