@@ -543,7 +543,6 @@ int fl_dead_peer(const struct fl_run_facts *f, uint32_t id,
 		return 0;
 	memset(d, 0, sizeof(*d));
 	d->since_ns = fl->arrived_ns[p];
-	d->lost_ns = fl->lost_ns;
 	d->probes = fl->ka_probes[t];
 	if (fl->snd_max_known[t] && fl->acked_known[p] &&
 	    (int32_t)(fl->data_max[t] - fl->acked[p]) > 0)

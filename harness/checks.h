@@ -75,7 +75,6 @@ enum fl_dp_how {
 /* One flow whose peer went silent while the target still held it. */
 struct fl_dead_peer {
 	uint64_t since_ns;   /* the peer's last segment that arrived */
-	uint64_t lost_ns;    /* the last segment a rule dropped */
 	uint64_t noticed_ns; /* the error reached the program (0: none) */
 	int err;             /* that error, from a call to err_fn */
 	unsigned err_fn;

@@ -60,8 +60,6 @@ struct fl_flow {
 	uint16_t last_win[2];        /* window field of the last arrival */
 	uint32_t ka_probes[2];       /* keepalive probes sent (seq snd_max-1,
 					no data, while the peer's window is open) */
-	uint32_t zw_probes[2];       /* the same while the peer's window is 0 */
-	uint64_t ka_first_ns[2];
 	enum fl_side target_side;    /* FL_SIDE_CLIENT/_SERVER/_ANY (unknown) */
 	int blackholed;              /* rule index + 1 of the blackhole, or 0 */
 	/* Engine state per direction (index FL_DIR_*): */

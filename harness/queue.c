@@ -309,16 +309,11 @@ static void note_liveness(struct fl_flow *f, const struct seg_ctx *s,
 	uint32_t end = s->rseq + s->p.payload_len +
 		       !!(s->p.flags & FL_TCP_SYN) + !!(s->p.flags & FL_TCP_FIN);
 
+	/* A zero-window probe looks the same: not counted. */
 	if (s->p.flags == FL_TCP_ACK && s->p.payload_len <= 1 &&
-	    f->snd_max_known[d] && s->rseq == f->snd_max[d] - 1) {
-		if (f->arrived_ns[!d] && f->last_win[!d] == 0) {
-			f->zw_probes[d]++;
-		} else {
-			f->ka_probes[d]++;
-			if (!f->ka_first_ns[d])
-				f->ka_first_ns[d] = t;
-		}
-	}
+	    f->snd_max_known[d] && s->rseq == f->snd_max[d] - 1 &&
+	    !(f->arrived_ns[!d] && f->last_win[!d] == 0))
+		f->ka_probes[d]++;
 	if (!f->snd_max_known[d] || (int32_t)(end - f->snd_max[d]) > 0) {
 		f->snd_max[d] = end;
 		f->snd_max_known[d] = 1;

@@ -783,6 +783,21 @@ static int parse_path(struct parser *p, struct fl_expect *e)
 	}
 }
 
+/* The "<=" of "expect CHECK <= WHAT"; -1 (reported) if absent. */
+static int need_le(struct parser *p, const char *check, const char *what)
+{
+	const struct fl_tok *t = peek(p);
+	char d[96];
+
+	if (t->kind != FL_TK_CMP || t->cmp != FL_CMP_LE) {
+		perr(p, t->off, "'expect %s' needs '<= %s', got %s", check, what,
+		     tdesc(p, t, d, sizeof(d)));
+		return -1;
+	}
+	next(p);
+	return 0;
+}
+
 static void parse_expect(struct parser *p, const struct fl_tok *at)
 {
 	struct fl_expect e;
@@ -844,14 +859,8 @@ static void parse_expect(struct parser *p, const struct fl_tok *at)
 		e.arg = (int64_t)v;
 		break;
 	case FL_CHK_CLOSE_TIME:
-		t = peek(p);
-		if (t->kind != FL_TK_CMP || t->cmp != FL_CMP_LE) {
-			perr(p, t->off, "'expect close-time' needs '<= DURATION', got %s",
-			     tdesc(p, t, d, sizeof(d)));
-			return;
-		}
-		next(p);
-		if (get_dur(p, "close-time <=", &v) < 0)
+		if (need_le(p, "close-time", "DURATION") < 0 ||
+		    get_dur(p, "close-time <=", &v) < 0)
 			return;
 		e.arg = (int64_t)v;
 		break;
@@ -861,14 +870,8 @@ static void parse_expect(struct parser *p, const struct fl_tok *at)
 	case FL_CHK_NO_FD_LEAK:
 		break;
 	case FL_CHK_TIME_WAIT:
-		t = peek(p);
-		if (t->kind != FL_TK_CMP || t->cmp != FL_CMP_LE) {
-			perr(p, t->off, "'expect time-wait' needs '<= N', got %s",
-			     tdesc(p, t, d, sizeof(d)));
-			return;
-		}
-		next(p);
-		if (get_u64(p, "time-wait <=", "a count of sockets", 0, UINT32_MAX, &v) < 0)
+		if (need_le(p, "time-wait", "N") < 0 ||
+		    get_u64(p, "time-wait <=", "a count of sockets", 0, UINT32_MAX, &v) < 0)
 			return;
 		e.arg = (int64_t)v;
 		break;
