@@ -36,6 +36,8 @@ struct fl_call {
 	uint32_t unread, unsent;
 	uint64_t dur_ns;   /* close: how long the call took */
 	int listening;     /* the socket was a listener (accept) */
+	int sock_family;   /* AF_INET, AF_INET6, AF_UNIX ...; 0 unknown */
+	int sock_type;     /* SOCK_STREAM, SOCK_DGRAM ...; 0 unknown */
 	char local[64], peer[64];
 };
 

@@ -35,6 +35,16 @@ struct fl_run_facts {
 	int timed_out;        /* --timeout hit */
 	int interrupted;      /* faultline got SIGINT/SIGTERM */
 	int killed_by_harness; /* the target was ended by faultline's SIGTERM/SIGKILL */
+	uint64_t stop_ns;      /* when faultline began stopping the target
+				  (its SIGTERM), 0 = it never did: what
+				  happens from then on is the stop's doing */
+	const int *alive_at_stop; /* sandbox pids alive at stop_ns */
+	size_t nalive;
+	uint64_t settle_ns;    /* how long the target ran on after the driver
+				  ended, waiting for windows to decide */
+	char settle_why[160];  /* the first reason it waited longer than
+				  --settle, "" if it did not */
+	int settle_cut;        /* --timeout ended that wait */
 	struct fl_engine_stats eng;
 	uint64_t timeout_ns;
 	uint64_t end_ns;          /* when the run ended */
@@ -50,9 +60,12 @@ struct fl_run_facts {
 };
 
 struct fl_check_result {
-	char name[160];
+	char name[48];     /* the bare check name: "no-close-wait", "path" */
+	char expect[160];  /* the expectation as written ("no-close-wait
+			      1s"), "" for the harness's own checks */
 	int ok;
-	int skipped; /* could not be judged in this run (ok stays 1) */
+	int skipped; /* could not be judged (wholly or for some flows) in
+			this run; ok stays 1 unless something failed */
 	char detail[512];
 	unsigned cut;      /* evidence did not fit: pieces left out */
 	uint32_t flows[8]; /* flows the evidence names (for the ladders) */
@@ -111,6 +124,26 @@ extern const char fl_checks_default_set[];
  */
 int fl_checks_run(const struct fl_run_facts *facts,
 		  struct fl_check_result **out, size_t *n);
+
+/*
+ * While the run goes on after the driver ended: the latest time until
+ * which some check's window is still open (a socket in CLOSE_WAIT, an EOF
+ * not yet followed by close, a silent peer, an ended connection whose fd
+ * is still open) or a flow a rule faulted is still mid-teardown (a FIN
+ * not yet acknowledged).  0 when everything is decided; why gets the
+ * first reason.  Stopping the target before that time would judge a
+ * window the run cut short.
+ */
+uint64_t fl_checks_undecided(const struct fl_run_facts *f, uint64_t now_ns,
+			     char *why, size_t n);
+
+/* The run's outcome from its checks. */
+enum fl_result { FL_RESULT_PASS, FL_RESULT_FAIL, FL_RESULT_INCONCLUSIVE };
+/* FAIL if a check failed, else INCONCLUSIVE if one could not be judged
+ * (unless allow_skip), else PASS. */
+enum fl_result fl_checks_result(const struct fl_check_result *c, size_t n,
+				int allow_skip);
+const char *fl_result_name(enum fl_result r); /* "PASS" ... */
 
 /* "exit code 3" / "killed by SIGPIPE" / "still running" into buf. */
 void fl_exit_describe(const struct fl_exit *x, char *buf, size_t n);

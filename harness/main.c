@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -61,8 +62,10 @@ static const char usage_text[] =
 	"                        a run that times out fails\n"
 	"      --seed N          seed for prob/jitter (overrides 'set seed';\n"
 	"                        default random, printed in the report)\n"
-	"      --settle DUR      after the driver exits, wait DUR before stopping\n"
-	"                        the target (default 500ms)\n"
+	"      --settle DUR      after the driver exits, wait at least DUR before\n"
+	"                        stopping the target (default 500ms); longer while\n"
+	"                        a check's window is open or a faulted flow is\n"
+	"                        mid-teardown (at most until --timeout)\n"
 	"      --grace DUR       after SIGTERM, wait DUR before SIGKILL (default 2s)\n"
 	"      --ready-port N    start the driver once something listens on port N\n"
 	"                        (default: once anything listens)\n"
@@ -77,11 +80,19 @@ static const char usage_text[] =
 	"                        the faultline binary, or $FAULTLINE_PRELOAD)\n"
 	"      --no-preload      do not load the shim into the target\n"
 	"      --preload-driver  load the shim into the driver too\n"
+	"      --allow-skip      a check that could not be judged does not make\n"
+	"                        the run INCONCLUSIVE (exit 0 if nothing failed)\n"
 	"  -v, --verbose         harness diagnostics on stderr\n"
 	"\n"
 	"Durations: 500ms, 2s, 1.5s, 200us.  Rule language: rules/README.md.\n"
 	"\n"
-	"Exit status: 0 every check held; 1 a check failed; 2 usage or rule-file\n"
+	"Result: PASS when every check was judged and held; FAIL when one failed\n"
+	"(also a target that exits non-zero or by a signal before faultline\n"
+	"stops it, unless 'expect exit N' / 'expect signal NAME' says so);\n"
+	"INCONCLUSIVE when one could not be judged (no shim in the process that\n"
+	"owns the socket, a window the run could not wait out, no connection).\n"
+	"\n"
+	"Exit status: 0 PASS; 1 FAIL or INCONCLUSIVE; 2 usage or rule-file\n"
 	"error; 3 environment error (no namespaces, no NFQUEUE, no iptables).\n"
 	"\n"
 	"Examples:\n"
@@ -111,6 +122,7 @@ struct run_opts {
 	int verbose;
 	const char *preload;
 	int no_preload, preload_driver;
+	int allow_skip;
 	char **argv;
 };
 
@@ -259,6 +271,7 @@ enum {
 	OPT_TIMEOUT, OPT_SEED, OPT_SETTLE, OPT_GRACE, OPT_READY_PORT,
 	OPT_READY_DELAY, OPT_READY_TIMEOUT, OPT_MTU, OPT_USER, OPT_QUEUE_ALL,
 	OPT_HELP, OPT_PRELOAD, OPT_NO_PRELOAD, OPT_PRELOAD_DRIVER,
+	OPT_ALLOW_SKIP,
 };
 
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)
@@ -283,6 +296,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{"preload", required_argument, NULL, OPT_PRELOAD},
 		{"no-preload", no_argument, NULL, OPT_NO_PRELOAD},
 		{"preload-driver", no_argument, NULL, OPT_PRELOAD_DRIVER},
+		{"allow-skip", no_argument, NULL, OPT_ALLOW_SKIP},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
@@ -387,6 +401,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case OPT_PRELOAD_DRIVER:
 			o->preload_driver = 1;
 			break;
+		case OPT_ALLOW_SKIP:
+			o->allow_skip = 1;
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -436,6 +453,9 @@ struct run {
 	uint64_t deadline_ns;   /* of the current phase, 0 = none */
 	uint64_t end_ns;        /* --timeout, 0 = none */
 	uint64_t next_poll_ns;  /* readiness polling */
+	uint64_t settle_from_ns; /* when the driver ended */
+	int *alive;             /* sandbox pids alive at the stop */
+	size_t nalive;
 	int sfd;
 };
 
@@ -473,13 +493,47 @@ static int start_driver(struct run *r, char *err, size_t errlen)
 	return 0;
 }
 
-/* Begins stopping the target: SIGTERM now, SIGKILL after the grace. */
+/* The sandbox's processes now (its /proc is the harness's). */
+static void snapshot_alive(struct run *r)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	size_t cap = 0;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		uint64_t pid;
+
+		if (fl_parse_u64(e->d_name, &pid) < 0 || pid > INT_MAX)
+			continue;
+		if (r->nalive == cap) {
+			int *v = realloc(r->alive, (cap = cap ? cap * 2 : 64) *
+						   sizeof(*v));
+
+			if (!v)
+				break;
+			r->alive = v;
+		}
+		r->alive[r->nalive++] = (int)pid;
+	}
+	closedir(d);
+}
+
+/* Begins stopping the target: SIGTERM now, SIGKILL after the grace.  From
+ * now on, what the target's sockets do is the stop's doing. */
 static void begin_stop(struct run *r)
 {
 	uint64_t now = fl_clock_now_rel_ns();
 
-	if (!r->facts.target.ended)
+	if (!r->facts.target.ended) {
 		r->facts.killed_by_harness = 1;
+		r->facts.stop_ns = now;
+		snapshot_alive(r);
+		fl_trace_note(r->trace, now, "stop", "faultline sends SIGTERM to "
+			      "the target; state changes from here on are the "
+			      "stop's doing");
+	}
 	stop_processes(r, SIGTERM);
 	r->phase = PH_TERM;
 	r->deadline_ns = now + r->o->grace_ns;
@@ -531,6 +585,37 @@ static void on_child_exit(struct run *r, pid_t pid, int st)
 			pid, (double)now / 1e9);
 }
 
+/* What the checks judge, as far as the run has got. */
+static void refresh_facts(struct run *r)
+{
+	fl_calls_process(r->calls, fl_engine_flows(r->eng), r->trace);
+	r->facts.calls = fl_calls_get(r->calls, &r->facts.ncalls);
+	r->facts.flows = fl_engine_flows(r->eng);
+	r->facts.states = r->states;
+	r->facts.end_ns = fl_clock_now_rel_ns();
+}
+
+/* The settle time is over: stop the target, unless a check's window is
+ * still open or a faulted flow is mid-teardown; then look again soon. */
+static void settle_or_stop(struct run *r, uint64_t now)
+{
+	char why[sizeof(r->facts.settle_why)];
+	uint64_t until;
+
+	refresh_facts(r);
+	until = fl_checks_undecided(&r->facts, now, why, sizeof(why));
+	if (until > now) {
+		if (!r->facts.settle_why[0] && r->o->verbose)
+			fprintf(stderr, "faultline: keeping the target running: "
+				"%s\n", why);
+		memcpy(r->facts.settle_why, why, sizeof(why));
+		r->deadline_ns = now + 10000000u < until ? now + 10000000u : until;
+		return;
+	}
+	r->facts.settle_ns = now - r->settle_from_ns;
+	begin_stop(r);
+}
+
 static void advance(struct run *r)
 {
 	uint64_t now = fl_clock_now_rel_ns();
@@ -544,8 +629,16 @@ static void advance(struct run *r)
 		return;
 	}
 	if (r->end_ns && now >= r->end_ns && r->phase < PH_TERM) {
-		r->facts.timed_out = 1;
-		fprintf(stderr, "faultline: --timeout reached; stopping\n");
+		if (r->phase == PH_SETTLE && r->facts.settle_why[0]) {
+			/* Waiting for windows: what is left is not judged. */
+			r->facts.settle_cut = 1;
+			r->facts.settle_ns = now - r->settle_from_ns;
+			fprintf(stderr, "faultline: --timeout reached while %s; "
+				"stopping\n", r->facts.settle_why);
+		} else {
+			r->facts.timed_out = 1;
+			fprintf(stderr, "faultline: --timeout reached; stopping\n");
+		}
 		begin_stop(r);
 		return;
 	}
@@ -559,6 +652,7 @@ static void advance(struct run *r)
 	case PH_DRIVER:
 		if (r->facts.driver.ended) {
 			r->phase = PH_SETTLE;
+			r->settle_from_ns = now;
 			r->deadline_ns = now + r->o->settle_ns;
 		} else if (t_done && !r->deadline_ns) {
 			/* Give the driver its settle time to notice. */
@@ -569,7 +663,7 @@ static void advance(struct run *r)
 		break;
 	case PH_SETTLE:
 		if (now >= r->deadline_ns)
-			begin_stop(r);
+			settle_or_stop(r, now);
 		break;
 	case PH_TERM:
 		if (now >= r->deadline_ns) {
@@ -1048,6 +1142,8 @@ static int cmd_run(int argc, char **argv)
 	r.facts.flows = fl_engine_flows(r.eng);
 	r.facts.time_wait = count_time_wait(&r);
 	r.facts.states = r.states;
+	r.facts.alive_at_stop = r.alive;
+	r.facts.nalive = r.nalive;
 	if (fl_checks_run(&r.facts, &checks, &nchecks) < 0) {
 		fprintf(stderr, "faultline: out of memory\n");
 		goto out;
@@ -1063,12 +1159,11 @@ static int cmd_run(int argc, char **argv)
 	rep.seed = r.seed;
 	rep.duration_ns = fl_clock_now_rel_ns();
 	rep.backend = fl_sandbox_backend(r.sb);
-	rep.ok = 1;
-	for (size_t i = 0; i < nchecks; i++) {
-		rep.ok &= checks[i].ok;
+	rep.result = fl_checks_result(checks, nchecks, o.allow_skip);
+	rep.ok = rep.result == FL_RESULT_PASS;
+	for (size_t i = 0; i < nchecks; i++)
 		fl_trace_check(r.trace, rep.duration_ns, checks[i].name,
 			       checks[i].ok, checks[i].detail);
-	}
 	status = rep.ok ? EXIT_OK : EXIT_CHECK;
 	fflush(stdout);
 	fl_report_text(&rep, stdout);
@@ -1094,6 +1189,7 @@ out:
 			status = EXIT_USAGE;
 	}
 	free(checks);
+	free(r.alive);
 	fl_owner_free(r.owner);
 	fl_states_free(r.states);
 	fl_calls_free(r.calls);

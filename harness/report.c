@@ -51,6 +51,22 @@ static json_object *exit_json(const struct fl_exit *x)
 	return o;
 }
 
+/* The trailing states of flow id's side dir that came after faultline
+ * began stopping the target at stop_ns (the stop's doing). */
+static json_object *after_stop_json(const struct fl_states *st, uint32_t id,
+				    int dir, uint64_t stop_ns)
+{
+	json_object *a = json_object_new_array();
+	size_t n = 0;
+	const struct fl_state_change *ch = st ? fl_states_changes(st, &n) : NULL;
+
+	for (size_t i = 0; stop_ns && i < n; i++)
+		if (ch[i].flow == id && ch[i].dir == dir && ch[i].t_ns >= stop_ns)
+			json_object_array_add(a, json_object_new_string(
+				fl_state_name(ch[i].to) ?: "?"));
+	return a;
+}
+
 static json_object *path_json(const struct fl_states *st, uint32_t id, int dir)
 {
 	json_object *a = json_object_new_array();
@@ -133,6 +149,16 @@ static json_object *flows_json(const struct fl_engine *e,
 				       path_json(st, f->id, FL_DIR_C2S));
 		json_object_object_add(o, "server_states",
 				       path_json(st, f->id, FL_DIR_S2C));
+		{
+			json_object *as = json_object_new_object();
+			uint64_t stop = facts ? facts->stop_ns : 0;
+
+			json_object_object_add(as, "client",
+					       after_stop_json(st, f->id, FL_DIR_C2S, stop));
+			json_object_object_add(as, "server",
+					       after_stop_json(st, f->id, FL_DIR_S2C, stop));
+			json_object_object_add(o, "states_after_stop", as);
+		}
 		json_object_object_add(o, "first",
 				       json_object_new_double((double)f->first_ns / 1e9));
 		json_object_object_add(o, "peer_gone", dead_peer_json(facts, id));
@@ -185,11 +211,37 @@ int fl_report_json(const struct fl_report *r, const char *path)
 	int ret = 0;
 
 	json_object_object_add(root, "ok", json_object_new_boolean(r->ok));
+	json_object_object_add(root, "result",
+			       json_object_new_string(fl_result_name(r->result)));
 	for (size_t i = 0; r->argv[i]; i++)
 		json_object_array_add(argv, json_object_new_string(r->argv[i]));
 	json_object_object_add(target, "argv", argv);
 	json_object_object_add(target, "exit", exit_json(&r->facts->target));
+	json_object_object_add(target, "stopped_by_faultline",
+			       json_object_new_boolean(r->facts->killed_by_harness));
 	json_object_object_add(root, "target", target);
+	if (r->facts->stop_ns) {
+		json_object *st = json_object_new_object();
+
+		json_object_object_add(st, "t", json_object_new_double(
+					       (double)r->facts->stop_ns / 1e9));
+		json_object_object_add(st, "signal", json_object_new_string("SIGTERM"));
+		json_object_object_add(root, "stop", st);
+	} else {
+		json_object_object_add(root, "stop", NULL);
+	}
+	if (r->driver) {
+		json_object *st = json_object_new_object();
+
+		json_object_object_add(st, "waited", json_object_new_double(
+					       (double)r->facts->settle_ns / 1e9));
+		json_object_object_add(st, "reason", r->facts->settle_why[0]
+				       ? json_object_new_string(r->facts->settle_why)
+				       : NULL);
+		json_object_object_add(st, "cut_by_timeout",
+				       json_object_new_boolean(r->facts->settle_cut));
+		json_object_object_add(root, "settle", st);
+	}
 	if (r->driver) {
 		json_object *d = json_object_new_object();
 
@@ -202,7 +254,10 @@ int fl_report_json(const struct fl_report *r, const char *path)
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "name", json_object_new_string(c->name));
+		json_object_object_add(o, "expect", c->expect[0]
+				       ? json_object_new_string(c->expect) : NULL);
 		json_object_object_add(o, "ok", json_object_new_boolean(c->ok));
+		json_object_object_add(o, "judged", json_object_new_boolean(!c->skipped));
 		json_object_object_add(o, "detail",
 				       json_object_new_string(c->detail));
 		if (c->skipped)
@@ -389,17 +444,40 @@ static void print_ladder(const struct fl_report *r, uint32_t id, FILE *f)
 void fl_report_text(const struct fl_report *r, FILE *f)
 {
 	const struct fl_ruleset *rs = r->facts->rs;
-	size_t nfail = 0;
+	size_t nfail = 0, nskip = 0;
+	char how[64];
 
 	fprintf(f, "\nfaultline report (seed %llu, %.3fs)\n",
 		(unsigned long long)r->seed, (double)r->duration_ns / 1e9);
+	fl_exit_describe(&r->facts->target, how, sizeof(how));
+	if (r->facts->killed_by_harness)
+		fprintf(f, "target: stopped by faultline at %.3fs (SIGTERM), then "
+			"%s at %.3fs\n", (double)r->facts->stop_ns / 1e9, how,
+			(double)r->facts->target.t_ns / 1e9);
+	else
+		fprintf(f, "target: %s at %.3fs\n", how,
+			(double)r->facts->target.t_ns / 1e9);
+	if (r->driver) {
+		uint64_t end = r->facts->stop_ns ? r->facts->stop_ns
+						 : r->facts->target.t_ns;
+
+		fl_exit_describe(&r->facts->driver, how, sizeof(how));
+		fprintf(f, "driver: %s at %.3fs; the target ran %.3fs more%s%s%s\n",
+			how, (double)r->facts->driver.t_ns / 1e9,
+			end > r->facts->driver.t_ns
+				? (double)(end - r->facts->driver.t_ns) / 1e9 : 0.0,
+			r->facts->settle_why[0] ? " (waiting: " : "",
+			r->facts->settle_why,
+			r->facts->settle_why[0] ? ")" : "");
+	}
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct fl_check_result *c = &r->checks[i];
 
 		fprintf(f, "  %s  %-24s %s\n",
-			c->skipped ? "SKIP" : c->ok ? "PASS" : "FAIL", c->name,
-			c->detail);
+			!c->ok ? "FAIL" : c->skipped ? "SKIP" : "PASS",
+			c->expect[0] ? c->expect : c->name, c->detail);
 		nfail += !c->ok;
+		nskip += c->ok && c->skipped;
 		for (unsigned j = 0; !c->ok && r->engine && j < c->nflows && j < 3; j++)
 			print_ladder(r, c->flows[j], f);
 	}
@@ -440,9 +518,24 @@ void fl_report_text(const struct fl_report *r, FILE *f)
 					(fl->target_side == FL_SIDE_CLIENT && !d) ||
 							(fl->target_side == FL_SIDE_SERVER && d)
 						? " (target)" : "");
-				for (size_t i = 0; i < n; i++)
-					fprintf(f, "%s%s", i ? " > " : " ",
-						fl_state_name(p[i]) ?: "?");
+				{
+					size_t nch, j = 0, own = n;
+					const struct fl_state_change *ch =
+						fl_states_changes(r->states, &nch);
+
+					/* How many came before the stop. */
+					if (r->facts->stop_ns) {
+						own = 0;
+						for (size_t i = 0; i < nch; i++)
+							if (ch[i].flow == id && ch[i].dir == d &&
+							    ch[i].t_ns < r->facts->stop_ns)
+								own++;
+					}
+					for (j = 0; j < n; j++)
+						fprintf(f, "%s%s", j == own ? " | stopped by faultline > "
+							: j ? " > " : " ",
+							fl_state_name(p[j]) ?: "?");
+				}
 				fputc('\n', f);
 			}
 			if (r->facts && fl_dead_peer(r->facts, id, &dp)) {
@@ -456,8 +549,8 @@ void fl_report_text(const struct fl_report *r, FILE *f)
 			fprintf(f, "  ... (%zu more in the JSON report)\n",
 				fl_flow_count(t) - 20);
 	}
-	fprintf(f, "result: %s (%zu of %zu checks failed)\n",
-		r->ok ? "PASS" : "FAIL", nfail, r->nchecks);
+	fprintf(f, "result: %s (%zu of %zu checks failed, %zu not judged)\n",
+		fl_result_name(r->result), nfail, r->nchecks, nskip);
 }
 
 static void xml_str(FILE *f, const char *s)

@@ -27,7 +27,8 @@ struct fl_report {
 	uint64_t seed;
 	uint64_t duration_ns;
 	const char *backend;        /* iptables backend */
-	int ok;
+	enum fl_result result;
+	int ok;                     /* result == PASS */
 };
 
 void fl_report_text(const struct fl_report *r, FILE *f);

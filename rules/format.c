@@ -83,6 +83,7 @@ const char *const fl__check_names[FL_CHK_COUNT] = {
 	[FL_CHK_ERROR_CLOSE] = "error-close",
 	[FL_CHK_CLOSE_TIME] = "close-time",
 	[FL_CHK_DEAD_PEER] = "dead-peer",
+	[FL_CHK_NO_ABORT_LOSS] = "no-abort-loss",
 };
 
 const char *fl_check_name(enum fl_check_kind k)
@@ -690,6 +691,7 @@ int fl__expect_text(const struct fl_expect *e, char *buf, size_t n)
 		break;
 	case FL_CHK_NO_SIGPIPE:
 	case FL_CHK_NO_LINGER_ABORT:
+	case FL_CHK_NO_ABORT_LOSS:
 	case FL_CHK_NO_UNREAD_CLOSE:
 	case FL_CHK_NO_FD_LEAK:
 		break;
@@ -776,13 +778,22 @@ int fl_expect_explain(const struct fl_expect *e, char *buf, size_t n)
 		sb_printf(&sb, "The target never sets SO_LINGER {1,0} (a close "
 			       "that throws away unsent data and sends RST).");
 		break;
+	case FL_CHK_NO_ABORT_LOSS:
+		sb_printf(&sb, "No abortive close (SO_LINGER {1,0}) throws data "
+			       "away: unsent or unread bytes at the close, or "
+			       "data from the peer arriving after it.  A harmless "
+			       "one is noted, not failed.");
+		break;
 	case FL_CHK_NO_UNREAD_CLOSE:
-		sb_printf(&sb, "The target never closes a socket with unread "
-			       "bytes (the kernel would send RST instead of FIN).");
+		sb_printf(&sb, "The target never closes a TCP socket with unread "
+			       "bytes, or so that data arriving after the close is "
+			       "reset (the kernel sends RST instead of FIN).");
 		break;
 	case FL_CHK_NO_FD_LEAK:
-		sb_printf(&sb, "Every socket the target opened is closed by the "
-			       "time it exits.");
+		sb_printf(&sb, "No connection socket stays open after its "
+			       "connection ended (peer's FIN or RST, or shut down "
+			       "both ways) while the process lives on (1s), and "
+			       "no process accumulates such sockets.");
 		break;
 	case FL_CHK_TIME_WAIT:
 		sb_printf(&sb, "At most %lld sockets on the target's side are in "

@@ -813,7 +813,7 @@ static void parse_expect(struct parser *p, const struct fl_tok *at)
 	if (t->kind != FL_TK_WORD) {
 		perr(p, t->off, "'expect' needs a check (exit, signal, no-close-wait, "
 		     "eof-close, error-close, no-sigpipe, no-linger-abort, "
-		     "no-unread-close, no-fd-leak, time-wait, close-time, "
+		     "no-abort-loss, no-unread-close, no-fd-leak, time-wait, close-time, "
 		     "dead-peer, path), got %s", tdesc(p, t, d, sizeof(d)));
 		return;
 	}
@@ -822,7 +822,7 @@ static void parse_expect(struct parser *p, const struct fl_tok *at)
 	if (k < 0) {
 		perr_unknown(p, t, "check", fl__check_names, FL_CHK_COUNT,
 			     "exit, signal, no-close-wait, eof-close, error-close, "
-			     "no-sigpipe, no-linger-abort, no-unread-close, "
+			     "no-sigpipe, no-linger-abort, no-abort-loss, no-unread-close, "
 			     "no-fd-leak, time-wait, close-time, dead-peer or path");
 		return;
 	}
@@ -866,6 +866,7 @@ static void parse_expect(struct parser *p, const struct fl_tok *at)
 		break;
 	case FL_CHK_NO_SIGPIPE:
 	case FL_CHK_NO_LINGER_ABORT:
+	case FL_CHK_NO_ABORT_LOSS:
 	case FL_CHK_NO_UNREAD_CLOSE:
 	case FL_CHK_NO_FD_LEAK:
 		break;

@@ -120,8 +120,9 @@ enum fl_check_kind {
 	FL_CHK_ERROR_CLOSE,
 	FL_CHK_CLOSE_TIME,
 	FL_CHK_DEAD_PEER,
+	FL_CHK_NO_ABORT_LOSS,
 };
-#define FL_CHK_COUNT (FL_CHK_DEAD_PEER + 1)
+#define FL_CHK_COUNT (FL_CHK_NO_ABORT_LOSS + 1)
 
 /* TCP states, numbered as the kernel's include/net/tcp_states.h. */
 enum fl_tcp_state {

@@ -477,7 +477,10 @@ static json_object *report_check(json_object *rep, const char *name)
 	for (size_t i = 0; checks && i < json_object_array_length(checks); i++) {
 		json_object *c = json_object_array_get_idx(checks, i);
 
-		if (!strcmp(js(c, "name"), name))
+		/* By the expectation as written ("no-close-wait 1s"), or
+		 * by the bare name ("no-close-wait", "driver"). */
+		if ((js(c, "expect") && !strcmp(js(c, "expect"), name)) ||
+		    !strcmp(js(c, "name"), name))
 			return c;
 	}
 	return NULL;
