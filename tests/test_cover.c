@@ -225,6 +225,24 @@ BOTH(raw_close_range_server_lost)
 	rr_free(&r);
 }
 
+/* The same through libc's close_range(): the shim re-creates its channel
+ * and names the new one (a REOPEN hello), so nothing is lost. */
+BOTH(libc_close_range_server_yes)
+{
+	struct run_result r;
+	json_object *rep, *c;
+
+	rr_init(&r);
+	run_cover(&r, u, FL_TARGETS "/cover_server -p 7000 --close-range",
+		  FL_TARGETS "/tcp_client -p 7000 --send 1000 > /dev/null", 0);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep, "no report: exit %d\n%s%s", r.status, r.out, r.err);
+	c = only_flow_cover(rep, &r, "server");
+	assert_cover(&r, c, "yes");
+	json_object_put(rep);
+	rr_free(&r);
+}
+
 /* The target as client: its socket's owner comes from the SYN_SENT
  * lookup (and the connect event). */
 BOTH(shimmed_client_yes)

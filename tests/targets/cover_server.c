@@ -1,12 +1,14 @@
 /* cover_server - a one-connection echo server for the tests of whether a
  * flow's calls were observed (tests/test_cover.c).
  *
- * cover_server [-p PORT] [--raw-close-range]
+ * cover_server [-p PORT] [--raw-close-range] [--close-range]
  *
  * Listens on 127.0.0.1:PORT (default 7000), accepts one connection,
  * echoes until EOF, closes it and exits 0.  --raw-close-range first closes
  * every descriptor from 3 up with the raw close_range system call, which
- * no preload hook sees: the shim's channel goes with them.  Built twice:
+ * no preload hook sees: the shim's channel goes with them.  --close-range
+ * does the same through libc's close_range(), which the shim hooks (it
+ * re-creates its channel and names the new one).  Built twice:
  * dynamic (cover_server) and static (static_echo_server: the shim cannot
  * load into it).  Prints nothing; exit 1 on an error.
  */
@@ -35,6 +37,8 @@ int main(int argc, char **argv)
 				return 2;
 		} else if (!strcmp(argv[i], "--raw-close-range")) {
 			syscall(SYS_close_range, 3u, ~0u, 0u);
+		} else if (!strcmp(argv[i], "--close-range")) {
+			close_range(3u, ~0u, 0);
 		} else {
 			return 2;
 		}
