@@ -28,11 +28,11 @@
  * names the new one after close_range()/closefrom() made the shim
  * re-create it: so the harness can tell, from the process's descriptors,
  * whether the channel is still open (a raw close_range system call, or an
- * exec into an image without the shim, closes it behind the shim's back).  At exit() (not
- * _exit() or a signal) it sends a FL_EV_BYE, so losses at the very end are
- * counted too.  dropped and seq belong to a process image: they restart
- * after exec and in a fork child, so sum losses per image (hello to hello),
- * not per pid.
+ * exec into an image without the shim, closes it behind the shim's back).
+ * At exit() (not _exit() or a signal) it sends a FL_EV_BYE, so losses at
+ * the very end are counted too.  dropped and seq belong to a process
+ * image: they restart after exec and in a fork child, so sum losses per
+ * image (hello to hello; a REOPEN hello is not a new image), not per pid.
  *
  * Header-only: the harness includes it, nothing to link.
  */
