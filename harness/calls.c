@@ -28,6 +28,8 @@ struct fl_calls {
 	struct proc_loss *procs;
 	size_t nprocs, capprocs;
 	size_t hellos;
+	struct fl_hello *hv;
+	size_t nhv, caphv;
 	uint64_t malformed;
 };
 
@@ -75,6 +77,7 @@ void fl_calls_free(struct fl_calls *c)
 		close(c->fd);
 	free(c->v);
 	free(c->procs);
+	free(c->hv);
 	free(c);
 }
 
@@ -121,6 +124,28 @@ static void note_loss(struct fl_calls *c, int pid, uint64_t dropped)
 	}
 	c->procs[c->nprocs].pid = pid;
 	c->procs[c->nprocs++].dropped = dropped;
+}
+
+static void note_hello(struct fl_calls *c, const struct fl_ev *ev)
+{
+	struct fl_hello *h;
+
+	if (c->nhv == c->caphv) {
+		size_t cap = c->caphv ? c->caphv * 2 : 16;
+		struct fl_hello *v = realloc(c->hv, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		c->hv = v;
+		c->caphv = cap;
+	}
+	h = &c->hv[c->nhv++];
+	h->t_ns = fl_clock_rel_ns(ev->t_ns);
+	h->pid = ev->pid;
+	h->why = ev->u.hello.why;
+	h->chan_ino = ev->u.hello.chan_ino;
+	memcpy(h->exe, ev->u.hello.exe, sizeof(h->exe));
+	h->exe[sizeof(h->exe) - 1] = 0;
 }
 
 static const char *opt_name(int level, int opt)
@@ -257,7 +282,9 @@ static void on_event(struct fl_calls *c, const struct fl_ev *ev,
 	if (ev->dropped)
 		note_loss(c, ev->pid, ev->dropped);
 	if (ev->kind == FL_EV_HELLO) {
-		c->hellos++;
+		if (ev->u.hello.why != FL_HELLO_REOPEN)
+			c->hellos++;
+		note_hello(c, ev);
 		return;
 	}
 	if (ev->kind != FL_EV_CALL || ev->fn >= FL_FN_COUNT)
@@ -342,6 +369,12 @@ uint64_t fl_calls_count(const struct fl_calls *c, unsigned fn)
 size_t fl_calls_shimmed(const struct fl_calls *c)
 {
 	return c->hellos;
+}
+
+const struct fl_hello *fl_calls_hellos(const struct fl_calls *c, size_t *n)
+{
+	*n = c->nhv;
+	return c->hv;
 }
 
 uint64_t fl_calls_lost(const struct fl_calls *c)

@@ -41,6 +41,16 @@ struct fl_call {
 	char local[64], peer[64];
 };
 
+/* One hello as received: a process image that loaded the shim, or the
+ * shim naming its re-created channel (why FL_HELLO_REOPEN). */
+struct fl_hello {
+	uint64_t t_ns;     /* relative to the run's start */
+	int pid;           /* the sandbox's pid, as call events have it */
+	unsigned why;      /* enum fl_ev_hello_why */
+	uint64_t chan_ino; /* inode of the shim's socket, 0 unknown */
+	char exe[164];
+};
+
 /* Binds a fresh abstract name; *name gets it (for FAULTLINE_SOCK).
  * Returns 0 or -errno with err filled. */
 int fl_calls_new(struct fl_calls **out, char *name, size_t namelen,
@@ -55,8 +65,10 @@ void fl_calls_process(struct fl_calls *c, const struct fl_flow_table *flows,
 const struct fl_call *fl_calls_get(const struct fl_calls *c, size_t *n);
 /* Events received per function (index enum fl_ev_fn). */
 uint64_t fl_calls_count(const struct fl_calls *c, unsigned fn);
-/* Processes that said hello (loaded the shim). */
+/* Process images that said hello (loaded the shim); a REOPEN is not one. */
 size_t fl_calls_shimmed(const struct fl_calls *c);
+/* Every hello in the order received (FL_HELLO_REOPEN ones too). */
+const struct fl_hello *fl_calls_hellos(const struct fl_calls *c, size_t *n);
 /* Events the shim counted as lost, summed over processes. */
 uint64_t fl_calls_lost(const struct fl_calls *c);
 /* Datagrams that were not events (wrong size, magic or version). */

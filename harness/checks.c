@@ -266,6 +266,41 @@ static int need_shim(struct fl_check_result *c, const struct fl_run_facts *f)
 	return 0;
 }
 
+/*
+ * A check of calls judged what the shim reported; a flow whose target
+ * socket belongs to a process that never loaded the shim (env -i, a
+ * static binary under a shell) or that lost the shim's channel (a raw
+ * close_range) reported nothing, so that flow was not judged: say so, and
+ * the check cannot pass.
+ */
+static void uncovered(struct fl_check_result *c, const struct fl_run_facts *f)
+{
+	unsigned n = 0;
+	char why[256];
+
+	for (uint32_t id = 1; f->cover && f->flows && id <= fl_flow_count(f->flows);
+	     id++) {
+		const struct fl_flow *fl = fl_flow_get(f->flows, id);
+		enum fl_cover cv;
+
+		if (fl->target_side != FL_SIDE_CLIENT &&
+		    fl->target_side != FL_SIDE_SERVER)
+			continue;
+		cv = fl_cover_target(f->cover, fl, NULL, NULL);
+		if (cv != FL_COVER_NO_SHIM && cv != FL_COVER_LOST)
+			continue;
+		c->skipped = 1;
+		if (n++ == 0) {
+			fl_cover_explain(f->cover, id, fl->target_side == FL_SIDE_CLIENT
+						     ? FL_DIR_C2S : FL_DIR_S2C,
+					 why, sizeof(why));
+			detail_add(c, "; not judged: %s", why);
+		}
+	}
+	if (n > 1)
+		detail_add(c, " (and %u more flows)", n - 1);
+}
+
 static int is_read(unsigned fn)
 {
 	return fn == FL_FN_READ || fn == FL_FN_RECV || fn == FL_FN_RECVFROM ||
@@ -1582,6 +1617,28 @@ int fl_checks_run(const struct fl_run_facts *f, struct fl_check_result **out,
 			if (!(c = add(&r, name, e)))
 				goto nomem;
 			check_path(c, f, e);
+			break;
+		}
+		switch (e->kind) {
+		case FL_CHK_EOF_CLOSE:
+		case FL_CHK_ERROR_CLOSE:
+		case FL_CHK_CLOSE_TIME:
+		case FL_CHK_DEAD_PEER:
+		case FL_CHK_NO_LINGER_ABORT:
+		case FL_CHK_NO_ABORT_LOSS:
+		case FL_CHK_NO_UNREAD_CLOSE:
+		case FL_CHK_NO_FD_LEAK:
+			/* Judged on the calls: per flow, only where they
+			 * were observed. */
+			if (f->shim_loaded)
+				uncovered(c, f);
+			break;
+		case FL_CHK_EXIT:
+		case FL_CHK_SIGNAL:
+		case FL_CHK_NO_CLOSE_WAIT:
+		case FL_CHK_NO_SIGPIPE:
+		case FL_CHK_TIME_WAIT:
+		case FL_CHK_PATH:
 			break;
 		}
 	}

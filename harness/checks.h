@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "calls.h"
+#include "cover.h"
 #include "flow.h"
 #include "queue.h"
 #include "states.h"
@@ -54,6 +55,7 @@ struct fl_run_facts {
 	int shim_loaded;          /* some target process said hello */
 	int shim_wanted;          /* the shim was put into the environment */
 	uint64_t calls_lost;
+	const struct fl_cover_db *cover; /* per flow: were its calls observed (cover.h) */
 	const struct fl_flow_table *flows;
 	int time_wait;            /* TIME_WAIT sockets on the target's side at the end */
 	const struct fl_states *states; /* TCP state paths */

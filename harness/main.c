@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "calls.h"
+#include "cover.h"
 #include "checks.h"
 #include "clock.h"
 #include "diag.h"
@@ -440,6 +441,7 @@ struct run {
 	struct fl_sdiag *diag;
 	struct fl_owner *owner;
 	struct fl_calls *calls;
+	struct fl_cover_db *cover; /* whose calls were observed (cover.h) */
 	struct fl_states *states;
 	uint64_t next_sample_ns, last_sample_ns;
 	uint64_t next_progress_ns; /* 0 = no progress lines */
@@ -534,6 +536,9 @@ static void begin_stop(struct run *r)
 			      "the target; state changes from here on are the "
 			      "stop's doing");
 	}
+	/* cover: the last look at the shim's channels, before they close */
+	fl_calls_process(r->calls, fl_engine_flows(r->eng), r->trace);
+	fl_cover_final(r->cover, r->calls, r->owner, fl_engine_flows(r->eng), now);
 	stop_processes(r, SIGTERM);
 	r->phase = PH_TERM;
 	r->deadline_ns = now + r->o->grace_ns;
@@ -786,6 +791,8 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 					 r->trace);
 		if (n > 0 && (pfd[2].revents & POLLIN))
 			handle_signals(r);
+		fl_cover_poll(r->cover, r->calls, r->owner, /* cover */
+			      fl_engine_flows(r->eng), fl_clock_now_rel_ns());
 		if (r->next_progress_ns && fl_clock_now_rel_ns() >= r->next_progress_ns)
 			progress(r);
 		if (fl_clock_now_rel_ns() >= r->next_sample_ns ||
@@ -1087,6 +1094,8 @@ static int cmd_run(int argc, char **argv)
 	ret = fl_states_new(&r.states, r.diag);
 	if (ret == 0)
 		ret = fl_owner_new(&r.owner, r.diag, fl_sandbox_host_proc(r.sb));
+	if (ret == 0)
+		ret = fl_cover_new(&r.cover);
 	if (ret < 0) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto env_error;
@@ -1139,6 +1148,8 @@ static int cmd_run(int argc, char **argv)
 	r.facts.shim_loaded = fl_calls_shimmed(r.calls) > 0;
 	r.facts.shim_wanted = r.env[0] != NULL;
 	r.facts.calls_lost = fl_calls_lost(r.calls);
+	fl_cover_finish(r.cover, r.calls, r.owner, fl_engine_flows(r.eng));
+	r.facts.cover = r.cover;
 	r.facts.flows = fl_engine_flows(r.eng);
 	r.facts.time_wait = count_time_wait(&r);
 	r.facts.states = r.states;
@@ -1193,6 +1204,7 @@ out:
 	fl_owner_free(r.owner);
 	fl_states_free(r.states);
 	fl_calls_free(r.calls);
+	fl_cover_free(r.cover);
 	for (size_t i = 0; i < 3; i++)
 		free(r.env[i]);
 	fl_sdiag_free(r.diag);

@@ -26,6 +26,9 @@ struct fl_owner {
 	pid_t root[3];    /* harness-view pid per role */
 	pid_t nsroot[3];  /* the same in the sandbox's PID namespace */
 	uint8_t port_role[65536]; /* listener port -> role + 1, 0 = unknown */
+	pid_t port_pid[65536];    /* listener port -> its owner (sandbox pid) */
+	pid_t *flow_pid;          /* flow id -> owner of the target's socket */
+	size_t nflow_pid;
 };
 
 int fl_owner_new(struct fl_owner **out, struct fl_sdiag *diag, int host_proc)
@@ -42,6 +45,8 @@ int fl_owner_new(struct fl_owner **out, struct fl_sdiag *diag, int host_proc)
 
 void fl_owner_free(struct fl_owner *o)
 {
+	if (o)
+		free(o->flow_pid);
 	free(o);
 }
 
@@ -177,34 +182,69 @@ static void find_sock(void *ctx, const struct fl_sdiag_sock *s)
 	c->inode = s->inode;
 }
 
+/* The role of the process holding the socket at ep in one of states, and
+ * its pid in *pid (or -1). */
 static enum fl_role sock_role(struct fl_owner *o, const struct fl_endpoint *ep,
-			      uint32_t states)
+			      uint32_t states, pid_t *pid)
 {
 	struct find_ctx c = {.ep = ep};
-	pid_t pid;
 
+	*pid = -1;
 	if (fl_sdiag_dump(o->diag, states, find_sock, &c) < 0 || !c.inode)
 		return FL_ROLE_NONE;
-	pid = pid_of_inode(c.inode);
-	return pid > 0 ? role_of(o, pid) : FL_ROLE_NONE;
+	*pid = pid_of_inode(c.inode);
+	return *pid > 0 ? role_of(o, *pid) : FL_ROLE_NONE;
+}
+
+/* Remembers who owns the target's side of flow id (no cost beyond the
+ * lookups that found the side). */
+static void note_flow_pid(struct fl_owner *o, uint32_t id, pid_t pid)
+{
+	if (id >= o->nflow_pid) {
+		size_t n = o->nflow_pid ? o->nflow_pid : 64;
+		pid_t *v;
+
+		while (n <= id)
+			n *= 2;
+		v = realloc(o->flow_pid, n * sizeof(*v));
+		if (!v)
+			return;
+		for (size_t i = o->nflow_pid; i < n; i++)
+			v[i] = -1;
+		o->flow_pid = v;
+		o->nflow_pid = n;
+	}
+	o->flow_pid[id] = pid;
 }
 
 enum fl_side fl_owner_target_side(struct fl_owner *o, const struct fl_flow *f)
 {
 	uint16_t sport = f->ep[1].port;
 	enum fl_role r;
+	pid_t pid;
 
 	if (!o->port_role[sport]) {
-		r = sock_role(o, &f->ep[1], 1u << TCP_LISTEN_STATE);
-		if (r != FL_ROLE_NONE)
+		r = sock_role(o, &f->ep[1], 1u << TCP_LISTEN_STATE, &pid);
+		if (r != FL_ROLE_NONE) {
 			o->port_role[sport] = (uint8_t)(r + 1);
+			o->port_pid[sport] = pid;
+		}
 	}
-	if (o->port_role[sport] == FL_ROLE_TARGET + 1)
+	if (o->port_role[sport] == FL_ROLE_TARGET + 1) {
+		note_flow_pid(o, f->id, o->port_pid[sport]);
 		return FL_SIDE_SERVER;
-	r = sock_role(o, &f->ep[0], 1u << TCP_SYN_SENT_STATE);
-	if (r == FL_ROLE_TARGET)
+	}
+	r = sock_role(o, &f->ep[0], 1u << TCP_SYN_SENT_STATE, &pid);
+	if (r == FL_ROLE_TARGET) {
+		note_flow_pid(o, f->id, pid);
 		return FL_SIDE_CLIENT;
+	}
 	return FL_SIDE_ANY;
+}
+
+pid_t fl_owner_flow_pid(const struct fl_owner *o, uint32_t id)
+{
+	return id < o->nflow_pid ? o->flow_pid[id] : -1;
 }
 
 pid_t fl_owner_ns_pid(const struct fl_owner *o, enum fl_role role)

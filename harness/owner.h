@@ -34,4 +34,9 @@ pid_t fl_owner_ns_pid(const struct fl_owner *o, enum fl_role role);
  * _ANY (unknown, or neither). */
 enum fl_side fl_owner_target_side(struct fl_owner *o, const struct fl_flow *f);
 
+/* The sandbox pid that owned the target's socket of flow id when
+ * fl_owner_target_side() resolved it (a listener's owner: the process
+ * that accepted may be another one), or -1. */
+pid_t fl_owner_flow_pid(const struct fl_owner *o, uint32_t id);
+
 #endif

@@ -108,6 +108,29 @@ static json_object *dead_peer_json(const struct fl_run_facts *facts,
 	return o;
 }
 
+/* cover.h: were the calls on the target's side of f observed?
+ * {"status":"yes"|"no-shim"|"lost"|"unknown","pid":N|null,
+ *  "lost_at":S|null,"detail":"..."} */
+static json_object *cover_json(const struct fl_run_facts *facts,
+			       const struct fl_flow *f)
+{
+	json_object *o = json_object_new_object();
+	uint64_t lost = 0;
+	int pid = -1;
+	enum fl_cover c = fl_cover_target(facts->cover, f, &pid, &lost);
+	char buf[512];
+
+	json_object_object_add(o, "status", json_object_new_string(fl_cover_name(c)));
+	json_object_object_add(o, "pid", pid > 0 ? json_object_new_int(pid) : NULL);
+	json_object_object_add(o, "lost_at", c == FL_COVER_LOST
+				   ? json_object_new_double((double)lost / 1e9) : NULL);
+	fl_cover_explain(facts->cover, f->id,
+			 f->target_side == FL_SIDE_CLIENT ? FL_DIR_C2S : FL_DIR_S2C,
+			 buf, sizeof(buf));
+	json_object_object_add(o, "detail", json_object_new_string(buf));
+	return o;
+}
+
 static json_object *flows_json(const struct fl_engine *e,
 			       const struct fl_states *st,
 			       const struct fl_run_facts *facts)
@@ -162,6 +185,7 @@ static json_object *flows_json(const struct fl_engine *e,
 		json_object_object_add(o, "first",
 				       json_object_new_double((double)f->first_ns / 1e9));
 		json_object_object_add(o, "peer_gone", dead_peer_json(facts, id));
+		json_object_object_add(o, "calls_observed", cover_json(facts, f));
 		json_object_array_add(a, o);
 	}
 	return a;

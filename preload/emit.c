@@ -14,6 +14,7 @@
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,6 +123,7 @@ void fl_emit_hello(enum fl_ev_hello_why why)
 {
 	struct fl_ev ev;
 	struct fl_ev_hello *h = &ev.u.hello;
+	struct stat st;
 	long n;
 
 	fl_emit_init(&ev, FL_FN_NONE, -1);
@@ -131,6 +133,8 @@ void fl_emit_hello(enum fl_ev_hello_why why)
 	h->gid = (uint32_t)syscall(SYS_getgid);
 	h->why = (uint16_t)why;
 	h->chan_fd = fl_chan_fd();
+	if (h->chan_fd >= 0 && syscall(SYS_fstat, h->chan_fd, &st) == 0)
+		h->chan_ino = (uint64_t)st.st_ino;
 	n = syscall(SYS_readlink, "/proc/self/exe", h->exe, sizeof(h->exe) - 1);
 	if (n < 0) {
 		n = (long)strnlen(program_invocation_name, sizeof(h->exe) - 1);

@@ -22,7 +22,7 @@ bool fl_emit_sock(struct fl_ev *ev, int fd);
 void fl_emit_closeinfo(struct fl_ev *ev, int fd);
 /* Stamps and sends a call event; err is ignored when ret >= 0. */
 void fl_emit_send(struct fl_ev *ev, int64_t ret, int err);
-/* Sends a hello event. */
+/* Sends a hello event (with the channel's inode). */
 void fl_emit_hello(enum fl_ev_hello_why why);
 /* Sends the bye event (at exit; waits up to 20 ms on a full queue). */
 void fl_emit_bye(void);

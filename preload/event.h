@@ -23,11 +23,16 @@
  *
  * Each process announces itself with a FL_EV_HELLO (at startup in every
  * exec'd image, and in every fork child); a target that sends no hello did
- * not load the shim (static binary, cleared environment).  At exit() (not
- * _exit() or a signal) it sends a FL_EV_BYE, so losses at the very end are
- * counted too.  dropped and seq belong to a process image: they restart
- * after exec and in a fork child, so sum losses per image (hello to hello),
- * not per pid.
+ * not load the shim (static binary, cleared environment).  The hello names
+ * the inode of the shim's socket, and a hello with why FL_HELLO_REOPEN
+ * names the new one after close_range()/closefrom() made the shim
+ * re-create it: so the harness can tell, from the process's descriptors,
+ * whether the channel is still open (a raw close_range system call, or an
+ * exec into an image without the shim, closes it behind the shim's back).
+ * At exit() (not _exit() or a signal) it sends a FL_EV_BYE, so losses at
+ * the very end are counted too.  dropped and seq belong to a process
+ * image: they restart after exec and in a fork child, so sum losses per
+ * image (hello to hello; a REOPEN hello is not a new image), not per pid.
  *
  * Header-only: the harness includes it, nothing to link.
  */
@@ -40,7 +45,7 @@
 #include <sys/socket.h>
 
 #define FL_EV_MAGIC 0x464c4556u /* "FLEV" read as a host-order integer */
-#define FL_EV_VERSION 1
+#define FL_EV_VERSION 2 /* 2: hello.chan_ino, FL_HELLO_REOPEN */
 /* The environment variable naming the abstract socket. */
 #define FL_EV_SOCK_ENV "FAULTLINE_SOCK"
 
@@ -118,6 +123,8 @@ enum fl_ev_val {
 enum fl_ev_hello_why {
 	FL_HELLO_START = 1, /* the constructor ran (process start, exec) */
 	FL_HELLO_FORK = 2,  /* a fork child (pthread_atfork or _Fork) */
+	FL_HELLO_REOPEN = 3, /* the channel was re-created (close_range,
+				closefrom over it): same image, new chan_ino */
 };
 
 /*
@@ -209,7 +216,10 @@ struct fl_ev_hello {
 	uint16_t reserved0;
 	int32_t chan_fd;   /* the shim's own descriptor (diagnostics) */
 	/* /proc/self/exe (else argv[0]), NUL-terminated, truncated */
-	char exe[172];
+	char exe[164];
+	/* st_ino of the channel's socket (what /proc/PID/fd/N shows as
+	 * "socket:[ino]"); 0 if the channel is not open */
+	uint64_t chan_ino;
 };
 
 struct fl_ev {

@@ -427,9 +427,11 @@ static void range_after(enum fl_ev_fn fn, unsigned int first, unsigned int last,
 	struct fl_ev ev;
 
 	if (chan_old >= 0) {
-		if (r == 0)
-			fl_chan_open();
-		else
+		/* A new socket, so a new inode: name it to the harness, which
+		 * watches for the old one in our descriptors. */
+		if (r == 0 && fl_chan_open() == 0)
+			fl_emit_hello(FL_HELLO_REOPEN);
+		else if (r != 0)
 			fl_chan_resume(chan_old);
 	}
 	fl_emit_init(&ev, fn, -1);
