@@ -922,8 +922,12 @@ static int cmd_run(int argc, char **argv)
 		r.seed = o.seed;
 	else if (r.rs->has_seed)
 		r.seed = r.rs->seed;
-	else if (getrandom(&r.seed, sizeof(r.seed), 0) != sizeof(r.seed))
-		r.seed = fl_clock_ns();
+	else {
+		if (getrandom(&r.seed, sizeof(r.seed), 0) != sizeof(r.seed))
+			r.seed = fl_clock_ns();
+		/* Below 2^53: exact as a JSON number in jq and JavaScript too. */
+		r.seed &= (1ull << 53) - 1;
+	}
 	r.facts.rs = r.rs;
 	r.facts.have_driver = o.driver != NULL;
 	r.facts.timeout_ns = o.timeout_ns;
@@ -1070,6 +1074,7 @@ static int cmd_run(int argc, char **argv)
 			       checks[i].ok, checks[i].detail);
 	}
 	status = rep.ok ? EXIT_OK : EXIT_CHECK;
+	fl_trace_flush(r.trace); /* every event is in; before a report on stdout */
 	fflush(stdout);
 	fl_report_text(&rep, stdout);
 	if (o.report && (ret = fl_report_json(&rep, o.report)) < 0) {
