@@ -692,6 +692,7 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 					 r->trace);
 		if (n > 0 && (pfd[2].revents & POLLIN))
 			handle_signals(r);
+		fl_trace_tick(r->trace); /* a quiet run's last events reach the file */
 		if (r->next_progress_ns && fl_clock_now_rel_ns() >= r->next_progress_ns)
 			progress(r);
 		if (fl_clock_now_rel_ns() >= r->next_sample_ns ||

@@ -32,6 +32,7 @@ struct trace_line {
 	uint64_t t_ns;
 	size_t off;
 	size_t len;
+	int flush;		/* flush the file once it is written */
 };
 
 struct fl_trace {
@@ -59,6 +60,7 @@ struct fl_trace {
 	uint64_t open_t_ns;
 	int open_late;
 	int open_header;
+	int open_flush;
 };
 
 static uint64_t clock_now(void *ctx)
@@ -199,10 +201,12 @@ static void put_json_str(struct fl_trace *t, const char *s)
 }
 
 /* Writes the pending lines older than cutoff_ns (all of them for
- * UINT64_MAX), in t order, and compacts what is left. */
-static void drain(struct fl_trace *t, uint64_t cutoff_ns)
+ * UINT64_MAX), in t order, and compacts what is left.  Returns whether a
+ * line that wants the file flushed was written. */
+static int drain(struct fl_trace *t, uint64_t cutoff_ns)
 {
 	size_t k = 0, keep = 0;
+	int flush = 0;
 
 	while (k < t->nlines && t->lines[k].t_ns < cutoff_ns) {
 		const struct trace_line *l = &t->lines[k++];
@@ -210,9 +214,14 @@ static void drain(struct fl_trace *t, uint64_t cutoff_ns)
 		fwrite(t->text + l->off, 1, l->len, t->f);
 		if (l->t_ns > t->written_ns)
 			t->written_ns = l->t_ns;
+		flush |= l->flush;
 	}
 	if (k == 0)
-		return;
+		return 0;
+	if (k == t->nlines) {
+		t->nlines = t->text_len = 0;
+		return flush;
+	}
 	for (size_t i = k; i < t->nlines; i++)
 		keep += t->lines[i].len;
 	if (keep > t->spare_cap) {
@@ -223,7 +232,7 @@ static void drain(struct fl_trace *t, uint64_t cutoff_ns)
 			memmove(t->lines, t->lines + k,
 				(t->nlines - k) * sizeof(*t->lines));
 			t->nlines -= k;
-			return;
+			return flush;
 		}
 		t->spare = p;
 		t->spare_cap = t->text_cap;
@@ -248,26 +257,35 @@ static void drain(struct fl_trace *t, uint64_t cutoff_ns)
 		t->spare_cap = cap;
 	}
 	t->text_len = keep;
+	return flush;
 }
 
 /* Drains what is older than the window, at most every window/4, and
- * flushes the file every second or so (force: now). */
-static void maybe_drain(struct fl_trace *t, int force_flush)
+ * flushes the file every second or so, or at once when a line that wants
+ * it (a proc event) was written. */
+static void maybe_drain(struct fl_trace *t)
 {
 	uint64_t now;
+	int flush = 0;
 
 	if (!t->started)
 		return;
 	now = t->now(t->now_ctx);
-	if (now >= t->next_drain_ns || force_flush) {
-		drain(t, now > t->window_ns ? now - t->window_ns : 0);
-		t->next_drain_ns = now + t->window_ns / 4;
-	}
-	if (force_flush || now - t->last_flush_ns >= 1000000000ull ||
+	if (now < t->next_drain_ns)
+		return;
+	flush = drain(t, now > t->window_ns ? now - t->window_ns : 0);
+	t->next_drain_ns = now + t->window_ns / 4;
+	if (flush || now - t->last_flush_ns >= 1000000000ull ||
 	    now < t->last_flush_ns) {
 		fflush(t->f);
 		t->last_flush_ns = now;
 	}
+}
+
+void fl_trace_tick(struct fl_trace *t)
+{
+	if (t)
+		maybe_drain(t);
 }
 
 static void line_begin(struct fl_trace *t, uint64_t t_ns)
@@ -276,13 +294,14 @@ static void line_begin(struct fl_trace *t, uint64_t t_ns)
 	t->open_t_ns = t_ns;
 	t->open_late = t_ns < t->written_ns;
 	t->open_header = 0;
+	t->open_flush = 0;
 	put(t, "{\"t\":%llu.%06llu", (unsigned long long)(t_ns / 1000000000u),
 	    (unsigned long long)(t_ns % 1000000000u / 1000u));
 }
 
 /* Ends the line and files it by t (after every pending line with the same
  * t: equal times keep their arrival order). */
-static void line_end(struct fl_trace *t, int force_flush)
+static void line_end(struct fl_trace *t)
 {
 	size_t lo = 0, hi = t->nlines;
 	struct trace_line l;
@@ -299,7 +318,7 @@ static void line_end(struct fl_trace *t, int force_flush)
 		fwrite(t->text + t->open_off, 1, t->text_len - t->open_off, t->f);
 		t->text_len = t->open_off;
 		t->started = 1;
-		maybe_drain(t, force_flush);
+		fflush(t->f);
 		return;
 	}
 	if (t->open_late)
@@ -307,6 +326,7 @@ static void line_end(struct fl_trace *t, int force_flush)
 	l.t_ns = t->open_t_ns;
 	l.off = t->open_off;
 	l.len = t->text_len - t->open_off;
+	l.flush = t->open_flush;
 	if (t->nlines == t->lines_cap) {
 		size_t cap = t->lines_cap ? t->lines_cap * 2 : 256;
 		struct trace_line *p = realloc(t->lines, cap * sizeof(*p));
@@ -336,7 +356,7 @@ static void line_end(struct fl_trace *t, int force_flush)
 		(t->nlines - lo) * sizeof(*t->lines));
 	t->lines[lo] = l;
 	t->nlines++;
-	maybe_drain(t, force_flush);
+	maybe_drain(t);
 }
 
 void fl_trace_flush(struct fl_trace *t)
@@ -402,7 +422,7 @@ void fl_trace_pkt(struct fl_trace *t, const struct fl_trace_pkt *p)
 		put_str(t, ",\"detail\":");
 		put_json_str(t, p->detail);
 	}
-	line_end(t, 0);
+	line_end(t);
 }
 
 void fl_trace_proc(struct fl_trace *t, uint64_t t_ns, int pid, int host_pid,
@@ -424,7 +444,8 @@ void fl_trace_proc(struct fl_trace *t, uint64_t t_ns, int pid, int host_pid,
 	} else if (code >= 0) {
 		put(t, ",\"code\":%d", code);
 	}
-	line_end(t, 1);
+	t->open_flush = 1;
+	line_end(t);
 }
 
 void fl_trace_check(struct fl_trace *t, uint64_t t_ns, const char *name,
@@ -437,7 +458,7 @@ void fl_trace_check(struct fl_trace *t, uint64_t t_ns, const char *name,
 	put_json_str(t, name);
 	put(t, ",\"ok\":%s,\"detail\":", ok ? "true" : "false");
 	put_json_str(t, detail ? detail : "");
-	line_end(t, 0);
+	line_end(t);
 }
 
 const char *fl_seed_text(uint64_t seed, char buf[FL_SEED_TEXT_SIZE])
@@ -474,7 +495,7 @@ void fl_trace_run(struct fl_trace *t, const char *version, uint64_t seed,
 		put_json_str(t, rule_files[i]);
 	}
 	put_str(t, "]");
-	line_end(t, 1);
+	line_end(t);
 }
 
 void fl_trace_note(struct fl_trace *t, uint64_t t_ns, const char *what,
@@ -489,7 +510,7 @@ void fl_trace_note(struct fl_trace *t, uint64_t t_ns, const char *what,
 		put_str(t, ",\"detail\":");
 		put_json_str(t, detail);
 	}
-	line_end(t, 0);
+	line_end(t);
 }
 
 void fl_trace_raw(struct fl_trace *t, uint64_t t_ns, const char *ev,
@@ -499,5 +520,5 @@ void fl_trace_raw(struct fl_trace *t, uint64_t t_ns, const char *ev,
 		return;
 	line_begin(t, t_ns);
 	put(t, ",\"ev\":\"%s\",%s", ev, body);
-	line_end(t, 0);
+	line_end(t);
 }

@@ -13,9 +13,10 @@
  * clamped), out of order, marked "late":true; fl_trace_late() counts them
  * and a `note` (what "late-events") at close says how many.
  *
- * The file is flushed every second or so (and at each proc event), so a
- * killed run still leaves its trace up to a second and a window before
- * its end.
+ * Lines are drained on each event and on fl_trace_tick() (the event
+ * loop's), and the file is flushed every second or so and once a proc
+ * event is out, so a killed run still leaves its trace up to a second
+ * and a window before its end.
  * Single-threaded.  Every function is a no-op on a NULL trace.
  */
 #ifndef FL_TRACE_H
@@ -35,6 +36,10 @@ struct fl_trace *fl_trace_open(const char *path);
 /* Writes every pending line, flushes and closes; returns 0, -ENOMEM if a
  * line could not be buffered, or -errno of a write error. */
 int fl_trace_close(struct fl_trace *t);
+/* Writes out what has become older than the window: call it from the
+ * event loop (cheap: a clock read), so a quiet run's last events still
+ * reach the file. */
+void fl_trace_tick(struct fl_trace *t);
 /* Writes every pending line now and flushes: for the end of a run, once
  * every event is in (before a report on the same stdout). */
 void fl_trace_flush(struct fl_trace *t);
