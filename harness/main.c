@@ -793,6 +793,7 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 			handle_signals(r);
 		fl_cover_poll(r->cover, r->calls, r->owner, /* cover */
 			      fl_engine_flows(r->eng), fl_clock_now_rel_ns());
+		fl_trace_tick(r->trace); /* a quiet run's last events reach the file */
 		if (r->next_progress_ns && fl_clock_now_rel_ns() >= r->next_progress_ns)
 			progress(r);
 		if (fl_clock_now_rel_ns() >= r->next_sample_ns ||
@@ -1023,8 +1024,12 @@ static int cmd_run(int argc, char **argv)
 		r.seed = o.seed;
 	else if (r.rs->has_seed)
 		r.seed = r.rs->seed;
-	else if (getrandom(&r.seed, sizeof(r.seed), 0) != sizeof(r.seed))
-		r.seed = fl_clock_ns();
+	else {
+		if (getrandom(&r.seed, sizeof(r.seed), 0) != sizeof(r.seed))
+			r.seed = fl_clock_ns();
+		/* Below 2^53: exact as a JSON number in jq and JavaScript too. */
+		r.seed &= (1ull << 53) - 1;
+	}
 	r.facts.rs = r.rs;
 	r.facts.have_driver = o.driver != NULL;
 	r.facts.timeout_ns = o.timeout_ns;
@@ -1176,6 +1181,7 @@ static int cmd_run(int argc, char **argv)
 		fl_trace_check(r.trace, rep.duration_ns, checks[i].name,
 			       checks[i].ok, checks[i].detail);
 	status = rep.ok ? EXIT_OK : EXIT_CHECK;
+	fl_trace_flush(r.trace); /* every event is in; before a report on stdout */
 	fflush(stdout);
 	fl_report_text(&rep, stdout);
 	if (o.report && (ret = fl_report_json(&rep, o.report)) < 0) {

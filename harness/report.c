@@ -12,6 +12,7 @@
 #include "../preload/event.h"
 #include "flow.h"
 #include "report.h"
+#include "trace.h"
 
 static const char *side_name(enum fl_side s)
 {
@@ -314,6 +315,9 @@ int fl_report_json(const struct fl_report *r, const char *path)
 		json_object_object_add(root, "shim", sh);
 	}
 	json_object_object_add(root, "seed", json_object_new_uint64(r->seed));
+	/* The seed exactly, for readers whose numbers are doubles (jq, JS). */
+	json_object_object_add(root, "seed_text", json_object_new_string(
+		fl_seed_text(r->seed, (char[FL_SEED_TEXT_SIZE]){0})));
 	json_object_object_add(root, "duration",
 			       json_object_new_double((double)r->duration_ns / 1e9));
 	json_object_object_add(harness, "backend",

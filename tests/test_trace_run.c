@@ -1,0 +1,203 @@
+/*
+ * test_trace_run.c - the trace of a real run (the faultline binary, the
+ * sample targets, a real sandbox): in time order with the shim's call
+ * events merged in, and the seed readable exactly from the trace and the
+ * text report.
+ */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+
+#define BOTH(name)                                                            \
+	static void name(enum as_user u);                                     \
+	Test(trace_run, name##_root, .timeout = 60) { name(AS_ROOT); }        \
+	Test(trace_run, name##_nobody, .timeout = 60) { name(AS_NOBODY); }    \
+	static void name(enum as_user u)
+
+static char driver_buf[512];
+
+/* The file DIR/name (static buffer). */
+static char *file_text(const struct run_result *r, const char *name)
+{
+	static char buf[1 << 20];
+	FILE *f = fopen(rr_path(r, name), "r");
+	size_t n;
+
+	if (!f)
+		return strcpy(buf, "");
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+/*
+ * lost-fin.rules on echo_server with tcp_client as the driver: segments
+ * (two FINs dropped, retransmitted), state changes, and the server's calls
+ * from the shim, which reach the harness after the segments that follow
+ * them.  The trace's raw t (seconds.microseconds, compared as integers)
+ * never goes back from one line to the next; the only exception allowed is
+ * a line that says so ("late":true: later than the reorder window on a
+ * loaded machine), and then the late-events note counts it.
+ */
+BOTH(trace_in_time_order)
+{
+	struct run_result r;
+	char *argv[32];
+	size_t n = 0;
+	char *text, *line, *save = NULL;
+	unsigned long long prev = 0, lineno = 0;
+	int calls = 0, pkts = 0, states = 0, late = 0, notes = 0;
+
+	rr_init(&r);
+	snprintf(driver_buf, sizeof(driver_buf), "exec %s/tcp_client -p 7000 --rtt 2",
+		 FL_TARGETS);
+	argv[n++] = FL_BIN;
+	argv[n++] = "run";
+	argv[n++] = "-r";
+	argv[n++] = FL_RULES "/scenarios/lost-fin.rules";
+	argv[n++] = "--trace";
+	argv[n++] = (char *)rr_path(&r, "trace.jsonl");
+	argv[n++] = "--timeout";
+	argv[n++] = "30s";
+	argv[n++] = "--settle";
+	argv[n++] = "5s";
+	argv[n++] = "--driver";
+	argv[n++] = driver_buf;
+	argv[n++] = "--";
+	argv[n++] = FL_TARGETS "/echo_server";
+	argv[n++] = "-p";
+	argv[n++] = "7000";
+	argv[n++] = "-n";
+	argv[n++] = "1";
+	argv[n] = NULL;
+	rr_run(&r, u, argv, 50);
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+
+	text = file_text(&r, "trace.jsonl");
+	cr_assert(strncmp(text, "{\"t\":0.000000,\"ev\":\"run\",", 25) == 0, "%.200s", text);
+	/* The documented window (README): late lines are for a stalled
+	 * harness, not for every shim call. */
+	cr_assert(strstr(text, ",\"window\":0.250000,"), "%.300s", text);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long s, us, v;
+		int is_late = strstr(line, ",\"late\":true") != NULL;
+
+		lineno++;
+		cr_assert_eq(sscanf(line, "{\"t\":%llu.%6llu", &s, &us), 2, "%s", line);
+		v = s * 1000000 + us;
+		if (is_late) {
+			late++;
+		} else {
+			cr_assert_geq(v, prev, "trace line %llu goes back in time (%llu us < %llu us): %s",
+				      lineno, v, prev, line);
+			prev = v;
+		}
+		calls += strstr(line, "\"ev\":\"call\"") != NULL;
+		pkts += strstr(line, "\"ev\":\"pkt\"") != NULL;
+		states += strstr(line, "\"ev\":\"state\"") != NULL;
+		if (strstr(line, "\"what\":\"late-events\"")) {
+			notes++;
+			cr_assert_eq(strtoull(strstr(line, "\"detail\":\"") + 10, NULL, 10),
+				     (unsigned long long)late, "%s", line);
+		}
+	}
+	cr_assert_gt(calls, 2, "no call events from the shim");
+	cr_assert_gt(pkts, 4);
+	cr_assert_gt(states, 2);
+	cr_assert_eq(notes, late ? 1 : 0, "%d late lines, %d notes", late, notes);
+	if (late)
+		cr_log_warn("%d late lines in the trace (a loaded machine?)", late);
+	rr_free(&r);
+}
+
+/* Runs faultline run [--seed SEED] --trace --report -- /bin/true as root;
+ * returns the run line of the trace (caller puts). */
+static json_object *seed_run(struct run_result *r, const char *seed)
+{
+	char *argv[16];
+	size_t n = 0;
+	json_object *tr, *run;
+
+	argv[n++] = FL_BIN;
+	argv[n++] = "run";
+	if (seed) {
+		argv[n++] = "--seed";
+		argv[n++] = (char *)seed;
+	}
+	argv[n++] = "--trace";
+	argv[n++] = (char *)rr_path(r, "trace.jsonl");
+	argv[n++] = "--report";
+	argv[n++] = (char *)rr_path(r, "report.json");
+	/* /bin/true makes no connection: not judged, so allowed here. */
+	argv[n++] = "--allow-skip";
+	argv[n++] = "--";
+	argv[n++] = "/bin/true";
+	argv[n] = NULL;
+	rr_run(r, AS_ROOT, argv, 30);
+	cr_assert_eq(r->status, 0, "faultline exit %d\n%s%s", r->status, r->out, r->err);
+	tr = rr_trace(r);
+	cr_assert_not_null(tr);
+	cr_assert_gt(json_object_array_length(tr), 0);
+	run = json_object_get(json_object_array_get_idx(tr, 0));
+	json_object_put(tr);
+	cr_assert_str_eq(js(run, "ev"), "run");
+	return run;
+}
+
+/* The seed in the text report's "faultline report (seed N, ...)". */
+static uint64_t text_report_seed(const struct run_result *r)
+{
+	const char *p = strstr(r->out, "faultline report (seed ");
+
+	cr_assert_not_null(p, "%s", r->out);
+	return strtoull(p + 23, NULL, 10);
+}
+
+/* Without --seed the harness draws one below 2^53, so a reader holding
+ * JSON numbers as doubles (jq, JavaScript) gets it exactly. */
+Test(trace_run, random_seed_below_2_53, .timeout = 60)
+{
+	struct run_result r;
+	json_object *run;
+	uint64_t seed;
+	char want[32];
+
+	rr_init(&r);
+	run = seed_run(&r, NULL);
+	seed = json_object_get_uint64(json_object_object_get(run, "seed"));
+	cr_assert_lt(seed, UINT64_C(1) << 53, "seed %" PRIu64, seed);
+	snprintf(want, sizeof(want), "%" PRIu64, seed);
+	cr_assert_str_eq(js(run, "seed_text"), want);
+	cr_assert_eq(text_report_seed(&r), seed, "%s", r.out);
+	/* The number itself survives a trip through a double. */
+	cr_assert_eq((uint64_t)json_object_get_double(json_object_object_get(run, "seed")),
+		     seed);
+	json_object_put(run);
+	rr_free(&r);
+}
+
+/* A seed the user gives may be anything up to 2^64-1: the seed_text key
+ * carries it exactly, and the number key stays. */
+Test(trace_run, user_seed_round_trips, .timeout = 60)
+{
+	struct run_result r;
+	json_object *run;
+
+	rr_init(&r);
+	run = seed_run(&r, "18446744073709551615");
+	cr_assert_str_eq(js(run, "seed_text"), "18446744073709551615");
+	cr_assert_eq(strtoull(js(run, "seed_text"), NULL, 10), UINT64_MAX);
+	cr_assert_eq(json_object_get_uint64(json_object_object_get(run, "seed")), UINT64_MAX);
+	cr_assert_eq(text_report_seed(&r), UINT64_MAX, "%s", r.out);
+	json_object_put(run);
+	/* And the JSON report. */
+	run = rr_report(&r);
+	cr_assert_str_eq(js(run, "seed_text"), "18446744073709551615");
+	json_object_put(run);
+	rr_free(&r);
+}
