@@ -1439,13 +1439,55 @@ static const struct fl_expect *find_expect(const struct fl_ruleset *rs,
 /* A FIN sent by either side and not yet acknowledged, with no RST: its
  * retransmission is pending.  Only flows a rule acted on, and not a
  * blackholed one (nothing will ever get through). */
-static int mid_teardown(const struct fl_flow *fl)
+struct fin_ctx {
+	int rst;        /* an RST got through (as sent, rewritten or made) */
+	int16_t rule[2]; /* the rule that acted on each side's last FIN, -1 */
+	int lost[2];    /* that FIN did not get through as a FIN */
+};
+
+static void last_fins(void *ctx, const struct fl_pkt_rec *r)
 {
+	struct fin_ctx *c = ctx;
+	int through = strcmp(r->verdict, "drop") && strcmp(r->verdict, "corrupt");
+
+	if ((r->flags & FL_TCP_RST) && through)
+		c->rst = 1;
+	if ((r->flags & FL_TCP_FIN) && r->dir < 2) {
+		c->rule[r->dir] = r->rule;
+		c->lost[r->dir] = !through || !strcmp(r->verdict, "rewrite");
+	}
+}
+
+/* A rule that acts on every segment it matches, for the whole run: a
+ * retransmission will meet it again. */
+static int always_acts(const struct fl_ruleset *rs, int rule)
+{
+	const struct fl_rule *r;
+
+	if (!rs || rule < 0 || (size_t)rule >= rs->nrules)
+		return 0;
+	r = &rs->rules[rule];
+	return !r->times && !r->has_prob && !r->has_before && !r->nth;
+}
+
+/* A FIN sent by either side and not yet acknowledged, with no RST: its
+ * retransmission is pending and may still get through.  Only flows a
+ * rule acted on; not a blackholed one, nor one whose FIN a rule without
+ * limits keeps losing or rewriting (nothing will ever get through). */
+static int mid_teardown(const struct fl_run_facts *f, const struct fl_flow *fl)
+{
+	struct fin_ctx fc = {.rule = {-1, -1}};
+
 	if (!fl->faults || fl->blackholed || fl->rst_ns[0] || fl->rst_ns[1] ||
 	    (fl->flags_seen[0] & FL_TCP_RST) || (fl->flags_seen[1] & FL_TCP_RST))
 		return 0;
+	fl_flow_log_walk(fl, last_fins, &fc);
+	if (fc.rst)
+		return 0; /* a rule's RST ended it (FIN rewritten to RST) */
 	for (int d = 0; d < 2; d++) {
 		if (!(fl->flags_seen[d] & FL_TCP_FIN))
+			continue;
+		if (fc.lost[d] && always_acts(f->rs, fc.rule[d]))
 			continue;
 		if (!fl->snd_max_known[d] || !fl->acked_known[!d] ||
 		    (int32_t)(fl->acked[!d] - fl->snd_max[d]) < 0)
@@ -1471,7 +1513,7 @@ uint64_t fl_checks_undecided(const struct fl_run_facts *f, uint64_t now,
 		struct fl_dead_peer d;
 		int t, p;
 
-		if (mid_teardown(fl))
+		if (mid_teardown(f, fl))
 			later(&until, now + 20000000u, why, n, "flow %u is still "
 			      "mid-teardown (a FIN not yet acknowledged)", id);
 		if (fl->target_side != FL_SIDE_CLIENT &&

@@ -268,8 +268,9 @@ static long long fault_count(json_object *rep)
 static void want_hygiene(json_object *rep)
 {
 	static const char *const names[] = { "no-close-wait", "eof-close", "error-close",
-					     "no-sigpipe", "no-linger-abort",
-					     "no-unread-close", "no-fd-leak" };
+					     "no-sigpipe", "no-abort-loss",
+					     "no-unread-close", "no-fd-leak", "target",
+					     "connections" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		want_check(rep, names[i], 1);
