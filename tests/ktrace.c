@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -207,7 +208,7 @@ static long new_sock(struct kt *k, uint64_t sk)
 
 static void on_state(struct kt *k, const char *line, uint64_t t)
 {
-	unsigned long long sk, from, to, sport, dport, sa, da;
+	unsigned long long sk, from, to, sport, dport, sa, da, family;
 	char local[48] = "", remote[48] = "";
 	struct kt_sock *s;
 	long i;
@@ -215,12 +216,17 @@ static void on_state(struct kt *k, const char *line, uint64_t t)
 	if (field(line, "skaddr", &sk) || field(line, "oldstate", &from) ||
 	    field(line, "newstate", &to) || field(line, "sport", &sport) ||
 	    field(line, "dport", &dport) || field(line, "saddr", &sa) ||
-	    field(line, "daddr", &da))
+	    field(line, "daddr", &da) || field(line, "family", &family))
 		return;
 	/* A listener's own events: not a connection. */
 	if (to == ST_LISTEN || (from == ST_LISTEN && to == ST_CLOSE))
 		return;
-	if (sport && dport) {
+	if (sport && dport && family == AF_INET6) {
+		/* "fields" cannot print a __u8[16] (<INVALID-SIZE>): an
+		 * IPv6 socket is known by its ports (see kt_find()). */
+		snprintf(local, sizeof(local), "[*]:%llu", sport);
+		snprintf(remote, sizeof(remote), "[*]:%llu", dport);
+	} else if (sport && dport) {
 		endpoint(local, sizeof(local), sa, sport);
 		endpoint(remote, sizeof(remote), da, dport);
 	}
@@ -379,11 +385,25 @@ void kt_free(struct kt *k)
 	free(k);
 }
 
+/* "[*]:PORT" for an IPv6 endpoint "[ADDR]:PORT" (see on_state()). */
+static const char *v6_key(const char *ep, char *buf, size_t n)
+{
+	const char *port = strstr(ep, "]:");
+
+	if (ep[0] != '[' || !port)
+		return ep;
+	snprintf(buf, n, "[*]%s", port + 1);
+	return buf;
+}
+
 size_t kt_find(const struct kt *k, const char *local, const char *remote,
 	       const struct kt_sock **out, size_t max)
 {
+	char lb[48], rb[48];
 	size_t n = 0;
 
+	local = v6_key(local, lb, sizeof(lb));
+	remote = v6_key(remote, rb, sizeof(rb));
 	for (size_t i = 0; i < k->nsocks; i++) {
 		if (strcmp(k->socks[i].local, local) ||
 		    strcmp(k->socks[i].remote, remote))

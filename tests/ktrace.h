@@ -20,6 +20,9 @@
  * - a server's connection socket is born as a clone of the listener: its
  *   first event is LISTEN->SYN_RECV, when the handshake's last ACK
  *   arrives (the request socket before it, NEW_SYN_RECV, is not traced);
+ * - the "fields" option cannot print the tracepoint's IPv6 addresses
+ *   (__u8[16]: "<INVALID-SIZE>"), so an IPv6 socket is known by its
+ *   family and ports only ("[*]:PORT");
  * - a socket handed to a TIME_WAIT minisock (tcp_time_wait) is logged as
  *   FIN_WAIT2->CLOSE or CLOSING->CLOSE and the minisock itself is not
  *   traced: see kt_sock_path().
@@ -72,7 +75,8 @@ void kt_free(struct kt *k);
 
 /*
  * The sockets whose local endpoint is local and whose peer is remote
- * ("A.B.C.D:PORT"), in the order of their first event.  Returns how many
+ * ("A.B.C.D:PORT", or "[ADDR]:PORT": matched by port), in the order of
+ * their first event.  Returns how many
  * there are; at most max are stored in out.
  */
 size_t kt_find(const struct kt *k, const char *local, const char *remote,

@@ -445,7 +445,7 @@ void rr_run(struct run_result *r, enum as_user user, char *const argv[],
 	const char *report = !strcmp(argv[0], FL_BIN) ? arg_after(argv, "--report")
 						      : NULL;
 	const char *trace = report ? arg_after(argv, "--trace") : NULL;
-	char *with_trace[72];
+	char *with_trace[72], own_trace[128];
 	struct kt *kt = NULL;
 	char why[256] = "";
 	pid_t pid;
@@ -457,7 +457,10 @@ void rr_run(struct run_result *r, enum as_user user, char *const argv[],
 	if (report && !trace && argv[1] && !strcmp(argv[1], "run")) {
 		size_t n = 0;
 
-		trace = rr_path(r, "ktrace-trace.jsonl");
+		/* Not rr_path(): its ring may hold the caller's arguments. */
+		snprintf(own_trace, sizeof(own_trace), "%s/ktrace-trace.jsonl",
+			 r->dir);
+		trace = own_trace;
 		with_trace[n++] = argv[0];
 		with_trace[n++] = argv[1];
 		with_trace[n++] = "--trace";
