@@ -234,6 +234,14 @@ static int batch_flush(struct fl_engine *e)
 	return ret;
 }
 
+/* Tells the observer that the verdicts sent so far are out (queue.h). */
+static void batch_done(struct fl_engine *e)
+{
+	if (e->cfg.observe)
+		e->cfg.observe(e->cfg.observe_ctx, NULL, 0, 0, 0, 0, 0, 0, 0,
+			       fl_clock_now_rel_ns());
+}
+
 static void verdict(struct fl_engine *e, uint32_t id, int v,
 		    const void *pkt, size_t pktlen)
 {
@@ -1060,6 +1068,7 @@ int fl_engine_process(struct fl_engine *e)
 		}
 	}
 	batch_flush(e);
+	batch_done(e);
 	arm_timer(e);
 	return ret;
 }
@@ -1103,6 +1112,7 @@ int fl_engine_timer(struct fl_engine *e)
 		release(e, &h);
 	}
 	batch_flush(e);
+	batch_done(e);
 	arm_timer(e);
 	return 0;
 }
@@ -1115,6 +1125,7 @@ void fl_engine_release_all(struct fl_engine *e)
 		release(e, &h);
 	}
 	batch_flush(e);
+	batch_done(e);
 	arm_timer(e);
 }
 

@@ -30,7 +30,15 @@ typedef enum fl_side (*fl_side_resolver)(void *ctx, const struct fl_flow *f);
  * it reaches the receiver and takes effect there (passed, delayed,
  * duplicated, reordered, injected) or not (dropped, changed so its flags no
  * longer hold, an RST the receiver only challenges); forged says the engine
- * made it, so its apparent sender did nothing. */
+ * made it, so its apparent sender did nothing.
+ *
+ * Segments are told in the order the engine read them; t_ns is when the
+ * segment is due at its receiver (its release time if held).  The
+ * segments read in one batch (one fl_engine_process()) were all sent
+ * before any of them was delivered, since none had its verdict yet: the
+ * engine says when a batch's verdicts have gone out with one more call,
+ * f NULL (the other arguments 0, t_ns now), at the end of each
+ * fl_engine_process(), fl_engine_timer() and fl_engine_release_all(). */
 typedef void (*fl_segment_observer)(void *ctx, const struct fl_flow *f,
 				    int dir, uint8_t flags, uint32_t rseq,
 				    uint32_t rack, uint32_t len, int delivered,

@@ -15,6 +15,9 @@ struct side_state {
 	uint8_t fin_sent; /* this side sent a FIN that was delivered */
 	uint32_t fin_seq; /* its relative sequence number */
 	uint8_t seen_now; /* present in the current sample */
+	uint8_t gone;     /* vanished from a sample in SYN_SENT/SYN_RECV: its
+			     CLOSE waits for the segments (see settle()) */
+	uint64_t gone_ns;
 	uint8_t npath;
 	uint8_t path[FL_STATES_PATH_MAX];
 };
@@ -172,8 +175,15 @@ static void on_sock(void *ctx, const struct fl_sdiag_sock *k)
 	ss->seen_now = 1;
 	if (ss->cur != st && (!ss->cur || rank(st) > rank(ss->cur) ||
 			      (rank(st) == rank(ss->cur) && rank(st) != 3 &&
-			       rank(st) != 4)))
+			       rank(st) != 4))) {
+		/* Past the handshake and not closed: the socket was
+		 * ESTABLISHED in between, too short for the sample (a server
+		 * that closes right after accept: Linux's request socket
+		 * never sends a FIN, only the full socket does). */
+		if (rank(ss->cur) == 1 && rank(st) > 2 && st != ST_CLOSE)
+			change(s, f->id, dir, ss, ST_ESTABLISHED);
 		change(s, f->id, dir, ss, st);
+	}
 }
 
 /* RFC 9293 3.3.2, the receiver's side: what receiving a segment means. */
@@ -211,9 +221,12 @@ static void receive(struct fl_states *s, const struct pending *p)
 	/* Does this ACK cover the receiver's FIN? */
 	if ((flags & FL_TCP_ACK) && rcv->fin_sent &&
 	    (int32_t)(p->rack - (rcv->fin_seq + 1)) >= 0) {
+		/* RFC 9293 3.10.7.4: the ACK is processed before the FIN,
+		 * so a FIN that acknowledges ours goes through FIN_WAIT2
+		 * (below, to TIME_WAIT), as Linux's tcp_rcv_state_process()
+		 * does. */
 		if (rcv->cur == ST_FIN_WAIT1)
-			change(s, f->id, !dir, rcv,
-			       (flags & FL_TCP_FIN) ? ST_TIME_WAIT : ST_FIN_WAIT2);
+			change(s, f->id, !dir, rcv, ST_FIN_WAIT2);
 		else if (rcv->cur == ST_CLOSING)
 			change(s, f->id, !dir, rcv, ST_TIME_WAIT);
 		else if (rcv->cur == ST_LAST_ACK)
@@ -228,6 +241,31 @@ static void receive(struct fl_states *s, const struct pending *p)
 			change(s, f->id, !dir, rcv, ST_CLOSING);
 		else if (rcv->cur == ST_FIN_WAIT2)
 			change(s, f->id, !dir, rcv, ST_TIME_WAIT);
+	}
+}
+
+/*
+ * A side that vanished from a sample while in the handshake (SYN_SENT,
+ * SYN_RECV) reached CLOSE, but not necessarily straight from there: a
+ * server that accepts and resets at once (close with unread data, SO_LINGER
+ * {1,0}) was ESTABLISHED in between, and the RST that shows it may still
+ * wait in the queue.  Its CLOSE is set once that segment had its chance:
+ * at the next sample, or when the paths are read at the end.
+ */
+static void settle(struct fl_states *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct side_state *ss = &s->v[i];
+		uint64_t now = s->now_ns;
+
+		if (!ss->gone)
+			continue;
+		ss->gone = 0;
+		if (ss->cur == ST_CLOSE)
+			continue;
+		s->now_ns = ss->gone_ns;
+		change(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, ST_CLOSE);
+		s->now_ns = now;
 	}
 }
 
@@ -254,19 +292,25 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 		       struct fl_trace *trace)
 {
 	uint64_t now = fl_clock_now_rel_ns();
-	struct side_state *snd = slot(s, f->id, dir);
+	struct side_state *snd;
 	struct pending p = {.t_ns = t_ns, .f = f, .dir = dir, .flags = flags,
 			    .rseq = rseq, .rack = rack, .len = len};
 
-	if (!snd)
-		return;
 	s->trace = trace;
-	/* What the engine released meanwhile has reached its receiver. */
-	deliver_due(s, now);
+	if (!f) {
+		/* The end of a batch: its verdicts are out, so what it let
+		 * through reaches its receivers now. */
+		deliver_due(s, now);
+		return;
+	}
+	if (!(snd = slot(s, f->id, dir)))
+		return;
 	s->now_ns = now;
 	if (forged)
 		goto receiver; /* its apparent sender sent nothing */
-	/* The sender's side: what sending this means (at once). */
+	/* The sender's side: what sending this means (at once: it left its
+	 * socket before the engine saw it, and before anything of the same
+	 * batch reached its receiver). */
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN && !snd->cur)
 		change(s, f->id, dir, snd, ST_SYN_SENT);
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == (FL_TCP_SYN | FL_TCP_ACK) &&
@@ -274,11 +318,16 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 		change(s, f->id, dir, snd, ST_SYN_RECV);
 	/* Any later segment of either side of the handshake shows it done:
 	 * the ACK that completed it is not always queued, and a socket in
-	 * SYN_RECV is not yet the application's to send on. */
+	 * SYN_RECV is not yet the application's to send on.  So does an RST
+	 * that acknowledges data: Linux's request socket acknowledges only
+	 * the SYN (ack 1), the full socket that reset has read bytes. */
 	if ((snd->cur == ST_SYN_SENT || snd->cur == ST_SYN_RECV) &&
-	    !(flags & FL_TCP_SYN) && !(flags & FL_TCP_RST))
+	    !(flags & FL_TCP_SYN) &&
+	    (!(flags & FL_TCP_RST) ||
+	     ((flags & FL_TCP_ACK) && (int32_t)(rack - 1) > 0)))
 		change(s, f->id, dir, snd, ST_ESTABLISHED);
 	if (flags & FL_TCP_RST) {
+		snd->gone = 0;
 		if (snd->cur && snd->cur != ST_CLOSE)
 			change(s, f->id, dir, snd, ST_CLOSE);
 	} else if (flags & FL_TCP_FIN) {
@@ -290,8 +339,9 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 receiver:
 	if (!delivered)
 		return;
-	/* The receiver's side, when the segment gets there: a held segment
-	 * (delay, reorder) arrives at its release time. */
+	/* The receiver's side, when the segment gets there: at the end of
+	 * its batch (the next call with f NULL), a held segment (delay) at
+	 * its release time. */
 	if (s->npend == s->cappend) {
 		size_t cap = s->cappend ? s->cappend * 2 : 64;
 		struct pending *v = realloc(s->pend, cap * sizeof(*v));
@@ -304,7 +354,6 @@ receiver:
 		s->cappend = cap;
 	}
 	s->pend[s->npend++] = p;
-	deliver_due(s, now);
 }
 
 int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
@@ -316,6 +365,7 @@ int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
 	s->trace = trace;
 	deliver_due(s, now_ns);
 	s->now_ns = now_ns;
+	settle(s);
 	for (size_t i = 0; i < s->n; i++)
 		s->v[i].seen_now = 0;
 	ret = fl_sdiag_dump(s->diag, ~0u, on_sock, s);
@@ -325,8 +375,14 @@ int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
 	for (size_t i = 0; i < s->n; i++) {
 		struct side_state *ss = &s->v[i];
 
-		if (ss->cur && ss->cur != 7 && !ss->seen_now)
-			change(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, 7);
+		if (!ss->cur || ss->cur == ST_CLOSE || ss->seen_now)
+			continue;
+		if (rank(ss->cur) == 1) {
+			ss->gone = 1; /* see settle() */
+			ss->gone_ns = now_ns;
+			continue;
+		}
+		change(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, ST_CLOSE);
 	}
 	return 0;
 }
@@ -337,6 +393,10 @@ size_t fl_states_path(const struct fl_states *s, uint32_t id, int dir,
 	size_t i = ((size_t)id - 1) * 2 + (size_t)dir;
 	size_t n;
 
+	/* The paths are read once the run is over: what still waits for
+	 * its CLOSE has had every chance.  s is the caller's to change
+	 * (never a const object: made by fl_states_new()). */
+	settle((struct fl_states *)s);
 	if (!id || i >= s->n)
 		return 0;
 	n = s->v[i].npath < max ? s->v[i].npath : max;
@@ -347,6 +407,7 @@ size_t fl_states_path(const struct fl_states *s, uint32_t id, int dir,
 const struct fl_state_change *fl_states_changes(const struct fl_states *s,
 						size_t *n)
 {
+	settle((struct fl_states *)s); /* see fl_states_path() */
 	*n = s->nch;
 	return s->ch;
 }

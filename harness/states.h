@@ -28,8 +28,13 @@ void fl_states_free(struct fl_states *s);
 
 /*
  * Feeds one segment the engine decided on (see fl_segment_observer): the
- * RFC 9293 state machine of each side moves on the segments delivered,
- * which catches the states too short for sampling.
+ * RFC 9293 state machine of each side moves on the segments, which
+ * catches the states too short for sampling.  A segment moves its sender
+ * at once (it has left its socket) and its receiver only when it is
+ * delivered: at the end of its batch (a call with f NULL, queue.h) or, if
+ * held, at t_ns.  So segments that waited in the queue together act as
+ * they did in the kernel: all sent before any arrived (crossing FINs are
+ * a simultaneous close).
  */
 void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 		       uint8_t flags, uint32_t rseq, uint32_t rack,

@@ -746,13 +746,14 @@ BOTH(expect_path)
 	rr_init(&r);
 	run_echo(&r, u,
 		 "expect path server ESTABLISHED > CLOSE_WAIT > LAST_ACK > CLOSE\n"
-		 "expect path client SYN_SENT > ESTABLISHED > FIN_WAIT1 > TIME_WAIT\n"
+		 "expect path client SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT\n"
 		 "expect path target ESTABLISHED > FIN_WAIT1\n",
 		 client_cmd(&r, "-p 7000 --rtt 1"), "-p 7000");
 	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
 	cr_assert(check_ok(rep, "path server ESTABLISHED > CLOSE_WAIT > LAST_ACK > CLOSE"));
-	cr_assert(check_ok(rep, "path client SYN_SENT > ESTABLISHED > FIN_WAIT1 > TIME_WAIT"));
+	cr_assert(check_ok(rep, "path client SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > "
+			   "TIME_WAIT"));
 	cr_assert(!check_ok(rep, "path target ESTABLISHED > FIN_WAIT1"));
 	d = js(report_check(rep, "path target ESTABLISHED > FIN_WAIT1"), "detail");
 	cr_assert_str_eq(d, "flow 1 server: observed SYN_RECV > ESTABLISHED > CLOSE_WAIT > "

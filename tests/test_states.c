@@ -1,0 +1,171 @@
+/*
+ * test_states.c - the segment-driven TCP state machine of harness/states.c,
+ * fed the segments a run would show the observer (queue.h: in the order the
+ * engine read them, each batch closed by a call with f NULL), with no
+ * kernel.  Each expected path is the one Linux's tracepoint
+ * sock:inet_sock_set_state gave for the same exchange (the scenario tests
+ * compare every run with it; these pin the cases that once differed).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "flow.h"
+#include "rules.h"
+#include "states.h"
+
+enum { C = FL_DIR_C2S, S = FL_DIR_S2C };
+#define SYN FL_TCP_SYN
+#define ACK FL_TCP_ACK
+#define FIN FL_TCP_FIN
+#define RST FL_TCP_RST
+#define PSH FL_TCP_PSH
+
+static struct fl_flow flow = {.id = 1};
+
+/* One segment the engine passed (delivered), sent by dir. */
+static void seg(struct fl_states *s, int dir, uint8_t flags, uint32_t seq,
+		uint32_t ack, uint32_t len)
+{
+	fl_states_segment(s, &flow, dir, flags, seq, ack, len, 1, 0, 0, NULL);
+}
+
+/* The end of a batch: its verdicts are out. */
+static void batch(struct fl_states *s)
+{
+	fl_states_segment(s, NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL);
+}
+
+static const char *path(const struct fl_states *s, int dir)
+{
+	static char buf[2][256];
+	uint8_t p[FL_STATES_PATH_MAX];
+	size_t n = fl_states_path(s, 1, dir, p, FL_STATES_PATH_MAX);
+	char *b = buf[dir];
+
+	b[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(b);
+
+		snprintf(b + l, 256 - l, "%s%s", i ? " > " : "",
+			 fl_state_name(p[i]));
+	}
+	return b;
+}
+
+static struct fl_states *handshake(void)
+{
+	struct fl_states *s;
+
+	cr_assert_eq(fl_states_new(&s, NULL), 0);
+	seg(s, C, SYN, 0, 0, 0);
+	batch(s);
+	seg(s, S, SYN | ACK, 0, 1, 0);
+	batch(s);
+	seg(s, C, ACK, 1, 1, 0);
+	batch(s);
+	return s;
+}
+
+/* RFC 9293 3.10.7.4: a FIN that also acknowledges our FIN is processed
+ * ACK first: FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT. */
+Test(states, fin_ack_of_our_fin_goes_through_fin_wait2)
+{
+	struct fl_states *s = handshake();
+
+	seg(s, C, FIN | ACK, 1, 1, 0);
+	batch(s);
+	seg(s, S, FIN | ACK, 1, 2, 0);
+	batch(s);
+	seg(s, C, ACK, 2, 2, 0);
+	batch(s);
+	cr_assert_str_eq(path(s, C), "SYN_SENT > ESTABLISHED > FIN_WAIT1 > "
+				     "FIN_WAIT2 > TIME_WAIT");
+	cr_assert_str_eq(path(s, S), "SYN_RECV > ESTABLISHED > CLOSE_WAIT > "
+				     "LAST_ACK > CLOSE");
+	fl_states_free(s);
+}
+
+/* Both FINs waiting in the queue together were both sent before either
+ * arrived: a simultaneous close on both sides, never CLOSE_WAIT. */
+Test(states, fins_crossing_in_one_batch_are_a_simultaneous_close)
+{
+	struct fl_states *s = handshake();
+
+	seg(s, C, FIN | ACK, 1, 1, 0);
+	seg(s, S, FIN | ACK, 1, 1, 0);
+	batch(s);
+	seg(s, C, ACK, 2, 2, 0);
+	seg(s, S, ACK, 2, 2, 0);
+	batch(s);
+	cr_assert_str_eq(path(s, C), "SYN_SENT > ESTABLISHED > FIN_WAIT1 > "
+				     "CLOSING > TIME_WAIT");
+	cr_assert_str_eq(path(s, S), "SYN_RECV > ESTABLISHED > FIN_WAIT1 > "
+				     "CLOSING > TIME_WAIT");
+	fl_states_free(s);
+}
+
+/* The client's FIN and the server's RST cross: the client was in
+ * FIN_WAIT1 when the RST came, the server never saw the FIN. */
+Test(states, fin_crossing_an_rst)
+{
+	struct fl_states *s = handshake();
+
+	seg(s, C, FIN | PSH | ACK, 1, 1, 100);
+	seg(s, S, RST | ACK, 1, 60, 0);
+	batch(s);
+	cr_assert_str_eq(path(s, C), "SYN_SENT > ESTABLISHED > FIN_WAIT1 > CLOSE");
+	cr_assert_str_eq(path(s, S), "SYN_RECV > ESTABLISHED > CLOSE");
+	fl_states_free(s);
+}
+
+/* A held (delayed) FIN reaches its receiver at its release, not when the
+ * engine read it: the peer's FIN sent meanwhile crosses it. */
+Test(states, delayed_fin_crosses_the_peers_fin)
+{
+	struct fl_states *s = handshake();
+
+	fl_states_segment(s, &flow, C, FIN | ACK, 1, 1, 0, 1, 0,
+			  UINT64_MAX / 2, NULL);
+	batch(s);
+	seg(s, S, FIN | ACK, 1, 1, 0);
+	batch(s);
+	cr_assert_str_eq(path(s, C), "SYN_SENT > ESTABLISHED > FIN_WAIT1 > CLOSING");
+	cr_assert_str_eq(path(s, S), "SYN_RECV > ESTABLISHED > FIN_WAIT1");
+	fl_states_free(s);
+}
+
+/* A server that accepts and resets at once, its handshake's last ACK not
+ * queued: the RST acknowledges data, which only the full (ESTABLISHED)
+ * socket can have read; Linux's request socket acknowledges the SYN only. */
+Test(states, rst_acknowledging_data_was_established)
+{
+	struct fl_states *s;
+
+	cr_assert_eq(fl_states_new(&s, NULL), 0);
+	seg(s, C, SYN, 0, 0, 0);
+	batch(s);
+	seg(s, S, SYN | ACK, 0, 1, 0);
+	batch(s);
+	seg(s, S, RST | ACK, 1, 14481, 0);
+	batch(s);
+	cr_assert_str_eq(path(s, S), "SYN_RECV > ESTABLISHED > CLOSE");
+	cr_assert_str_eq(path(s, C), "SYN_SENT > ESTABLISHED > CLOSE");
+	fl_states_free(s);
+}
+
+/* An RST,ACK answering a SYN (nothing listens): the client never got
+ * past SYN_SENT. */
+Test(states, refused_connect)
+{
+	struct fl_states *s;
+
+	cr_assert_eq(fl_states_new(&s, NULL), 0);
+	seg(s, C, SYN, 0, 0, 0);
+	batch(s);
+	seg(s, S, RST | ACK, 0, 1, 0);
+	batch(s);
+	cr_assert_str_eq(path(s, C), "SYN_SENT > CLOSE");
+	cr_assert_str_eq(path(s, S), "");
+	fl_states_free(s);
+}
