@@ -283,8 +283,7 @@ static void uncovered(struct fl_check_result *c, const struct fl_run_facts *f)
 		const struct fl_flow *fl = fl_flow_get(f->flows, id);
 		enum fl_cover cv;
 
-		if (fl->target_side != FL_SIDE_CLIENT &&
-		    fl->target_side != FL_SIDE_SERVER)
+		if (fl->target_side == FL_SIDE_ANY)
 			continue;
 		cv = fl_cover_target(f->cover, fl, NULL, NULL);
 		if (cv != FL_COVER_NO_SHIM && cv != FL_COVER_LOST)
@@ -328,6 +327,16 @@ static void where(char *buf, size_t n, const struct fl_call *k)
 		snprintf(buf, n, "pid %d fd %d (%s)", k->pid, k->fd,
 			 k->local[0] ? k->local : "unbound");
 }
+
+/* Each side t (FL_DIR_C2S: the client) of each flow that is the target's
+ * socket: one side of most flows, both of a flow with both ends in the
+ * target (a proxy and its backend). */
+#define FOR_TARGET_SIDES(f, id, fl, t)                                         \
+	for (uint32_t id = 1; (f)->flows && id <= fl_flow_count((f)->flows); id++) \
+		for (int t = 0; t < 2; t++)                                    \
+			if (!fl_flow_target_dir(                               \
+				    (fl = fl_flow_get((f)->flows, id)), t)) {  \
+			} else
 
 static int is_tcp(const struct fl_call *k)
 {
@@ -443,6 +452,7 @@ static void check_linger(struct fl_check_result *c, const struct fl_run_facts *f
  * copy) sends nothing; an AF_UNIX socket never sends an RST. */
 static void check_unread(struct fl_check_result *c, const struct fl_run_facts *f)
 {
+	const struct fl_flow *fl;
 	int bad = 0, shared = 0;
 	char w[200];
 
@@ -450,7 +460,6 @@ static void check_unread(struct fl_check_result *c, const struct fl_run_facts *f
 		return;
 	for (size_t i = 0; i < f->ncalls; i++) {
 		const struct fl_call *k = &f->calls[i];
-		const struct fl_flow *fl;
 
 		if (!closes(k) || !(k->flags & FL_EVF_UNREAD) || !k->unread ||
 		    (k->sock_family && !is_tcp(k)))
@@ -468,17 +477,11 @@ static void check_unread(struct fl_check_result *c, const struct fl_run_facts *f
 			   fl ? ": the kernel sent RST instead of FIN" : "");
 	}
 	/* The wire: an RST the target's kernel sent after a close. */
-	for (uint32_t id = 1; f->flows && id <= fl_flow_count(f->flows); id++) {
-		const struct fl_flow *fl = fl_flow_get(f->flows, id);
+	FOR_TARGET_SIDES(f, id, fl, t) {
 		const struct fl_call *k;
 		struct rst_ctx rc;
 		uint64_t rst, late;
-		int t;
 
-		if (fl->target_side != FL_SIDE_CLIENT &&
-		    fl->target_side != FL_SIDE_SERVER)
-			continue;
-		t = fl->target_side == FL_SIDE_CLIENT ? FL_DIR_C2S : FL_DIR_S2C;
 		rst = fl->rst_ns[t];
 		if (!rst || (f->stop_ns && rst >= f->stop_ns))
 			continue;
@@ -792,7 +795,9 @@ int fl_dead_peer(const struct fl_run_facts *f, uint32_t id,
 	size_t first = f->ncalls, from;
 	int t, p;
 
-	if (!fl || fl->target_side == FL_SIDE_ANY)
+	/* Judged for a peer outside the target: with both ends inside, the
+	 * silent side is the target's own. */
+	if (!fl || fl->target_side == FL_SIDE_ANY || fl->target_side == FL_SIDE_BOTH)
 		return 0;
 	t = fl->target_side == FL_SIDE_CLIENT ? FL_DIR_C2S : FL_DIR_S2C;
 	p = !t;
@@ -996,23 +1001,16 @@ static void check_dead_peer(struct fl_check_result *c,
 static void check_close_wait(struct fl_check_result *c,
 			     const struct fl_run_facts *f, uint64_t limit_ns)
 {
+	const struct fl_flow *fl;
 	int bad = 0, n = 0, early = 0;
 	char cl[64], sv[64];
 
-	for (uint32_t id = 1; f->flows && id <= fl_flow_count(f->flows); id++) {
-		const struct fl_flow *fl = fl_flow_get(f->flows, id);
-		int t, p;
+	FOR_TARGET_SIDES(f, id, fl, t) {
+		int p = !t;
 		uint64_t fin, end;
 		const char *how;
 		int cut = 0;
 
-		if (fl->target_side == FL_SIDE_CLIENT)
-			t = FL_DIR_C2S;
-		else if (fl->target_side == FL_SIDE_SERVER)
-			t = FL_DIR_S2C;
-		else
-			continue;
-		p = !t;
 		fin = fl->fin_ns[p];
 		if (!fin || (fl->fin_ns[t] && fl->fin_ns[t] <= fin) ||
 		    (fl->rst_ns[t] && fl->rst_ns[t] <= fin) ||
@@ -1355,28 +1353,34 @@ static void check_path(struct fl_check_result *c, const struct fl_run_facts *f,
 		const struct fl_flow *fl = fl_flow_get(f->flows, id);
 		uint8_t obs[FL_STATES_PATH_MAX], all[FL_STATES_PATH_MAX];
 		size_t n, nall;
-		int dir;
+
+		for (int dir = 0; dir < 2; dir++) {
+		int judge;
 
 		switch (e->path_side) {
 		case FL_SIDE_CLIENT:
-			dir = FL_DIR_C2S;
+			judge = dir == FL_DIR_C2S;
 			break;
 		case FL_SIDE_SERVER:
-			dir = FL_DIR_S2C;
+			judge = dir == FL_DIR_S2C;
 			break;
 		case FL_SIDE_TARGET:
+			/* Both sides of a flow with both ends in the target. */
+			judge = fl_flow_target_dir(fl, dir);
+			break;
 		case FL_SIDE_PEER:
-			if (fl->target_side == FL_SIDE_ANY)
-				continue;
-			dir = fl->target_side == FL_SIDE_CLIENT ? FL_DIR_C2S
-								 : FL_DIR_S2C;
-			if (e->path_side == FL_SIDE_PEER)
-				dir = !dir;
+			/* ... and neither is a peer. */
+			judge = fl->target_side != FL_SIDE_ANY &&
+			       !fl_flow_target_dir(fl, dir);
 			break;
 		case FL_SIDE_ANY:
+		case FL_SIDE_BOTH:
 		default:
-			continue;
+			judge = 0;
+			break;
 		}
+		if (!judge)
+			continue;
 		nall = path_until(f->states, id, dir, 0, all, FL_STATES_PATH_MAX);
 		n = path_until(f->states, id, dir, f->stop_ns, obs, FL_STATES_PATH_MAX);
 		if (!nall)
@@ -1397,6 +1401,7 @@ static void check_path(struct fl_check_result *c, const struct fl_run_facts *f,
 		detail_add(c, "%sflow %u %s: observed %s; expected %s",
 			   bad++ ? "; " : "", id,
 			   dir == FL_DIR_C2S ? "client" : "server", got, want);
+		}
 	}
 	c->ok = judged && !bad;
 	if (!judged)
@@ -1504,31 +1509,30 @@ uint64_t fl_checks_undecided(const struct fl_run_facts *f, uint64_t now,
 	const struct fl_expect *er = find_expect(f->rs, FL_CHK_ERROR_CLOSE);
 	const struct fl_expect *dp = find_expect(f->rs, FL_CHK_DEAD_PEER);
 	const struct fl_expect *leak = find_expect(f->rs, FL_CHK_NO_FD_LEAK);
+	const struct fl_flow *fl;
 	uint64_t until = 0;
 
 	if (n)
 		why[0] = 0;
 	for (uint32_t id = 1; f->flows && id <= fl_flow_count(f->flows); id++) {
-		const struct fl_flow *fl = fl_flow_get(f->flows, id);
 		struct fl_dead_peer d;
-		int t, p;
 
+		fl = fl_flow_get(f->flows, id);
 		if (mid_teardown(f, fl))
 			later(&until, now + 20000000u, why, n, "flow %u is still "
 			      "mid-teardown (a FIN not yet acknowledged)", id);
-		if (fl->target_side != FL_SIDE_CLIENT &&
-		    fl->target_side != FL_SIDE_SERVER)
-			continue;
-		t = fl->target_side == FL_SIDE_CLIENT ? FL_DIR_C2S : FL_DIR_S2C;
-		p = !t;
-		if (cw && fl->fin_ns[p] && !fl->fin_ns[t] && !fl->rst_ns[t] &&
-		    !fl->rst_ns[p] && now < fl->fin_ns[p] + (uint64_t)cw->arg * 1000u)
-			later(&until, fl->fin_ns[p] + (uint64_t)cw->arg * 1000u, why,
-			      n, "flow %u: the target's socket is in CLOSE_WAIT", id);
 		if (dp && fl_dead_peer(f, id, &d) && !d.closed_ns &&
 		    now < d.since_ns + (uint64_t)dp->arg * 1000u)
 			later(&until, d.since_ns + (uint64_t)dp->arg * 1000u, why, n,
 			      "flow %u: its peer went silent", id);
+	}
+	FOR_TARGET_SIDES(f, id, fl, t) {
+		int p = !t;
+
+		if (cw && fl->fin_ns[p] && !fl->fin_ns[t] && !fl->rst_ns[t] &&
+		    !fl->rst_ns[p] && now < fl->fin_ns[p] + (uint64_t)cw->arg * 1000u)
+			later(&until, fl->fin_ns[p] + (uint64_t)cw->arg * 1000u, why,
+			      n, "flow %u: the target's socket is in CLOSE_WAIT", id);
 	}
 	for (size_t i = 0; i < f->ncalls; i++) {
 		const struct fl_call *k = &f->calls[i];

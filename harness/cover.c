@@ -348,7 +348,9 @@ static void learn(struct fl_cover_db *db, const struct fl_calls *calls,
 			break;
 		db->flows_seen = id;
 		fr->known = 1;
-		fr->side_dir = f->target_side == FL_SIDE_SERVER ? FL_DIR_S2C
+		/* Both ends the target's: the accepting side is watched. */
+		fr->side_dir = f->target_side == FL_SIDE_SERVER ||
+			       f->target_side == FL_SIDE_BOTH ? FL_DIR_S2C
 			       : f->target_side == FL_SIDE_CLIENT ? FL_DIR_C2S
 								   : -1;
 		fr->proc_pid = owner ? fl_owner_flow_pid(owner, id) : -1;
@@ -453,7 +455,8 @@ enum fl_cover fl_cover_target(const struct fl_cover_db *db,
 			      const struct fl_flow *f, int *pid,
 			      uint64_t *lost_ns)
 {
-	int dir = f->target_side == FL_SIDE_SERVER   ? FL_DIR_S2C
+	int dir = f->target_side == FL_SIDE_SERVER ||
+		  f->target_side == FL_SIDE_BOTH     ? FL_DIR_S2C
 		  : f->target_side == FL_SIDE_CLIENT ? FL_DIR_C2S
 						     : -1;
 

@@ -77,6 +77,33 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+struct find_one {
+	struct fl_sdiag_sock *out;
+	int found;
+};
+
+static int find_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct find_one *f = data;
+	struct dump_ctx c = {.fn = NULL};
+	int ret = on_msg(nlh, &c);
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+
+	if (ret != MNL_CB_OK)
+		return ret;
+	memset(f->out, 0, sizeof(*f->out));
+	f->out->family = m->idiag_family;
+	f->out->state = m->idiag_state;
+	memcpy(f->out->src, m->id.idiag_src, 16);
+	memcpy(f->out->dst, m->id.idiag_dst, 16);
+	f->out->sport = ntohs(m->id.idiag_sport);
+	f->out->dport = ntohs(m->id.idiag_dport);
+	f->out->inode = m->idiag_inode;
+	f->out->uid = m->idiag_uid;
+	f->found = 1;
+	return MNL_CB_STOP;
+}
+
 static int dump_family(struct fl_sdiag *d, int family, uint32_t states,
 		       struct dump_ctx *c)
 {
@@ -118,6 +145,43 @@ int fl_sdiag_dump(struct fl_sdiag *d, uint32_t states,
 	if (ret == 0)
 		ret = dump_family(d, AF_INET6, states, &c);
 	return ret < 0 ? ret : c.n;
+}
+
+int fl_sdiag_find(struct fl_sdiag *d, int family, const uint8_t *src,
+		  uint16_t sport, const uint8_t *dst, uint16_t dport,
+		  struct fl_sdiag_sock *out)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(d->buf);
+	struct inet_diag_req_v2 *req;
+	size_t alen = family == AF_INET ? 4 : 16;
+	uint32_t seq = ++d->seq;
+	struct find_one c = {.out = out};
+	ssize_t n;
+	int ret;
+
+	/* Not a dump: the kernel looks the 4-tuple up in its hash
+	 * (inet_diag_find_one_icsk), whatever the table's size. */
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = seq;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = (uint8_t)family;
+	req->sdiag_protocol = IPPROTO_TCP;
+	req->idiag_states = ~0u;
+	req->id.idiag_sport = htons(sport);
+	req->id.idiag_dport = htons(dport);
+	memcpy(req->id.idiag_src, src, alen);
+	memcpy(req->id.idiag_dst, dst, alen);
+	req->id.idiag_cookie[0] = req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	n = mnl_socket_recvfrom(d->nl, d->buf, sizeof(d->buf));
+	if (n < 0)
+		return -errno;
+	ret = mnl_cb_run(d->buf, (size_t)n, seq, d->portid, find_msg, &c);
+	if (ret < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return c.found;
 }
 
 struct count_ctx {

@@ -33,6 +33,16 @@ int fl_sdiag_dump(struct fl_sdiag *d, uint32_t states,
 		 void (*fn)(void *ctx, const struct fl_sdiag_sock *s),
 		 void *ctx);
 
+/*
+ * The one TCP socket whose local end is src:sport and remote end
+ * dst:dport (addresses of family's length), by an exact lookup, not a
+ * dump: cheap whatever the size of the host's TCP table.  Returns 1 and
+ * fills *out, 0 when there is none, or -errno.
+ */
+int fl_sdiag_find(struct fl_sdiag *d, int family, const uint8_t *src,
+		  uint16_t sport, const uint8_t *dst, uint16_t dport,
+		  struct fl_sdiag_sock *out);
+
 /* Listening sockets on port (0 = any port): count, or -errno. */
 int fl_sdiag_count_listeners(struct fl_sdiag *d, uint16_t port);
 

@@ -60,7 +60,9 @@ struct fl_flow {
 	uint16_t last_win[2];        /* window field of the last arrival */
 	uint32_t ka_probes[2];       /* keepalive probes sent (seq snd_max-1,
 					no data, while the peer's window is open) */
-	enum fl_side target_side;    /* FL_SIDE_CLIENT/_SERVER/_ANY (unknown) */
+	enum fl_side target_side;    /* FL_SIDE_CLIENT/_SERVER/_BOTH (a proxy
+					and its backend in the target), or
+					_ANY (unknown, or neither) */
 	int blackholed;              /* rule index + 1 of the blackhole, or 0 */
 	/* Engine state per direction (index FL_DIR_*): */
 	unsigned held[2];            /* segments held in order now */
@@ -73,6 +75,14 @@ struct fl_flow {
 	struct fl_pkt_rec *log;      /* HEAD + TAIL records, owned */
 	uint64_t nlog;               /* records ever logged */
 };
+
+/* 1 if side dir (FL_DIR_C2S: the client) of f is the target's socket. */
+static inline int fl_flow_target_dir(const struct fl_flow *f, int dir)
+{
+	return f->target_side == FL_SIDE_BOTH ||
+	       (f->target_side == FL_SIDE_CLIENT && dir == FL_DIR_C2S) ||
+	       (f->target_side == FL_SIDE_SERVER && dir == FL_DIR_S2C);
+}
 
 /* Remembers a segment for the ladder (no allocation after the first). */
 void fl_flow_log(struct fl_flow *f, const struct fl_pkt_rec *r);

@@ -927,8 +927,7 @@ static void tw_one(void *ctx, const struct fl_sdiag_sock *s)
 	memcpy(l.addr, s->src, s->family == AF_INET ? 4 : 16);
 	memcpy(p.addr, s->dst, s->family == AF_INET ? 4 : 16);
 	f = fl_flow_find(c->flows, &l, &p, &dir);
-	if (f && ((f->target_side == FL_SIDE_CLIENT && dir == FL_DIR_C2S) ||
-		  (f->target_side == FL_SIDE_SERVER && dir == FL_DIR_S2C)))
+	if (f && fl_flow_target_dir(f, dir))
 		c->n++;
 }
 

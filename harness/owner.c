@@ -196,6 +196,21 @@ static enum fl_role sock_role(struct fl_owner *o, const struct fl_endpoint *ep,
 	return *pid > 0 ? role_of(o, *pid) : FL_ROLE_NONE;
 }
 
+/* The role of the process holding flow f's client socket (in SYN_SENT
+ * while its SYN is queued), found by an exact 4-tuple lookup. */
+static enum fl_role client_role(struct fl_owner *o, const struct fl_flow *f,
+				pid_t *pid)
+{
+	struct fl_sdiag_sock k;
+
+	*pid = -1;
+	if (fl_sdiag_find(o->diag, f->ep[0].family, f->ep[0].addr, f->ep[0].port,
+			  f->ep[1].addr, f->ep[1].port, &k) <= 0 || !k.inode)
+		return FL_ROLE_NONE;
+	*pid = pid_of_inode(k.inode);
+	return *pid > 0 ? role_of(o, *pid) : FL_ROLE_NONE;
+}
+
 /* Remembers who owns the target's side of flow id (no cost beyond the
  * lookups that found the side). */
 static void note_flow_pid(struct fl_owner *o, uint32_t id, pid_t pid)
@@ -230,11 +245,13 @@ enum fl_side fl_owner_target_side(struct fl_owner *o, const struct fl_flow *f)
 			o->port_pid[sport] = pid;
 		}
 	}
+	r = client_role(o, f, &pid);
 	if (o->port_role[sport] == FL_ROLE_TARGET + 1) {
 		note_flow_pid(o, f->id, o->port_pid[sport]);
-		return FL_SIDE_SERVER;
+		/* A proxy and its backend, or a client and a server in one
+		 * target: both sockets are the target's. */
+		return r == FL_ROLE_TARGET ? FL_SIDE_BOTH : FL_SIDE_SERVER;
 	}
-	r = sock_role(o, &f->ep[0], 1u << TCP_SYN_SENT_STATE, &pid);
 	if (r == FL_ROLE_TARGET) {
 		note_flow_pid(o, f->id, pid);
 		return FL_SIDE_CLIENT;

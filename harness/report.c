@@ -21,6 +21,8 @@ static const char *side_name(enum fl_side s)
 		return "client";
 	case FL_SIDE_SERVER:
 		return "server";
+	case FL_SIDE_BOTH:
+		return "both";
 	case FL_SIDE_ANY:
 	case FL_SIDE_TARGET:
 	case FL_SIDE_PEER:
@@ -160,7 +162,8 @@ static json_object *flows_json(const struct fl_engine *e,
 			json_object_new_int64((int64_t)(f->packets[0] + f->packets[1])));
 		json_object_object_add(o, "faults",
 				       json_object_new_int64((int64_t)f->faults));
-		/* The target's socket's states, as sampled; both sides too. */
+		/* The target's socket's states (with both ends in the
+		 * target: its server's); both sides too. */
 		json_object_object_add(
 			o, "states",
 			f->target_side == FL_SIDE_ANY
@@ -403,8 +406,8 @@ static void print_ladder(const struct fl_report *r, uint32_t id, FILE *f)
 
 	if (!fl)
 		return;
-	side[0] = fl->target_side == FL_SIDE_CLIENT ? "client (target)" : "client";
-	side[1] = fl->target_side == FL_SIDE_SERVER ? "server (target)" : "server";
+	side[0] = fl_flow_target_dir(fl, FL_DIR_C2S) ? "client (target)" : "client";
+	side[1] = fl_flow_target_dir(fl, FL_DIR_S2C) ? "server (target)" : "server";
 	fl_endpoint_format(&fl->ep[0], a, sizeof(a));
 	fl_endpoint_format(&fl->ep[1], b, sizeof(b));
 	fprintf(f, "    flow %u: %s %s <-> %s %s   (* = fault)\n", id, side[0],
@@ -543,8 +546,7 @@ void fl_report_text(const struct fl_report *r, FILE *f)
 				if (!n)
 					continue;
 				fprintf(f, "      %s%s:", d ? "server" : "client",
-					(fl->target_side == FL_SIDE_CLIENT && !d) ||
-							(fl->target_side == FL_SIDE_SERVER && d)
+					fl_flow_target_dir(fl, d)
 						? " (target)" : "");
 				{
 					size_t nch, j = 0, own = n;

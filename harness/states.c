@@ -128,8 +128,7 @@ static void change(struct fl_states *s, uint32_t id, int dir,
 
 	/* Whose socket this side is: the target's, or its peer's. */
 	if (f && f->target_side != FL_SIDE_ANY)
-		owner = (f->target_side == FL_SIDE_CLIENT) == (dir == FL_DIR_C2S)
-				? "\"target\"" : "\"peer\"";
+		owner = fl_flow_target_dir(f, dir) ? "\"target\"" : "\"peer\"";
 	snprintf(body, sizeof(body),
 		 "\"flow\":%u,\"side\":\"%s\",\"owner\":%s,\"from\":%s%s%s,"
 		 "\"to\":\"%s\"", id,

@@ -129,6 +129,8 @@ const char *fl_side_name(enum fl_side s)
 		return "target";
 	case FL_SIDE_PEER:
 		return "peer";
+	case FL_SIDE_BOTH:
+		return "both";
 	}
 	return "?";
 }
@@ -440,6 +442,8 @@ static const char *side_phrase(enum fl_side s)
 		return "the target";
 	case FL_SIDE_PEER:
 		return "the target's peer";
+	case FL_SIDE_BOTH:
+		return "both sides";
 	}
 	return "?";
 }

@@ -101,11 +101,17 @@ static int side_ok(enum fl_side want, const struct fl_segment *seg)
 	case FL_SIDE_SERVER:
 		return seg->from == want;
 	case FL_SIDE_TARGET:
-		return seg->target_side != FL_SIDE_ANY && seg->from == seg->target_side;
+		/* Both ends in the target: every segment is the target's. */
+		return seg->target_side == FL_SIDE_BOTH ||
+		       (seg->target_side != FL_SIDE_ANY && seg->from == seg->target_side);
 	case FL_SIDE_PEER:
+		/* ... and none is a peer's. */
 		return seg->target_side != FL_SIDE_ANY &&
+		       seg->target_side != FL_SIDE_BOTH &&
 		       (seg->from == FL_SIDE_CLIENT || seg->from == FL_SIDE_SERVER) &&
 		       seg->from != seg->target_side;
+	case FL_SIDE_BOTH:
+		return 0; /* not a match a rule can write */
 	}
 	return 0;
 }

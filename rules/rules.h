@@ -45,6 +45,8 @@ enum fl_side {
 	FL_SIDE_SERVER,
 	FL_SIDE_TARGET,
 	FL_SIDE_PEER,
+	FL_SIDE_BOTH, /* a flow's target_side only: both sockets are the
+			 target's (a proxy and its backend) */
 };
 
 enum fl_cmp { FL_CMP_EQ, FL_CMP_NE, FL_CMP_LT, FL_CMP_LE, FL_CMP_GT, FL_CMP_GE };

@@ -696,6 +696,67 @@ BOTH(from_target_resolved)
 	rr_free(&r);
 }
 
+/* Both ends of a flow in the target (a server and its client started by
+ * one shell, as a proxy and its backend would be): the flow's target_side
+ * is "both"; `from target` matches either side's segments and `from peer`
+ * none; the target's path is judged on both sides. */
+static void run_both(struct run_result *r, enum as_user u, const char *rules)
+{
+	static char cmd[1024];
+	char *argv[] = {FL_BIN, "run", "-r", NULL, "--report", NULL, "--trace", NULL,
+			"--", "/bin/sh", "-c", cmd, NULL};
+
+	snprintf(cmd, sizeof(cmd),
+		 "%s/echo_server -p 7000 -n 1 > %s & "
+		 "while ! grep -q ':1B58 00000000:0000 0A' /proc/net/tcp; do sleep 0.01; done; "
+		 "%s/tcp_client -p 7000 --rtt 2 > %s; wait", FL_TARGETS, rr_path(r, "server.out"),
+		 FL_TARGETS, rr_path(r, "client.out"));
+	argv[3] = (char *)rr_write(r, "both.rules", rules);
+	argv[5] = (char *)rr_path(r, "report.json");
+	argv[7] = (char *)rr_path(r, "trace.jsonl");
+	rr_run(r, u, argv, 60);
+}
+
+BOTH(both_ends_in_target)
+{
+	struct run_result r;
+	json_object *rep, *fl, *c;
+	const char *d;
+
+	rr_init(&r);
+	run_both(&r, u, "drop from peer flags FIN\n"
+			"expect path target ESTABLISHED > FIN_WAIT1\n"
+			"expect no-close-wait 1s\n");
+	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	fl = json_object_array_get_idx(json_object_object_get(rep, "flows"), 0);
+	cr_assert_str_eq(js(fl, "target_side"), "both");
+	/* No segment of this flow is a peer's. */
+	cr_assert_eq(ji(json_object_array_get_idx(json_object_object_get(rep, "faults"), 0),
+			"count"), 0);
+	/* The client (active close) holds the path, the server (passive
+	 * close) does not: both sides were judged. */
+	c = report_check(rep, "path target ESTABLISHED > FIN_WAIT1");
+	d = js(c, "detail");
+	cr_assert(!json_object_get_boolean(json_object_object_get(c, "ok")), "%s", d);
+	cr_assert(strstr(d, "flow 1 server: observed SYN_RECV > ESTABLISHED > CLOSE_WAIT"),
+		  "%s", d);
+	cr_assert_null(strstr(d, "flow 1 client"), "%s", d);
+	cr_assert_str_eq(js(report_check(rep, "no-close-wait 1s"), "detail"),
+			 "1 passive close, none in CLOSE_WAIT longer than 1.000s");
+	json_object_put(rep);
+
+	/* `from target` matches the first FIN, whichever side sends it. */
+	run_both(&r, u, "drop from target flags FIN times 1\nexpect exit 0\n");
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_eq(ji(json_object_array_get_idx(json_object_object_get(rep, "faults"), 0),
+			"count"), 1);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
 /* --junit: valid XML (xmllint), one testcase per check, the same failures
  * as the JSON report. */
 Test(integration, junit_matches_report)
