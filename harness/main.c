@@ -531,6 +531,7 @@ static void begin_stop(struct run *r)
 	if (!r->facts.target.ended) {
 		r->facts.killed_by_harness = 1;
 		r->facts.stop_ns = now;
+		fl_states_set_stop(r->states, now);
 		snapshot_alive(r);
 		fl_trace_note(r->trace, now, "stop", "faultline sends SIGTERM to "
 			      "the target; state changes from here on are the "

@@ -42,6 +42,7 @@ struct fl_states {
 	const struct fl_flow_table *flows;
 	struct fl_trace *trace;
 	uint64_t now_ns;
+	uint64_t stop_ns; /* faultline began stopping the target, 0 = not */
 };
 
 int fl_states_new(struct fl_states **out, struct fl_sdiag *diag)
@@ -135,6 +136,12 @@ static void change(struct fl_states *s, uint32_t id, int dir,
 		 dir == FL_DIR_C2S ? "client" : "server", owner,
 		 from ? "\"" : "", from ? from : "null", from ? "\"" : "",
 		 fl_state_name(to) ? fl_state_name(to) : "?");
+	/* What the stop caused is not the program's behaviour. */
+	if (s->stop_ns && s->now_ns >= s->stop_ns) {
+		size_t l = strlen(body);
+
+		snprintf(body + l, sizeof(body) - l, ",\"after_stop\":true");
+	}
 	fl_trace_raw(s->trace, s->now_ns, "state", body);
 	if (s->nch == s->capch) {
 		size_t cap = s->capch ? s->capch * 2 : 256;
@@ -384,6 +391,11 @@ int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
 		change(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, ST_CLOSE);
 	}
 	return 0;
+}
+
+void fl_states_set_stop(struct fl_states *s, uint64_t t_ns)
+{
+	s->stop_ns = t_ns;
 }
 
 size_t fl_states_path(const struct fl_states *s, uint32_t id, int dir,

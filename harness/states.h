@@ -41,6 +41,10 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 		       uint32_t len, int delivered, int forged, uint64_t t_ns,
 		       struct fl_trace *trace);
 
+/* From t_ns on, faultline is stopping the target: the state events
+ * written from then are marked "after_stop" (the stop's doing). */
+void fl_states_set_stop(struct fl_states *s, uint64_t t_ns);
+
 /* Takes one sample at now_ns (relative to the run's start). */
 int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
 		     struct fl_trace *trace, uint64_t now_ns);
