@@ -1144,7 +1144,13 @@ static uint64_t conn_ended(const struct fl_run_facts *f, const struct fl_call *o
 	uint64_t end = 0;
 	int rd = 0, wr = 0;
 
-#define EARLIER(t) do { if ((t) && (!end || (t) < end)) end = (t); } while (0)
+	/* What happened once faultline began stopping the target is the
+	 * stop's doing: the connection had not ended by itself. */
+#define EARLIER(t)                                                             \
+	do {                                                                   \
+		if ((t) && (!end || (t) < end) && (!f->stop_ns || (t) < f->stop_ns)) \
+			end = (t);                                             \
+	} while (0)
 	if (fl) {
 		EARLIER(fl->fin_ns[!open->dir]);
 		EARLIER(fl->rst_ns[!open->dir]);

@@ -758,6 +758,25 @@ static int handle_signals(struct run *r)
 	return 0;
 }
 
+/* Whether a process other than the sandbox's PID 1 (its reaper) is still
+ * there (the harness's /proc is the sandbox's). */
+static int others_alive(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while (!n && (e = readdir(d))) {
+		uint64_t pid;
+
+		n = fl_parse_u64(e->d_name, &pid) == 0 && pid > 1;
+	}
+	closedir(d);
+	return n;
+}
+
 static int event_loop(struct run *r, char *err, size_t errlen)
 {
 	struct pollfd pfd[4];
@@ -823,7 +842,27 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 	{
 		uint64_t stop = fl_clock_now_rel_ns() + 300000000u;
 		uint64_t quiet = fl_clock_now_rel_ns() + 20000000u;
+		uint64_t last = fl_clock_now_rel_ns() + 1000000000u;
+		int killed = 0;
 
+		/* Processes the roots left behind (a driver's curl whose shell
+		 * is gone) are ended too, and what their exit sends is seen. */
+		while (fl_clock_now_rel_ns() < last && others_alive()) {
+			int n = poll(pfd, 2, 5);
+
+			if (!killed++) {
+				if (r->target > 0)
+					kill(-r->target, SIGKILL);
+				if (r->driver > 0)
+					kill(-r->driver, SIGKILL);
+			}
+			if (n > 0 && (pfd[0].revents & POLLIN))
+				fl_engine_process(r->eng);
+			if (n > 0 && (pfd[1].revents & POLLIN))
+				fl_engine_timer(r->eng);
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+		}
 		while (fl_clock_now_rel_ns() < stop &&
 		       (fl_engine_held(r->eng) || fl_clock_now_rel_ns() < quiet)) {
 			int n = poll(pfd, 2, 5);

@@ -434,6 +434,12 @@ size_t kt_sock_path(const struct kt_sock *s, int peer_fin, uint8_t *out,
 				continue; /* the minisock is in FIN_WAIT2 */
 			to = ST_TIME_WAIT;
 		}
+		/* tcp_set_state() is traced even when the state does not
+		 * change: shutdown(SHUT_WR) then close() logs FIN_WAIT1 ->
+		 * FIN_WAIT1 (tcp_close_state() again), CLOSE_WAIT's close()
+		 * after shutdown LAST_ACK -> LAST_ACK.  Not a change. */
+		if (st->from == to && n && out[n - 1] == to)
+			continue;
 		out[n++] = to;
 	}
 	return n;
