@@ -461,8 +461,9 @@ static void check_unread(struct fl_check_result *c, const struct fl_run_facts *f
 	for (size_t i = 0; i < f->ncalls; i++) {
 		const struct fl_call *k = &f->calls[i];
 
+		/* An abortive close is no-abort-loss's to judge. */
 		if (!closes(k) || !(k->flags & FL_EVF_UNREAD) || !k->unread ||
-		    (k->sock_family && !is_tcp(k)))
+		    (k->sock_family && !is_tcp(k)) || lingers_abort(k))
 			continue;
 		fl = call_flow(f, k);
 		if (fl && !(fl->rst_ns[k->dir] &&

@@ -631,6 +631,9 @@ static void advance(struct run *r)
 	if (r->phase == PH_DONE)
 		return;
 	if (t_done && d_done) {
+		/* It ended by itself while faultline waited for windows. */
+		if (r->phase == PH_SETTLE)
+			r->facts.settle_ns = r->facts.target.t_ns - r->settle_from_ns;
 		r->phase = PH_DONE;
 		return;
 	}

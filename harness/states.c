@@ -18,6 +18,10 @@ struct side_state {
 	uint8_t gone;     /* vanished from a sample in SYN_SENT/SYN_RECV: its
 			     CLOSE waits for the segments (see settle()) */
 	uint64_t gone_ns;
+	uint8_t late_data; /* data reached it after its own FIN */
+	uint8_t held_to;   /* a FIN after such data: the state it would move
+			      to (TIME_WAIT, CLOSING), held, see receive() */
+	uint64_t held_ns;
 	uint8_t npath;
 	uint8_t path[FL_STATES_PATH_MAX];
 };
@@ -123,6 +127,9 @@ static void change(struct fl_states *s, uint32_t id, int dir,
 {
 	char body[256];
 	const char *from = ss->cur ? fl_state_name(ss->cur) : NULL;
+
+	/* Whatever moved it decided a held FIN's fate (receive()). */
+	ss->held_to = 0;
 
 	const struct fl_flow *f = s->flows ? fl_flow_get(s->flows, id) : NULL;
 	const char *owner = "null";
@@ -240,14 +247,43 @@ static void receive(struct fl_states *s, const struct pending *p)
 		if (rcv->cur == ST_TIME_WAIT || rcv->cur == ST_CLOSE)
 			return;
 	}
+	/* Data after our own FIN: fine after shutdown(SHUT_WR), but a
+	 * socket that was closed resets on it (Linux's TCPAbortOnData,
+	 * RFC 2525 2.17), and a FIN behind that data then finds no socket. */
+	if (p->len && (rcv->cur == ST_FIN_WAIT1 || rcv->cur == ST_FIN_WAIT2))
+		rcv->late_data = 1;
 	if (flags & FL_TCP_FIN) {
+		uint8_t to = 0;
+
 		if (rcv->cur == ST_ESTABLISHED)
-			change(s, f->id, !dir, rcv, ST_CLOSE_WAIT);
+			to = ST_CLOSE_WAIT;
 		else if (rcv->cur == ST_FIN_WAIT1)
-			change(s, f->id, !dir, rcv, ST_CLOSING);
+			to = ST_CLOSING;
 		else if (rcv->cur == ST_FIN_WAIT2)
-			change(s, f->id, !dir, rcv, ST_TIME_WAIT);
+			to = ST_TIME_WAIT;
+		if (to && to != ST_CLOSE_WAIT && rcv->late_data && !rcv->held_to) {
+			/* Which one it was shows in what the receiver sends
+			 * next: its RST (it was closed), or its ACK. */
+			rcv->held_to = to;
+			rcv->held_ns = s->now_ns;
+		} else if (to) {
+			change(s, f->id, !dir, rcv, to);
+		}
 	}
+}
+
+/* A held FIN's move (see receive()) happens after all, at its time. */
+static void apply_held(struct fl_states *s, uint32_t id, int dir,
+		       struct side_state *ss)
+{
+	uint64_t now = s->now_ns;
+	uint8_t to = ss->held_to;
+
+	if (!to)
+		return;
+	s->now_ns = ss->held_ns;
+	change(s, id, dir, ss, to); /* clears held_to */
+	s->now_ns = now;
 }
 
 /*
@@ -256,14 +292,20 @@ static void receive(struct fl_states *s, const struct pending *p)
  * server that accepts and resets at once (close with unread data, SO_LINGER
  * {1,0}) was ESTABLISHED in between, and the RST that shows it may still
  * wait in the queue.  Its CLOSE is set once that segment had its chance:
- * at the next sample, or when the paths are read at the end.
+ * at the next sample, or when the paths are read at the end.  So is a FIN
+ * held in receive() (final: when the paths are read, nothing more comes).
  */
-static void settle(struct fl_states *s)
+static void settle(struct fl_states *s, int final)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		struct side_state *ss = &s->v[i];
 		uint64_t now = s->now_ns;
 
+		/* No RST came for the data after its FIN: it was only shut
+		 * down for writing, and took the FIN. */
+		if (ss->held_to &&
+		    (final || fl_clock_now_rel_ns() > ss->held_ns + 50000000u))
+			apply_held(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss);
 		if (!ss->gone)
 			continue;
 		ss->gone = 0;
@@ -330,8 +372,17 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 	if ((snd->cur == ST_SYN_SENT || snd->cur == ST_SYN_RECV) &&
 	    !(flags & FL_TCP_SYN) &&
 	    (!(flags & FL_TCP_RST) ||
-	     ((flags & FL_TCP_ACK) && (int32_t)(rack - 1) > 0)))
+	     ((flags & FL_TCP_ACK) && (int32_t)(rack - 1) > 0) ||
+	     (int32_t)(rseq - 1) > 0 /* it had sent data */))
 		change(s, f->id, dir, snd, ST_ESTABLISHED);
+	/* A held FIN's move (receive()): an RST says the socket reset on
+	 * the data before it, anything else that it took the FIN. */
+	if (snd->held_to) {
+		if (flags & FL_TCP_RST)
+			snd->held_to = 0;
+		else
+			apply_held(s, f->id, dir, snd);
+	}
 	if (flags & FL_TCP_RST) {
 		snd->gone = 0;
 		if (snd->cur && snd->cur != ST_CLOSE)
@@ -371,7 +422,7 @@ int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
 	s->trace = trace;
 	deliver_due(s, now_ns);
 	s->now_ns = now_ns;
-	settle(s);
+	settle(s, 0);
 	for (size_t i = 0; i < s->n; i++)
 		s->v[i].seen_now = 0;
 	ret = fl_sdiag_dump(s->diag, ~0u, on_sock, s);
@@ -407,7 +458,7 @@ size_t fl_states_path(const struct fl_states *s, uint32_t id, int dir,
 	/* The paths are read once the run is over: what still waits for
 	 * its CLOSE has had every chance.  s is the caller's to change
 	 * (never a const object: made by fl_states_new()). */
-	settle((struct fl_states *)s);
+	settle((struct fl_states *)s, 1);
 	if (!id || i >= s->n)
 		return 0;
 	n = s->v[i].npath < max ? s->v[i].npath : max;
@@ -418,7 +469,7 @@ size_t fl_states_path(const struct fl_states *s, uint32_t id, int dir,
 const struct fl_state_change *fl_states_changes(const struct fl_states *s,
 						size_t *n)
 {
-	settle((struct fl_states *)s); /* see fl_states_path() */
+	settle((struct fl_states *)s, 1); /* see fl_states_path() */
 	*n = s->nch;
 	return s->ch;
 }
