@@ -169,3 +169,45 @@ Test(states, refused_connect)
 	cr_assert_str_eq(path(s, S), "");
 	fl_states_free(s);
 }
+
+/* The server answered and closed (FIN); the client, still sending, sends
+ * data and then its FIN.  A closed socket resets on data after its FIN
+ * (Linux's TCPAbortOnData): its RST shows it, and the FIN behind the data
+ * found no socket: FIN_WAIT2 > CLOSE, never TIME_WAIT. */
+Test(states, data_after_close_resets_the_closed_socket)
+{
+	struct fl_states *s = handshake();
+
+	seg(s, S, FIN | PSH | ACK, 1, 1, 10);
+	batch(s);
+	seg(s, C, ACK, 1, 12, 0);
+	batch(s);
+	seg(s, C, PSH | ACK, 1, 12, 1000);
+	seg(s, C, FIN | ACK, 1001, 12, 0);
+	batch(s);
+	seg(s, S, RST, 12, 0, 0);
+	batch(s);
+	cr_assert_str_eq(path(s, S), "SYN_RECV > ESTABLISHED > FIN_WAIT1 > "
+				     "FIN_WAIT2 > CLOSE");
+	fl_states_free(s);
+}
+
+/* The same after shutdown(SHUT_WR): the socket takes the data and the
+ * FIN, and its ACK shows it: FIN_WAIT2 > TIME_WAIT. */
+Test(states, data_after_shutdown_is_taken)
+{
+	struct fl_states *s = handshake();
+
+	seg(s, S, FIN | PSH | ACK, 1, 1, 10);
+	batch(s);
+	seg(s, C, ACK, 1, 12, 0);
+	batch(s);
+	seg(s, C, PSH | ACK, 1, 12, 1000);
+	seg(s, C, FIN | ACK, 1001, 12, 0);
+	batch(s);
+	seg(s, S, ACK, 12, 1002, 0);
+	batch(s);
+	cr_assert_str_eq(path(s, S), "SYN_RECV > ESTABLISHED > FIN_WAIT1 > "
+				     "FIN_WAIT2 > TIME_WAIT");
+	fl_states_free(s);
+}
