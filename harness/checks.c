@@ -1429,6 +1429,10 @@ static void later(uint64_t *until, uint64_t t, char *why, size_t n,
 {
 	va_list ap;
 
+	/* A window is decided once time is past its limit, not at it (the
+	 * checks pass what lasted exactly the limit). */
+	t += 1000000u;
+
 	if (t <= *until)
 		return;
 	if (!*until && n) {
@@ -1529,7 +1533,7 @@ uint64_t fl_checks_undecided(const struct fl_run_facts *f, uint64_t now,
 			later(&until, now + 20000000u, why, n, "flow %u is still "
 			      "mid-teardown (a FIN not yet acknowledged)", id);
 		if (dp && fl_dead_peer(f, id, &d) && !d.closed_ns &&
-		    now < d.since_ns + (uint64_t)dp->arg * 1000u)
+		    now <= d.since_ns + (uint64_t)dp->arg * 1000u + 1000000u)
 			later(&until, d.since_ns + (uint64_t)dp->arg * 1000u, why, n,
 			      "flow %u: its peer went silent", id);
 	}
@@ -1537,7 +1541,7 @@ uint64_t fl_checks_undecided(const struct fl_run_facts *f, uint64_t now,
 		int p = !t;
 
 		if (cw && fl->fin_ns[p] && !fl->fin_ns[t] && !fl->rst_ns[t] &&
-		    !fl->rst_ns[p] && now < fl->fin_ns[p] + (uint64_t)cw->arg * 1000u)
+		    !fl->rst_ns[p] && now <= fl->fin_ns[p] + (uint64_t)cw->arg * 1000u + 1000000u)
 			later(&until, fl->fin_ns[p] + (uint64_t)cw->arg * 1000u, why,
 			      n, "flow %u: the target's socket is in CLOSE_WAIT", id);
 	}
@@ -1549,7 +1553,7 @@ uint64_t fl_checks_undecided(const struct fl_run_facts *f, uint64_t now,
 
 		if (leak && opens_conn(k, &open) && !closed_later(f, i, &open)) {
 			end = conn_ended(f, &open, i + 1);
-			if (end && now < end + LEAK_NS)
+			if (end && now <= end + LEAK_NS + 1000000u)
 				later(&until, end + LEAK_NS, why, n, "pid %d fd %d: "
 				      "connection ended, fd still open", open.pid,
 				      open.fd);
@@ -1557,7 +1561,7 @@ uint64_t fl_checks_undecided(const struct fl_run_facts *f, uint64_t now,
 		if (!e || !first_end(f, i, e == er) || next_close(f, i))
 			continue;
 		end = k->t_ns + (uint64_t)e->arg * 1000u;
-		if (now < end)
+		if (now <= end + 1000000u)
 			later(&until, end, why, n, "pid %d fd %d: %s() %s, not yet "
 			      "closed", k->pid, k->fd, fl_ev_fn_name(k->fn),
 			      e == eof ? "returned 0" : "failed");
