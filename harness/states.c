@@ -22,6 +22,8 @@ struct side_state {
 	uint8_t held_to;   /* a FIN after such data: the state it would move
 			      to (TIME_WAIT, CLOSING), held, see receive() */
 	uint64_t held_ns;
+	uint8_t held_rst;  /* an RST reached it: its CLOSE, held, see receive() */
+	uint64_t held_rst_ns;
 	uint8_t npath;
 	uint8_t path[FL_STATES_PATH_MAX];
 };
@@ -128,8 +130,11 @@ static void change(struct fl_states *s, uint32_t id, int dir,
 	char body[256];
 	const char *from = ss->cur ? fl_state_name(ss->cur) : NULL;
 
-	/* Whatever moved it decided a held FIN's fate (receive()). */
+	/* Whatever moved it decided a held FIN's fate (receive()), and a
+	 * CLOSE seen otherwise is the held RST's. */
 	ss->held_to = 0;
+	if (to == ST_CLOSE)
+		ss->held_rst = 0;
 
 	const struct fl_flow *f = s->flows ? fl_flow_get(s->flows, id) : NULL;
 	const char *owner = "null";
@@ -216,8 +221,14 @@ static void receive(struct fl_states *s, const struct pending *p)
 		snd->fin_seq = p->rseq + p->len; /* the FIN's own number */
 	}
 	if (flags & FL_TCP_RST) {
-		if (rcv->cur && rcv->cur != ST_CLOSE && rcv->cur != ST_TIME_WAIT)
-			change(s, f->id, !dir, rcv, ST_CLOSE);
+		/* Its CLOSE waits a moment: a FIN it sent before the RST
+		 * arrived may reach the queue just after the RST's verdict
+		 * went out (fl_states_segment() then puts FIN_WAIT1 first). */
+		if (rcv->cur && rcv->cur != ST_CLOSE && rcv->cur != ST_TIME_WAIT &&
+		    !rcv->held_rst) {
+			rcv->held_rst = 1;
+			rcv->held_rst_ns = s->now_ns;
+		}
 		return;
 	}
 	/* A SYN makes no socket by itself (nothing may listen): the server
@@ -272,6 +283,22 @@ static void receive(struct fl_states *s, const struct pending *p)
 	}
 }
 
+/* A held RST's CLOSE (see receive()), at its time. */
+static void apply_rst(struct fl_states *s, uint32_t id, int dir,
+		      struct side_state *ss)
+{
+	uint64_t now = s->now_ns;
+
+	if (!ss->held_rst)
+		return;
+	ss->held_rst = 0;
+	if (ss->cur == ST_CLOSE)
+		return;
+	s->now_ns = ss->held_rst_ns;
+	change(s, id, dir, ss, ST_CLOSE);
+	s->now_ns = now;
+}
+
 /* A held FIN's move (see receive()) happens after all, at its time. */
 static void apply_held(struct fl_states *s, uint32_t id, int dir,
 		       struct side_state *ss)
@@ -306,6 +333,9 @@ static void settle(struct fl_states *s, int final)
 		if (ss->held_to &&
 		    (final || fl_clock_now_rel_ns() > ss->held_ns + 50000000u))
 			apply_held(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss);
+		if (ss->held_rst &&
+		    (final || fl_clock_now_rel_ns() > ss->held_rst_ns + 50000000u))
+			apply_rst(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss);
 		if (!ss->gone)
 			continue;
 		ss->gone = 0;
@@ -375,6 +405,23 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 	     ((flags & FL_TCP_ACK) && (int32_t)(rack - 1) > 0) ||
 	     (int32_t)(rseq - 1) > 0 /* it had sent data */))
 		change(s, f->id, dir, snd, ST_ESTABLISHED);
+	/* A side an RST reached sends nothing after it: what it sends now
+	 * left it before the RST arrived.  A FIN among that moved it first
+	 * (FIN_WAIT1 or LAST_ACK, just before the CLOSE). */
+	if (snd->held_rst) {
+		if ((flags & FL_TCP_FIN) && !(flags & FL_TCP_RST) &&
+		    (snd->cur == ST_ESTABLISHED || snd->cur == ST_SYN_RECV ||
+		     snd->cur == ST_CLOSE_WAIT)) {
+			s->now_ns = snd->held_rst_ns > 1000 ? snd->held_rst_ns - 1000 : 0;
+			change(s, f->id, dir, snd, snd->cur == ST_CLOSE_WAIT
+						    ? ST_LAST_ACK : ST_FIN_WAIT1);
+			snd->fin_sent = 1;
+			snd->fin_seq = rseq + len;
+			s->now_ns = now;
+		}
+		apply_rst(s, f->id, dir, snd);
+		goto receiver;
+	}
 	/* A held FIN's move (receive()): an RST says the socket reset on
 	 * the data before it, anything else that it took the FIN. */
 	if (snd->held_to) {

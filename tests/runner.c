@@ -201,6 +201,20 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 static const struct known_diff {
 	const char *test, *side, *faultline, *kernel, *cause;
 } known_diffs[] = {
+	/* tcp_client --send 100000 --half-close against a server that
+	 * resets: shutdown(SHUT_WR) with data still unsent makes the socket
+	 * FIN_WAIT1 at the call, while its FIN waits behind the data; when
+	 * the RST arrives first that FIN never leaves.  No segment shows the
+	 * FIN_WAIT1, the client is the (unshimmed) driver, and a 10ms sample
+	 * rarely falls in between. */
+	{"unread_close_rst_root", "client",
+	 "SYN_SENT > ESTABLISHED > CLOSE",
+	 "SYN_SENT > ESTABLISHED > FIN_WAIT1 > CLOSE",
+	 "FIN_WAIT1 by a shutdown() whose FIN never left: no segment shows it"},
+	{"unread_close_rst_nobody", "client",
+	 "SYN_SENT > ESTABLISHED > CLOSE",
+	 "SYN_SENT > ESTABLISHED > FIN_WAIT1 > CLOSE",
+	 "FIN_WAIT1 by a shutdown() whose FIN never left: no segment shows it"},
 	{NULL, NULL, NULL, NULL, NULL},
 };
 

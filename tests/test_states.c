@@ -211,3 +211,35 @@ Test(states, data_after_shutdown_is_taken)
 				     "FIN_WAIT2 > TIME_WAIT");
 	fl_states_free(s);
 }
+
+/* The server's RST is let through (its verdict sent) just before the
+ * client's FIN reaches the queue: the FIN left the client before the RST
+ * arrived, so the client went FIN_WAIT1 > CLOSE, as the kernel logs it. */
+Test(states, fin_queued_just_after_the_rst_reached_its_sender)
+{
+	struct fl_states *s = handshake();
+
+	seg(s, S, RST | ACK, 1, 5, 0);
+	batch(s);
+	seg(s, C, FIN | PSH | ACK, 5, 1, 995);
+	batch(s);
+	cr_assert_str_eq(path(s, C), "SYN_SENT > ESTABLISHED > FIN_WAIT1 > CLOSE");
+	cr_assert_str_eq(path(s, S), "SYN_RECV > ESTABLISHED > CLOSE");
+	fl_states_free(s);
+}
+
+/* An RST with nothing after it: CLOSE, at the RST's time. */
+Test(states, rst_alone_closes)
+{
+	struct fl_states *s = handshake();
+	size_t n;
+	const struct fl_state_change *ch;
+
+	seg(s, S, RST | ACK, 1, 1, 0);
+	batch(s);
+	cr_assert_str_eq(path(s, C), "SYN_SENT > ESTABLISHED > CLOSE");
+	ch = fl_states_changes(s, &n);
+	cr_assert_gt(n, 0);
+	cr_assert_eq(ch[n - 1].to, FL_TCP_CLOSE);
+	fl_states_free(s);
+}
