@@ -24,6 +24,9 @@ struct side_state {
 	uint64_t held_ns;
 	uint8_t held_rst;  /* an RST reached it: its CLOSE, held, see receive() */
 	uint64_t held_rst_ns;
+	uint8_t held_cw;   /* a FIN reached it ESTABLISHED: its CLOSE_WAIT,
+			      held, see receive() */
+	uint64_t held_cw_ns;
 	uint8_t npath;
 	uint8_t path[FL_STATES_PATH_MAX];
 };
@@ -133,6 +136,7 @@ static void change(struct fl_states *s, uint32_t id, int dir,
 	/* Whatever moved it decided a held FIN's fate (receive()), and a
 	 * CLOSE seen otherwise is the held RST's. */
 	ss->held_to = 0;
+	ss->held_cw = 0;
 	if (to == ST_CLOSE)
 		ss->held_rst = 0;
 
@@ -191,6 +195,8 @@ static void on_sock(void *ctx, const struct fl_sdiag_sock *k)
 	if (!f || !(ss = slot(s, f->id, dir)))
 		return;
 	ss->seen_now = 1;
+	if (ss->held_cw)
+		return; /* decided by its next segment (receive()) */
 	if (ss->cur != st && (!ss->cur || rank(st) > rank(ss->cur) ||
 			      (rank(st) == rank(ss->cur) && rank(st) != 3 &&
 			       rank(st) != 4))) {
@@ -202,6 +208,22 @@ static void on_sock(void *ctx, const struct fl_sdiag_sock *k)
 			change(s, f->id, dir, ss, ST_ESTABLISHED);
 		change(s, f->id, dir, ss, st);
 	}
+}
+
+/* A held CLOSE_WAIT (see receive()), at its time. */
+static void apply_cw(struct fl_states *s, uint32_t id, int dir,
+		     struct side_state *ss)
+{
+	uint64_t now = s->now_ns;
+
+	if (!ss->held_cw)
+		return;
+	ss->held_cw = 0;
+	if (ss->cur != ST_ESTABLISHED)
+		return;
+	s->now_ns = ss->held_cw_ns;
+	change(s, id, dir, ss, ST_CLOSE_WAIT);
+	s->now_ns = now;
 }
 
 /* RFC 9293 3.3.2, the receiver's side: what receiving a segment means. */
@@ -224,6 +246,7 @@ static void receive(struct fl_states *s, const struct pending *p)
 		/* Its CLOSE waits a moment: a FIN it sent before the RST
 		 * arrived may reach the queue just after the RST's verdict
 		 * went out (fl_states_segment() then puts FIN_WAIT1 first). */
+		apply_cw(s, f->id, !dir, rcv); /* it had taken a FIN */
 		if (rcv->cur && rcv->cur != ST_CLOSE && rcv->cur != ST_TIME_WAIT &&
 		    !rcv->held_rst) {
 			rcv->held_rst = 1;
@@ -272,7 +295,17 @@ static void receive(struct fl_states *s, const struct pending *p)
 			to = ST_CLOSING;
 		else if (rcv->cur == ST_FIN_WAIT2)
 			to = ST_TIME_WAIT;
-		if (to && to != ST_CLOSE_WAIT && rcv->late_data && !rcv->held_to) {
+		if (to == ST_CLOSE_WAIT) {
+			/* Its own FIN may already be on its way, sent before
+			 * this one arrived, and reach the queue just after this
+			 * one's verdict: a simultaneous close, never CLOSE_WAIT
+			 * (RFC 9293 3.6).  Its next segment says which: its
+			 * ACK of this FIN (fl_states_segment()). */
+			if (!rcv->held_cw) {
+				rcv->held_cw = 1;
+				rcv->held_cw_ns = s->now_ns;
+			}
+		} else if (to && rcv->late_data && !rcv->held_to) {
 			/* Which one it was shows in what the receiver sends
 			 * next: its RST (it was closed), or its ACK. */
 			rcv->held_to = to;
@@ -333,6 +366,9 @@ static void settle(struct fl_states *s, int final)
 		if (ss->held_to &&
 		    (final || fl_clock_now_rel_ns() > ss->held_ns + 50000000u))
 			apply_held(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss);
+		if (ss->held_cw &&
+		    (final || fl_clock_now_rel_ns() > ss->held_cw_ns + 50000000u))
+			apply_cw(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss);
 		if (ss->held_rst &&
 		    (final || fl_clock_now_rel_ns() > ss->held_rst_ns + 50000000u))
 			apply_rst(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss);
@@ -405,6 +441,32 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 	     ((flags & FL_TCP_ACK) && (int32_t)(rack - 1) > 0) ||
 	     (int32_t)(rseq - 1) > 0 /* it had sent data */))
 		change(s, f->id, dir, snd, ST_ESTABLISHED);
+	/* A held CLOSE_WAIT (receive()): a FIN that does not acknowledge
+	 * the peer's left before the peer's arrived: the FINs crossed,
+	 * FIN_WAIT1 > CLOSING.  A segment that acknowledges it, or an RST,
+	 * shows the CLOSE_WAIT. */
+	if (snd->held_cw) {
+		struct side_state *peer = slot(s, f->id, !dir);
+		int acks = (flags & FL_TCP_ACK) && peer && peer->fin_sent &&
+			   (int32_t)(rack - (peer->fin_seq + 1)) >= 0;
+
+		if ((flags & FL_TCP_FIN) && !(flags & FL_TCP_RST) && !acks &&
+		    snd->cur == ST_ESTABLISHED) {
+			uint64_t t = snd->held_cw_ns;
+
+			snd->held_cw = 0;
+			s->now_ns = t > 1000 ? t - 1000 : 0;
+			change(s, f->id, dir, snd, ST_FIN_WAIT1);
+			snd->fin_sent = 1;
+			snd->fin_seq = rseq + len;
+			s->now_ns = t;
+			change(s, f->id, dir, snd, ST_CLOSING);
+			s->now_ns = now;
+			goto receiver;
+		}
+		if (acks || (flags & (FL_TCP_FIN | FL_TCP_RST)))
+			apply_cw(s, f->id, dir, snd);
+	}
 	/* A side an RST reached sends nothing after it: what it sends now
 	 * left it before the RST arrived.  A FIN among that moved it first
 	 * (FIN_WAIT1 or LAST_ACK, just before the CLOSE). */
@@ -486,6 +548,8 @@ int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
 			ss->gone_ns = now_ns;
 			continue;
 		}
+		/* A FIN it had taken came first. */
+		apply_cw(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss);
 		change(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, ST_CLOSE);
 	}
 	return 0;

@@ -243,3 +243,44 @@ Test(states, rst_alone_closes)
 	cr_assert_eq(ch[n - 1].to, FL_TCP_CLOSE);
 	fl_states_free(s);
 }
+
+/* The server's FIN got its verdict just before the client's FIN reached
+ * the queue; the client's FIN does not acknowledge the server's: it left
+ * before that arrived.  A simultaneous close on both sides (RFC 9293 3.6),
+ * never the impossible CLOSE_WAIT > CLOSING. */
+Test(states, fin_queued_just_after_the_peers_fin_verdict_crossed_it)
+{
+	struct fl_states *s = handshake();
+
+	seg(s, S, FIN | PSH | ACK, 1, 1, 100);
+	batch(s);
+	seg(s, C, FIN | ACK, 1, 1, 0);
+	batch(s);
+	seg(s, S, ACK, 102, 2, 0);
+	seg(s, C, ACK, 2, 102, 0);
+	batch(s);
+	cr_assert_str_eq(path(s, C), "SYN_SENT > ESTABLISHED > FIN_WAIT1 > "
+				     "CLOSING > TIME_WAIT");
+	cr_assert_str_eq(path(s, S), "SYN_RECV > ESTABLISHED > FIN_WAIT1 > "
+				     "CLOSING > TIME_WAIT");
+	fl_states_free(s);
+}
+
+/* The same, but the client's FIN acknowledges the server's: a passive
+ * close, CLOSE_WAIT > LAST_ACK. */
+Test(states, fin_that_acknowledges_the_peers_is_a_passive_close)
+{
+	struct fl_states *s = handshake();
+
+	seg(s, S, FIN | PSH | ACK, 1, 1, 100);
+	batch(s);
+	seg(s, C, FIN | ACK, 1, 102, 0);
+	batch(s);
+	seg(s, S, ACK, 102, 2, 0);
+	batch(s);
+	cr_assert_str_eq(path(s, C), "SYN_SENT > ESTABLISHED > CLOSE_WAIT > "
+				     "LAST_ACK > CLOSE");
+	cr_assert_str_eq(path(s, S), "SYN_RECV > ESTABLISHED > FIN_WAIT1 > "
+				     "FIN_WAIT2 > TIME_WAIT");
+	fl_states_free(s);
+}
