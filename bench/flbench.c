@@ -12,6 +12,13 @@
  *   flbench conns PORT N SIZE       N times: connect, SIZE bytes echoed, close
  *   flbench flows PORT NFLOWS ROUNDS NFLOWS flows open at once; ROUNDS rounds
  *                                    of one 32-byte echo on every flow
+ *   flbench stampserver PORT        for each 8-byte request, answers 8 bytes:
+ *                                    its CLOCK_MONOTONIC ns just before write()
+ *   flbench oneway PORT N [GAP_US]  against stampserver: N requests, each
+ *                                    sample = client's read time - server's
+ *                                    write time (one host, one clock: the
+ *                                    one-way latency server -> client alone,
+ *                                    whatever the request's path cost)
  *   flbench time N CMD [ARG]...     run CMD N times, wall time min/p50/p99 ms
  *
  * Clients connect to 127.0.0.1.  Not part of faultline: no test depends on
@@ -42,7 +49,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void die(const char *what)
+static __attribute__((noreturn)) void die(const char *what)
 {
 	fprintf(stderr, "flbench: %s: %s\n", what, strerror(errno));
 	exit(1);
@@ -220,6 +227,46 @@ static __attribute__((noreturn)) void cmd_server(int port)
 	}
 }
 
+static __attribute__((noreturn)) void cmd_stampserver(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port) };
+	int one = 1, lfd, c;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
+		die("socket");
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	a.sin_addr.s_addr = htonl(INADDR_ANY);
+	if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("bind");
+	if (listen(lfd, 16) < 0)
+		die("listen");
+	/* one client at a time is all oneway needs */
+	while ((c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		uint64_t t;
+
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		for (;;) {
+			size_t got = 0;
+
+			while (got < sizeof(t)) {
+				ssize_t r = read(c, (char *)&t + got, sizeof(t) - got);
+
+				if (r <= 0)
+					goto next;
+				got += (size_t)r;
+			}
+			t = now_ns();
+			if (write(c, &t, sizeof(t)) != (ssize_t)sizeof(t))
+				break;
+		}
+next:
+		close(c);
+	}
+	die("accept");
+}
+
 /* ---- clients ---- */
 
 static int cmd_rtt(int port, long n, long size, long gap_us)
@@ -243,6 +290,27 @@ static int cmd_rtt(int port, long n, long size, long gap_us)
 		write_all(fd, b, (size_t)size);
 		read_all(fd, b, (size_t)size);
 		v[i] = now_ns() - t0;
+	}
+	close(fd);
+	print_dist("us", 1e3, v, (size_t)n);
+	return 0;
+}
+
+static int cmd_oneway(int port, long n, long gap_us)
+{
+	uint64_t *v = calloc((size_t)n, sizeof(*v)), t = 0;
+	int fd = connect_lo(port, 0);
+
+	if (!v || n < 1)
+		return 2;
+	write_all(fd, (char *)&t, sizeof(t));	/* untimed warm-up */
+	read_all(fd, (char *)&t, sizeof(t));
+	for (long i = 0; i < n; i++) {
+		if (gap_us)
+			usleep((useconds_t)gap_us);
+		write_all(fd, (char *)&t, sizeof(t));
+		read_all(fd, (char *)&t, sizeof(t));
+		v[i] = now_ns() - t;
 	}
 	close(fd);
 	print_dist("us", 1e3, v, (size_t)n);
@@ -402,6 +470,11 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "rtt") && (argc == 5 || argc == 6))
 		return cmd_rtt((int)num(argv[2]), num(argv[3]), num(argv[4]),
 			       argc == 6 ? num(argv[5]) : 0);
+	if (!strcmp(c, "stampserver") && argc == 3)
+		cmd_stampserver((int)num(argv[2]));
+	if (!strcmp(c, "oneway") && (argc == 4 || argc == 5))
+		return cmd_oneway((int)num(argv[2]), num(argv[3]),
+				  argc == 5 ? num(argv[4]) : 0);
 	if (!strcmp(c, "conns") && argc == 5)
 		return cmd_conns((int)num(argv[2]), num(argv[3]), num(argv[4]));
 	if (!strcmp(c, "flows") && argc == 5)
@@ -409,6 +482,6 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "time") && argc >= 4)
 		return cmd_time(num(argv[2]), argv + 3);
 	fprintf(stderr, "usage: flbench server PORT | rtt PORT N SIZE [GAP_US] | "
-		"conns PORT N SIZE | flows PORT NFLOWS ROUNDS | time N CMD...\n");
+		"stampserver PORT | oneway PORT N [GAP_US] | conns PORT N SIZE | flows PORT NFLOWS ROUNDS | time N CMD...\n");
 	return 2;
 }

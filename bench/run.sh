@@ -200,28 +200,34 @@ g_ping() {
 	done
 }
 
+# One-way latency server -> client (flbench oneway: the server stamps its
+# write with CLOCK_MONOTONIC, the client subtracts it from its read time),
+# so the request's own path through faultline does not count.  Release
+# error = one-way - delay - bare one-way p50; earliest = min one-way -
+# delay - bare one-way min.  A segment is queued only after the server's
+# write, so one-way - delay bounds (hold - delay) from above: a negative
+# earliest is an early release for certain.
 g_delay() {
-	local f=$OUT/delay o b50 bmin bare50
-	say "delay: bare"
-	o=$(bare "$FLB server $PORT & sleep 0.2; $FLB rtt $PORT 300 1")
-	bare50=$(kv "$o" p50_us)
-	# the baseline for the error: the same queueing without the hold
-	say "delay: faultline, same queueing, no hold"
-	fl_run delay_base "$NODELAY_RULE" "" "$FLB server $PORT" "$FLB rtt $PORT 300 1 >$f.base"
+	local f=$OUT/delay o b50 b99 bmin r50
+	local srv="$FLB stampserver $PORT"
+	say "delay: bare one-way"
+	o=$(bare "$srv & sleep 0.2; $FLB oneway $PORT 300")
+	b50=$(kv "$o" p50_us) b99=$(kv "$o" p99_us) bmin=$(kv "$o" min_us)
+	say "delay: faultline, server data queued, no hold"
+	fl_run delay_base "$NODELAY_RULE" "" "$srv" "$FLB oneway $PORT 300 >$f.base"
 	o=$(cat "$f.base" 2>/dev/null)
-	b50=$(kv "$o" p50_us) bmin=$(kv "$o" min_us)
-	row "round trip 1 B, server data queued, no delay (p50; the delay rows' baseline)" "$bare50 µs" "$b50 µs" "$(ratio "$b50" "$bare50")" "min $bmin µs; $(seg_note)"
+	r50=$(kv "$o" p50_us)
+	row "one-way server→client, server data queued, no delay (\`$NODELAY_RULE\`; p50 / p99)" "$b50 / $b99 µs" "$r50 / $(kv "$o" p99_us) µs" "$(ratio "$r50" "$b50")" "$(delta "$r50" "$b50") µs p50; $(seg_note)"
 	for d in 1 10 100; do
-		local n
+		local n e50 e99 early
 		case $d in 1) n=$D1_N ;; 10) n=$D10_N ;; 100) n=$D100_N ;; esac
 		say "delay: faultline delay ${d}ms (n=$n)"
-		fl_run "delay_$d" "delay ${d}ms from server data" "" "$FLB server $PORT" "$FLB rtt $PORT $n 1 >$f.$d"
+		fl_run "delay_$d" "delay ${d}ms from server data" "" "$srv" "$FLB oneway $PORT $n >$f.$d"
 		o=$(cat "$f.$d" 2>/dev/null)
-		local e50 e99 early
-		e50=$(awk -v r="$(kv "$o" p50_us)" -v d="$d" -v b="$b50" 'BEGIN { printf "%+.0f", r - d * 1000 - b }')
-		e99=$(awk -v r="$(kv "$o" p99_us)" -v d="$d" -v b="$b50" 'BEGIN { printf "%+.0f", r - d * 1000 - b }')
-		early=$(awk -v r="$(kv "$o" min_us)" -v d="$d" -v b="$bmin" 'BEGIN { printf "%+.0f", r - d * 1000 - b }')
-		row "\`delay ${d}ms from server data\`: release error p50 / p99, earliest (n=$n)" "$bare50 µs" "$e50 / $e99 µs, earliest $early µs" "RTT $(ratio "$(kv "$o" p50_us)" "$(awk -v d="$d" -v b="$bare50" 'BEGIN{print d*1000+b}')") of delay+bare" "RTT p50 $(kv "$o" p50_us) µs; $(seg_note)"
+		e50=$(awk -v r="$(kv "$o" p50_us)" -v d="$d" -v b="$b50" 'BEGIN { if (r == "") print "?"; else printf "%+.0f", r - d * 1000 - b }')
+		e99=$(awk -v r="$(kv "$o" p99_us)" -v d="$d" -v b="$b50" 'BEGIN { if (r == "") print "?"; else printf "%+.0f", r - d * 1000 - b }')
+		early=$(awk -v r="$(kv "$o" min_us)" -v d="$d" -v b="$bmin" 'BEGIN { if (r == "") print "?"; else printf "%+.0f", r - d * 1000 - b }')
+		row "\`delay ${d}ms from server data\`: release error p50 / p99; earliest (n=$n)" "one-way $b50 µs" "$e50 / $e99 µs; earliest $early µs" "$(ratio "$(kv "$o" p50_us)" "$(awk -v d="$d" -v b="$b50" 'BEGIN { print d * 1000 + b }')") of delay + bare" "one-way p50 $(kv "$o" p50_us) µs, max $(kv "$o" max_us) µs; $(seg_note)"
 	done
 }
 
