@@ -368,7 +368,7 @@ static int cmd_flows(int port, long nflows, long rounds)
 		}
 		pending = open - start;
 		while (pending) {
-			int n = epoll_wait(ep, evs, 256, 10000);
+			int n = epoll_wait(ep, evs, 256, 30000);
 
 			if (n <= 0) {
 				fprintf(stderr, "flbench: connect stalled\n");
@@ -402,7 +402,7 @@ static int cmd_flows(int port, long nflows, long rounds)
 			got[k] = 0;
 		}
 		while (left) {
-			int n = epoll_wait(ep, evs, 256, 10000);
+			int n = epoll_wait(ep, evs, 256, 30000);
 
 			if (n <= 0) {
 				fprintf(stderr, "flbench: echo stalled\n");
