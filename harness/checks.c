@@ -570,17 +570,22 @@ static void check_abort_loss(struct fl_check_result *c,
 }
 
 /* The first close of (pid, fd) after index i, or NULL. */
-static const struct fl_call *next_close(const struct fl_run_facts *f, size_t i)
+static const struct fl_call *close_after(const struct fl_run_facts *f,
+					 int pid, int fd, size_t i)
 {
-	const struct fl_call *k = &f->calls[i];
-
 	for (size_t j = i + 1; j < f->ncalls; j++) {
 		const struct fl_call *x = &f->calls[j];
 
-		if (x->pid == k->pid && x->fd == k->fd && closes(x))
+		if (x->pid == pid && x->fd == fd && closes(x))
 			return x;
 	}
 	return NULL;
+}
+
+/* The first close of call i's (pid, fd) after it, or NULL. */
+static const struct fl_call *next_close(const struct fl_run_facts *f, size_t i)
+{
+	return close_after(f, f->calls[i].pid, f->calls[i].fd, i);
 }
 
 /* A call that says the connection is over, to be followed by close():
@@ -1195,13 +1200,7 @@ static int opens_conn(const struct fl_call *k, struct fl_call *open)
 static int closed_later(const struct fl_run_facts *f, size_t i,
 			const struct fl_call *open)
 {
-	for (size_t j = i + 1; j < f->ncalls; j++) {
-		const struct fl_call *x = &f->calls[j];
-
-		if (x->pid == open->pid && x->fd == open->fd && closes(x))
-			return 1;
-	}
-	return 0;
+	return close_after(f, open->pid, open->fd, i) != NULL;
 }
 
 /* expect no-fd-leak: a connection socket (accepted or connected) that
