@@ -328,7 +328,10 @@ BOTH(close_wait_leak)
 	end = num_after(d, "until faultline stopped the target at ");
 	dur = num_after(strstr(d, "until faultline stopped the target at "), "s (");
 	rd = num_after(d, "read() returned 0 at ");
-	cr_assert(dur + 0.001 >= waited, "CLOSE_WAIT %.3fs < waited %.3fs: %s", dur, waited, d);
+	/* waited ends when the program handles SIGTERM, which faultline
+	 * sends just after its stop time: later still on a loaded machine,
+	 * and dur is rounded to the ms. */
+	cr_assert(dur + 0.005 >= waited, "CLOSE_WAIT %.3fs < waited %.3fs: %s", dur, waited, d);
 	cr_assert_lt(dur, waited + 1.0, "%s", d);
 	cr_assert(end - fin > dur - 0.002 && end - fin < dur + 0.002, "%s", d);
 	cr_assert(rd >= fin - 0.001 && rd - fin < 0.1, "EOF read at %.3f, FIN at %.3f", rd, fin);
