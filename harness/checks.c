@@ -418,7 +418,8 @@ static const struct fl_call *close_before(const struct fl_run_facts *f,
 
 /* expect no-linger-abort: SO_LINGER {1,0} makes close() send RST and
  * throw away unsent data (RFC 9293 3.10.7.1 ABORT). */
-static void check_linger(struct fl_check_result *c, const struct fl_run_facts *f)
+static void check_linger(struct fl_check_result *c, const struct fl_run_facts *f,
+			 const struct fl_expect *e)
 {
 	int bad = 0;
 	char w[200];
@@ -450,7 +451,8 @@ static void check_linger(struct fl_check_result *c, const struct fl_run_facts *f
  * made and no SO_LINGER {1,0} asked for, after a close(), is that loss.
  * A close that does not release the socket (a forked parent closing its
  * copy) sends nothing; an AF_UNIX socket never sends an RST. */
-static void check_unread(struct fl_check_result *c, const struct fl_run_facts *f)
+static void check_unread(struct fl_check_result *c, const struct fl_run_facts *f,
+			 const struct fl_expect *e)
 {
 	const struct fl_flow *fl;
 	int bad = 0, shared = 0;
@@ -524,7 +526,7 @@ static void check_unread(struct fl_check_result *c, const struct fl_run_facts *f
  * close, or the peer still sending after it.  One that threw nothing away
  * (everything read, everything acknowledged, the peer done) is noted. */
 static void check_abort_loss(struct fl_check_result *c,
-			     const struct fl_run_facts *f)
+			     const struct fl_run_facts *f, const struct fl_expect *e)
 {
 	int bad = 0, harmless = 0;
 	char w[200];
@@ -632,9 +634,10 @@ static const char *err_name(int e)
  * not judged: its exit closed the socket, and nothing is proven.
  */
 static void check_close_after(struct fl_check_result *c,
-			      const struct fl_run_facts *f, uint64_t limit_ns,
-			      int error)
+			      const struct fl_run_facts *f, const struct fl_expect *e)
 {
+	uint64_t limit_ns = (uint64_t)e->arg * 1000u;
+	int error = e->kind == FL_CHK_ERROR_CLOSE;
 	const char *what = error ? "failure" : "EOF";
 	int bad = 0, n = 0, early = 0, exited = 0;
 	char w[200], how[64];
@@ -696,8 +699,9 @@ static void check_close_after(struct fl_check_result *c,
  * SO_LINGER {1,N} makes close() wait: for the data and the FIN to be
  * acknowledged, at most N seconds. */
 static void check_close_time(struct fl_check_result *c,
-			     const struct fl_run_facts *f, uint64_t limit_ns)
+			     const struct fl_run_facts *f, const struct fl_expect *e)
 {
+	uint64_t limit_ns = (uint64_t)e->arg * 1000u;
 	int bad = 0, n = 0;
 	uint64_t longest = 0;
 	char w[200];
@@ -964,8 +968,9 @@ void fl_dead_peer_describe(const struct fl_dead_peer *d, char *buf, size_t n)
 /* expect dead-peer DUR: a peer that goes silent (no FIN, no RST) is let go
  * within DUR of its last segment. */
 static void check_dead_peer(struct fl_check_result *c,
-			    const struct fl_run_facts *f, uint64_t limit_ns)
+			    const struct fl_run_facts *f, const struct fl_expect *e)
 {
+	uint64_t limit_ns = (uint64_t)e->arg * 1000u;
 	int bad = 0, n = 0, early = 0;
 	char text[400];
 
@@ -1005,8 +1010,9 @@ static void check_dead_peer(struct fl_check_result *c,
  * is in CLOSE_WAIT from the peer's FIN until its own FIN or RST (RFC 9293
  * 3.3.2), or until the target exits. */
 static void check_close_wait(struct fl_check_result *c,
-			     const struct fl_run_facts *f, uint64_t limit_ns)
+			     const struct fl_run_facts *f, const struct fl_expect *e)
 {
+	uint64_t limit_ns = (uint64_t)e->arg * 1000u;
 	const struct fl_flow *fl;
 	int bad = 0, n = 0, early = 0;
 	char cl[64], sv[64];
@@ -1079,7 +1085,8 @@ static void check_close_wait(struct fl_check_result *c,
 
 /* expect no-sigpipe: neither the target's first process nor any process
  * whose parent reaped it through the shim died of SIGPIPE. */
-static void check_sigpipe(struct fl_check_result *c, const struct fl_run_facts *f)
+static void check_sigpipe(struct fl_check_result *c, const struct fl_run_facts *f,
+			  const struct fl_expect *e)
 {
 	int epipe = 0, deaths = 0;
 
@@ -1208,7 +1215,8 @@ static int closed_later(const struct fl_run_facts *f, size_t i,
  * that a process keeps accumulating, is leaked.  An open connection at
  * the end of the run is not a leak, and neither is a socket the process's
  * exit released: exiting closes every descriptor. */
-static void check_fd_leak(struct fl_check_result *c, const struct fl_run_facts *f)
+static void check_fd_leak(struct fl_check_result *c, const struct fl_run_facts *f,
+			  const struct fl_expect *e)
 {
 	struct open_sock {
 		struct fl_call k;
@@ -1300,8 +1308,9 @@ static void check_fd_leak(struct fl_check_result *c, const struct fl_run_facts *
 
 /* expect time-wait <= N */
 static void check_time_wait(struct fl_check_result *c,
-			    const struct fl_run_facts *f, int64_t max)
+			    const struct fl_run_facts *f, const struct fl_expect *e)
 {
+	int64_t max = e->arg;
 	c->ok = f->time_wait <= max;
 	detail_add(c, "%d socket%s in TIME_WAIT on the target's side at the end "
 		   "(at most %lld allowed)", f->time_wait,
@@ -1594,6 +1603,27 @@ const char *fl_result_name(enum fl_result r)
 	return "FAIL";
 }
 
+/* How each expect check is judged (rules/checks.def lists them). */
+typedef void judge_fn(struct fl_check_result *c, const struct fl_run_facts *f,
+		      const struct fl_expect *e);
+
+static judge_fn *const judges[FL_CHK_COUNT] = {
+	[FL_CHK_EXIT] = check_exit,
+	[FL_CHK_SIGNAL] = check_signal,
+	[FL_CHK_NO_CLOSE_WAIT] = check_close_wait,
+	[FL_CHK_EOF_CLOSE] = check_close_after,
+	[FL_CHK_ERROR_CLOSE] = check_close_after,
+	[FL_CHK_NO_SIGPIPE] = check_sigpipe,
+	[FL_CHK_NO_LINGER_ABORT] = check_linger,
+	[FL_CHK_NO_ABORT_LOSS] = check_abort_loss,
+	[FL_CHK_NO_UNREAD_CLOSE] = check_unread,
+	[FL_CHK_NO_FD_LEAK] = check_fd_leak,
+	[FL_CHK_TIME_WAIT] = check_time_wait,
+	[FL_CHK_CLOSE_TIME] = check_close_time,
+	[FL_CHK_DEAD_PEER] = check_dead_peer,
+	[FL_CHK_PATH] = check_path,
+};
+
 int fl_checks_run(const struct fl_run_facts *f, struct fl_check_result **out,
 		  size_t *n)
 {
@@ -1606,97 +1636,15 @@ int fl_checks_run(const struct fl_run_facts *f, struct fl_check_result **out,
 		char name[160];
 
 		snprintf(name, sizeof(name), "%s", e->text ? e->text : "expect");
-		switch (e->kind) {
-		case FL_CHK_EXIT:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_exit(c, f, e);
-			break;
-		case FL_CHK_SIGNAL:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_signal(c, f, e);
-			break;
-		case FL_CHK_NO_CLOSE_WAIT:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_close_wait(c, f, (uint64_t)e->arg * 1000u);
-			break;
-		case FL_CHK_EOF_CLOSE:
-		case FL_CHK_ERROR_CLOSE:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_close_after(c, f, (uint64_t)e->arg * 1000u,
-					  e->kind == FL_CHK_ERROR_CLOSE);
-			break;
-		case FL_CHK_CLOSE_TIME:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_close_time(c, f, (uint64_t)e->arg * 1000u);
-			break;
-		case FL_CHK_DEAD_PEER:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_dead_peer(c, f, (uint64_t)e->arg * 1000u);
-			break;
-		case FL_CHK_NO_SIGPIPE:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_sigpipe(c, f);
-			break;
-		case FL_CHK_NO_LINGER_ABORT:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_linger(c, f);
-			break;
-		case FL_CHK_NO_ABORT_LOSS:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_abort_loss(c, f);
-			break;
-		case FL_CHK_NO_UNREAD_CLOSE:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_unread(c, f);
-			break;
-		case FL_CHK_NO_FD_LEAK:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_fd_leak(c, f);
-			break;
-		case FL_CHK_TIME_WAIT:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_time_wait(c, f, e->arg);
-			break;
-		case FL_CHK_PATH:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_path(c, f, e);
-			break;
-		}
-		switch (e->kind) {
-		case FL_CHK_EOF_CLOSE:
-		case FL_CHK_ERROR_CLOSE:
-		case FL_CHK_CLOSE_TIME:
-		case FL_CHK_DEAD_PEER:
-		case FL_CHK_NO_LINGER_ABORT:
-		case FL_CHK_NO_ABORT_LOSS:
-		case FL_CHK_NO_UNREAD_CLOSE:
-		case FL_CHK_NO_FD_LEAK:
-			/* Judged on the calls: per flow, only where they
-			 * were observed. */
-			if (f->shim_loaded)
-				uncovered(c, f);
-			break;
-		case FL_CHK_EXIT:
-		case FL_CHK_SIGNAL:
-		case FL_CHK_NO_CLOSE_WAIT:
-		case FL_CHK_NO_SIGPIPE:
-		case FL_CHK_TIME_WAIT:
-		case FL_CHK_PATH:
-			break;
-		}
+		if ((unsigned)e->kind >= FL_CHK_COUNT || !judges[e->kind])
+			continue;
+		if (!(c = add(&r, name, e)))
+			goto nomem;
+		judges[e->kind](c, f, e);
+		/* Judged on the calls: per flow, only where they were
+		 * observed. */
+		if (fl_check_desc(e->kind)->on_calls && f->shim_loaded)
+			uncovered(c, f);
 	}
 	if (!find_expect(rs, FL_CHK_EXIT) && !find_expect(rs, FL_CHK_SIGNAL) &&
 	    f->target.started) {
