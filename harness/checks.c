@@ -1306,6 +1306,35 @@ static void check_fd_leak(struct fl_check_result *c, const struct fl_run_facts *
 			   early, early == 1 ? "" : "s", sec(LEAK_NS));
 }
 
+/* expect resets <= N: connections the target's own socket reset (an RST
+ * it sent got through) before the stop. */
+static void check_resets(struct fl_check_result *c,
+			 const struct fl_run_facts *f, const struct fl_expect *e)
+{
+	const struct fl_flow *fl;
+	int64_t n = 0, shown = 0;
+
+	FOR_TARGET_SIDES(f, id, fl, t)
+		n += fl->rst_ns[t] && (!f->stop_ns || fl->rst_ns[t] < f->stop_ns);
+	c->ok = n <= e->arg;
+	detail_add(c, "%lld connection%s reset by the target (at most %lld "
+		   "allowed)", (long long)n, n == 1 ? "" : "s",
+		   (long long)e->arg);
+	FOR_TARGET_SIDES(f, id, fl, t) {
+		char cl[64], sv[64];
+		uint64_t at = fl->rst_ns[t];
+
+		if (!at || (f->stop_ns && at >= f->stop_ns) || shown == 4)
+			continue;
+		fl_endpoint_format(&fl->ep[0], cl, sizeof(cl));
+		fl_endpoint_format(&fl->ep[1], sv, sizeof(sv));
+		detail_add(c, "%sflow %u (%s -> %s): the target's %s socket "
+			   "sent RST at %.3fs", shown++ ? "; " : ": ", id, cl,
+			   sv, t == FL_DIR_C2S ? "client" : "server", sec(at));
+		add_flow(c, id);
+	}
+}
+
 /* expect time-wait <= N */
 static void check_time_wait(struct fl_check_result *c,
 			    const struct fl_run_facts *f, const struct fl_expect *e)
@@ -1622,6 +1651,7 @@ static judge_fn *const judges[FL_CHK_COUNT] = {
 	[FL_CHK_CLOSE_TIME] = check_close_time,
 	[FL_CHK_DEAD_PEER] = check_dead_peer,
 	[FL_CHK_PATH] = check_path,
+	[FL_CHK_RESETS] = check_resets,
 };
 
 int fl_checks_run(const struct fl_run_facts *f, struct fl_check_result **out,
