@@ -1278,7 +1278,7 @@ static int cmd_run(int argc, char **argv)
 	/* The states are the kernel's as of the last lookups (look_all). */
 	r.facts.time_wait = (int)fl_states_count_target(r.states,
 							fl_engine_flows(r.eng),
-							6 /* TCP_TIME_WAIT */);
+							FL_TCP_TIME_WAIT);
 	r.facts.states = r.states;
 	r.facts.alive_at_stop = r.alive;
 	r.facts.nalive = r.nalive;

@@ -114,33 +114,27 @@ static struct side_state *slot(struct fl_states *s, uint32_t id, int dir)
 	return &s->v[i];
 }
 
-/* Kernel state numbers (include/net/tcp_states.h). */
-enum {
-	ST_ESTABLISHED = 1, ST_SYN_SENT, ST_SYN_RECV, ST_FIN_WAIT1,
-	ST_FIN_WAIT2, ST_TIME_WAIT, ST_CLOSE, ST_CLOSE_WAIT, ST_LAST_ACK,
-	ST_LISTEN, ST_CLOSING,
-};
 
 /* How far along a connection's life a state is: states only move forward,
  * so a sample that lags behind what the segments showed is not a change. */
 static int rank(uint8_t st)
 {
 	switch (st) {
-	case ST_SYN_SENT:
-	case ST_SYN_RECV:
+	case FL_TCP_SYN_SENT:
+	case FL_TCP_SYN_RECV:
 		return 1;
-	case ST_ESTABLISHED:
+	case FL_TCP_ESTABLISHED:
 		return 2;
-	case ST_FIN_WAIT1:
-	case ST_CLOSE_WAIT:
+	case FL_TCP_FIN_WAIT1:
+	case FL_TCP_CLOSE_WAIT:
 		return 3;
-	case ST_FIN_WAIT2:
-	case ST_CLOSING:
-	case ST_LAST_ACK:
+	case FL_TCP_FIN_WAIT2:
+	case FL_TCP_CLOSING:
+	case FL_TCP_LAST_ACK:
 		return 4;
-	case ST_TIME_WAIT:
+	case FL_TCP_TIME_WAIT:
 		return 5;
-	case ST_CLOSE:
+	case FL_TCP_CLOSE:
 		return 6;
 	}
 	return 0;
@@ -153,16 +147,16 @@ static int rank(uint8_t st)
 static int needs_look(const struct side_state *ss)
 {
 	switch (ss->cur) {
-	case ST_SYN_SENT:
-	case ST_SYN_RECV:
-	case ST_FIN_WAIT1:
-	case ST_FIN_WAIT2:
-	case ST_CLOSING:
-	case ST_LAST_ACK:
-	case ST_CLOSE_WAIT:
-	case ST_TIME_WAIT:
+	case FL_TCP_SYN_SENT:
+	case FL_TCP_SYN_RECV:
+	case FL_TCP_FIN_WAIT1:
+	case FL_TCP_FIN_WAIT2:
+	case FL_TCP_CLOSING:
+	case FL_TCP_LAST_ACK:
+	case FL_TCP_CLOSE_WAIT:
+	case FL_TCP_TIME_WAIT:
 		return 1;
-	case ST_ESTABLISHED:
+	case FL_TCP_ESTABLISHED:
 		return ss->lossy;
 	}
 	return 0;
@@ -208,12 +202,12 @@ static void change(struct fl_states *s, uint32_t id, int dir,
 	 * once, and not queued unless every segment is) made the full
 	 * socket, which Linux moves to ESTABLISHED right away.  Only its
 	 * request socket can end in SYN_RECV, when no such ACK came. */
-	if (ss->cur == ST_SYN_RECV && dir == FL_DIR_S2C &&
-	    to != ST_ESTABLISHED && to != ST_SYN_SENT) {
+	if (ss->cur == FL_TCP_SYN_RECV && dir == FL_DIR_S2C &&
+	    to != FL_TCP_ESTABLISHED && to != FL_TCP_SYN_SENT) {
 		const struct side_state *peer = slot(s, id, !dir);
 
 		if (peer && peer->was_est)
-			change(s, id, dir, ss, ST_ESTABLISHED);
+			change(s, id, dir, ss, FL_TCP_ESTABLISHED);
 	}
 	from = ss->cur ? fl_state_name(ss->cur) : NULL;
 
@@ -221,7 +215,7 @@ static void change(struct fl_states *s, uint32_t id, int dir,
 	 * CLOSE seen otherwise is the held RST's. */
 	ss->held_to = 0;
 	ss->held_cw = 0;
-	if (to == ST_CLOSE)
+	if (to == FL_TCP_CLOSE)
 		ss->held_rst = 0;
 
 	const struct fl_flow *f = s->flows ? fl_flow_get(s->flows, id) : NULL;
@@ -257,7 +251,7 @@ static void change(struct fl_states *s, uint32_t id, int dir,
 			.t_ns = s->now_ns, .flow = id, .dir = (uint8_t)dir,
 			.from = ss->cur, .to = to};
 	ss->cur = to;
-	ss->was_est |= to == ST_ESTABLISHED;
+	ss->was_est |= to == FL_TCP_ESTABLISHED;
 	if (ss->npath < FL_STATES_PATH_MAX)
 		ss->path[ss->npath++] = to;
 	watch(s, side_index(id, dir));
@@ -270,7 +264,7 @@ static void apply_cw(struct fl_states *s, uint32_t id, int dir,
 static void seen(struct fl_states *s, uint32_t id, int dir,
 		 struct side_state *ss, const struct fl_sdiag_sock *k)
 {
-	uint8_t st = k->state == 12 ? 3 : k->state; /* NEW_SYN_RECV: SYN_RECV */
+	uint8_t st = k->state == FL_TCP_NEW_SYN_RECV ? FL_TCP_SYN_RECV : k->state;
 
 	/* The full socket's cookie names it from now on: a later socket on
 	 * the same 4-tuple is not this one (a request socket's cookie is not
@@ -286,8 +280,8 @@ static void seen(struct fl_states *s, uint32_t id, int dir,
 		 * ESTABLISHED in between, too short for the sample (a server
 		 * that closes right after accept: Linux's request socket
 		 * never sends a FIN, only the full socket does). */
-		if (rank(ss->cur) == 1 && rank(st) > 2 && st != ST_CLOSE)
-			change(s, id, dir, ss, ST_ESTABLISHED);
+		if (rank(ss->cur) == 1 && rank(st) > 2 && st != FL_TCP_CLOSE)
+			change(s, id, dir, ss, FL_TCP_ESTABLISHED);
 		change(s, id, dir, ss, st);
 	}
 }
@@ -298,7 +292,7 @@ static void vanished(struct fl_states *s, size_t i)
 {
 	struct side_state *ss = &s->v[i];
 
-	if (!ss->cur || ss->cur == ST_CLOSE)
+	if (!ss->cur || ss->cur == FL_TCP_CLOSE)
 		return;
 	if (rank(ss->cur) == 1) {
 		ss->gone = 1; /* see settle() */
@@ -308,7 +302,7 @@ static void vanished(struct fl_states *s, size_t i)
 	}
 	/* A FIN it had taken came first. */
 	apply_cw(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss);
-	change(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, ST_CLOSE);
+	change(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, FL_TCP_CLOSE);
 }
 
 /* A held CLOSE_WAIT (see receive()), at its time. */
@@ -320,10 +314,10 @@ static void apply_cw(struct fl_states *s, uint32_t id, int dir,
 	if (!ss->held_cw)
 		return;
 	ss->held_cw = 0;
-	if (ss->cur != ST_ESTABLISHED)
+	if (ss->cur != FL_TCP_ESTABLISHED)
 		return;
 	s->now_ns = ss->held_cw_ns;
-	change(s, id, dir, ss, ST_CLOSE_WAIT);
+	change(s, id, dir, ss, FL_TCP_CLOSE_WAIT);
 	s->now_ns = now;
 }
 
@@ -348,7 +342,7 @@ static void receive(struct fl_states *s, const struct pending *p)
 		 * arrived may reach the queue just after the RST's verdict
 		 * went out (fl_states_segment() then puts FIN_WAIT1 first). */
 		apply_cw(s, f->id, !dir, rcv); /* it had taken a FIN */
-		if (rcv->cur && rcv->cur != ST_CLOSE && rcv->cur != ST_TIME_WAIT &&
+		if (rcv->cur && rcv->cur != FL_TCP_CLOSE && rcv->cur != FL_TCP_TIME_WAIT &&
 		    !rcv->held_rst) {
 			rcv->held_rst = 1;
 			rcv->held_rst_ns = s->now_ns;
@@ -361,12 +355,12 @@ static void receive(struct fl_states *s, const struct pending *p)
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN)
 		return;
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == (FL_TCP_SYN | FL_TCP_ACK)) {
-		if (rcv->cur == ST_SYN_SENT)
-			change(s, f->id, !dir, rcv, ST_ESTABLISHED);
+		if (rcv->cur == FL_TCP_SYN_SENT)
+			change(s, f->id, !dir, rcv, FL_TCP_ESTABLISHED);
 		return;
 	}
-	if ((flags & FL_TCP_ACK) && rcv->cur == ST_SYN_RECV)
-		change(s, f->id, !dir, rcv, ST_ESTABLISHED);
+	if ((flags & FL_TCP_ACK) && rcv->cur == FL_TCP_SYN_RECV)
+		change(s, f->id, !dir, rcv, FL_TCP_ESTABLISHED);
 	/* Does this ACK cover the receiver's FIN? */
 	if ((flags & FL_TCP_ACK) && rcv->fin_sent &&
 	    (int32_t)(p->rack - (rcv->fin_seq + 1)) >= 0) {
@@ -374,30 +368,30 @@ static void receive(struct fl_states *s, const struct pending *p)
 		 * so a FIN that acknowledges ours goes through FIN_WAIT2
 		 * (below, to TIME_WAIT), as Linux's tcp_rcv_state_process()
 		 * does. */
-		if (rcv->cur == ST_FIN_WAIT1)
-			change(s, f->id, !dir, rcv, ST_FIN_WAIT2);
-		else if (rcv->cur == ST_CLOSING)
-			change(s, f->id, !dir, rcv, ST_TIME_WAIT);
-		else if (rcv->cur == ST_LAST_ACK)
-			change(s, f->id, !dir, rcv, ST_CLOSE);
-		if (rcv->cur == ST_TIME_WAIT || rcv->cur == ST_CLOSE)
+		if (rcv->cur == FL_TCP_FIN_WAIT1)
+			change(s, f->id, !dir, rcv, FL_TCP_FIN_WAIT2);
+		else if (rcv->cur == FL_TCP_CLOSING)
+			change(s, f->id, !dir, rcv, FL_TCP_TIME_WAIT);
+		else if (rcv->cur == FL_TCP_LAST_ACK)
+			change(s, f->id, !dir, rcv, FL_TCP_CLOSE);
+		if (rcv->cur == FL_TCP_TIME_WAIT || rcv->cur == FL_TCP_CLOSE)
 			return;
 	}
 	/* Data after our own FIN: fine after shutdown(SHUT_WR), but a
 	 * socket that was closed resets on it (Linux's TCPAbortOnData,
 	 * RFC 2525 2.17), and a FIN behind that data then finds no socket. */
-	if (p->len && (rcv->cur == ST_FIN_WAIT1 || rcv->cur == ST_FIN_WAIT2))
+	if (p->len && (rcv->cur == FL_TCP_FIN_WAIT1 || rcv->cur == FL_TCP_FIN_WAIT2))
 		rcv->late_data = 1;
 	if (flags & FL_TCP_FIN) {
 		uint8_t to = 0;
 
-		if (rcv->cur == ST_ESTABLISHED)
-			to = ST_CLOSE_WAIT;
-		else if (rcv->cur == ST_FIN_WAIT1)
-			to = ST_CLOSING;
-		else if (rcv->cur == ST_FIN_WAIT2)
-			to = ST_TIME_WAIT;
-		if (to == ST_CLOSE_WAIT) {
+		if (rcv->cur == FL_TCP_ESTABLISHED)
+			to = FL_TCP_CLOSE_WAIT;
+		else if (rcv->cur == FL_TCP_FIN_WAIT1)
+			to = FL_TCP_CLOSING;
+		else if (rcv->cur == FL_TCP_FIN_WAIT2)
+			to = FL_TCP_TIME_WAIT;
+		if (to == FL_TCP_CLOSE_WAIT) {
 			/* Its own FIN may already be on its way, sent before
 			 * this one arrived, and reach the queue just after this
 			 * one's verdict: a simultaneous close, never CLOSE_WAIT
@@ -429,10 +423,10 @@ static void apply_rst(struct fl_states *s, uint32_t id, int dir,
 	if (!ss->held_rst)
 		return;
 	ss->held_rst = 0;
-	if (ss->cur == ST_CLOSE)
+	if (ss->cur == FL_TCP_CLOSE)
 		return;
 	s->now_ns = ss->held_rst_ns;
-	change(s, id, dir, ss, ST_CLOSE);
+	change(s, id, dir, ss, FL_TCP_CLOSE);
 	s->now_ns = now;
 }
 
@@ -484,10 +478,10 @@ static void settle(struct fl_states *s, int final)
 		if (!ss->gone)
 			continue;
 		ss->gone = 0;
-		if (ss->cur == ST_CLOSE)
+		if (ss->cur == FL_TCP_CLOSE)
 			continue;
 		s->now_ns = ss->gone_ns;
-		change(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, ST_CLOSE);
+		change(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, FL_TCP_CLOSE);
 		s->now_ns = now;
 	}
 	s->settle_dirty = left;
@@ -571,21 +565,21 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 	 * socket before the engine saw it, and before anything of the same
 	 * batch reached its receiver). */
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN && !snd->cur)
-		change(s, f->id, dir, snd, ST_SYN_SENT);
+		change(s, f->id, dir, snd, FL_TCP_SYN_SENT);
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == (FL_TCP_SYN | FL_TCP_ACK) &&
 	    !snd->cur)
-		change(s, f->id, dir, snd, ST_SYN_RECV);
+		change(s, f->id, dir, snd, FL_TCP_SYN_RECV);
 	/* Any later segment of either side of the handshake shows it done:
 	 * the ACK that completed it is not always queued, and a socket in
 	 * SYN_RECV is not yet the application's to send on.  So does an RST
 	 * that acknowledges data: Linux's request socket acknowledges only
 	 * the SYN (ack 1), the full socket that reset has read bytes. */
-	if ((snd->cur == ST_SYN_SENT || snd->cur == ST_SYN_RECV) &&
+	if ((snd->cur == FL_TCP_SYN_SENT || snd->cur == FL_TCP_SYN_RECV) &&
 	    !(flags & FL_TCP_SYN) &&
 	    (!(flags & FL_TCP_RST) ||
 	     ((flags & FL_TCP_ACK) && (int32_t)(rack - 1) > 0) ||
 	     (int32_t)(rseq - 1) > 0 /* it had sent data */))
-		change(s, f->id, dir, snd, ST_ESTABLISHED);
+		change(s, f->id, dir, snd, FL_TCP_ESTABLISHED);
 	/* A held CLOSE_WAIT (receive()): a FIN that does not acknowledge
 	 * the peer's left before the peer's arrived: the FINs crossed,
 	 * FIN_WAIT1 > CLOSING.  A segment that acknowledges it, or an RST,
@@ -596,16 +590,16 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 			   (int32_t)(rack - (peer->fin_seq + 1)) >= 0;
 
 		if ((flags & FL_TCP_FIN) && !(flags & FL_TCP_RST) && !acks &&
-		    snd->cur == ST_ESTABLISHED) {
+		    snd->cur == FL_TCP_ESTABLISHED) {
 			uint64_t t = snd->held_cw_ns;
 
 			snd->held_cw = 0;
 			s->now_ns = t > 1000 ? t - 1000 : 0;
-			change(s, f->id, dir, snd, ST_FIN_WAIT1);
+			change(s, f->id, dir, snd, FL_TCP_FIN_WAIT1);
 			snd->fin_sent = 1;
 			snd->fin_seq = rseq + len;
 			s->now_ns = t;
-			change(s, f->id, dir, snd, ST_CLOSING);
+			change(s, f->id, dir, snd, FL_TCP_CLOSING);
 			s->now_ns = now;
 			goto receiver;
 		}
@@ -617,11 +611,11 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 	 * (FIN_WAIT1 or LAST_ACK, just before the CLOSE). */
 	if (snd->held_rst) {
 		if ((flags & FL_TCP_FIN) && !(flags & FL_TCP_RST) &&
-		    (snd->cur == ST_ESTABLISHED || snd->cur == ST_SYN_RECV ||
-		     snd->cur == ST_CLOSE_WAIT)) {
+		    (snd->cur == FL_TCP_ESTABLISHED || snd->cur == FL_TCP_SYN_RECV ||
+		     snd->cur == FL_TCP_CLOSE_WAIT)) {
 			s->now_ns = snd->held_rst_ns > 1000 ? snd->held_rst_ns - 1000 : 0;
-			change(s, f->id, dir, snd, snd->cur == ST_CLOSE_WAIT
-						    ? ST_LAST_ACK : ST_FIN_WAIT1);
+			change(s, f->id, dir, snd, snd->cur == FL_TCP_CLOSE_WAIT
+						    ? FL_TCP_LAST_ACK : FL_TCP_FIN_WAIT1);
 			snd->fin_sent = 1;
 			snd->fin_seq = rseq + len;
 			s->now_ns = now;
@@ -639,13 +633,13 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 	}
 	if (flags & FL_TCP_RST) {
 		snd->gone = 0;
-		if (snd->cur && snd->cur != ST_CLOSE)
-			change(s, f->id, dir, snd, ST_CLOSE);
+		if (snd->cur && snd->cur != FL_TCP_CLOSE)
+			change(s, f->id, dir, snd, FL_TCP_CLOSE);
 	} else if (flags & FL_TCP_FIN) {
-		if (snd->cur == ST_ESTABLISHED || snd->cur == ST_SYN_RECV)
-			change(s, f->id, dir, snd, ST_FIN_WAIT1);
-		else if (snd->cur == ST_CLOSE_WAIT)
-			change(s, f->id, dir, snd, ST_LAST_ACK);
+		if (snd->cur == FL_TCP_ESTABLISHED || snd->cur == FL_TCP_SYN_RECV)
+			change(s, f->id, dir, snd, FL_TCP_FIN_WAIT1);
+		else if (snd->cur == FL_TCP_CLOSE_WAIT)
+			change(s, f->id, dir, snd, FL_TCP_LAST_ACK);
 	}
 receiver:
 	if (!delivered)
@@ -718,11 +712,11 @@ size_t fl_states_due(struct fl_states *s, const struct fl_flow_table *flows,
 		look_for(&out[n++], f, i, ss->cookie);
 		ss->looking = 1;
 		ss->look_gap *= 2;
-		if (ss->look_gap > (ss->cur == ST_TIME_WAIT ||
-				    ss->cur == ST_ESTABLISHED
+		if (ss->look_gap > (ss->cur == FL_TCP_TIME_WAIT ||
+				    ss->cur == FL_TCP_ESTABLISHED
 				    ? LOOK_MAX_GAP_SLOW_NS : LOOK_MAX_GAP_NS))
-			ss->look_gap = ss->cur == ST_TIME_WAIT ||
-				       ss->cur == ST_ESTABLISHED
+			ss->look_gap = ss->cur == FL_TCP_TIME_WAIT ||
+				       ss->cur == FL_TCP_ESTABLISHED
 				       ? LOOK_MAX_GAP_SLOW_NS : LOOK_MAX_GAP_NS;
 		ss->look_ns = now_ns + ss->look_gap;
 	}
@@ -739,7 +733,7 @@ static void answer(struct fl_states *s, size_t i, const struct fl_look *l)
 	if (l->found < 0)
 		return; /* the kernel could not say: ask again later */
 	/* A server's side with no socket of its own finds the listener. */
-	if (l->found && l->sock.state != 10 /* LISTEN */ && l->sock.dport)
+	if (l->found && l->sock.state != FL_TCP_LISTEN && l->sock.dport)
 		seen(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, &l->sock);
 	else
 		vanished(s, i);
@@ -775,7 +769,7 @@ int fl_states_look_all(struct fl_states *s, const struct fl_flow_table *flows,
 		struct side_state *ss = &s->v[i];
 		const struct fl_flow *f;
 
-		if (!ss->cur || ss->cur == ST_CLOSE ||
+		if (!ss->cur || ss->cur == FL_TCP_CLOSE ||
 		    !(f = fl_flow_get(flows, (uint32_t)(i / 2 + 1))))
 			continue;
 		look_for(&l, f, i, ss->cookie);
