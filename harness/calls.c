@@ -390,3 +390,10 @@ uint64_t fl_calls_malformed(const struct fl_calls *c)
 {
 	return c->malformed;
 }
+
+const char *fl_err_name(int e)
+{
+	const char *s = e ? strerrorname_np(e) : NULL;
+
+	return s ? s : "an error";
+}

@@ -300,23 +300,8 @@ static void uncovered(struct fl_check_result *c, const struct fl_run_facts *f)
 		detail_add(c, " (and %u more flows)", n - 1);
 }
 
-static int is_read(unsigned fn)
-{
-	return fn == FL_FN_READ || fn == FL_FN_RECV || fn == FL_FN_RECVFROM ||
-	       fn == FL_FN_RECVMSG || fn == FL_FN_READV;
-}
 
-static int is_write(unsigned fn)
-{
-	return fn == FL_FN_WRITE || fn == FL_FN_SEND || fn == FL_FN_SENDTO ||
-	       fn == FL_FN_SENDMSG || fn == FL_FN_WRITEV;
-}
 
-static int closes(const struct fl_call *k)
-{
-	return (k->fn == FL_FN_CLOSE && k->ret == 0) ||
-	       (k->flags & FL_EVF_IMPLICIT_CLOSE);
-}
 
 static void where(char *buf, size_t n, const struct fl_call *k)
 {
@@ -407,7 +392,7 @@ static const struct fl_call *close_before(const struct fl_run_facts *f,
 	for (size_t i = 0; i < f->ncalls; i++) {
 		const struct fl_call *k = &f->calls[i];
 
-		if (k->flow != id || !closes(k))
+		if (k->flow != id || !fl_call_closes(k))
 			continue;
 		if (k->t_ns - k->dur_ns > rst_ns + 1000000u)
 			break;
@@ -464,7 +449,7 @@ static void check_unread(struct fl_check_result *c, const struct fl_run_facts *f
 		const struct fl_call *k = &f->calls[i];
 
 		/* An abortive close is no-abort-loss's to judge. */
-		if (!closes(k) || !(k->flags & FL_EVF_UNREAD) || !k->unread ||
+		if (!fl_call_closes(k) || !(k->flags & FL_EVF_UNREAD) || !k->unread ||
 		    (k->sock_family && !is_tcp(k)) || lingers_abort(k))
 			continue;
 		fl = call_flow(f, k);
@@ -539,7 +524,7 @@ static void check_abort_loss(struct fl_check_result *c,
 		uint32_t unsent, unread;
 		uint64_t late = 0;
 
-		if (!closes(k) || !lingers_abort(k) || (k->sock_family && !is_tcp(k)))
+		if (!fl_call_closes(k) || !lingers_abort(k) || (k->sock_family && !is_tcp(k)))
 			continue;
 		/* A close that released nothing sent no RST. */
 		if (fl && !(fl->rst_ns[k->dir] &&
@@ -578,7 +563,7 @@ static const struct fl_call *close_after(const struct fl_run_facts *f,
 	for (size_t j = i + 1; j < f->ncalls; j++) {
 		const struct fl_call *x = &f->calls[j];
 
-		if (x->pid == pid && x->fd == fd && closes(x))
+		if (x->pid == pid && x->fd == fd && fl_call_closes(x))
 			return x;
 	}
 	return NULL;
@@ -593,13 +578,6 @@ static const struct fl_call *next_close(const struct fl_run_facts *f, size_t i)
 /* A call that says the connection is over, to be followed by close():
  * for eof-close a read that returned 0, for error-close a read or write
  * that failed with anything but EAGAIN or EINTR. */
-static int ends_conn(const struct fl_call *k, int error)
-{
-	if (!error)
-		return is_read(k->fn) && k->ret == 0;
-	return (is_read(k->fn) || is_write(k->fn)) && k->ret < 0 &&
-	       k->err != EAGAIN /* == EWOULDBLOCK */ && k->err != EINTR;
-}
 
 /* The first such call on this fd since it was last closed (later ones
  * repeat the news). */
@@ -612,20 +590,14 @@ static int first_end(const struct fl_run_facts *f, size_t i, int error)
 
 		if (x->pid != k->pid || x->fd != k->fd)
 			continue;
-		if (closes(x))
+		if (fl_call_closes(x))
 			return 1;
-		if (ends_conn(x, error))
+		if (fl_call_ends_conn(x, error))
 			return 0;
 	}
 	return 1;
 }
 
-static const char *err_name(int e)
-{
-	const char *s = e ? strerrorname_np(e) : NULL;
-
-	return s ? s : "an error";
-}
 
 /*
  * expect eof-close DUR: after read() returns 0, close within DUR;
@@ -648,7 +620,7 @@ static void check_close_after(struct fl_check_result *c,
 		const struct fl_call *k = &f->calls[i];
 		const struct fl_call *cl;
 
-		if (!ends_conn(k, error) || !first_end(f, i, error))
+		if (!fl_call_ends_conn(k, error) || !first_end(f, i, error))
 			continue;
 		n++;
 		cl = next_close(f, i);
@@ -669,7 +641,7 @@ static void check_close_after(struct fl_check_result *c,
 		where(w, sizeof(w), k);
 		add_flow(c, k->flow);
 		if (error)
-			snprintf(how, sizeof(how), "failed with %s", err_name(k->err));
+			snprintf(how, sizeof(how), "failed with %s", fl_err_name(k->err));
 		else
 			snprintf(how, sizeof(how), "returned 0");
 		if (cl)
@@ -734,235 +706,13 @@ static void check_close_time(struct fl_check_result *c,
 		if (lingers && k->dur_ns + 20000000u >= (uint64_t)k->linger_secs * 1000000000u)
 			detail_add(c, ": the linger time ran out and close() "
 				   "returned %s%s", k->ret ? "an error " : "0",
-				   k->ret ? err_name(k->err) : " (Linux reports no "
+				   k->ret ? fl_err_name(k->err) : " (Linux reports no "
 				   "EWOULDBLOCK; the data may still be lost)");
 	}
 	c->ok = !bad;
 	if (!bad)
 		detail_add(c, "%d close%s, the longest took %.3fs", n,
 			   n == 1 ? "" : "s", sec(longest));
-}
-
-/* ---- dead-peer ---- */
-
-const char *fl_dead_peer_how(enum fl_dp_how h)
-{
-	switch (h) {
-	case FL_DP_KEEPALIVE: return "keepalive";
-	case FL_DP_RETRANSMIT: return "retransmission-timeout";
-	case FL_DP_ERROR: return "error";
-	case FL_DP_PROGRAM: return "program";
-	case FL_DP_EXIT: return "exit";
-	case FL_DP_NONE: return "none";
-	}
-	return "none";
-}
-
-/* Index just after the last close of (pid, fd) before index i. */
-static size_t opened_at(const struct fl_run_facts *f, int pid, int fd, size_t i)
-{
-	while (i-- > 0) {
-		const struct fl_call *x = &f->calls[i];
-
-		if (x->pid == pid && x->fd == fd && closes(x))
-			return i + 1;
-	}
-	return 0;
-}
-
-/* Applies the keepalive and timeout options set on (pid, fd) in calls
- * [from, to). */
-static void take_opts(const struct fl_run_facts *f, int pid, int fd,
-		      size_t from, size_t to, struct fl_dead_peer *d)
-{
-	for (size_t j = from; j < to && j < f->ncalls; j++) {
-		const struct fl_call *x = &f->calls[j];
-		int v = (int)x->val;
-
-		if (x->pid != pid || x->fd != fd)
-			continue;
-		if (closes(x))
-			return;
-		if (x->fn != FL_FN_SETSOCKOPT || x->ret != 0)
-			continue;
-		if (x->level == SOL_SOCKET && x->optname == SO_KEEPALIVE)
-			d->keepalive = v != 0;
-		else if (x->level == IPPROTO_TCP && x->optname == TCP_KEEPIDLE)
-			d->keepidle = v;
-		else if (x->level == IPPROTO_TCP && x->optname == TCP_KEEPINTVL)
-			d->keepintvl = v;
-		else if (x->level == IPPROTO_TCP && x->optname == TCP_KEEPCNT)
-			d->keepcnt = v;
-		else if (x->level == IPPROTO_TCP && x->optname == TCP_USER_TIMEOUT)
-			d->user_timeout_ms = (unsigned)v;
-	}
-}
-
-int fl_dead_peer(const struct fl_run_facts *f, uint32_t id,
-		 struct fl_dead_peer *d)
-{
-	const struct fl_flow *fl = f->flows ? fl_flow_get(f->flows, id) : NULL;
-	size_t first = f->ncalls, from;
-	int t, p;
-
-	/* Judged for a peer outside the target: with both ends inside, the
-	 * silent side is the target's own. */
-	if (!fl || fl->target_side == FL_SIDE_ANY || fl->target_side == FL_SIDE_BOTH)
-		return 0;
-	t = fl->target_side == FL_SIDE_CLIENT ? FL_DIR_C2S : FL_DIR_S2C;
-	p = !t;
-	/* The peer was heard, then a rule lost segments, and the peer
-	 * neither closed nor reset. */
-	if (!fl->arrived_ns[p] || fl->lost_ns <= fl->arrived_ns[p] ||
-	    fl->fin_ns[p] || fl->rst_ns[p] || fl->rst_ns[t])
-		return 0;
-	memset(d, 0, sizeof(*d));
-	d->since_ns = fl->arrived_ns[p];
-	d->probes = fl->ka_probes[t];
-	if (fl->snd_max_known[t] && fl->acked_known[p] &&
-	    (int32_t)(fl->data_max[t] - fl->acked[p]) > 0)
-		d->unacked = fl->data_max[t] - fl->acked[p];
-	d->keepalive = d->keepidle = d->keepintvl = d->keepcnt = -1;
-	d->user_timeout_ms = -1;
-	d->fd = -1;
-
-	/* The target's socket: the first call that names the flow. */
-	for (size_t i = 0; i < f->ncalls; i++) {
-		if (f->calls[i].flow == id) {
-			first = i;
-			break;
-		}
-	}
-	if (first < f->ncalls) {
-		const struct fl_call *k = &f->calls[first];
-		int accepted = (k->fn == FL_FN_ACCEPT || k->fn == FL_FN_ACCEPT4) &&
-			       k->ret >= 0;
-
-		d->pid = k->pid;
-		d->fd = accepted ? (int)k->ret : k->fd;
-		/* An accepted socket inherits its listener's options. */
-		if (accepted)
-			take_opts(f, k->pid, k->fd, opened_at(f, k->pid, k->fd, first),
-				  first, d);
-		from = opened_at(f, d->pid, d->fd, first);
-		take_opts(f, d->pid, d->fd, from, f->ncalls, d);
-		for (size_t j = from; j < f->ncalls; j++) {
-			const struct fl_call *x = &f->calls[j];
-
-			if (x->pid != d->pid || x->fd != d->fd)
-				continue;
-			if (closes(x)) {
-				if (j > first || x->flow == id)
-					d->closed_ns = x->t_ns;
-				break;
-			}
-			if (!d->noticed_ns && ends_conn(x, 1) && x->t_ns >= d->since_ns) {
-				d->noticed_ns = x->t_ns;
-				d->err = x->err;
-				d->err_fn = x->fn;
-			}
-		}
-	}
-	/* Closed before the peer fell silent: the program was done. */
-	if (d->closed_ns && d->closed_ns < d->since_ns)
-		return 0;
-	if (!d->closed_ns && f->target.ended && !f->killed_by_harness &&
-	    f->target.t_ns >= d->since_ns)
-		d->closed_ns = f->target.t_ns;
-	if (d->noticed_ns && d->err == ETIMEDOUT)
-		d->how = d->probes ? FL_DP_KEEPALIVE : FL_DP_RETRANSMIT;
-	else if (d->noticed_ns)
-		d->how = FL_DP_ERROR;
-	else if (d->closed_ns && d->fd >= 0 && (!f->target.ended ||
-						 d->closed_ns != f->target.t_ns))
-		d->how = FL_DP_PROGRAM;
-	else if (d->closed_ns)
-		d->how = FL_DP_EXIT;
-	else
-		d->how = FL_DP_NONE;
-	return 1;
-}
-
-/* "SO_KEEPALIVE on (idle 1s, interval 1s, 2 probes), TCP_USER_TIMEOUT
- * 1000ms" with "default" for what was not set. */
-static void opts_text(const struct fl_dead_peer *d, char *buf, size_t n)
-{
-	char idle[24] = "default", intvl[24] = "default", cnt[24] = "default";
-	int l;
-
-	if (d->keepidle >= 0)
-		snprintf(idle, sizeof(idle), "%ds", d->keepidle);
-	if (d->keepintvl >= 0)
-		snprintf(intvl, sizeof(intvl), "%ds", d->keepintvl);
-	if (d->keepcnt >= 0)
-		snprintf(cnt, sizeof(cnt), "%d", d->keepcnt);
-	if (d->keepalive > 0)
-		l = snprintf(buf, n, "SO_KEEPALIVE on (idle %s, interval %s, "
-			     "probes %s)", idle, intvl, cnt);
-	else
-		l = snprintf(buf, n, "SO_KEEPALIVE off");
-	if (l < 0 || (size_t)l >= n)
-		return;
-	if (d->user_timeout_ms >= 0)
-		snprintf(buf + l, n - (size_t)l, ", TCP_USER_TIMEOUT %lldms",
-			 (long long)d->user_timeout_ms);
-	else
-		snprintf(buf + l, n - (size_t)l, ", no TCP_USER_TIMEOUT");
-}
-
-void fl_dead_peer_describe(const struct fl_dead_peer *d, char *buf, size_t n)
-{
-	char opts[160], closed[64] = "";
-	const char *fn = d->err_fn ? fl_ev_fn_name(d->err_fn) : "a call";
-
-	opts_text(d, opts, sizeof(opts));
-	if (d->closed_ns)
-		snprintf(closed, sizeof(closed), ", closed at %.3fs (%.3fs after)",
-			 sec(d->closed_ns), sec(d->closed_ns - d->since_ns));
-	switch (d->how) {
-	case FL_DP_KEEPALIVE:
-		snprintf(buf, n, "peer last heard at %.3fs; keepalive noticed: "
-			 "%u probe%s unanswered, %s() failed with ETIMEDOUT at "
-			 "%.3fs%s [%s]", sec(d->since_ns), d->probes,
-			 d->probes == 1 ? "" : "s", fn, sec(d->noticed_ns),
-			 closed, opts);
-		break;
-	case FL_DP_RETRANSMIT:
-		snprintf(buf, n, "peer last heard at %.3fs; the retransmission "
-			 "timeout noticed (%s): %s() failed with ETIMEDOUT at "
-			 "%.3fs%s [%s]", sec(d->since_ns),
-			 d->user_timeout_ms >= 0 ? "TCP_USER_TIMEOUT"
-						 : "tcp_retries2",
-			 fn, sec(d->noticed_ns), closed, opts);
-		break;
-	case FL_DP_ERROR:
-		snprintf(buf, n, "peer last heard at %.3fs; %s() failed with %s "
-			 "at %.3fs%s [%s]", sec(d->since_ns), fn,
-			 err_name(d->err), sec(d->noticed_ns), closed, opts);
-		break;
-	case FL_DP_PROGRAM:
-		snprintf(buf, n, "peer last heard at %.3fs; the program closed "
-			 "the socket itself%s, with no error from the kernel "
-			 "before [%s]", sec(d->since_ns), closed, opts);
-		break;
-	case FL_DP_EXIT:
-		snprintf(buf, n, "peer last heard at %.3fs; no error reached the "
-			 "program before the target exited at %.3fs (%.3fs "
-			 "after) [%s]", sec(d->since_ns), sec(d->closed_ns),
-			 sec(d->closed_ns - d->since_ns), opts);
-		break;
-	case FL_DP_NONE:
-		snprintf(buf, n, "peer last heard at %.3fs; no error reached the "
-			 "program and the socket was still open when the run "
-			 "ended%s [%s]%s", sec(d->since_ns), d->unacked ?
-			 ", with data unacknowledged" : "", opts,
-			 d->unacked && d->user_timeout_ms < 0
-				 ? "; unacknowledged data is retransmitted for "
-				   "~15 minutes (tcp_retries2) unless "
-				   "TCP_USER_TIMEOUT is set"
-				 : "");
-		break;
-	}
 }
 
 /* expect dead-peer DUR: a peer that goes silent (no FIN, no RST) is let go
@@ -1063,7 +813,7 @@ static void check_close_wait(struct fl_check_result *c,
 		for (size_t i = 0; i < f->ncalls; i++) {
 			const struct fl_call *k = &f->calls[i];
 
-			if (k->flow == id && is_read(k->fn) && k->ret == 0) {
+			if (k->flow == id && fl_call_is_read(k->fn) && k->ret == 0) {
 				detail_add(c, "; %s() returned 0 at %.3fs (pid %d "
 					   "fd %d)", fl_ev_fn_name(k->fn),
 					   sec(k->t_ns), k->pid, k->fd);
@@ -1110,7 +860,7 @@ static void check_sigpipe(struct fl_check_result *c, const struct fl_run_facts *
 	for (size_t i = 0; i < f->ncalls; i++) {
 		const struct fl_call *k = &f->calls[i];
 
-		if (is_write(k->fn) && k->err == EPIPE && !epipe++)
+		if (fl_call_is_write(k->fn) && k->err == EPIPE && !epipe++)
 			detail_add(c, "; first EPIPE survived: %s() at %.3fs (pid "
 				   "%d fd %d)", fl_ev_fn_name(k->fn), sec(k->t_ns),
 				   k->pid, k->fd);
@@ -1174,9 +924,9 @@ static uint64_t conn_ended(const struct fl_run_facts *f, const struct fl_call *o
 
 		if (x->pid != open->pid || x->fd != open->fd)
 			continue;
-		if (closes(x))
+		if (fl_call_closes(x))
 			break;
-		if (ends_conn(x, 0) || ends_conn(x, 1))
+		if (fl_call_ends_conn(x, 0) || fl_call_ends_conn(x, 1))
 			EARLIER(x->t_ns);
 		if (x->fn == FL_FN_SHUTDOWN && x->ret == 0) {
 			rd |= x->arg == SHUT_RD || x->arg == SHUT_RDWR;
@@ -1584,7 +1334,7 @@ uint64_t fl_checks_undecided(const struct fl_run_facts *f, uint64_t now,
 	}
 	for (size_t i = 0; i < f->ncalls; i++) {
 		const struct fl_call *k = &f->calls[i];
-		const struct fl_expect *e = ends_conn(k, 0) ? eof : ends_conn(k, 1) ? er : NULL;
+		const struct fl_expect *e = fl_call_ends_conn(k, 0) ? eof : fl_call_ends_conn(k, 1) ? er : NULL;
 		struct fl_call open;
 		uint64_t end;
 

@@ -1101,6 +1101,7 @@ static int cmd_run(int argc, char **argv)
 	struct fl_sandbox_cfg scfg = {0};
 	struct fl_engine_cfg ecfg = {0};
 	struct fl_check_result *checks = NULL;
+	struct fl_dead_peer *dead_peers = NULL;
 	size_t nchecks = 0;
 	struct fl_report rep = {0};
 	uint16_t ports[64];
@@ -1282,6 +1283,9 @@ static int cmd_run(int argc, char **argv)
 	r.facts.states = r.states;
 	r.facts.alive_at_stop = r.alive;
 	r.facts.nalive = r.nalive;
+	/* Once, for the checks and the report alike. */
+	r.facts.dead_peers = dead_peers = fl_peer_gone_all(&r.facts,
+							   &r.facts.ndead_peers);
 	if (fl_checks_run(&r.facts, &checks, &nchecks) < 0) {
 		fprintf(stderr, "faultline: out of memory\n");
 		goto out;
@@ -1330,6 +1334,7 @@ out:
 			status = EXIT_USAGE;
 	}
 	free(checks);
+	free(dead_peers);
 	free(r.alive);
 	fl_owner_free(r.owner);
 	fl_sampler_free(r.sampler);
