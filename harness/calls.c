@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../preload/event.h"
+#include "event.h"
 #include "calls.h"
 #include "clock.h"
 #include "trace.h"

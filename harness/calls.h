@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../preload/event.h"
+#include "event.h"
 #include "flow.h"
 
 struct fl_trace;

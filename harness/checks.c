@@ -11,7 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include "../preload/event.h"
+#include "event.h"
 #include "checks.h"
 
 struct results {

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../preload/event.h"
+#include "event.h"
 #include "cover.h"
 
 #define PF_EXITING_FLAG 0x00000004u /* include/linux/sched.h */

@@ -7,7 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include "../preload/event.h"
+#include "event.h"
 #include "checks.h"
 #include "peer_gone.h"
 

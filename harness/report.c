@@ -9,7 +9,7 @@
 
 #include <json-c/json.h>
 
-#include "../preload/event.h"
+#include "event.h"
 #include "flow.h"
 #include "report.h"
 #include "trace.h"

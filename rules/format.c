@@ -222,18 +222,9 @@ static const struct {
 	const char *name;
 	int state;
 } state_tab[] = {
-	{ "ESTABLISHED", FL_TCP_ESTABLISHED },
-	{ "SYN_SENT", FL_TCP_SYN_SENT },
-	{ "SYN_RECV", FL_TCP_SYN_RECV },
-	{ "FIN_WAIT1", FL_TCP_FIN_WAIT1 },
-	{ "FIN_WAIT2", FL_TCP_FIN_WAIT2 },
-	{ "TIME_WAIT", FL_TCP_TIME_WAIT },
-	{ "CLOSE", FL_TCP_CLOSE },
-	{ "CLOSE_WAIT", FL_TCP_CLOSE_WAIT },
-	{ "LAST_ACK", FL_TCP_LAST_ACK },
-	{ "LISTEN", FL_TCP_LISTEN },
-	{ "CLOSING", FL_TCP_CLOSING },
-	{ "NEW_SYN_RECV", FL_TCP_NEW_SYN_RECV },
+#define FL_TCP_STATE(name, num) { #name, num },
+#include "tcp_states.def"
+#undef FL_TCP_STATE
 	/* aliases: RFC 793 spellings and ss(8)'s */
 	{ "CLOSED", FL_TCP_CLOSE },
 	{ "FIN_WAIT_1", FL_TCP_FIN_WAIT1 },
@@ -243,10 +234,10 @@ static const struct {
 };
 
 const char *const fl__state_words[] = {
-	"ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
-	"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",
-	"NEW_SYN_RECV", "CLOSED", "FIN_WAIT_1", "FIN_WAIT_2", "SYN_RECEIVED",
-	"ESTAB",
+#define FL_TCP_STATE(name, num) #name,
+#include "tcp_states.def"
+#undef FL_TCP_STATE
+	"CLOSED", "FIN_WAIT_1", "FIN_WAIT_2", "SYN_RECEIVED", "ESTAB",
 };
 const size_t fl__nstate_words = sizeof(fl__state_words) / sizeof(fl__state_words[0]);
 

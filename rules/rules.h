@@ -140,18 +140,9 @@ const struct fl_check_desc *fl_check_desc(enum fl_check_kind k);
 
 /* TCP states, numbered as the kernel's include/net/tcp_states.h. */
 enum fl_tcp_state {
-	FL_TCP_ESTABLISHED = 1,
-	FL_TCP_SYN_SENT,
-	FL_TCP_SYN_RECV,
-	FL_TCP_FIN_WAIT1,
-	FL_TCP_FIN_WAIT2,
-	FL_TCP_TIME_WAIT,
-	FL_TCP_CLOSE,
-	FL_TCP_CLOSE_WAIT,
-	FL_TCP_LAST_ACK,
-	FL_TCP_LISTEN,
-	FL_TCP_CLOSING,
-	FL_TCP_NEW_SYN_RECV,
+#define FL_TCP_STATE(name, num) FL_TCP_##name = num,
+#include "tcp_states.def"
+#undef FL_TCP_STATE
 };
 
 #define FL_PATH_MAX 16 /* states in one "expect path" */
