@@ -602,3 +602,31 @@ int count_lines(const char *text, const char *key)
 			n++;
 	return n;
 }
+
+const char *rr_read(const struct run_result *r, const char *name)
+{
+	FILE *f = fopen(rr_path(r, name), "r");
+	static char buf[1 << 16];
+	size_t n;
+
+	if (!f)
+		return strcpy(buf, "");
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+json_object *report_check(json_object *rep, const char *name)
+{
+	json_object *checks = json_object_object_get(rep, "checks");
+
+	for (size_t i = 0; checks && i < json_object_array_length(checks); i++) {
+		json_object *c = json_object_array_get_idx(checks, i);
+
+		if ((js(c, "expect") && !strcmp(js(c, "expect"), name)) ||
+		    !strcmp(js(c, "name"), name))
+			return c;
+	}
+	return NULL;
+}

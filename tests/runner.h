@@ -57,4 +57,11 @@ const char *line_field(const char *text, const char *key, const char *word);
 /* Number of lines starting with key. */
 int count_lines(const char *text, const char *key);
 
+/* The contents of DIR/name ("" if unreadable), in a static buffer of
+ * 64 KiB that the next call reuses. */
+const char *rr_read(const struct run_result *r, const char *name);
+/* The report's check by its expectation as written ("no-close-wait 1s")
+ * or its bare name ("no-close-wait", "driver"), or NULL. */
+json_object *report_check(json_object *rep, const char *name);
+
 #endif

@@ -49,25 +49,11 @@ static const char *hygiene_rules(int tw)
 	return buf;
 }
 
-static char *slurp_file(const char *path)
-{
-	static char buf[65536];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return strcpy(buf, "");
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
 static void dump_on_failure(const struct run_result *r)
 {
 	if (getenv("FL_TEST_VERBOSE"))
 		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- driver\n%s\n",
-			r->out, r->err, slurp_file(rr_path(r, "driver.out")));
+			r->out, r->err, rr_read(r, "driver.out"));
 }
 
 /*
@@ -136,22 +122,6 @@ static const char *drv(const struct run_result *r, const char *fmt, ...)
 #define PAR_CLIENTS                                                         \
 	"pids=; for i in 1 2 3; do %1$s/tcp_client -p 7000 --rtt 3 %2$s & "  \
 	"pids=\"$pids $!\"; done; for p in $pids; do wait $p || exit 1; done"
-
-static json_object *report_check(json_object *rep, const char *name)
-{
-	json_object *checks = json_object_object_get(rep, "checks");
-
-	for (size_t i = 0; checks && i < json_object_array_length(checks); i++) {
-		json_object *c = json_object_array_get_idx(checks, i);
-
-		/* By the expectation as written ("no-close-wait 1s"), or
-		 * by the bare name ("no-close-wait", "driver"). */
-		if ((js(c, "expect") && !strcmp(js(c, "expect"), name)) ||
-		    !strcmp(js(c, "name"), name))
-			return c;
-	}
-	return NULL;
-}
 
 static const char *detail(json_object *rep, const char *name)
 {
@@ -440,7 +410,7 @@ BOTH(sigpipe_death)
 	cr_assert_eq(count_lines(r.out, "WRITE"), 1, "%s", r.out);
 	cr_assert_eq(count_lines(r.out, "WRITE_ERROR"), 0, "%s", r.out);
 	cr_assert_eq(count_lines(r.out, "DONE"), 0, "%s", r.out);
-	cr_assert_not_null(strstr(slurp_file(rr_path(&r, "driver.out")), "RESET t_us="));
+	cr_assert_not_null(strstr(rr_read(&r, "driver.out"), "RESET t_us="));
 
 	d = detail(rep, "no-sigpipe");
 	snprintf(want, sizeof(want), "the target died of SIGPIPE at %.3fs", exit_t(rep));

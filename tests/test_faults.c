@@ -44,32 +44,13 @@ static const char *client_cmd(const struct run_result *r, const char *args)
 	return driver_buf;
 }
 
-static char *slurp_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	static char buf[1 << 16];
-	size_t n;
-
-	if (!f)
-		return strcpy(buf, "");
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
-static char *client_out(const struct run_result *r)
-{
-	return slurp_file(rr_path(r, "client.out"));
-}
-
 /*
  * A counter from DIR/net.out ("Tcp: a b c" then "Tcp: 1 2 3"), or -1.
  */
 static long long net_counter(const struct run_result *r, const char *group,
 			     const char *name)
 {
-	char *text = strdup(slurp_file(rr_path(r, "net.out")));
+	char *text = strdup(rr_read(r, "net.out"));
 	char *save = NULL, *prev = NULL;
 	size_t glen = strlen(group);
 	long long val = -1;
@@ -98,7 +79,7 @@ static void dump_on_failure(const struct run_result *r)
 {
 	if (getenv("FL_TEST_VERBOSE"))
 		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- client\n%s\n",
-			r->out, r->err, client_out(r));
+			r->out, r->err, rr_read(r, "client.out"));
 }
 
 /* faultline run -r RULES --trace --report [--seed SEED] --driver DRIVER --
@@ -170,7 +151,7 @@ static int count_verdicts(json_object *tr, const char *v)
  * the server's EOF agree on byte count and hash. */
 static void assert_echo_intact(const struct run_result *r, long long bytes)
 {
-	const char *c = client_out(r);
+	const char *c = rr_read(r, "client.out");
 	char sent[64] = "", recvd[64] = "", eof[64] = "";
 	const char *v;
 
@@ -193,7 +174,7 @@ static void assert_echo_intact(const struct run_result *r, long long bytes)
 /* The RTT i=1..n lines of the client, in microseconds; returns how many. */
 static int client_rtts(const struct run_result *r, long *us, int max)
 {
-	const char *out = client_out(r);
+	const char *out = rr_read(r, "client.out");
 	int n = 0;
 
 	for (const char *l = strstr(out, "RTT "); l && n < max;
@@ -253,7 +234,7 @@ static char *seeded_run(enum as_user u, const char *seed)
 	run_echo(&r, u, "delay 5ms from client data prob 30%\n",
 		 client_cmd(&r, "-p 7000 --rtt 20"), seed);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
-	cr_assert_eq(client_rtts(&r, rtt, 32), 20, "client:\n%s", client_out(&r));
+	cr_assert_eq(client_rtts(&r, rtt, 32), 20, "client:\n%s", rr_read(&r, "client.out"));
 	tr = rr_trace(&r);
 	cr_assert_str_eq(js(json_object_array_get_idx(tr, 0), "ev"), "run");
 	cr_assert_eq(ji(json_object_array_get_idx(tr, 0), "seed"), atoll(seed));
@@ -342,7 +323,7 @@ BOTH(duplicate_small)
 	cr_assert_eq(dups, 3);
 	cr_assert_eq(count_verdicts(tr, "inject"), 6);
 	cr_assert_geq(net_counter(&r, "TcpExt", "TCPDSACKOldSent"), 3,
-		      "%s", slurp_file(rr_path(&r, "net.out")));
+		      "%s", rr_read(&r, "net.out"));
 	cr_assert_eq(net_counter(&r, "Tcp", "InCsumErrors"), 0);
 	json_object_put(tr);
 	rr_free(&r);
@@ -413,7 +394,7 @@ BOTH(reorder_swaps)
 		   client_cmd(&r, "-p 7000 --send 100000 --no-read"), NULL, 1);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	snprintf(sent, sizeof(sent), "%s",
-		 line_field(client_out(&r), "SENT", "fnv") ?: "(none)");
+		 line_field(rr_read(&r, "client.out"), "SENT", "fnv") ?: "(none)");
 	cr_assert_str_eq(line_field(r.out, "EOF", "fnv") ?: "-", sent, "%s", r.out);
 	cr_assert_str_eq(line_field(r.out, "EOF", "bytes") ?: "-", "100000");
 	tr = rr_trace(&r);
@@ -439,7 +420,7 @@ BOTH(reorder_swaps)
 	cr_assert_eq(reorders, 1);
 	cr_assert(next_seen);
 	cr_assert_geq(net_counter(&r, "TcpExt", "TCPOFOQueue"), 1,
-		      "%s", slurp_file(rr_path(&r, "net.out")));
+		      "%s", rr_read(&r, "net.out"));
 	json_object_put(tr);
 	rr_free(&r);
 }
@@ -456,7 +437,7 @@ BOTH(reorder_timeout)
 	run_echo(&r, u, "reorder from client data nth 2\n",
 		 client_cmd(&r, "-p 7000 --rtt 3"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
-	cr_assert_eq(client_rtts(&r, rtt, 8), 3, "client:\n%s", client_out(&r));
+	cr_assert_eq(client_rtts(&r, rtt, 8), 3, "client:\n%s", rr_read(&r, "client.out"));
 	cr_assert_geq(rtt[1], 100000, "round trip %ld us", rtt[1]);
 	cr_assert_lt(rtt[1], 200000, "round trip %ld us", rtt[1]);
 	cr_assert_eq(net_counter(&r, "Tcp", "RetransSegs"), 0);
@@ -503,7 +484,7 @@ BOTH(corrupt_dropped_by_receiver)
 	cr_assert_eq(corrupts, 2);
 	cr_assert_gt(t_pass, t_corrupt);
 	cr_assert_eq(net_counter(&r, "Tcp", "InCsumErrors"), 2,
-		     "%s", slurp_file(rr_path(&r, "net.out")));
+		     "%s", rr_read(&r, "net.out"));
 	cr_assert_geq(net_counter(&r, "Tcp", "RetransSegs"), 2);
 	cr_assert_str_eq(line_field(r.out, "EOF", "bytes") ?: "-", "3", "%s", r.out);
 	json_object_put(tr);
@@ -641,7 +622,7 @@ BOTH(reset_out_of_window_challenged)
 	run_echo(&r, u, "reset out-of-window from client data times 1\n",
 		 client_cmd(&r, "-p 7000 --rtt 3"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
-	cr_assert_eq(client_rtts(&r, rtt, 8), 3, "client:\n%s", client_out(&r));
+	cr_assert_eq(client_rtts(&r, rtt, 8), 3, "client:\n%s", rr_read(&r, "client.out"));
 	cr_assert_str_eq(line_field(r.out, "EOF", "bytes") ?: "-", "3", "%s", r.out);
 	cr_assert_eq(count_lines(r.out, "READ_ERROR"), 0);
 	tr = rr_trace(&r);

@@ -32,25 +32,11 @@ static const char *client_cmd(const struct run_result *r, const char *args)
 	return driver_buf;
 }
 
-static char *client_out(const struct run_result *r)
-{
-	FILE *f = fopen(rr_path(r, "client.out"), "r");
-	static char buf[65536];
-	size_t n;
-
-	if (!f)
-		return strcpy(buf, "");
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
 static void dump_on_failure(const struct run_result *r)
 {
 	if (getenv("FL_TEST_VERBOSE"))
 		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- client\n%s\n",
-			r->out, r->err, client_out(r));
+			r->out, r->err, rr_read(r, "client.out"));
 }
 
 /* Runs faultline run -r RULES --trace --report --driver DRIVER -- echo_server ARGS */
@@ -131,7 +117,7 @@ BOTH(lost_fin)
 	cr_assert_gt(pass_t, drop_t);
 	/* The server saw EOF after the retransmission. */
 	cr_assert_not_null(line_field(r.out, "EOF", "conn"), "server:\n%s", r.out);
-	cr_assert_str_eq(line_field(client_out(&r), "DONE", "t_us") ? "ok" : "no", "ok");
+	cr_assert_str_eq(line_field(rr_read(&r, "client.out"), "DONE", "t_us") ? "ok" : "no", "ok");
 	json_object_put(tr);
 	rr_free(&r);
 }
@@ -180,7 +166,7 @@ BOTH(delay_server_data)
 	run_echo(&r, u, "delay 100ms from server data\n",
 		 client_cmd(&r, "-p 7000 --rtt 5"), "-p 7000");
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
-	out = client_out(&r);
+	out = rr_read(&r, "client.out");
 	for (const char *l = strstr(out, "RTT "); l; l = strstr(l + 1, "RTT ")) {
 		long us;
 
@@ -208,9 +194,9 @@ BOTH(blackhole)
 		 "-p 7000");
 	/* The driver fails (it could not finish), so the run fails. */
 	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
-	e = line_field(client_out(&r), "READ_ERROR", "errno");
-	cr_assert_str_eq(e ? e : "(none)", "ETIMEDOUT", "client:\n%s", client_out(&r));
-	elapsed = atol(line_field(client_out(&r), "READ_ERROR", "elapsed_ms"));
+	e = line_field(rr_read(&r, "client.out"), "READ_ERROR", "errno");
+	cr_assert_str_eq(e ? e : "(none)", "ETIMEDOUT", "client:\n%s", rr_read(&r, "client.out"));
+	elapsed = atol(line_field(rr_read(&r, "client.out"), "READ_ERROR", "elapsed_ms"));
 	cr_assert_geq(elapsed, 1000);
 	cr_assert_lt(elapsed, 4000);
 	rep = rr_report(&r);
@@ -476,22 +462,6 @@ Test(integration, scenarios_check)
 }
 
 /* Finds the check named name in the report; NULL if absent. */
-static json_object *report_check(json_object *rep, const char *name)
-{
-	json_object *checks = json_object_object_get(rep, "checks");
-
-	for (size_t i = 0; checks && i < json_object_array_length(checks); i++) {
-		json_object *c = json_object_array_get_idx(checks, i);
-
-		/* By the expectation as written ("no-close-wait 1s"), or
-		 * by the bare name ("no-close-wait", "driver"). */
-		if ((js(c, "expect") && !strcmp(js(c, "expect"), name)) ||
-		    !strcmp(js(c, "name"), name))
-			return c;
-	}
-	return NULL;
-}
-
 static int check_ok(json_object *rep, const char *name)
 {
 	json_object *c = report_check(rep, name);
@@ -617,8 +587,8 @@ BOTH(hygiene_linger_abort)
 	cr_assert(!check_ok(rep, "no-linger-abort"));
 	cr_assert(strstr(d, "SO_LINGER {1,0} set at ") && strstr(d, " fd 3 flow "),
 		  "%s", d);
-	cr_assert(strstr(client_out(&r), "READ_ERROR conn=1 errno=ECONNRESET"),
-		  "%s", client_out(&r));
+	cr_assert(strstr(rr_read(&r, "client.out"), "READ_ERROR conn=1 errno=ECONNRESET"),
+		  "%s", rr_read(&r, "client.out"));
 	json_object_put(rep);
 	rr_free(&r);
 }

@@ -117,22 +117,6 @@ static void run_sc(struct run_result *r, enum as_user u, const char *scenario,
 	run_sc_settle(r, u, scenario, driver, target, client_first, "5s");
 }
 
-static json_object *report_check(json_object *rep, const char *name)
-{
-	json_object *checks = json_object_object_get(rep, "checks");
-
-	for (size_t i = 0; checks && i < json_object_array_length(checks); i++) {
-		json_object *c = json_object_array_get_idx(checks, i);
-
-		/* By the expectation as written ("no-close-wait 1s"), or
-		 * by the bare name ("no-close-wait", "driver"). */
-		if ((js(c, "expect") && !strcmp(js(c, "expect"), name)) ||
-		    !strcmp(js(c, "name"), name))
-			return c;
-	}
-	return NULL;
-}
-
 static int check_ok(json_object *rep, const char *name)
 {
 	json_object *c = report_check(rep, name);

@@ -99,22 +99,6 @@ static const char *drv(const struct run_result *r, const char *fmt, ...)
 	return buf;
 }
 
-static json_object *report_check(json_object *rep, const char *name)
-{
-	json_object *checks = json_object_object_get(rep, "checks");
-
-	for (size_t i = 0; checks && i < json_object_array_length(checks); i++) {
-		json_object *c = json_object_array_get_idx(checks, i);
-
-		/* By the expectation as written ("no-close-wait 1s"), or
-		 * by the bare name ("no-close-wait", "driver"). */
-		if ((js(c, "expect") && !strcmp(js(c, "expect"), name)) ||
-		    !strcmp(js(c, "name"), name))
-			return c;
-	}
-	return NULL;
-}
-
 static json_object *must_check(json_object *rep, const char *name)
 {
 	json_object *c = report_check(rep, name);
