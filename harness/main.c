@@ -866,6 +866,18 @@ static void finish_sampler(struct run *r)
 	fl_sampler_get_stats(r->sampler, &r->diag_sampler);
 }
 
+/* Whether the queue has ever had a segment, those waiting in it included.
+ * Every SYN is queued whatever the rules, so none means that no TCP
+ * connection was ever made in the sandbox. */
+static int segments_ever(struct run *r)
+{
+	struct fl_engine_stats st;
+
+	fl_engine_process(r->eng);
+	fl_engine_get_stats(r->eng, &st);
+	return st.packets > 0 || st.enobufs > 0;
+}
+
 static int event_loop(struct run *r, char *err, size_t errlen)
 {
 	struct pollfd pfd[4];
@@ -923,7 +935,8 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 	}
 	/* The processes are gone, but their sockets may still be closing:
 	 * keep serving the queue (delays included) until it has been quiet
-	 * for 20ms, for at most 300ms, so the closing handshakes finish. */
+	 * for 20ms, for at most 300ms, so the closing handshakes finish
+	 * (no wait for quiet when no segment was ever queued). */
 	{
 		uint64_t stop = fl_clock_now_rel_ns() + 300000000u;
 		uint64_t quiet = fl_clock_now_rel_ns() + 20000000u;
@@ -948,6 +961,8 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 			while (waitpid(-1, NULL, WNOHANG) > 0)
 				;
 		}
+		if (!segments_ever(r))
+			quiet = 0; /* no connection was made: none is closing */
 		while (fl_clock_now_rel_ns() < stop &&
 		       (fl_engine_held(r->eng) || fl_clock_now_rel_ns() < quiet)) {
 			int n = poll(pfd, 2, 5);

@@ -40,8 +40,10 @@ struct fl_sandbox;
 int fl_sandbox_enter(struct fl_sandbox **out, const struct fl_sandbox_cfg *cfg,
 		     char *err, size_t errlen);
 
-/* Installs the NFQUEUE rules (IPv4 and IPv6), probing which iptables
- * backend works.  Call once the queue is bound. */
+/* Installs the NFQUEUE rules (IPv4 and IPv6): one iptables-restore per
+ * family, both at once, with the nft backend, or the legacy one if nft
+ * fails.  Call once the queue is bound.  Returns 0, or -errno with a
+ * message naming the fix in err. */
 int fl_sandbox_install_queue(struct fl_sandbox *sb, char *err, size_t errlen);
 /* Which iptables backend is in use ("nft" or "legacy"). */
 const char *fl_sandbox_backend(const struct fl_sandbox *sb);
