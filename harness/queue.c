@@ -311,7 +311,7 @@ struct seg_ctx {
  * zero-window probe when it is shut.
  */
 static void note_liveness(struct fl_flow *f, const struct seg_ctx *s,
-			  const char *v, int delivered, uint64_t t)
+			  enum fl_fate fate, int delivered, uint64_t t)
 {
 	int d = s->dir;
 	uint32_t end = s->rseq + s->p.payload_len +
@@ -329,7 +329,7 @@ static void note_liveness(struct fl_flow *f, const struct seg_ctx *s,
 	end -= !!(s->p.flags & FL_TCP_FIN);
 	if ((int32_t)(end - f->data_max[d]) > 0)
 		f->data_max[d] = end;
-	if (delivered || !strcmp(v, "rewrite") || !strcmp(v, "truncate")) {
+	if (delivered || fate == FL_FATE_CHANGED) {
 		f->arrived_ns[d] = t;
 		f->last_win[d] = s->p.window;
 		if ((s->p.flags & FL_TCP_ACK) &&
@@ -337,7 +337,7 @@ static void note_liveness(struct fl_flow *f, const struct seg_ctx *s,
 			f->acked[d] = s->rack;
 			f->acked_known[d] = 1;
 		}
-	} else if (!strcmp(v, "drop") || !strcmp(v, "corrupt")) {
+	} else if (fate == FL_FATE_LOST) {
 		f->lost_ns = t;
 	}
 }
@@ -345,20 +345,18 @@ static void note_liveness(struct fl_flow *f, const struct seg_ctx *s,
 /* The first FIN and RST each side got through to its peer (not the ones a
  * rule dropped or changed), for the checks' CLOSE_WAIT timing. */
 static void note_delivery(struct fl_engine *e, const struct seg_ctx *s,
-			  const char *v, uint64_t delay_ns)
+			  enum fl_verdict v, uint64_t delay_ns)
 {
 	uint64_t t = (s->now_ns + delay_ns) | 1;
-	int delivered = (!strcmp(v, "pass") || !strcmp(v, "delay") ||
-			 !strcmp(v, "duplicate") || !strcmp(v, "reorder") ||
-			 !strcmp(v, "inject")) &&
-			s->forged != 2;
+	enum fl_fate fate = fl_verdicts[v].fate;
+	int delivered = fate == FL_FATE_DELIVERED && s->forged != 2;
 
 	if (e->cfg.observe)
 		e->cfg.observe(e->cfg.observe_ctx, s->f, s->dir, s->p.flags,
 			       s->rseq, s->rack, s->p.payload_len, delivered,
 			       s->forged != 0, t);
 	if (!s->forged)
-		note_liveness(s->f, s, v, delivered, t);
+		note_liveness(s->f, s, fate, delivered, t);
 	if (!delivered || s->forged)
 		return;
 	if ((s->p.flags & FL_TCP_FIN) && !s->f->fin_ns[s->dir])
@@ -368,7 +366,7 @@ static void note_delivery(struct fl_engine *e, const struct seg_ctx *s,
 }
 
 static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
-		      const char *v, int rule, uint64_t delay_ns,
+		      enum fl_verdict v, int rule, uint64_t delay_ns,
 		      const char *detail)
 {
 	struct fl_trace_pkt tp = {
@@ -380,7 +378,7 @@ static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
 		.ack = (s->p.flags & FL_TCP_ACK) ? s->rack : 0,
 		.len = s->p.payload_len,
 		.win = s->p.window,
-		.verdict = v,
+		.verdict = fl_verdict_name(v),
 		.rule = rule >= 0 ? e->rule_names[rule] : NULL,
 		.delay_ns = delay_ns,
 		.detail = detail,
@@ -393,7 +391,7 @@ static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
 		.dir = (uint8_t)s->dir,
 		.flags = s->p.flags,
 		.rule = (int16_t)(rule >= 0 && rule < INT16_MAX ? rule : -1),
-		.verdict = v,
+		.verdict = fl_verdict_name(v),
 	};
 
 	fl_trace_pkt(e->cfg.trace, &tp);
@@ -458,7 +456,7 @@ static void inject_copies(struct fl_engine *e, struct fl_flow *f, int dir,
 			else
 				snprintf(detail, sizeof(detail), "copy %u of %u",
 					 c, copies);
-			trace_seg(e, &is, "inject", rule, 0, detail);
+			trace_seg(e, &is, FL_V_INJECT, rule, 0, detail);
 			off += n;
 		} while (off < p->payload_len);
 	}
@@ -536,7 +534,7 @@ static void hold(struct fl_engine *e, struct seg_ctx *s, uint64_t release_ns,
  * direction's order is kept.
  */
 static void emit(struct fl_engine *e, struct seg_ctx *s,
-		 const struct seg_ctx *shown, const char *v, const char *detail,
+		 const struct seg_ctx *shown, enum fl_verdict v, const char *detail,
 		 const struct out *o)
 {
 	struct fl_flow *f = s->f;
@@ -566,7 +564,7 @@ static void emit(struct fl_engine *e, struct seg_ctx *s,
 }
 
 /* emit() unchanged, traced with verdict v (normally "pass"). */
-static void emit_plain(struct fl_engine *e, struct seg_ctx *s, const char *v,
+static void emit_plain(struct fl_engine *e, struct seg_ctx *s, enum fl_verdict v,
 		       int rule, const char *detail)
 {
 	struct out o = {.kind = OUT_PASS, .rule = rule};
@@ -576,7 +574,7 @@ static void emit_plain(struct fl_engine *e, struct seg_ctx *s, const char *v,
 
 static void pass(struct fl_engine *e, struct seg_ctx *s)
 {
-	emit_plain(e, s, "pass", -1, NULL);
+	emit_plain(e, s, FL_V_PASS, -1, NULL);
 	e->st.passed++;
 }
 
@@ -624,7 +622,7 @@ static void act_reset(struct fl_engine *e, struct seg_ctx *s,
 		seq += 1;
 	len = fl_pkt_build(out, sizeof(out), s->p.family, &s->p.src, &s->p.dst,
 			   s->p.sport, s->p.dport, seq, 0, FL_TCP_RST, 0);
-	trace_seg(e, s, "drop", rule, 0, "replaced by an injected RST");
+	trace_seg(e, s, FL_V_DROP, rule, 0, "replaced by an injected RST");
 	verdict(e, s->id, NF_DROP, NULL, 0);
 	e->st.dropped++;
 	if (len > 0 && inject(e, out, (size_t)len, s->p.family, &s->p.dst) == 0) {
@@ -640,7 +638,7 @@ static void act_reset(struct fl_engine *e, struct seg_ctx *s,
 				 ? "at RCV.NXT+1, in the window but not exact "
 				   "(challenge ACK expected)"
 				 : "at RCV.NXT");
-		trace_seg(e, &is, "inject", rule, 0, detail);
+		trace_seg(e, &is, FL_V_INJECT, rule, 0, detail);
 	}
 }
 
@@ -654,7 +652,7 @@ static void act_rewrite(struct fl_engine *e, struct seg_ctx *s,
 	int ret = 0;
 
 	if (s->p.caplen < s->p.len) {
-		emit_plain(e, s, "pass", rule,
+		emit_plain(e, s, FL_V_PASS, rule,
 			   "rewrite skipped: only part of the packet was copied");
 		return;
 	}
@@ -687,10 +685,10 @@ static void act_rewrite(struct fl_engine *e, struct seg_ctx *s,
 	}
 	if (ret) {
 		/* OUT_PASS: the kernel keeps its own, unchanged copy. */
-		emit_plain(e, &orig, "pass", rule, "rewrite failed");
+		emit_plain(e, &orig, FL_V_PASS, rule, "rewrite failed");
 		return;
 	}
-	emit(e, s, &orig, "rewrite", detail[0] ? detail : NULL, &o);
+	emit(e, s, &orig, FL_V_REWRITE, detail[0] ? detail : NULL, &o);
 	e->st.rewritten++;
 }
 
@@ -717,24 +715,24 @@ static void act_corrupt(struct fl_engine *e, struct seg_ctx *s, int rule)
 	struct out o = {.kind = OUT_PASS_BYTES, .rule = rule};
 
 	if (s->p.caplen < s->p.len) {
-		emit_plain(e, s, "pass", rule,
+		emit_plain(e, s, FL_V_PASS, rule,
 			   "corrupt skipped: only part of the packet was copied");
 		return;
 	}
 	if (is_gso(e, &s->p)) {
 		o.kind = OUT_REPLACE;
 		o.corrupt = 1;
-		emit(e, s, s, "corrupt",
+		emit(e, s, s, FL_V_CORRUPT,
 		     "GSO packet: dropped, its segments injected with broken "
 		     "TCP checksums", &o);
 		e->st.rewritten++;
 		return;
 	}
 	if (fl_pkt_corrupt(&s->p) < 0) {
-		emit_plain(e, s, "pass", rule, "corrupt failed");
+		emit_plain(e, s, FL_V_PASS, rule, "corrupt failed");
 		return;
 	}
-	emit(e, s, &orig, "corrupt", "TCP checksum broken", &o);
+	emit(e, s, &orig, FL_V_CORRUPT, "TCP checksum broken", &o);
 	e->st.rewritten++;
 }
 
@@ -758,11 +756,11 @@ static void act_truncate(struct fl_engine *e, struct seg_ctx *s,
 	int ret;
 
 	if (was <= r->truncate_len) { /* the matcher never hands us these */
-		emit_plain(e, s, "pass", rule, "not longer than the truncation");
+		emit_plain(e, s, FL_V_PASS, rule, "not longer than the truncation");
 		return;
 	}
 	if (s->p.caplen < s->p.len) {
-		emit_plain(e, s, "pass", rule,
+		emit_plain(e, s, FL_V_PASS, rule,
 			   "truncate skipped: only part of the packet was copied");
 		return;
 	}
@@ -772,14 +770,14 @@ static void act_truncate(struct fl_engine *e, struct seg_ctx *s,
 	if (!ret && fin)
 		ret = fl_pkt_set_flags(&s->p, (uint8_t)(s->p.flags & ~FL_TCP_FIN));
 	if (ret) {
-		emit_plain(e, &orig, "pass", rule, "truncate failed");
+		emit_plain(e, &orig, FL_V_PASS, rule, "truncate failed");
 		return;
 	}
 	snprintf(detail, sizeof(detail), "payload %u->%u bytes%s%s", was,
 		 r->truncate_len, fin ? ", FIN removed" : "",
 		 o.kind == OUT_REPLACE ? "; GSO packet: dropped, the rest injected"
 				       : "");
-	emit(e, s, &orig, "truncate", detail, &o);
+	emit(e, s, &orig, FL_V_TRUNCATE, detail, &o);
 	e->st.rewritten++;
 }
 
@@ -791,7 +789,7 @@ static void act_duplicate(struct fl_engine *e, struct seg_ctx *s,
 	char detail[128];
 
 	if (s->p.caplen < s->p.len) {
-		emit_plain(e, s, "pass", rule,
+		emit_plain(e, s, FL_V_PASS, rule,
 			   "duplicate skipped: only part of the packet was copied");
 		return;
 	}
@@ -804,7 +802,7 @@ static void act_duplicate(struct fl_engine *e, struct seg_ctx *s,
 	else
 		snprintf(detail, sizeof(detail), "%u cop%s", r->count,
 			 r->count == 1 ? "y" : "ies");
-	emit(e, s, s, "duplicate", detail, &o);
+	emit(e, s, s, FL_V_DUPLICATE, detail, &o);
 	e->st.passed++;
 }
 
@@ -828,7 +826,7 @@ static void act_reorder(struct fl_engine *e, struct seg_ctx *s,
 	if (f->reorder_tok[s->dir]) {
 		e->fired[rule]--;
 		f->faults--;
-		emit_plain(e, s, "pass", rule,
+		emit_plain(e, s, FL_V_PASS, rule,
 			   "not reordered: an earlier segment is held for "
 			   "reordering; this one is the next segment it waits for");
 		e->st.passed++;
@@ -849,7 +847,7 @@ static void act_reorder(struct fl_engine *e, struct seg_ctx *s,
 	snprintf(detail, sizeof(detail),
 		 "held until the next segment from the %s, at most %s",
 		 s->dir == FL_DIR_C2S ? "client" : "server", dur);
-	trace_seg(e, s, "reorder", rule, 0, detail);
+	trace_seg(e, s, FL_V_REORDER, rule, 0, detail);
 	if (hold_push(e, &h) < 0)
 		return;
 	f->reorder_tok[s->dir] = h.order;
@@ -896,7 +894,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 
 	if (s->f->blackholed) {
 		rule = s->f->blackholed - 1;
-		trace_seg(e, s, "drop", rule, 0, "blackholed flow");
+		trace_seg(e, s, FL_V_DROP, rule, 0, "blackholed flow");
 		verdict(e, s->id, NF_DROP, NULL, 0);
 		e->st.dropped++;
 		e->fired[rule]++;
@@ -922,7 +920,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 	s->f->faults++;
 	switch (r->action) {
 	case FL_ACT_DROP:
-		trace_seg(e, s, "drop", rule, 0, NULL);
+		trace_seg(e, s, FL_V_DROP, rule, 0, NULL);
 		verdict(e, s->id, NF_DROP, NULL, 0);
 		e->st.dropped++;
 		break;
@@ -932,7 +930,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 
 		if (rel < s->f->release_floor_ns[s->dir])
 			rel = s->f->release_floor_ns[s->dir];
-		trace_seg(e, s, "delay", rule, rel - s->now_ns, NULL);
+		trace_seg(e, s, FL_V_DELAY, rule, rel - s->now_ns, NULL);
 		hold(e, s, rel, NULL);
 		e->st.delayed++;
 		break;
@@ -945,7 +943,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 		break;
 	case FL_ACT_BLACKHOLE:
 		s->f->blackholed = rule + 1;
-		trace_seg(e, s, "drop", rule, 0, "blackhole begins");
+		trace_seg(e, s, FL_V_DROP, rule, 0, "blackhole begins");
 		verdict(e, s->id, NF_DROP, NULL, 0);
 		e->st.dropped++;
 		break;
