@@ -111,9 +111,11 @@ struct fl_flow {
 					reorder rule holds, or 0 */
 	uint32_t reorder_id[2];      /* its packet id */
 	int reorder_attached[2];     /* its release is tied to the next one */
-	struct fl_flow_match fm;     /* matcher state (hits/draws owned here) */
-	struct fl_pkt_rec *log;      /* HEAD + TAIL records, owned */
+	struct fl_flow_match fm;     /* matcher state (hits/draws live in the
+					flow's own allocation) */
+	struct fl_pkt_rec *log;      /* up to HEAD + TAIL records, owned */
 	uint64_t nlog;               /* records ever logged */
+	uint32_t logcap;             /* records log has room for */
 };
 
 /* 1 if side dir (FL_DIR_C2S: the client) of f is the target's socket. */
@@ -124,7 +126,9 @@ static inline int fl_flow_target_dir(const struct fl_flow *f, int dir)
 	       (f->target_side == FL_SIDE_SERVER && dir == FL_DIR_S2C);
 }
 
-/* Remembers a segment for the ladder (no allocation after the first). */
+/* Remembers a segment for the ladder.  The room grows with the flow (a
+ * short connection keeps a few records, not HEAD + TAIL): at most three
+ * allocations in a flow's life, none once it holds HEAD + TAIL. */
 void fl_flow_log(struct fl_flow *f, const struct fl_pkt_rec *r);
 /* Calls fn for the logged segments in time order; returns how many
  * records in the middle were not kept. */
