@@ -1,10 +1,14 @@
 /*
  * queue.c - the NFQUEUE engine; see queue.h.
  *
- * One netlink socket bound to one queue.  Each received segment is parsed
+ * One netlink socket bound to one queue.  Segments are read up to
+ * RECV_SLOTS at a time with one recvmmsg(); each is parsed
  * (harness/packet.c), assigned to its flow (flow.c), matched (rules/) and
  * given a verdict.  Verdicts are appended to a batch that is sent with one
- * sendto() when the receive loop runs dry or the batch is full.
+ * sendto() at the end of each such round, or before when it is full or
+ * carries FLUSH_BYTES of segments.  Nothing on this path allocates, once
+ * a flow exists, or compares a string: verdicts are enum fl_verdict
+ * (flow.h), named only where the trace is written.
  *
  * Held segments (delay, reorder, and segments queued behind a held one) sit
  * in a min-heap ordered by release time then arrival, with one timerfd armed
@@ -37,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -50,9 +55,39 @@
 #include "trace.h"
 
 #define HDR_COPY 256u        /* enough for IPv6 + ext headers + TCP options */
-#define RECV_BUF (1u << 19)
+/* Messages read with one recvmmsg(): each netlink datagram carries one
+ * segment, so this is the receive batch. */
+#define RECV_SLOTS 64u
+/* Room per message beyond the copied bytes: the netlink and nfqueue
+ * headers and attributes (packet header, mark, interfaces, hw address,
+ * timestamp, uid/gid, conntrack info) take well under this. */
+#define SLOT_EXTRA 4096u
+#define RECV_ROUNDS 8u       /* recvmmsg() calls per fl_engine_process() */
 #define BATCH_BUF (1u << 18)
-#define QUEUE_MAXLEN 8192u
+/* The kernel takes a batch's accepted segments on to their receivers
+ * within our sendto() (nfqnl_reinject: the receiver's TCP input runs
+ * there), about 10 us per 64 KB GSO packet here: a batch is sent once it
+ * carries this many bytes, so a release that falls due meanwhile waits
+ * for a few of those, not for a whole round of them. */
+#define FLUSH_BYTES (128u << 10)
+#define SPARES_MAX 64u       /* held_data kept for reuse */
+/*
+ * Sizes that keep the kernel from dropping a segment we did not ask it to
+ * (fail-open is no answer: it would pass segments unjudged).  The queue
+ * holds every segment between its arrival and its verdict, held ones
+ * included: at most rate x delay of them, and one per flow when every
+ * flow sends at once (10 000 flows of a request each).  Its length costs
+ * nothing until used, and what it holds is bounded anyway by the senders'
+ * socket buffers (a queued skb stays charged to its sender).  The netlink
+ * socket holds the messages not yet read: one per waiting segment, about
+ * 1.3 KB each with headers only (the skb's truesize), up to 66 KB with the
+ * payload, so 128 MB take 100 000 small ones, or 2 000 GSO packets of
+ * 64 KB (a bulk sender has at most its send buffer, 4 MB, in flight).
+ * The kernel doubles what SO_RCVBUFFORCE asks for, and charges only what
+ * the socket holds.
+ */
+#define QUEUE_MAXLEN (1u << 17)
+#define RCVBUF (64 << 20)
 #define SCRATCH_BUF 65536u   /* one injected segment: at most the MTU */
 #define DEFAULT_MTU 1500u
 
@@ -79,11 +114,14 @@ struct out {
 /*
  * What a held segment carries besides its id, for the rare fault that
  * meets a direction already holding segments: how it leaves and the bytes
- * that takes.  Allocated only then; freed at release.
+ * that takes.  Taken from the engine's spares (or allocated when none is
+ * large enough) only then; given back at release (data_put()).
  */
 struct held_data {
 	struct out o;
 	size_t len;
+	size_t cap;              /* room in bytes[] */
+	struct held_data *next;  /* in the spares */
 	uint8_t bytes[];
 };
 
@@ -91,6 +129,7 @@ struct held {
 	uint64_t release_ns; /* relative to the run's start */
 	uint64_t order;      /* arrival number (from 1), ties broken by it */
 	uint32_t id;
+	uint32_t len;        /* its length, for the batch's weight (0: unknown) */
 	uint8_t dir;
 	uint8_t kind;        /* enum held_kind */
 	struct fl_flow *flow;
@@ -108,15 +147,21 @@ struct fl_engine {
 	struct fl_flow_table *flows;
 	int copy_full;
 
-	char *rbuf;
+	char *rbuf;        /* RECV_SLOTS slots of slot_len bytes */
+	size_t slot_len;
+	struct mmsghdr *msgs;
+	struct iovec *iov;
 	char *bbuf;        /* verdict batch */
 	size_t blen;
+	size_t bbytes;     /* bytes of the segments whose verdicts it holds */
 	uint8_t *scratch;  /* one injected segment being built */
 
 	struct held *heap;
 	size_t nheld, capheld;
 	uint64_t order;
 	uint64_t armed_ns; /* what the timer is set for, 0 = disarmed */
+	struct held_data *spares; /* released held_data, for the next ones */
+	size_t nspares;
 
 	uint64_t *fired;   /* per rule: segments it acted on */
 	struct fl_engine_stats st;
@@ -201,6 +246,42 @@ static struct held heap_pop(struct fl_engine *e)
 	return top;
 }
 
+/* A held_data with room for len bytes: a spare if one is large enough,
+ * else a new one.  NULL when out of memory. */
+static struct held_data *data_get(struct fl_engine *e, size_t len)
+{
+	struct held_data **pp, *d;
+
+	for (pp = &e->spares; (d = *pp) != NULL; pp = &d->next) {
+		if (d->cap >= len) {
+			*pp = d->next;
+			e->nspares--;
+			return d;
+		}
+	}
+	/* At least an MTU-sized segment's worth, so a spare fits most. */
+	if (len < 2048)
+		len = 2048;
+	d = malloc(sizeof(*d) + len);
+	if (d)
+		d->cap = len;
+	return d;
+}
+
+/* Gives d (may be NULL) back to the spares, or frees it. */
+static void data_put(struct fl_engine *e, struct held_data *d)
+{
+	if (!d)
+		return;
+	if (e->nspares >= SPARES_MAX) {
+		free(d);
+		return;
+	}
+	d->next = e->spares;
+	e->spares = d;
+	e->nspares++;
+}
+
 static void arm_timer(struct fl_engine *e)
 {
 	struct itimerspec its = {0};
@@ -231,6 +312,7 @@ static int batch_flush(struct fl_engine *e)
 		ret = -errno;
 	}
 	e->blen = 0;
+	e->bbytes = 0;
 	return ret;
 }
 
@@ -499,7 +581,7 @@ static int hold_push(struct fl_engine *e, struct held *h)
 		finish(e, h->flow, h->dir, h->id, &p, &h->data->o);
 	else
 		verdict(e, h->id, NF_ACCEPT, NULL, 0);
-	free(h->data);
+	data_put(e, h->data);
 	return -ENOMEM;
 }
 
@@ -515,6 +597,7 @@ static void hold(struct fl_engine *e, struct seg_ctx *s, uint64_t release_ns,
 		release_ns = f->release_floor_ns[s->dir];
 	h.release_ns = release_ns;
 	h.id = s->id;
+	h.len = (uint32_t)s->p.len;
 	h.dir = (uint8_t)s->dir;
 	h.kind = HELD_ORDERED;
 	h.flow = f;
@@ -546,12 +629,14 @@ static void emit(struct fl_engine *e, struct seg_ctx *s,
 		finish(e, f, s->dir, s->id, &s->p, o);
 		return;
 	}
-	snprintf(buf, sizeof(buf), "%s%squeued behind a held segment",
-		 detail ? detail : "", detail ? "; " : "");
+	/* The detail is the trace's alone: not formatted without one. */
+	if (e->cfg.trace)
+		snprintf(buf, sizeof(buf), "%s%squeued behind a held segment",
+			 detail ? detail : "", detail ? "; " : "");
 	trace_seg(e, shown, v, o->rule, f->release_floor_ns[s->dir] - s->now_ns,
-		  buf);
+		  e->cfg.trace ? buf : NULL);
 	if (o->kind != OUT_PASS || o->copies) {
-		d = malloc(sizeof(*d) + s->p.len);
+		d = data_get(e, s->p.len);
 		if (!d) {
 			finish(e, f, s->dir, s->id, &s->p, o);
 			return;
@@ -837,6 +922,7 @@ static void act_reorder(struct fl_engine *e, struct seg_ctx *s,
 	if (h.release_ns < f->release_floor_ns[s->dir])
 		h.release_ns = f->release_floor_ns[s->dir];
 	h.id = s->id;
+	h.len = (uint32_t)s->p.len;
 	h.dir = (uint8_t)s->dir;
 	h.kind = HELD_REORDER;
 	h.flow = f;
@@ -1037,38 +1123,10 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
 	s.f->flags_seen[s.dir] |= s.p.flags;
 	s.f->last_ns = s.now_ns;
 	decide(e, &s);
+	e->bbytes += s.p.len;
+	if (e->bbytes >= FLUSH_BYTES)
+		batch_flush(e);
 	return MNL_CB_OK;
-}
-
-int fl_engine_process(struct fl_engine *e)
-{
-	int ret = 0;
-
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = recv(mnl_socket_get_fd(e->nl), e->rbuf, RECV_BUF,
-				 MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			if (errno == ENOBUFS) {
-				e->st.enobufs++;
-				continue;
-			}
-			ret = -errno;
-			break;
-		}
-		if (mnl_cb_run(e->rbuf, (size_t)n, 0, e->portid, on_packet, e) < 0 &&
-		    errno != EINTR) {
-			/* A netlink error message (e.g. a verdict for an id the
-			 * kernel no longer has) is not fatal. */
-			e->st.send_errors++;
-		}
-	}
-	batch_flush(e);
-	batch_done(e);
-	arm_timer(e);
-	return ret;
 }
 
 static void release(struct fl_engine *e, const struct held *h)
@@ -1093,22 +1151,87 @@ static void release(struct fl_engine *e, const struct held *h)
 		finish(e, f, h->dir, h->id, &p, &h->data->o);
 	else
 		verdict(e, h->id, NF_ACCEPT, NULL, 0);
-	free(h->data);
+	data_put(e, h->data);
+	e->bbytes += h->len;
+	if (e->bbytes >= FLUSH_BYTES)
+		batch_flush(e);
 }
 
-int fl_engine_timer(struct fl_engine *e)
+/* Releases the held segments due by now, earliest first. */
+static void release_due(struct fl_engine *e, uint64_t now)
 {
-	uint64_t exp;
-	uint64_t now = fl_clock_now_rel_ns();
-
-	if (read(e->tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
-		return -errno;
-	e->armed_ns = 0;
 	while (e->nheld && e->heap[0].release_ns <= now) {
 		struct held h = heap_pop(e);
 
 		release(e, &h);
 	}
+}
+
+/*
+ * One recvmmsg() reads what the kernel has queued, up to RECV_SLOTS
+ * segments (one netlink datagram each), and their verdicts leave with one
+ * sendto(): a round.  Every segment of a round was read before any of its
+ * verdicts went out, which is what batch_done() tells the observer.
+ * Held segments that have become due are released before each round, so
+ * a busy queue never makes a release wait for the timer's turn.
+ */
+int fl_engine_process(struct fl_engine *e)
+{
+	int fd = mnl_socket_get_fd(e->nl);
+	int ret = 0, told = 0;
+
+	for (unsigned round = 0; round < RECV_ROUNDS; round++) {
+		int n;
+
+		if (e->nheld && e->heap[0].release_ns <= fl_clock_now_rel_ns())
+			release_due(e, fl_clock_now_rel_ns());
+		n = recvmmsg(fd, e->msgs, RECV_SLOTS, MSG_DONTWAIT, NULL);
+		if (n < 0 && errno == ENOBUFS) {
+			e->st.enobufs++;
+			continue;
+		}
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				ret = -errno;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			/* A netlink error message (e.g. a verdict for an id
+			 * the kernel no longer has) is not fatal. */
+			if (mnl_cb_run(e->rbuf + (size_t)i * e->slot_len,
+				       e->msgs[i].msg_len, 0, e->portid,
+				       on_packet, e) < 0 &&
+			    errno != EINTR)
+				e->st.send_errors++;
+			/* What fell due meanwhile leaves with this batch. */
+			if (e->nheld && e->heap[0].release_ns <= fl_clock_now_rel_ns())
+				release_due(e, fl_clock_now_rel_ns());
+		}
+		if (e->blen) {
+			batch_flush(e);
+			batch_done(e);
+			told = 1;
+		}
+		if ((unsigned)n < RECV_SLOTS)
+			break; /* drained */
+	}
+	if (e->blen || !told) {
+		batch_flush(e);
+		batch_done(e);
+	}
+	arm_timer(e);
+	return ret;
+}
+
+int fl_engine_timer(struct fl_engine *e)
+{
+	uint64_t exp;
+
+	if (read(e->tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
+		return -errno;
+	e->armed_ns = 0;
+	/* The clock is read after the wakeup: nothing leaves early. */
+	release_due(e, fl_clock_now_rel_ns());
 	batch_flush(e);
 	batch_done(e);
 	arm_timer(e);
@@ -1190,20 +1313,20 @@ int fl_engine_new(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 {
 	struct fl_engine *e = calloc(1, sizeof(*e));
 	size_t nrules = cfg->rs ? cfg->rs->nrules : 0;
-	int one = 1, bufsz = 16 << 20;
+	int one = 1, bufsz = RCVBUF;
+	socklen_t sl = sizeof(bufsz);
 	int ret = -ENOMEM;
 
 	if (!e)
 		goto fail;
 	e->cfg = *cfg;
 	e->tfd = e->raw4 = e->raw6 = -1;
-	e->rbuf = malloc(RECV_BUF);
 	e->bbuf = malloc(BATCH_BUF);
 	e->scratch = malloc(SCRATCH_BUF);
 	e->fired = calloc(nrules ? nrules : 1, sizeof(*e->fired));
 	e->rule_names = calloc(nrules ? nrules : 1, sizeof(char *));
 	e->flows = fl_flow_table_new(nrules);
-	if (!e->rbuf || !e->bbuf || !e->scratch || !e->fired ||
+	if (!e->bbuf || !e->scratch || !e->fired ||
 	    !e->rule_names || !e->flows)
 		goto fail;
 	for (size_t i = 0; i < nrules; i++) {
@@ -1217,6 +1340,19 @@ int fl_engine_new(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 		if (fl_rule_needs_payload(r))
 			e->copy_full = 1;
 	}
+	/* The receive slots: what the copy range lets one message hold. */
+	e->slot_len = MNL_ALIGN((e->copy_full ? 0xffffu : HDR_COPY) + SLOT_EXTRA);
+	e->rbuf = malloc(RECV_SLOTS * e->slot_len);
+	e->msgs = calloc(RECV_SLOTS, sizeof(*e->msgs));
+	e->iov = calloc(RECV_SLOTS, sizeof(*e->iov));
+	if (!e->rbuf || !e->msgs || !e->iov)
+		goto fail;
+	for (size_t i = 0; i < RECV_SLOTS; i++) {
+		e->iov[i].iov_base = e->rbuf + i * e->slot_len;
+		e->iov[i].iov_len = e->slot_len;
+		e->msgs[i].msg_hdr.msg_iov = &e->iov[i];
+		e->msgs[i].msg_hdr.msg_iovlen = 1;
+	}
 	if (nrules) {
 		e->matcher = fl_matcher_new(cfg->rs, cfg->seed);
 		if (!e->matcher)
@@ -1224,6 +1360,10 @@ int fl_engine_new(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 	}
 	e->st.queue_dropped = e->st.user_dropped = -1;
 
+	/* This thread serves the queue: its waits end when they are due.  (The
+	 * timerfd's own expiry takes no slack; a poll() timeout does, 50 us
+	 * by default.)  Children started after this inherit it. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	e->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (e->tfd < 0) {
 		ret = -errno;
@@ -1251,6 +1391,13 @@ int fl_engine_new(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 	ret = queue_config(e, err, errlen);
 	if (ret < 0)
 		goto fail;
+	if (cfg->verbose &&
+	    getsockopt(mnl_socket_get_fd(e->nl), SOL_SOCKET, SO_RCVBUF, &bufsz,
+		       &sl) == 0)
+		fprintf(stderr, "faultline: queue %u: up to %u segments, receive "
+			"buffer %d bytes, %s copied\n", cfg->queue_num,
+			QUEUE_MAXLEN, bufsz,
+			e->copy_full ? "whole segments" : "headers");
 	e->raw4 = open_raw(AF_INET, cfg->mark);
 	e->raw6 = open_raw(AF_INET6, cfg->mark);
 	if (e->raw4 < 0 || e->raw6 < 0) {
@@ -1290,9 +1437,17 @@ void fl_engine_free(struct fl_engine *e)
 	free(e->fired);
 	for (size_t i = 0; i < e->nheld; i++)
 		free(e->heap[i].data);
+	while (e->spares) {
+		struct held_data *d = e->spares;
+
+		e->spares = d->next;
+		free(d);
+	}
 	free(e->heap);
 	free(e->scratch);
 	free(e->rbuf);
+	free(e->msgs);
+	free(e->iov);
 	free(e->bbuf);
 	free(e);
 }
