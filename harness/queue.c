@@ -37,6 +37,7 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1308,6 +1309,32 @@ static unsigned lo_mtu(int fd)
 	return (unsigned)ifr.ifr_mtu;
 }
 
+/* The timer slack the harness had, for the processes it starts. */
+static int slack_ns = -1;
+
+static void restore_slack(void)
+{
+	prctl(PR_SET_TIMERSLACK, (unsigned long)slack_ns, 0UL, 0UL, 0UL);
+}
+
+/*
+ * The thread that serves the queue waits as exactly as asked: its poll()
+ * timeouts take no slack (50 us by default; the timerfd's own expiry
+ * takes none either way).  A child inherits its parent's slack, so every
+ * process forked from here on (target, driver) gets the harness's own
+ * back first.
+ */
+static void set_slack(void)
+{
+	if (slack_ns < 0) {
+		slack_ns = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
+		if (slack_ns < 0)
+			return;
+		pthread_atfork(NULL, NULL, restore_slack);
+	}
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+}
+
 int fl_engine_new(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 		  char *err, size_t errlen)
 {
@@ -1360,10 +1387,7 @@ int fl_engine_new(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 	}
 	e->st.queue_dropped = e->st.user_dropped = -1;
 
-	/* This thread serves the queue: its waits end when they are due.  (The
-	 * timerfd's own expiry takes no slack; a poll() timeout does, 50 us
-	 * by default.)  Children started after this inherit it. */
-	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+	set_slack();
 	e->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (e->tfd < 0) {
 		ret = -errno;
