@@ -39,6 +39,7 @@ need socat "apt-get install -y socat"
 need cc "apt-get install -y gcc"
 need ip "apt-get install -y iproute2"
 need unshare "apt-get install -y util-linux"
+[ -x /usr/bin/time ] || { echo "run.sh: /usr/bin/time missing: apt-get install -y time" >&2; exit 3; }
 
 if [ ! -x "$FL" ]; then
 	say "building faultline in $BUILD"
@@ -93,7 +94,8 @@ fl_run() {
 		rf="-r $rf"
 	fi
 	# shellcheck disable=SC2086
-	timeout 300 "$FL" run $rf $opts --allow-skip --timeout 240s \
+	# /usr/bin/time: faultline's peak RSS (KiB) into NAME.rss
+	/usr/bin/time -o "$OUT/$name.rss" -f %M timeout 300 "$FL" run $rf $opts --allow-skip --timeout 240s \
 		--report "$OUT/$name.json" --driver "$driver" -- $target \
 		>"$OUT/$name.log" 2>&1
 	h=$(tr -d ' \n\t' <"$OUT/$name.json" 2>/dev/null | grep -o '"harness":{[^}]*}')
@@ -250,7 +252,7 @@ g_setup() {
 # does not finish within FLOWS_BOUND seconds is reported as such and
 # replaced by FLOWS_FALLBACK.
 flows_one() {
-	local n=$1 rounds=$2 f=$OUT/flows b o r per flat=""
+	local n=$1 rounds=$2 f=$OUT/flows b o r per flat="" rss mem
 	say "flows: $n concurrent, bare ($rounds rounds)"
 	o=$(bare "$FLB server $PORT & sleep 0.2; $FLB flows $PORT $n $rounds" 2>/dev/null)
 	b=$(kv "$o" us_per_echo)
@@ -262,8 +264,15 @@ flows_one() {
 		return 1
 	fi
 	per=$(awk -v r="$r" -v b="$b" 'BEGIN { printf "%.1f", (r - b) / 2 }')
-	[ -z "$FLOWS_BASE" ] && FLOWS_BASE=$per
-	[ "$n" != 10 ] && flat="; $(ratio "$per" "$FLOWS_BASE") of the 10-flow cost"
+	rss=$(tail -1 "$OUT/flows_$n.rss" 2>/dev/null)
+	[ -z "$FLOWS_BASE" ] && { FLOWS_BASE=$per; FLOWS_RSS=$rss; FLOWS_N=$n; }
+	if [ "$n" != "$FLOWS_N" ]; then
+		flat="; $(ratio "$per" "$FLOWS_BASE") of the $FLOWS_N-flow cost"
+		mem=$(awk -v a="$rss" -v b="$FLOWS_RSS" -v n="$n" -v m="$FLOWS_N" 'BEGIN { if (a == "" || b == "") print "?"; else printf "%.2f", (a - b) / (n - m) }')
+		flat="$flat; faultline peak RSS ${rss:-?} KiB, ${mem} KiB per added flow"
+	else
+		flat="; faultline peak RSS ${rss:-?} KiB"
+	fi
 	row "$n concurrent flows, 32 B echo on each, $rounds rounds, --queue-all (time per echo)" "$b µs" "$r µs" "$(ratio "$r" "$b")" "+$per µs per data segment$flat; $(seg_note) in all"
 }
 

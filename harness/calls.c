@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../preload/event.h"
+#include "event.h"
 #include "calls.h"
 #include "clock.h"
 #include "trace.h"
@@ -320,7 +320,7 @@ static void on_event(struct fl_calls *c, const struct fl_ev *ev,
 	k->unread = ev->u.call.unread;
 	k->unsent = ev->u.call.unsent;
 	k->dur_ns = ev->u.call.dur_ns;
-	k->listening = k->state == 10; /* TCP_LISTEN */
+	k->listening = k->state == FL_TCP_LISTEN;
 	k->sock_family = ev->u.call.sock_family;
 	k->sock_type = ev->u.call.sock_type;
 	if ((ev->flags & FL_EVF_SOCK) && to_endpoint(&ev->u.call.local, &l) == 0) {
@@ -389,4 +389,11 @@ uint64_t fl_calls_lost(const struct fl_calls *c)
 uint64_t fl_calls_malformed(const struct fl_calls *c)
 {
 	return c->malformed;
+}
+
+const char *fl_err_name(int e)
+{
+	const char *s = e ? strerrorname_np(e) : NULL;
+
+	return s ? s : "an error";
 }

@@ -10,9 +10,11 @@
 #ifndef FL_CALLS_H
 #define FL_CALLS_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "event.h"
 #include "flow.h"
 
 struct fl_trace;
@@ -73,5 +75,40 @@ const struct fl_hello *fl_calls_hellos(const struct fl_calls *c, size_t *n);
 uint64_t fl_calls_lost(const struct fl_calls *c);
 /* Datagrams that were not events (wrong size, magic or version). */
 uint64_t fl_calls_malformed(const struct fl_calls *c);
+
+/* What a call means, for everyone who reads the calls. */
+static inline int fl_call_is_read(unsigned fn)
+{
+	return fn == FL_FN_READ || fn == FL_FN_RECV || fn == FL_FN_RECVFROM ||
+	       fn == FL_FN_RECVMSG || fn == FL_FN_READV;
+}
+
+static inline int fl_call_is_write(unsigned fn)
+{
+	return fn == FL_FN_WRITE || fn == FL_FN_SEND || fn == FL_FN_SENDTO ||
+	       fn == FL_FN_SENDMSG || fn == FL_FN_WRITEV;
+}
+
+/* It released its fd (a close() that worked, or one the shim saw implied:
+ * dup2 over it, exec with FD_CLOEXEC...). */
+static inline int fl_call_closes(const struct fl_call *k)
+{
+	return (k->fn == FL_FN_CLOSE && k->ret == 0) ||
+	       (k->flags & FL_EVF_IMPLICIT_CLOSE);
+}
+
+/* It told the program its connection ended: a read that returned 0 (end
+ * of stream), or with error set, a read or write that failed (not
+ * EAGAIN/EWOULDBLOCK, not EINTR). */
+static inline int fl_call_ends_conn(const struct fl_call *k, int error)
+{
+	if (!error)
+		return fl_call_is_read(k->fn) && k->ret == 0;
+	return (fl_call_is_read(k->fn) || fl_call_is_write(k->fn)) &&
+	       k->ret < 0 && k->err != EAGAIN && k->err != EINTR;
+}
+
+/* "ECONNRESET", or "an error". */
+const char *fl_err_name(int e);
 
 #endif

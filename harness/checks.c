@@ -11,7 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include "../preload/event.h"
+#include "event.h"
 #include "checks.h"
 
 struct results {
@@ -300,23 +300,8 @@ static void uncovered(struct fl_check_result *c, const struct fl_run_facts *f)
 		detail_add(c, " (and %u more flows)", n - 1);
 }
 
-static int is_read(unsigned fn)
-{
-	return fn == FL_FN_READ || fn == FL_FN_RECV || fn == FL_FN_RECVFROM ||
-	       fn == FL_FN_RECVMSG || fn == FL_FN_READV;
-}
 
-static int is_write(unsigned fn)
-{
-	return fn == FL_FN_WRITE || fn == FL_FN_SEND || fn == FL_FN_SENDTO ||
-	       fn == FL_FN_SENDMSG || fn == FL_FN_WRITEV;
-}
 
-static int closes(const struct fl_call *k)
-{
-	return (k->fn == FL_FN_CLOSE && k->ret == 0) ||
-	       (k->flags & FL_EVF_IMPLICIT_CLOSE);
-}
 
 static void where(char *buf, size_t n, const struct fl_call *k)
 {
@@ -407,7 +392,7 @@ static const struct fl_call *close_before(const struct fl_run_facts *f,
 	for (size_t i = 0; i < f->ncalls; i++) {
 		const struct fl_call *k = &f->calls[i];
 
-		if (k->flow != id || !closes(k))
+		if (k->flow != id || !fl_call_closes(k))
 			continue;
 		if (k->t_ns - k->dur_ns > rst_ns + 1000000u)
 			break;
@@ -418,7 +403,8 @@ static const struct fl_call *close_before(const struct fl_run_facts *f,
 
 /* expect no-linger-abort: SO_LINGER {1,0} makes close() send RST and
  * throw away unsent data (RFC 9293 3.10.7.1 ABORT). */
-static void check_linger(struct fl_check_result *c, const struct fl_run_facts *f)
+static void check_linger(struct fl_check_result *c, const struct fl_run_facts *f,
+			 const struct fl_expect *e)
 {
 	int bad = 0;
 	char w[200];
@@ -450,7 +436,8 @@ static void check_linger(struct fl_check_result *c, const struct fl_run_facts *f
  * made and no SO_LINGER {1,0} asked for, after a close(), is that loss.
  * A close that does not release the socket (a forked parent closing its
  * copy) sends nothing; an AF_UNIX socket never sends an RST. */
-static void check_unread(struct fl_check_result *c, const struct fl_run_facts *f)
+static void check_unread(struct fl_check_result *c, const struct fl_run_facts *f,
+			 const struct fl_expect *e)
 {
 	const struct fl_flow *fl;
 	int bad = 0, shared = 0;
@@ -462,7 +449,7 @@ static void check_unread(struct fl_check_result *c, const struct fl_run_facts *f
 		const struct fl_call *k = &f->calls[i];
 
 		/* An abortive close is no-abort-loss's to judge. */
-		if (!closes(k) || !(k->flags & FL_EVF_UNREAD) || !k->unread ||
+		if (!fl_call_closes(k) || !(k->flags & FL_EVF_UNREAD) || !k->unread ||
 		    (k->sock_family && !is_tcp(k)) || lingers_abort(k))
 			continue;
 		fl = call_flow(f, k);
@@ -524,7 +511,7 @@ static void check_unread(struct fl_check_result *c, const struct fl_run_facts *f
  * close, or the peer still sending after it.  One that threw nothing away
  * (everything read, everything acknowledged, the peer done) is noted. */
 static void check_abort_loss(struct fl_check_result *c,
-			     const struct fl_run_facts *f)
+			     const struct fl_run_facts *f, const struct fl_expect *e)
 {
 	int bad = 0, harmless = 0;
 	char w[200];
@@ -537,7 +524,7 @@ static void check_abort_loss(struct fl_check_result *c,
 		uint32_t unsent, unread;
 		uint64_t late = 0;
 
-		if (!closes(k) || !lingers_abort(k) || (k->sock_family && !is_tcp(k)))
+		if (!fl_call_closes(k) || !lingers_abort(k) || (k->sock_family && !is_tcp(k)))
 			continue;
 		/* A close that released nothing sent no RST. */
 		if (fl && !(fl->rst_ns[k->dir] &&
@@ -576,7 +563,7 @@ static const struct fl_call *close_after(const struct fl_run_facts *f,
 	for (size_t j = i + 1; j < f->ncalls; j++) {
 		const struct fl_call *x = &f->calls[j];
 
-		if (x->pid == pid && x->fd == fd && closes(x))
+		if (x->pid == pid && x->fd == fd && fl_call_closes(x))
 			return x;
 	}
 	return NULL;
@@ -591,13 +578,6 @@ static const struct fl_call *next_close(const struct fl_run_facts *f, size_t i)
 /* A call that says the connection is over, to be followed by close():
  * for eof-close a read that returned 0, for error-close a read or write
  * that failed with anything but EAGAIN or EINTR. */
-static int ends_conn(const struct fl_call *k, int error)
-{
-	if (!error)
-		return is_read(k->fn) && k->ret == 0;
-	return (is_read(k->fn) || is_write(k->fn)) && k->ret < 0 &&
-	       k->err != EAGAIN /* == EWOULDBLOCK */ && k->err != EINTR;
-}
 
 /* The first such call on this fd since it was last closed (later ones
  * repeat the news). */
@@ -610,20 +590,14 @@ static int first_end(const struct fl_run_facts *f, size_t i, int error)
 
 		if (x->pid != k->pid || x->fd != k->fd)
 			continue;
-		if (closes(x))
+		if (fl_call_closes(x))
 			return 1;
-		if (ends_conn(x, error))
+		if (fl_call_ends_conn(x, error))
 			return 0;
 	}
 	return 1;
 }
 
-static const char *err_name(int e)
-{
-	const char *s = e ? strerrorname_np(e) : NULL;
-
-	return s ? s : "an error";
-}
 
 /*
  * expect eof-close DUR: after read() returns 0, close within DUR;
@@ -632,9 +606,10 @@ static const char *err_name(int e)
  * not judged: its exit closed the socket, and nothing is proven.
  */
 static void check_close_after(struct fl_check_result *c,
-			      const struct fl_run_facts *f, uint64_t limit_ns,
-			      int error)
+			      const struct fl_run_facts *f, const struct fl_expect *e)
 {
+	uint64_t limit_ns = (uint64_t)e->arg * 1000u;
+	int error = e->kind == FL_CHK_ERROR_CLOSE;
 	const char *what = error ? "failure" : "EOF";
 	int bad = 0, n = 0, early = 0, exited = 0;
 	char w[200], how[64];
@@ -645,7 +620,7 @@ static void check_close_after(struct fl_check_result *c,
 		const struct fl_call *k = &f->calls[i];
 		const struct fl_call *cl;
 
-		if (!ends_conn(k, error) || !first_end(f, i, error))
+		if (!fl_call_ends_conn(k, error) || !first_end(f, i, error))
 			continue;
 		n++;
 		cl = next_close(f, i);
@@ -666,7 +641,7 @@ static void check_close_after(struct fl_check_result *c,
 		where(w, sizeof(w), k);
 		add_flow(c, k->flow);
 		if (error)
-			snprintf(how, sizeof(how), "failed with %s", err_name(k->err));
+			snprintf(how, sizeof(how), "failed with %s", fl_err_name(k->err));
 		else
 			snprintf(how, sizeof(how), "returned 0");
 		if (cl)
@@ -696,8 +671,9 @@ static void check_close_after(struct fl_check_result *c,
  * SO_LINGER {1,N} makes close() wait: for the data and the FIN to be
  * acknowledged, at most N seconds. */
 static void check_close_time(struct fl_check_result *c,
-			     const struct fl_run_facts *f, uint64_t limit_ns)
+			     const struct fl_run_facts *f, const struct fl_expect *e)
 {
+	uint64_t limit_ns = (uint64_t)e->arg * 1000u;
 	int bad = 0, n = 0;
 	uint64_t longest = 0;
 	char w[200];
@@ -730,7 +706,7 @@ static void check_close_time(struct fl_check_result *c,
 		if (lingers && k->dur_ns + 20000000u >= (uint64_t)k->linger_secs * 1000000000u)
 			detail_add(c, ": the linger time ran out and close() "
 				   "returned %s%s", k->ret ? "an error " : "0",
-				   k->ret ? err_name(k->err) : " (Linux reports no "
+				   k->ret ? fl_err_name(k->err) : " (Linux reports no "
 				   "EWOULDBLOCK; the data may still be lost)");
 	}
 	c->ok = !bad;
@@ -739,233 +715,12 @@ static void check_close_time(struct fl_check_result *c,
 			   n == 1 ? "" : "s", sec(longest));
 }
 
-/* ---- dead-peer ---- */
-
-const char *fl_dead_peer_how(enum fl_dp_how h)
-{
-	switch (h) {
-	case FL_DP_KEEPALIVE: return "keepalive";
-	case FL_DP_RETRANSMIT: return "retransmission-timeout";
-	case FL_DP_ERROR: return "error";
-	case FL_DP_PROGRAM: return "program";
-	case FL_DP_EXIT: return "exit";
-	case FL_DP_NONE: return "none";
-	}
-	return "none";
-}
-
-/* Index just after the last close of (pid, fd) before index i. */
-static size_t opened_at(const struct fl_run_facts *f, int pid, int fd, size_t i)
-{
-	while (i-- > 0) {
-		const struct fl_call *x = &f->calls[i];
-
-		if (x->pid == pid && x->fd == fd && closes(x))
-			return i + 1;
-	}
-	return 0;
-}
-
-/* Applies the keepalive and timeout options set on (pid, fd) in calls
- * [from, to). */
-static void take_opts(const struct fl_run_facts *f, int pid, int fd,
-		      size_t from, size_t to, struct fl_dead_peer *d)
-{
-	for (size_t j = from; j < to && j < f->ncalls; j++) {
-		const struct fl_call *x = &f->calls[j];
-		int v = (int)x->val;
-
-		if (x->pid != pid || x->fd != fd)
-			continue;
-		if (closes(x))
-			return;
-		if (x->fn != FL_FN_SETSOCKOPT || x->ret != 0)
-			continue;
-		if (x->level == SOL_SOCKET && x->optname == SO_KEEPALIVE)
-			d->keepalive = v != 0;
-		else if (x->level == IPPROTO_TCP && x->optname == TCP_KEEPIDLE)
-			d->keepidle = v;
-		else if (x->level == IPPROTO_TCP && x->optname == TCP_KEEPINTVL)
-			d->keepintvl = v;
-		else if (x->level == IPPROTO_TCP && x->optname == TCP_KEEPCNT)
-			d->keepcnt = v;
-		else if (x->level == IPPROTO_TCP && x->optname == TCP_USER_TIMEOUT)
-			d->user_timeout_ms = (unsigned)v;
-	}
-}
-
-int fl_dead_peer(const struct fl_run_facts *f, uint32_t id,
-		 struct fl_dead_peer *d)
-{
-	const struct fl_flow *fl = f->flows ? fl_flow_get(f->flows, id) : NULL;
-	size_t first = f->ncalls, from;
-	int t, p;
-
-	/* Judged for a peer outside the target: with both ends inside, the
-	 * silent side is the target's own. */
-	if (!fl || fl->target_side == FL_SIDE_ANY || fl->target_side == FL_SIDE_BOTH)
-		return 0;
-	t = fl->target_side == FL_SIDE_CLIENT ? FL_DIR_C2S : FL_DIR_S2C;
-	p = !t;
-	/* The peer was heard, then a rule lost segments, and the peer
-	 * neither closed nor reset. */
-	if (!fl->arrived_ns[p] || fl->lost_ns <= fl->arrived_ns[p] ||
-	    fl->fin_ns[p] || fl->rst_ns[p] || fl->rst_ns[t])
-		return 0;
-	memset(d, 0, sizeof(*d));
-	d->since_ns = fl->arrived_ns[p];
-	d->probes = fl->ka_probes[t];
-	if (fl->snd_max_known[t] && fl->acked_known[p] &&
-	    (int32_t)(fl->data_max[t] - fl->acked[p]) > 0)
-		d->unacked = fl->data_max[t] - fl->acked[p];
-	d->keepalive = d->keepidle = d->keepintvl = d->keepcnt = -1;
-	d->user_timeout_ms = -1;
-	d->fd = -1;
-
-	/* The target's socket: the first call that names the flow. */
-	for (size_t i = 0; i < f->ncalls; i++) {
-		if (f->calls[i].flow == id) {
-			first = i;
-			break;
-		}
-	}
-	if (first < f->ncalls) {
-		const struct fl_call *k = &f->calls[first];
-		int accepted = (k->fn == FL_FN_ACCEPT || k->fn == FL_FN_ACCEPT4) &&
-			       k->ret >= 0;
-
-		d->pid = k->pid;
-		d->fd = accepted ? (int)k->ret : k->fd;
-		/* An accepted socket inherits its listener's options. */
-		if (accepted)
-			take_opts(f, k->pid, k->fd, opened_at(f, k->pid, k->fd, first),
-				  first, d);
-		from = opened_at(f, d->pid, d->fd, first);
-		take_opts(f, d->pid, d->fd, from, f->ncalls, d);
-		for (size_t j = from; j < f->ncalls; j++) {
-			const struct fl_call *x = &f->calls[j];
-
-			if (x->pid != d->pid || x->fd != d->fd)
-				continue;
-			if (closes(x)) {
-				if (j > first || x->flow == id)
-					d->closed_ns = x->t_ns;
-				break;
-			}
-			if (!d->noticed_ns && ends_conn(x, 1) && x->t_ns >= d->since_ns) {
-				d->noticed_ns = x->t_ns;
-				d->err = x->err;
-				d->err_fn = x->fn;
-			}
-		}
-	}
-	/* Closed before the peer fell silent: the program was done. */
-	if (d->closed_ns && d->closed_ns < d->since_ns)
-		return 0;
-	if (!d->closed_ns && f->target.ended && !f->killed_by_harness &&
-	    f->target.t_ns >= d->since_ns)
-		d->closed_ns = f->target.t_ns;
-	if (d->noticed_ns && d->err == ETIMEDOUT)
-		d->how = d->probes ? FL_DP_KEEPALIVE : FL_DP_RETRANSMIT;
-	else if (d->noticed_ns)
-		d->how = FL_DP_ERROR;
-	else if (d->closed_ns && d->fd >= 0 && (!f->target.ended ||
-						 d->closed_ns != f->target.t_ns))
-		d->how = FL_DP_PROGRAM;
-	else if (d->closed_ns)
-		d->how = FL_DP_EXIT;
-	else
-		d->how = FL_DP_NONE;
-	return 1;
-}
-
-/* "SO_KEEPALIVE on (idle 1s, interval 1s, 2 probes), TCP_USER_TIMEOUT
- * 1000ms" with "default" for what was not set. */
-static void opts_text(const struct fl_dead_peer *d, char *buf, size_t n)
-{
-	char idle[24] = "default", intvl[24] = "default", cnt[24] = "default";
-	int l;
-
-	if (d->keepidle >= 0)
-		snprintf(idle, sizeof(idle), "%ds", d->keepidle);
-	if (d->keepintvl >= 0)
-		snprintf(intvl, sizeof(intvl), "%ds", d->keepintvl);
-	if (d->keepcnt >= 0)
-		snprintf(cnt, sizeof(cnt), "%d", d->keepcnt);
-	if (d->keepalive > 0)
-		l = snprintf(buf, n, "SO_KEEPALIVE on (idle %s, interval %s, "
-			     "probes %s)", idle, intvl, cnt);
-	else
-		l = snprintf(buf, n, "SO_KEEPALIVE off");
-	if (l < 0 || (size_t)l >= n)
-		return;
-	if (d->user_timeout_ms >= 0)
-		snprintf(buf + l, n - (size_t)l, ", TCP_USER_TIMEOUT %lldms",
-			 (long long)d->user_timeout_ms);
-	else
-		snprintf(buf + l, n - (size_t)l, ", no TCP_USER_TIMEOUT");
-}
-
-void fl_dead_peer_describe(const struct fl_dead_peer *d, char *buf, size_t n)
-{
-	char opts[160], closed[64] = "";
-	const char *fn = d->err_fn ? fl_ev_fn_name(d->err_fn) : "a call";
-
-	opts_text(d, opts, sizeof(opts));
-	if (d->closed_ns)
-		snprintf(closed, sizeof(closed), ", closed at %.3fs (%.3fs after)",
-			 sec(d->closed_ns), sec(d->closed_ns - d->since_ns));
-	switch (d->how) {
-	case FL_DP_KEEPALIVE:
-		snprintf(buf, n, "peer last heard at %.3fs; keepalive noticed: "
-			 "%u probe%s unanswered, %s() failed with ETIMEDOUT at "
-			 "%.3fs%s [%s]", sec(d->since_ns), d->probes,
-			 d->probes == 1 ? "" : "s", fn, sec(d->noticed_ns),
-			 closed, opts);
-		break;
-	case FL_DP_RETRANSMIT:
-		snprintf(buf, n, "peer last heard at %.3fs; the retransmission "
-			 "timeout noticed (%s): %s() failed with ETIMEDOUT at "
-			 "%.3fs%s [%s]", sec(d->since_ns),
-			 d->user_timeout_ms >= 0 ? "TCP_USER_TIMEOUT"
-						 : "tcp_retries2",
-			 fn, sec(d->noticed_ns), closed, opts);
-		break;
-	case FL_DP_ERROR:
-		snprintf(buf, n, "peer last heard at %.3fs; %s() failed with %s "
-			 "at %.3fs%s [%s]", sec(d->since_ns), fn,
-			 err_name(d->err), sec(d->noticed_ns), closed, opts);
-		break;
-	case FL_DP_PROGRAM:
-		snprintf(buf, n, "peer last heard at %.3fs; the program closed "
-			 "the socket itself%s, with no error from the kernel "
-			 "before [%s]", sec(d->since_ns), closed, opts);
-		break;
-	case FL_DP_EXIT:
-		snprintf(buf, n, "peer last heard at %.3fs; no error reached the "
-			 "program before the target exited at %.3fs (%.3fs "
-			 "after) [%s]", sec(d->since_ns), sec(d->closed_ns),
-			 sec(d->closed_ns - d->since_ns), opts);
-		break;
-	case FL_DP_NONE:
-		snprintf(buf, n, "peer last heard at %.3fs; no error reached the "
-			 "program and the socket was still open when the run "
-			 "ended%s [%s]%s", sec(d->since_ns), d->unacked ?
-			 ", with data unacknowledged" : "", opts,
-			 d->unacked && d->user_timeout_ms < 0
-				 ? "; unacknowledged data is retransmitted for "
-				   "~15 minutes (tcp_retries2) unless "
-				   "TCP_USER_TIMEOUT is set"
-				 : "");
-		break;
-	}
-}
-
 /* expect dead-peer DUR: a peer that goes silent (no FIN, no RST) is let go
  * within DUR of its last segment. */
 static void check_dead_peer(struct fl_check_result *c,
-			    const struct fl_run_facts *f, uint64_t limit_ns)
+			    const struct fl_run_facts *f, const struct fl_expect *e)
 {
+	uint64_t limit_ns = (uint64_t)e->arg * 1000u;
 	int bad = 0, n = 0, early = 0;
 	char text[400];
 
@@ -1005,8 +760,9 @@ static void check_dead_peer(struct fl_check_result *c,
  * is in CLOSE_WAIT from the peer's FIN until its own FIN or RST (RFC 9293
  * 3.3.2), or until the target exits. */
 static void check_close_wait(struct fl_check_result *c,
-			     const struct fl_run_facts *f, uint64_t limit_ns)
+			     const struct fl_run_facts *f, const struct fl_expect *e)
 {
+	uint64_t limit_ns = (uint64_t)e->arg * 1000u;
 	const struct fl_flow *fl;
 	int bad = 0, n = 0, early = 0;
 	char cl[64], sv[64];
@@ -1057,7 +813,7 @@ static void check_close_wait(struct fl_check_result *c,
 		for (size_t i = 0; i < f->ncalls; i++) {
 			const struct fl_call *k = &f->calls[i];
 
-			if (k->flow == id && is_read(k->fn) && k->ret == 0) {
+			if (k->flow == id && fl_call_is_read(k->fn) && k->ret == 0) {
 				detail_add(c, "; %s() returned 0 at %.3fs (pid %d "
 					   "fd %d)", fl_ev_fn_name(k->fn),
 					   sec(k->t_ns), k->pid, k->fd);
@@ -1079,7 +835,8 @@ static void check_close_wait(struct fl_check_result *c,
 
 /* expect no-sigpipe: neither the target's first process nor any process
  * whose parent reaped it through the shim died of SIGPIPE. */
-static void check_sigpipe(struct fl_check_result *c, const struct fl_run_facts *f)
+static void check_sigpipe(struct fl_check_result *c, const struct fl_run_facts *f,
+			  const struct fl_expect *e)
 {
 	int epipe = 0, deaths = 0;
 
@@ -1103,7 +860,7 @@ static void check_sigpipe(struct fl_check_result *c, const struct fl_run_facts *
 	for (size_t i = 0; i < f->ncalls; i++) {
 		const struct fl_call *k = &f->calls[i];
 
-		if (is_write(k->fn) && k->err == EPIPE && !epipe++)
+		if (fl_call_is_write(k->fn) && k->err == EPIPE && !epipe++)
 			detail_add(c, "; first EPIPE survived: %s() at %.3fs (pid "
 				   "%d fd %d)", fl_ev_fn_name(k->fn), sec(k->t_ns),
 				   k->pid, k->fd);
@@ -1167,9 +924,9 @@ static uint64_t conn_ended(const struct fl_run_facts *f, const struct fl_call *o
 
 		if (x->pid != open->pid || x->fd != open->fd)
 			continue;
-		if (closes(x))
+		if (fl_call_closes(x))
 			break;
-		if (ends_conn(x, 0) || ends_conn(x, 1))
+		if (fl_call_ends_conn(x, 0) || fl_call_ends_conn(x, 1))
 			EARLIER(x->t_ns);
 		if (x->fn == FL_FN_SHUTDOWN && x->ret == 0) {
 			rd |= x->arg == SHUT_RD || x->arg == SHUT_RDWR;
@@ -1208,7 +965,8 @@ static int closed_later(const struct fl_run_facts *f, size_t i,
  * that a process keeps accumulating, is leaked.  An open connection at
  * the end of the run is not a leak, and neither is a socket the process's
  * exit released: exiting closes every descriptor. */
-static void check_fd_leak(struct fl_check_result *c, const struct fl_run_facts *f)
+static void check_fd_leak(struct fl_check_result *c, const struct fl_run_facts *f,
+			  const struct fl_expect *e)
 {
 	struct open_sock {
 		struct fl_call k;
@@ -1298,10 +1056,40 @@ static void check_fd_leak(struct fl_check_result *c, const struct fl_run_facts *
 			   early, early == 1 ? "" : "s", sec(LEAK_NS));
 }
 
+/* expect resets <= N: connections the target's own socket reset (an RST
+ * it sent got through) before the stop. */
+static void check_resets(struct fl_check_result *c,
+			 const struct fl_run_facts *f, const struct fl_expect *e)
+{
+	const struct fl_flow *fl;
+	int64_t n = 0, shown = 0;
+
+	FOR_TARGET_SIDES(f, id, fl, t)
+		n += fl->rst_ns[t] && (!f->stop_ns || fl->rst_ns[t] < f->stop_ns);
+	c->ok = n <= e->arg;
+	detail_add(c, "%lld connection%s reset by the target (at most %lld "
+		   "allowed)", (long long)n, n == 1 ? "" : "s",
+		   (long long)e->arg);
+	FOR_TARGET_SIDES(f, id, fl, t) {
+		char cl[64], sv[64];
+		uint64_t at = fl->rst_ns[t];
+
+		if (!at || (f->stop_ns && at >= f->stop_ns) || shown == 4)
+			continue;
+		fl_endpoint_format(&fl->ep[0], cl, sizeof(cl));
+		fl_endpoint_format(&fl->ep[1], sv, sizeof(sv));
+		detail_add(c, "%sflow %u (%s -> %s): the target's %s socket "
+			   "sent RST at %.3fs", shown++ ? "; " : ": ", id, cl,
+			   sv, t == FL_DIR_C2S ? "client" : "server", sec(at));
+		add_flow(c, id);
+	}
+}
+
 /* expect time-wait <= N */
 static void check_time_wait(struct fl_check_result *c,
-			    const struct fl_run_facts *f, int64_t max)
+			    const struct fl_run_facts *f, const struct fl_expect *e)
 {
+	int64_t max = e->arg;
 	c->ok = f->time_wait <= max;
 	detail_add(c, "%d socket%s in TIME_WAIT on the target's side at the end "
 		   "(at most %lld allowed)", f->time_wait,
@@ -1546,7 +1334,7 @@ uint64_t fl_checks_undecided(const struct fl_run_facts *f, uint64_t now,
 	}
 	for (size_t i = 0; i < f->ncalls; i++) {
 		const struct fl_call *k = &f->calls[i];
-		const struct fl_expect *e = ends_conn(k, 0) ? eof : ends_conn(k, 1) ? er : NULL;
+		const struct fl_expect *e = fl_call_ends_conn(k, 0) ? eof : fl_call_ends_conn(k, 1) ? er : NULL;
 		struct fl_call open;
 		uint64_t end;
 
@@ -1594,6 +1382,28 @@ const char *fl_result_name(enum fl_result r)
 	return "FAIL";
 }
 
+/* How each expect check is judged (rules/checks.def lists them). */
+typedef void judge_fn(struct fl_check_result *c, const struct fl_run_facts *f,
+		      const struct fl_expect *e);
+
+static judge_fn *const judges[FL_CHK_COUNT] = {
+	[FL_CHK_EXIT] = check_exit,
+	[FL_CHK_SIGNAL] = check_signal,
+	[FL_CHK_NO_CLOSE_WAIT] = check_close_wait,
+	[FL_CHK_EOF_CLOSE] = check_close_after,
+	[FL_CHK_ERROR_CLOSE] = check_close_after,
+	[FL_CHK_NO_SIGPIPE] = check_sigpipe,
+	[FL_CHK_NO_LINGER_ABORT] = check_linger,
+	[FL_CHK_NO_ABORT_LOSS] = check_abort_loss,
+	[FL_CHK_NO_UNREAD_CLOSE] = check_unread,
+	[FL_CHK_NO_FD_LEAK] = check_fd_leak,
+	[FL_CHK_TIME_WAIT] = check_time_wait,
+	[FL_CHK_CLOSE_TIME] = check_close_time,
+	[FL_CHK_DEAD_PEER] = check_dead_peer,
+	[FL_CHK_PATH] = check_path,
+	[FL_CHK_RESETS] = check_resets,
+};
+
 int fl_checks_run(const struct fl_run_facts *f, struct fl_check_result **out,
 		  size_t *n)
 {
@@ -1606,97 +1416,15 @@ int fl_checks_run(const struct fl_run_facts *f, struct fl_check_result **out,
 		char name[160];
 
 		snprintf(name, sizeof(name), "%s", e->text ? e->text : "expect");
-		switch (e->kind) {
-		case FL_CHK_EXIT:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_exit(c, f, e);
-			break;
-		case FL_CHK_SIGNAL:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_signal(c, f, e);
-			break;
-		case FL_CHK_NO_CLOSE_WAIT:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_close_wait(c, f, (uint64_t)e->arg * 1000u);
-			break;
-		case FL_CHK_EOF_CLOSE:
-		case FL_CHK_ERROR_CLOSE:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_close_after(c, f, (uint64_t)e->arg * 1000u,
-					  e->kind == FL_CHK_ERROR_CLOSE);
-			break;
-		case FL_CHK_CLOSE_TIME:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_close_time(c, f, (uint64_t)e->arg * 1000u);
-			break;
-		case FL_CHK_DEAD_PEER:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_dead_peer(c, f, (uint64_t)e->arg * 1000u);
-			break;
-		case FL_CHK_NO_SIGPIPE:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_sigpipe(c, f);
-			break;
-		case FL_CHK_NO_LINGER_ABORT:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_linger(c, f);
-			break;
-		case FL_CHK_NO_ABORT_LOSS:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_abort_loss(c, f);
-			break;
-		case FL_CHK_NO_UNREAD_CLOSE:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_unread(c, f);
-			break;
-		case FL_CHK_NO_FD_LEAK:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_fd_leak(c, f);
-			break;
-		case FL_CHK_TIME_WAIT:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_time_wait(c, f, e->arg);
-			break;
-		case FL_CHK_PATH:
-			if (!(c = add(&r, name, e)))
-				goto nomem;
-			check_path(c, f, e);
-			break;
-		}
-		switch (e->kind) {
-		case FL_CHK_EOF_CLOSE:
-		case FL_CHK_ERROR_CLOSE:
-		case FL_CHK_CLOSE_TIME:
-		case FL_CHK_DEAD_PEER:
-		case FL_CHK_NO_LINGER_ABORT:
-		case FL_CHK_NO_ABORT_LOSS:
-		case FL_CHK_NO_UNREAD_CLOSE:
-		case FL_CHK_NO_FD_LEAK:
-			/* Judged on the calls: per flow, only where they
-			 * were observed. */
-			if (f->shim_loaded)
-				uncovered(c, f);
-			break;
-		case FL_CHK_EXIT:
-		case FL_CHK_SIGNAL:
-		case FL_CHK_NO_CLOSE_WAIT:
-		case FL_CHK_NO_SIGPIPE:
-		case FL_CHK_TIME_WAIT:
-		case FL_CHK_PATH:
-			break;
-		}
+		if ((unsigned)e->kind >= FL_CHK_COUNT || !judges[e->kind])
+			continue;
+		if (!(c = add(&r, name, e)))
+			goto nomem;
+		judges[e->kind](c, f, e);
+		/* Judged on the calls: per flow, only where they were
+		 * observed. */
+		if (fl_check_desc(e->kind)->on_calls && f->shim_loaded)
+			uncovered(c, f);
 	}
 	if (!find_expect(rs, FL_CHK_EXIT) && !find_expect(rs, FL_CHK_SIGNAL) &&
 	    f->target.started) {

@@ -13,6 +13,7 @@
 #include "calls.h"
 #include "cover.h"
 #include "flow.h"
+#include "peer_gone.h"
 #include "queue.h"
 #include "states.h"
 #include "rules.h"
@@ -59,6 +60,10 @@ struct fl_run_facts {
 	const struct fl_flow_table *flows;
 	int time_wait;            /* TIME_WAIT sockets on the target's side at the end */
 	const struct fl_states *states; /* TCP state paths */
+	/* Per flow (index id - 1), once the run is over: whether and how its
+	 * peer went silent (fl_peer_gone_all()); NULL while it runs. */
+	const struct fl_dead_peer *dead_peers;
+	size_t ndead_peers;
 };
 
 struct fl_check_result {
@@ -76,45 +81,6 @@ struct fl_check_result {
 	unsigned line;
 };
 
-/* How a target learnt that its peer went silent (no FIN, no RST). */
-enum fl_dp_how {
-	FL_DP_KEEPALIVE,  /* keepalive probes unanswered: ETIMEDOUT */
-	FL_DP_RETRANSMIT, /* data unacknowledged: ETIMEDOUT (TCP_USER_TIMEOUT
-			     or tcp_retries2) */
-	FL_DP_ERROR,      /* another error from a read or write */
-	FL_DP_PROGRAM,    /* the program closed it with no error: its own timer */
-	FL_DP_EXIT,       /* the target exited with the socket open */
-	FL_DP_NONE,       /* nothing: still open when the run ended */
-};
-
-/* One flow whose peer went silent while the target still held it. */
-struct fl_dead_peer {
-	uint64_t since_ns;   /* the peer's last segment that arrived */
-	uint64_t noticed_ns; /* the error reached the program (0: none) */
-	int err;             /* that error, from a call to err_fn */
-	unsigned err_fn;
-	uint64_t closed_ns;  /* close() or the target's exit (0: neither) */
-	enum fl_dp_how how;
-	uint32_t probes;     /* keepalive probes the target's side sent */
-	uint32_t unacked;    /* bytes the target sent that the peer never
-				acknowledged */
-	int pid, fd;         /* the target's socket, fd -1 if unknown */
-	/* What the program set on that socket or on the listener it came
-	 * from; -1: never set (kernel defaults). */
-	int keepalive, keepidle, keepintvl, keepcnt;
-	int64_t user_timeout_ms;
-};
-
-/* 1 and *out filled if flow id's peer went silent (a rule lost segments
- * after the peer's last one arrived, no FIN or RST from it) while the
- * target's socket was open; else 0. */
-int fl_dead_peer(const struct fl_run_facts *f, uint32_t id,
-		 struct fl_dead_peer *out);
-/* "keepalive", "retransmission-timeout", "error", "program", "exit",
- * "none". */
-const char *fl_dead_peer_how(enum fl_dp_how h);
-/* One sentence on it into buf. */
-void fl_dead_peer_describe(const struct fl_dead_peer *d, char *buf, size_t n);
 
 /* The hygiene set applied when the rules have no expect line, with its
  * defaults (rules/README.md documents them). */

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../preload/event.h"
+#include "event.h"
 #include "cover.h"
 
 #define PF_EXITING_FLAG 0x00000004u /* include/linux/sched.h */
@@ -33,6 +33,7 @@ struct proc {
 	int pid;
 	int hello;            /* some image of this pid said hello */
 	uint64_t ino;         /* the channel's inode it named last, 0 unknown */
+	int ino_fd;           /* the fd it was found at last, -1 unknown */
 	char hello_exe[164];  /* the program that said hello (not REOPEN) */
 	uint64_t seen_ns;     /* last time the channel was known open */
 	int owner;            /* owns a flow's socket: watched */
@@ -107,6 +108,7 @@ static struct proc *proc_get(struct fl_cover_db *db, int pid)
 	p = &db->pv[db->np++];
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
+	p->ino_fd = -1;
 	return p;
 }
 
@@ -151,21 +153,32 @@ static void read_comm(int pid, char *buf, size_t n)
 
 /* 1: inode ino is among pid's descriptors; 0: it is not; -ESRCH: no such
  * process; other -errno: cannot tell. */
-static int has_inode(int pid, uint64_t ino)
+/* Whether pid has the socket ino open: at *fd first (where it was last
+ * time: one readlink, however many sockets the process has), else by a
+ * walk of its fds, which sets *fd. */
+static int has_inode(int pid, uint64_t ino, int *fd)
 {
 	char path[64], want[48], link[64];
 	struct dirent *e;
 	DIR *d;
+	ssize_t n;
 	int ret = 0;
 
+	snprintf(want, sizeof(want), "socket:[%llu]", (unsigned long long)ino);
+	if (*fd >= 0) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, *fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = 0;
+			if (strcmp(link, want) == 0)
+				return 1;
+		}
+	}
 	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
 	d = opendir(path);
 	if (!d)
 		return errno == ENOENT ? -ESRCH : -errno;
-	snprintf(want, sizeof(want), "socket:[%llu]", (unsigned long long)ino);
 	while ((e = readdir(d))) {
-		ssize_t n;
-
 		if (e->d_name[0] == '.')
 			continue;
 		n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
@@ -173,6 +186,7 @@ static int has_inode(int pid, uint64_t ino)
 			continue;
 		link[n] = 0;
 		if (strcmp(link, want) == 0) {
+			*fd = atoi(e->d_name);
 			ret = 1;
 			break;
 		}
@@ -240,7 +254,7 @@ static void look(struct proc *p, uint64_t now_ns)
 
 	if (!p->owner || !p->hello || !p->ino || p->state != P_LIVE)
 		return;
-	r = has_inode(p->pid, p->ino);
+	r = has_inode(p->pid, p->ino, &p->ino_fd);
 	if (r == 1) {
 		p->seen_ns = now_ns;
 		p->suspect = 0;
@@ -309,6 +323,8 @@ static void learn(struct fl_cover_db *db, const struct fl_calls *calls,
 		if (p->state != P_LIVE)
 			continue; /* what it missed stays missed */
 		p->hello = 1;
+		if (p->ino != h->chan_ino)
+			p->ino_fd = -1;
 		p->ino = h->chan_ino;
 		p->suspect = 0;
 		if (h->t_ns > p->seen_ns)

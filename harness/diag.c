@@ -17,6 +17,7 @@ struct fl_sdiag {
 	struct mnl_socket *nl;
 	unsigned portid;
 	uint32_t seq;
+	struct fl_sdiag_stats st;
 	char buf[1 << 16];
 };
 
@@ -71,6 +72,8 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
 	s.dport = ntohs(m->id.idiag_dport);
 	s.inode = m->idiag_inode;
 	s.uid = m->idiag_uid;
+	s.cookie = (uint64_t)m->id.idiag_cookie[0] |
+		   (uint64_t)m->id.idiag_cookie[1] << 32;
 	c->n++;
 	if (c->fn)
 		c->fn(c->ctx, &s);
@@ -82,24 +85,19 @@ struct find_one {
 	int found;
 };
 
+static void copy_one(void *ctx, const struct fl_sdiag_sock *s)
+{
+	*(struct fl_sdiag_sock *)ctx = *s;
+}
+
 static int find_msg(const struct nlmsghdr *nlh, void *data)
 {
 	struct find_one *f = data;
-	struct dump_ctx c = {.fn = NULL};
+	struct dump_ctx c = {.fn = copy_one, .ctx = f->out};
 	int ret = on_msg(nlh, &c);
-	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
 
 	if (ret != MNL_CB_OK)
 		return ret;
-	memset(f->out, 0, sizeof(*f->out));
-	f->out->family = m->idiag_family;
-	f->out->state = m->idiag_state;
-	memcpy(f->out->src, m->id.idiag_src, 16);
-	memcpy(f->out->dst, m->id.idiag_dst, 16);
-	f->out->sport = ntohs(m->id.idiag_sport);
-	f->out->dport = ntohs(m->id.idiag_dport);
-	f->out->inode = m->idiag_inode;
-	f->out->uid = m->idiag_uid;
 	f->found = 1;
 	return MNL_CB_STOP;
 }
@@ -120,6 +118,12 @@ static int dump_family(struct fl_sdiag *d, int family, uint32_t states,
 	req->sdiag_family = (uint8_t)family;
 	req->sdiag_protocol = IPPROTO_TCP;
 	req->idiag_states = states;
+	/* Listening sockets only: the kernel walks its listening hash and
+	 * never the established one (inet_diag_dump_icsk). */
+	if (states & ~(1u << 10 /* TCP_LISTEN */))
+		d->st.dumps++;
+	else
+		d->st.listener_dumps++;
 	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
@@ -151,6 +155,13 @@ int fl_sdiag_find(struct fl_sdiag *d, int family, const uint8_t *src,
 		  uint16_t sport, const uint8_t *dst, uint16_t dport,
 		  struct fl_sdiag_sock *out)
 {
+	return fl_sdiag_lookup(d, family, src, sport, dst, dport, 0, out);
+}
+
+int fl_sdiag_lookup(struct fl_sdiag *d, int family, const uint8_t *src,
+		    uint16_t sport, const uint8_t *dst, uint16_t dport,
+		    uint64_t cookie, struct fl_sdiag_sock *out)
+{
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(d->buf);
 	struct inet_diag_req_v2 *req;
 	size_t alen = family == AF_INET ? 4 : 16;
@@ -172,7 +183,17 @@ int fl_sdiag_find(struct fl_sdiag *d, int family, const uint8_t *src,
 	req->id.idiag_dport = htons(dport);
 	memcpy(req->id.idiag_src, src, alen);
 	memcpy(req->id.idiag_dst, dst, alen);
-	req->id.idiag_cookie[0] = req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	if (cookie) {
+		/* Only that socket: another one on the same 4-tuple (the
+		 * tuple reused, or the listener inet_lookup() falls back to)
+		 * is ESTALE. */
+		req->id.idiag_cookie[0] = (uint32_t)cookie;
+		req->id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
+	} else {
+		req->id.idiag_cookie[0] = req->id.idiag_cookie[1] =
+			INET_DIAG_NOCOOKIE;
+	}
+	d->st.lookups++;
 	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	n = mnl_socket_recvfrom(d->nl, d->buf, sizeof(d->buf));
@@ -180,7 +201,7 @@ int fl_sdiag_find(struct fl_sdiag *d, int family, const uint8_t *src,
 		return -errno;
 	ret = mnl_cb_run(d->buf, (size_t)n, seq, d->portid, find_msg, &c);
 	if (ret < 0)
-		return errno == ENOENT ? 0 : -errno;
+		return errno == ENOENT || errno == ESTALE ? 0 : -errno;
 	return c.found;
 }
 
@@ -203,4 +224,9 @@ int fl_sdiag_count_listeners(struct fl_sdiag *d, uint16_t port)
 	int ret = fl_sdiag_dump(d, 1u << 10 /* TCP_LISTEN */, count_one, &c);
 
 	return ret < 0 ? ret : c.n;
+}
+
+void fl_sdiag_get_stats(const struct fl_sdiag *d, struct fl_sdiag_stats *st)
+{
+	*st = d->st;
 }

@@ -2,7 +2,9 @@
  * diag.h - TCP socket sampling through NETLINK_SOCK_DIAG (inet_diag) in the
  * harness's network namespace, which is the sandbox's.
  *
- * Single-threaded; one netlink socket per fl_diag.
+ * One netlink socket per fl_sdiag; each is used by one thread at a time.
+ * A dump walks the host's whole established hash (whatever the
+ * namespace: milliseconds on a big host); a lookup is one hash probe.
  */
 #ifndef FL_DIAG_H
 #define FL_DIAG_H
@@ -16,6 +18,14 @@ struct fl_sdiag_sock {
 	uint16_t sport, dport;  /* host order */
 	uint32_t inode;
 	uint32_t uid;
+	uint64_t cookie;        /* the kernel's socket cookie */
+};
+
+/* What a sampler asked the kernel (each fl_sdiag counts its own). */
+struct fl_sdiag_stats {
+	uint64_t dumps;          /* dumps that walk the established table */
+	uint64_t listener_dumps; /* dumps of listening sockets only */
+	uint64_t lookups;        /* exact 4-tuple lookups */
 };
 
 struct fl_sdiag;
@@ -42,6 +52,18 @@ int fl_sdiag_dump(struct fl_sdiag *d, uint32_t states,
 int fl_sdiag_find(struct fl_sdiag *d, int family, const uint8_t *src,
 		  uint16_t sport, const uint8_t *dst, uint16_t dport,
 		  struct fl_sdiag_sock *out);
+
+/*
+ * The same, but only the socket whose cookie is cookie (0: any): 0 once
+ * that socket is gone, even if another now has the 4-tuple.  A lookup of
+ * a server's side whose socket is gone may find the listening socket
+ * (state TCP_LISTEN, dport 0): inet_lookup() falls back to it.
+ */
+int fl_sdiag_lookup(struct fl_sdiag *d, int family, const uint8_t *src,
+		    uint16_t sport, const uint8_t *dst, uint16_t dport,
+		    uint64_t cookie, struct fl_sdiag_sock *out);
+
+void fl_sdiag_get_stats(const struct fl_sdiag *d, struct fl_sdiag_stats *st);
 
 /* Listening sockets on port (0 = any port): count, or -errno. */
 int fl_sdiag_count_listeners(struct fl_sdiag *d, uint16_t port);

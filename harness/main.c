@@ -33,6 +33,7 @@
 #include "queue.h"
 #include "report.h"
 #include "rules.h"
+#include "sampler.h"
 #include "sandbox.h"
 #include "states.h"
 #include "trace.h"
@@ -40,7 +41,8 @@
 enum { EXIT_OK = 0, EXIT_CHECK = 1, EXIT_USAGE = 2, EXIT_ENV = 3 };
 
 #define FL_MARK 0x464c0001u /* "FL": segments the engine injected */
-#define SAMPLE_NS 10000000u /* TCP state sampling interval */
+#define SAMPLE_NS 10000000u /* the states' timers run at least this often */
+#define LOOKS_MAX 4096u     /* socket lookups in one batch */
 
 static const char usage_text[] =
 	"Usage:\n"
@@ -443,7 +445,12 @@ struct run {
 	struct fl_calls *calls;
 	struct fl_cover_db *cover; /* whose calls were observed (cover.h) */
 	struct fl_states *states;
+	struct fl_sampler *sampler; /* socket lookups, between queue reads */
+	struct fl_look *looks;      /* a batch being put together */
 	uint64_t next_sample_ns, last_sample_ns;
+	uint64_t next_look_ns;      /* the next lookup falls due */
+	uint64_t look_batch_ns;     /* when the batch on its way was made */
+	struct fl_sdiag_stats diag_sampler; /* what the sampler asked */
 	uint64_t next_progress_ns; /* 0 = no progress lines */
 	uint64_t sampled_segments; /* engine segment count at the last sample */
 	char *env[4];           /* LD_PRELOAD=..., FAULTLINE_SOCK=..., NULL */
@@ -695,9 +702,13 @@ static int poll_timeout_ms(struct run *r)
 	uint64_t now = fl_clock_now_rel_ns();
 	uint64_t next = UINT64_MAX;
 
+	if (r->sampler && fl_sampler_busy(r->sampler))
+		return 0; /* lookups left: go on when the queue is idle */
 	if (r->phase == PH_READY)
 		return 5;
 	next = r->next_sample_ns;
+	if (r->next_look_ns < next)
+		next = r->next_look_ns;
 	if (r->deadline_ns && r->deadline_ns < next)
 		next = r->deadline_ns;
 	if (r->next_progress_ns && r->next_progress_ns < next)
@@ -780,6 +791,81 @@ static int others_alive(void)
 	return n;
 }
 
+/* The sampler's answers, into the states. */
+static void take_looks(struct run *r)
+{
+	size_t n;
+	const struct fl_look *v = fl_sampler_take(r->sampler, &n);
+
+	if (!n)
+		return;
+	fl_states_looked(r->states, fl_engine_flows(r->eng), r->trace, v, n,
+			 fl_clock_now_rel_ns());
+	r->next_look_ns = 0; /* the next batch, if any is due */
+}
+
+/* The states' own timers, and the lookups due, handed to the sampler:
+ * nothing here asks the kernel (the lookups are made in slices while the
+ * queue is idle, see lookup_slice()). */
+static void sample(struct run *r)
+{
+	uint64_t now = fl_clock_now_rel_ns();
+	size_t n;
+
+	r->last_sample_ns = now;
+	r->next_sample_ns = now + SAMPLE_NS;
+	fl_states_tick(r->states, fl_engine_flows(r->eng), r->trace, now);
+	if (!r->sampler || fl_sampler_busy(r->sampler)) {
+		/* Looked again when the answers are in. */
+		r->next_look_ns = UINT64_MAX;
+		return;
+	}
+	n = fl_states_due(r->states, fl_engine_flows(r->eng), now, r->looks,
+			  LOOKS_MAX, &r->next_look_ns);
+	if (n && fl_sampler_submit(r->sampler, r->looks, n) == 0) {
+		r->next_look_ns = UINT64_MAX; /* until the answers come */
+		r->look_batch_ns = now;
+	}
+	else if (n)
+		r->next_look_ns = now + SAMPLE_NS;
+}
+
+/* Nonzero when a segment or a release waits: the sampler yields. */
+static int queue_waiting(void *ctx)
+{
+	struct run *r = ctx;
+	struct pollfd p[2] = {{.fd = fl_engine_fd(r->eng), .events = POLLIN},
+			      {.fd = fl_engine_timer_fd(r->eng), .events = POLLIN}};
+
+	return poll(p, 2, 0) > 0;
+}
+
+/* Lookups of the batch on its way, while the queue is idle. */
+static void lookup_slice(struct run *r)
+{
+	if (!r->sampler || !fl_sampler_busy(r->sampler))
+		return;
+	/* A queue that is never idle still gets one lookup per turn once
+	 * the batch has waited 5ms. */
+	if (fl_clock_now_rel_ns() > r->look_batch_ns + 5000000u)
+		fl_sampler_step(r->sampler, 1, NULL, NULL);
+	if (fl_sampler_step(r->sampler, 64, queue_waiting, r))
+		take_looks(r);
+}
+
+/* Finishes a batch on its way and applies it; the end of the run then
+ * looks every side up itself. */
+static void finish_sampler(struct run *r)
+{
+	if (!r->sampler)
+		return;
+	while (fl_sampler_busy(r->sampler)) {
+		fl_sampler_step(r->sampler, 4096, NULL, NULL);
+		take_looks(r);
+	}
+	fl_sampler_get_stats(r->sampler, &r->diag_sampler);
+}
+
 static int event_loop(struct run *r, char *err, size_t errlen)
 {
 	struct pollfd pfd[4];
@@ -820,15 +906,11 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 		if (r->next_progress_ns && fl_clock_now_rel_ns() >= r->next_progress_ns)
 			progress(r);
 		if (fl_clock_now_rel_ns() >= r->next_sample_ns ||
+		    fl_clock_now_rel_ns() >= r->next_look_ns ||
 		    (segments_moved(r) &&
-		     fl_clock_now_rel_ns() >= r->last_sample_ns + 1000000u)) {
-			/* Sample on time, and soon after segments moved, so
-			 * short states are seen too. */
-			r->last_sample_ns = fl_clock_now_rel_ns();
-			fl_states_sample(r->states, fl_engine_flows(r->eng),
-					 r->trace, fl_clock_now_rel_ns());
-			r->next_sample_ns = fl_clock_now_rel_ns() + SAMPLE_NS;
-		}
+		     fl_clock_now_rel_ns() >= r->last_sample_ns + 1000000u))
+			sample(r);
+		lookup_slice(r);
 		if (r->phase == PH_READY && !r->facts.target.ended &&
 		    r->o->driver && is_ready(r)) {
 			ret = start_driver(r, err, errlen);
@@ -882,8 +964,9 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 	fl_engine_process(r->eng);
 	fl_engine_release_all(r->eng);
 	fl_calls_process(r->calls, fl_engine_flows(r->eng), r->trace);
-	fl_states_sample(r->states, fl_engine_flows(r->eng), r->trace,
-			 fl_clock_now_rel_ns());
+	finish_sampler(r);
+	fl_states_look_all(r->states, fl_engine_flows(r->eng), r->trace,
+			   fl_clock_now_rel_ns());
 	return 0;
 }
 
@@ -954,33 +1037,23 @@ static int setup_shim(struct run *r, const char *preload, char *err,
 	return 0;
 }
 
-struct tw_ctx {
-	const struct fl_flow_table *flows;
-	int n;
-};
-
-static void tw_one(void *ctx, const struct fl_sdiag_sock *s)
+/* The sampler, with a sock_diag socket of its own (its counts are its
+ * own: every request it makes is a lookup). */
+static int start_sampler(struct run *r, char *err, size_t errlen)
 {
-	struct tw_ctx *c = ctx;
-	struct fl_endpoint l = {.family = s->family, .port = s->sport};
-	struct fl_endpoint p = {.family = s->family, .port = s->dport};
-	const struct fl_flow *f;
-	int dir;
+	struct fl_sdiag *d;
+	int ret;
 
-	memcpy(l.addr, s->src, s->family == AF_INET ? 4 : 16);
-	memcpy(p.addr, s->dst, s->family == AF_INET ? 4 : 16);
-	f = fl_flow_find(c->flows, &l, &p, &dir);
-	if (f && fl_flow_target_dir(f, dir))
-		c->n++;
-}
-
-/* TIME_WAIT sockets left on the target's side of its flows. */
-static int count_time_wait(struct run *r)
-{
-	struct tw_ctx c = {.flows = fl_engine_flows(r->eng)};
-
-	fl_sdiag_dump(r->diag, 1u << 6 /* TCP_TIME_WAIT */, tw_one, &c);
-	return c.n;
+	r->looks = calloc(LOOKS_MAX, sizeof(*r->looks));
+	if (!r->looks)
+		return -ENOMEM;
+	ret = fl_sdiag_new(&d);
+	if (ret == 0 && (ret = fl_sampler_new(&r->sampler, d)) < 0)
+		fl_sdiag_free(d);
+	if (ret < 0)
+		snprintf(err, errlen, "cannot open the state sampler's "
+			 "NETLINK_SOCK_DIAG socket: %s", strerror(-ret));
+	return ret;
 }
 
 static void observe_segment(void *ctx, const struct fl_flow *f, int dir,
@@ -1028,6 +1101,7 @@ static int cmd_run(int argc, char **argv)
 	struct fl_sandbox_cfg scfg = {0};
 	struct fl_engine_cfg ecfg = {0};
 	struct fl_check_result *checks = NULL;
+	struct fl_dead_peer *dead_peers = NULL;
 	size_t nchecks = 0;
 	struct fl_report rep = {0};
 	uint16_t ports[64];
@@ -1072,6 +1146,7 @@ static int cmd_run(int argc, char **argv)
 		/* Below 2^53: exact as a JSON number in jq and JavaScript too. */
 		r.seed &= (1ull << 53) - 1;
 	}
+	r.next_look_ns = UINT64_MAX;
 	r.facts.rs = r.rs;
 	r.facts.have_driver = o.driver != NULL;
 	r.facts.timeout_ns = o.timeout_ns;
@@ -1140,11 +1215,14 @@ static int cmd_run(int argc, char **argv)
 	}
 	ret = fl_states_new(&r.states, r.diag);
 	if (ret == 0)
+		ret = start_sampler(&r, err, sizeof(err));
+	if (ret == 0)
 		ret = fl_owner_new(&r.owner, r.diag, fl_sandbox_host_proc(r.sb));
 	if (ret == 0)
 		ret = fl_cover_new(&r.cover);
 	if (ret < 0) {
-		snprintf(err, sizeof(err), "out of memory");
+		if (!err[0])
+			snprintf(err, sizeof(err), "out of memory");
 		goto env_error;
 	}
 	ret = fl_engine_new(&r.eng, &ecfg, err, sizeof(err));
@@ -1198,10 +1276,16 @@ static int cmd_run(int argc, char **argv)
 	fl_cover_finish(r.cover, r.calls, r.owner, fl_engine_flows(r.eng));
 	r.facts.cover = r.cover;
 	r.facts.flows = fl_engine_flows(r.eng);
-	r.facts.time_wait = count_time_wait(&r);
+	/* The states are the kernel's as of the last lookups (look_all). */
+	r.facts.time_wait = (int)fl_states_count_target(r.states,
+							fl_engine_flows(r.eng),
+							FL_TCP_TIME_WAIT);
 	r.facts.states = r.states;
 	r.facts.alive_at_stop = r.alive;
 	r.facts.nalive = r.nalive;
+	/* Once, for the checks and the report alike. */
+	r.facts.dead_peers = dead_peers = fl_peer_gone_all(&r.facts,
+							   &r.facts.ndead_peers);
 	if (fl_checks_run(&r.facts, &checks, &nchecks) < 0) {
 		fprintf(stderr, "faultline: out of memory\n");
 		goto out;
@@ -1214,6 +1298,8 @@ static int cmd_run(int argc, char **argv)
 	rep.engine = r.eng;
 	rep.calls = r.calls;
 	rep.states = r.states;
+	fl_sdiag_get_stats(r.diag, &rep.diag_run);
+	rep.diag_sampler = r.diag_sampler;
 	rep.seed = r.seed;
 	rep.duration_ns = fl_clock_now_rel_ns();
 	rep.backend = fl_sandbox_backend(r.sb);
@@ -1248,8 +1334,11 @@ out:
 			status = EXIT_USAGE;
 	}
 	free(checks);
+	free(dead_peers);
 	free(r.alive);
 	fl_owner_free(r.owner);
+	fl_sampler_free(r.sampler);
+	free(r.looks);
 	fl_states_free(r.states);
 	fl_calls_free(r.calls);
 	fl_cover_free(r.cover);

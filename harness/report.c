@@ -9,7 +9,7 @@
 
 #include <json-c/json.h>
 
-#include "../preload/event.h"
+#include "event.h"
 #include "flow.h"
 #include "report.h"
 #include "trace.h"
@@ -337,6 +337,22 @@ int fl_report_json(const struct fl_report *r, const char *path)
 			       json_object_new_int64(s->user_dropped));
 	json_object_object_add(harness, "max_held",
 			       json_object_new_int64((int64_t)s->max_held));
+	{
+		/* What state sampling asked the kernel, and on which thread:
+		 * dumps walk the host's whole TCP table, lookups do not. */
+		json_object *d = json_object_new_object();
+		const struct fl_sdiag_stats *q = &r->diag_run, *t = &r->diag_sampler;
+
+		json_object_object_add(d, "dumps", json_object_new_int64(
+			(int64_t)(q->dumps + t->dumps)));
+		json_object_object_add(d, "listener_dumps", json_object_new_int64(
+			(int64_t)(q->listener_dumps + t->listener_dumps)));
+		json_object_object_add(d, "lookups", json_object_new_int64(
+			(int64_t)t->lookups));
+		json_object_object_add(d, "run_thread_lookups",
+			json_object_new_int64((int64_t)q->lookups));
+		json_object_object_add(harness, "sock_diag", d);
+	}
 	json_object_object_add(root, "harness", harness);
 
 	if (json_object_to_file_ext(path, root,

@@ -12,6 +12,7 @@
 
 #include "calls.h"
 #include "checks.h"
+#include "diag.h"
 #include "queue.h"
 #include "states.h"
 
@@ -24,6 +25,9 @@ struct fl_report {
 	const struct fl_engine *engine; /* NULL if the run never started */
 	const struct fl_calls *calls;   /* NULL without the shim channel */
 	const struct fl_states *states; /* NULL if not sampled */
+	/* sock_diag requests: the run's thread's (owner, readiness, the
+	 * final look) and the sampler thread's */
+	struct fl_sdiag_stats diag_run, diag_sampler;
 	uint64_t seed;
 	uint64_t duration_ns;
 	const char *backend;        /* iptables backend */

@@ -1,4 +1,5 @@
-/* states.c - TCP state sampling; see states.h. */
+/* states.c - TCP state tracking from segments and socket lookups; see
+ * states.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,14 +8,28 @@
 
 #include "clock.h"
 #include "rules.h"
+#include "sampler.h"
 #include "states.h"
 #include "trace.h"
+
+/* A side in a state that can end without a segment is looked up 1 ms after
+ * it got there, then ever more rarely, up to these gaps. */
+#define LOOK_FIRST_NS 1000000u
+#define LOOK_MAX_GAP_NS 100000000u      /* FIN_WAIT*, CLOSE_WAIT, ... */
+#define LOOK_MAX_GAP_SLOW_NS 1000000000u /* TIME_WAIT, ESTABLISHED */
 
 struct side_state {
 	uint8_t cur;      /* last state seen, 0 = none yet */
 	uint8_t fin_sent; /* this side sent a FIN that was delivered */
 	uint32_t fin_seq; /* its relative sequence number */
-	uint8_t seen_now; /* present in the current sample */
+	uint8_t was_est;  /* it has been ESTABLISHED */
+	uint8_t watched;  /* in fl_states.watch */
+	uint8_t looking;  /* a lookup is on its way */
+	uint8_t lossy;    /* a segment of its flow was dropped: even
+			     ESTABLISHED may end silently (give-up) */
+	uint64_t look_ns; /* next lookup due */
+	uint64_t look_gap;
+	uint64_t cookie;  /* its full socket's, once seen (0 = any) */
 	uint8_t gone;     /* vanished from a sample in SYN_SENT/SYN_RECV: its
 			     CLOSE waits for the segments (see settle()) */
 	uint64_t gone_ns;
@@ -41,9 +56,12 @@ struct pending {
 };
 
 struct fl_states {
-	struct fl_sdiag *diag;
-	struct pending *pend;
-	size_t npend, cappend;
+	struct fl_sdiag *diag;  /* for fl_states_look_all(), or NULL */
+	struct pending *pend;   /* by time, from phead */
+	size_t phead, npend, cappend;
+	uint32_t *watch;        /* sides (index into v) to look up */
+	size_t nwatch, capwatch;
+	int settle_dirty;       /* a side may wait in settle() */
 	struct side_state *v; /* index (flow id - 1) * 2 + dir */
 	size_t n;
 	struct fl_state_change *ch;
@@ -72,6 +90,7 @@ void fl_states_free(struct fl_states *s)
 	free(s->v);
 	free(s->ch);
 	free(s->pend);
+	free(s->watch);
 	free(s);
 }
 
@@ -95,49 +114,108 @@ static struct side_state *slot(struct fl_states *s, uint32_t id, int dir)
 	return &s->v[i];
 }
 
-/* Kernel state numbers (include/net/tcp_states.h). */
-enum {
-	ST_ESTABLISHED = 1, ST_SYN_SENT, ST_SYN_RECV, ST_FIN_WAIT1,
-	ST_FIN_WAIT2, ST_TIME_WAIT, ST_CLOSE, ST_CLOSE_WAIT, ST_LAST_ACK,
-	ST_LISTEN, ST_CLOSING,
-};
 
 /* How far along a connection's life a state is: states only move forward,
  * so a sample that lags behind what the segments showed is not a change. */
 static int rank(uint8_t st)
 {
 	switch (st) {
-	case ST_SYN_SENT:
-	case ST_SYN_RECV:
+	case FL_TCP_SYN_SENT:
+	case FL_TCP_SYN_RECV:
 		return 1;
-	case ST_ESTABLISHED:
+	case FL_TCP_ESTABLISHED:
 		return 2;
-	case ST_FIN_WAIT1:
-	case ST_CLOSE_WAIT:
+	case FL_TCP_FIN_WAIT1:
+	case FL_TCP_CLOSE_WAIT:
 		return 3;
-	case ST_FIN_WAIT2:
-	case ST_CLOSING:
-	case ST_LAST_ACK:
+	case FL_TCP_FIN_WAIT2:
+	case FL_TCP_CLOSING:
+	case FL_TCP_LAST_ACK:
 		return 4;
-	case ST_TIME_WAIT:
+	case FL_TCP_TIME_WAIT:
 		return 5;
-	case ST_CLOSE:
+	case FL_TCP_CLOSE:
 		return 6;
 	}
 	return 0;
+}
+
+/* Whether a side in state st can change with no segment to show it: the
+ * handshake's sockets time out or vanish, FIN_WAIT2 and TIME_WAIT expire,
+ * and a side that lost segments may give up.  The rest of ESTABLISHED,
+ * and CLOSE, change only by a segment the engine sees. */
+static int needs_look(const struct side_state *ss)
+{
+	switch (ss->cur) {
+	case FL_TCP_SYN_SENT:
+	case FL_TCP_SYN_RECV:
+	case FL_TCP_FIN_WAIT1:
+	case FL_TCP_FIN_WAIT2:
+	case FL_TCP_CLOSING:
+	case FL_TCP_LAST_ACK:
+	case FL_TCP_CLOSE_WAIT:
+	case FL_TCP_TIME_WAIT:
+		return 1;
+	case FL_TCP_ESTABLISHED:
+		return ss->lossy;
+	}
+	return 0;
+}
+
+/* Looks side i up soon (1 ms from now), if its state needs it. */
+static void watch(struct fl_states *s, size_t i)
+{
+	struct side_state *ss = &s->v[i];
+
+	if (!needs_look(ss))
+		return;
+	ss->look_ns = s->now_ns + LOOK_FIRST_NS;
+	ss->look_gap = LOOK_FIRST_NS;
+	if (ss->watched)
+		return;
+	if (s->nwatch == s->capwatch) {
+		size_t cap = s->capwatch ? s->capwatch * 2 : 256;
+		uint32_t *v = realloc(s->watch, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		s->watch = v;
+		s->capwatch = cap;
+	}
+	s->watch[s->nwatch++] = (uint32_t)i;
+	ss->watched = 1;
+}
+
+static size_t side_index(uint32_t id, int dir)
+{
+	return ((size_t)id - 1) * 2 + (size_t)dir;
 }
 
 static void change(struct fl_states *s, uint32_t id, int dir,
 		   struct side_state *ss, uint8_t to)
 {
 	char body[256];
-	const char *from = ss->cur ? fl_state_name(ss->cur) : NULL;
+	const char *from;
+
+	/* A server's side leaves SYN_RECV through ESTABLISHED once its
+	 * client was ESTABLISHED: the client's ACK of the SYN,ACK (sent at
+	 * once, and not queued unless every segment is) made the full
+	 * socket, which Linux moves to ESTABLISHED right away.  Only its
+	 * request socket can end in SYN_RECV, when no such ACK came. */
+	if (ss->cur == FL_TCP_SYN_RECV && dir == FL_DIR_S2C &&
+	    to != FL_TCP_ESTABLISHED && to != FL_TCP_SYN_SENT) {
+		const struct side_state *peer = slot(s, id, !dir);
+
+		if (peer && peer->was_est)
+			change(s, id, dir, ss, FL_TCP_ESTABLISHED);
+	}
+	from = ss->cur ? fl_state_name(ss->cur) : NULL;
 
 	/* Whatever moved it decided a held FIN's fate (receive()), and a
 	 * CLOSE seen otherwise is the held RST's. */
 	ss->held_to = 0;
 	ss->held_cw = 0;
-	if (to == ST_CLOSE)
+	if (to == FL_TCP_CLOSE)
 		ss->held_rst = 0;
 
 	const struct fl_flow *f = s->flows ? fl_flow_get(s->flows, id) : NULL;
@@ -173,28 +251,26 @@ static void change(struct fl_states *s, uint32_t id, int dir,
 			.t_ns = s->now_ns, .flow = id, .dir = (uint8_t)dir,
 			.from = ss->cur, .to = to};
 	ss->cur = to;
+	ss->was_est |= to == FL_TCP_ESTABLISHED;
 	if (ss->npath < FL_STATES_PATH_MAX)
 		ss->path[ss->npath++] = to;
+	watch(s, side_index(id, dir));
 }
 
-static void on_sock(void *ctx, const struct fl_sdiag_sock *k)
-{
-	struct fl_states *s = ctx;
-	struct fl_endpoint l = {.family = k->family, .port = k->sport};
-	struct fl_endpoint p = {.family = k->family, .port = k->dport};
-	const struct fl_flow *f;
-	struct side_state *ss;
-	uint8_t st = k->state == 12 ? 3 : k->state; /* NEW_SYN_RECV: SYN_RECV */
-	int dir;
+static void apply_cw(struct fl_states *s, uint32_t id, int dir,
+		     struct side_state *ss);
 
-	if (!k->dport)
-		return; /* listening or unconnected */
-	memcpy(l.addr, k->src, k->family == AF_INET ? 4 : 16);
-	memcpy(p.addr, k->dst, k->family == AF_INET ? 4 : 16);
-	f = fl_flow_find(s->flows, &l, &p, &dir);
-	if (!f || !(ss = slot(s, f->id, dir)))
-		return;
-	ss->seen_now = 1;
+/* The kernel showed side dir of flow id in state k->state. */
+static void seen(struct fl_states *s, uint32_t id, int dir,
+		 struct side_state *ss, const struct fl_sdiag_sock *k)
+{
+	uint8_t st = k->state == FL_TCP_NEW_SYN_RECV ? FL_TCP_SYN_RECV : k->state;
+
+	/* The full socket's cookie names it from now on: a later socket on
+	 * the same 4-tuple is not this one (a request socket's cookie is not
+	 * its full socket's, so only from ESTABLISHED on). */
+	if (rank(st) >= 2 && k->cookie)
+		ss->cookie = k->cookie;
 	if (ss->held_cw)
 		return; /* decided by its next segment (receive()) */
 	if (ss->cur != st && (!ss->cur || rank(st) > rank(ss->cur) ||
@@ -204,10 +280,29 @@ static void on_sock(void *ctx, const struct fl_sdiag_sock *k)
 		 * ESTABLISHED in between, too short for the sample (a server
 		 * that closes right after accept: Linux's request socket
 		 * never sends a FIN, only the full socket does). */
-		if (rank(ss->cur) == 1 && rank(st) > 2 && st != ST_CLOSE)
-			change(s, f->id, dir, ss, ST_ESTABLISHED);
-		change(s, f->id, dir, ss, st);
+		if (rank(ss->cur) == 1 && rank(st) > 2 && st != FL_TCP_CLOSE)
+			change(s, id, dir, ss, FL_TCP_ESTABLISHED);
+		change(s, id, dir, ss, st);
 	}
+}
+
+/* The kernel has no socket for side i (any more): it reached CLOSE
+ * (RFC 9293 3.3.2). */
+static void vanished(struct fl_states *s, size_t i)
+{
+	struct side_state *ss = &s->v[i];
+
+	if (!ss->cur || ss->cur == FL_TCP_CLOSE)
+		return;
+	if (rank(ss->cur) == 1) {
+		ss->gone = 1; /* see settle() */
+		ss->gone_ns = s->now_ns;
+		s->settle_dirty = 1;
+		return;
+	}
+	/* A FIN it had taken came first. */
+	apply_cw(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss);
+	change(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, FL_TCP_CLOSE);
 }
 
 /* A held CLOSE_WAIT (see receive()), at its time. */
@@ -219,10 +314,10 @@ static void apply_cw(struct fl_states *s, uint32_t id, int dir,
 	if (!ss->held_cw)
 		return;
 	ss->held_cw = 0;
-	if (ss->cur != ST_ESTABLISHED)
+	if (ss->cur != FL_TCP_ESTABLISHED)
 		return;
 	s->now_ns = ss->held_cw_ns;
-	change(s, id, dir, ss, ST_CLOSE_WAIT);
+	change(s, id, dir, ss, FL_TCP_CLOSE_WAIT);
 	s->now_ns = now;
 }
 
@@ -247,10 +342,11 @@ static void receive(struct fl_states *s, const struct pending *p)
 		 * arrived may reach the queue just after the RST's verdict
 		 * went out (fl_states_segment() then puts FIN_WAIT1 first). */
 		apply_cw(s, f->id, !dir, rcv); /* it had taken a FIN */
-		if (rcv->cur && rcv->cur != ST_CLOSE && rcv->cur != ST_TIME_WAIT &&
+		if (rcv->cur && rcv->cur != FL_TCP_CLOSE && rcv->cur != FL_TCP_TIME_WAIT &&
 		    !rcv->held_rst) {
 			rcv->held_rst = 1;
 			rcv->held_rst_ns = s->now_ns;
+			s->settle_dirty = 1;
 		}
 		return;
 	}
@@ -259,12 +355,12 @@ static void receive(struct fl_states *s, const struct pending *p)
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN)
 		return;
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == (FL_TCP_SYN | FL_TCP_ACK)) {
-		if (rcv->cur == ST_SYN_SENT)
-			change(s, f->id, !dir, rcv, ST_ESTABLISHED);
+		if (rcv->cur == FL_TCP_SYN_SENT)
+			change(s, f->id, !dir, rcv, FL_TCP_ESTABLISHED);
 		return;
 	}
-	if ((flags & FL_TCP_ACK) && rcv->cur == ST_SYN_RECV)
-		change(s, f->id, !dir, rcv, ST_ESTABLISHED);
+	if ((flags & FL_TCP_ACK) && rcv->cur == FL_TCP_SYN_RECV)
+		change(s, f->id, !dir, rcv, FL_TCP_ESTABLISHED);
 	/* Does this ACK cover the receiver's FIN? */
 	if ((flags & FL_TCP_ACK) && rcv->fin_sent &&
 	    (int32_t)(p->rack - (rcv->fin_seq + 1)) >= 0) {
@@ -272,30 +368,30 @@ static void receive(struct fl_states *s, const struct pending *p)
 		 * so a FIN that acknowledges ours goes through FIN_WAIT2
 		 * (below, to TIME_WAIT), as Linux's tcp_rcv_state_process()
 		 * does. */
-		if (rcv->cur == ST_FIN_WAIT1)
-			change(s, f->id, !dir, rcv, ST_FIN_WAIT2);
-		else if (rcv->cur == ST_CLOSING)
-			change(s, f->id, !dir, rcv, ST_TIME_WAIT);
-		else if (rcv->cur == ST_LAST_ACK)
-			change(s, f->id, !dir, rcv, ST_CLOSE);
-		if (rcv->cur == ST_TIME_WAIT || rcv->cur == ST_CLOSE)
+		if (rcv->cur == FL_TCP_FIN_WAIT1)
+			change(s, f->id, !dir, rcv, FL_TCP_FIN_WAIT2);
+		else if (rcv->cur == FL_TCP_CLOSING)
+			change(s, f->id, !dir, rcv, FL_TCP_TIME_WAIT);
+		else if (rcv->cur == FL_TCP_LAST_ACK)
+			change(s, f->id, !dir, rcv, FL_TCP_CLOSE);
+		if (rcv->cur == FL_TCP_TIME_WAIT || rcv->cur == FL_TCP_CLOSE)
 			return;
 	}
 	/* Data after our own FIN: fine after shutdown(SHUT_WR), but a
 	 * socket that was closed resets on it (Linux's TCPAbortOnData,
 	 * RFC 2525 2.17), and a FIN behind that data then finds no socket. */
-	if (p->len && (rcv->cur == ST_FIN_WAIT1 || rcv->cur == ST_FIN_WAIT2))
+	if (p->len && (rcv->cur == FL_TCP_FIN_WAIT1 || rcv->cur == FL_TCP_FIN_WAIT2))
 		rcv->late_data = 1;
 	if (flags & FL_TCP_FIN) {
 		uint8_t to = 0;
 
-		if (rcv->cur == ST_ESTABLISHED)
-			to = ST_CLOSE_WAIT;
-		else if (rcv->cur == ST_FIN_WAIT1)
-			to = ST_CLOSING;
-		else if (rcv->cur == ST_FIN_WAIT2)
-			to = ST_TIME_WAIT;
-		if (to == ST_CLOSE_WAIT) {
+		if (rcv->cur == FL_TCP_ESTABLISHED)
+			to = FL_TCP_CLOSE_WAIT;
+		else if (rcv->cur == FL_TCP_FIN_WAIT1)
+			to = FL_TCP_CLOSING;
+		else if (rcv->cur == FL_TCP_FIN_WAIT2)
+			to = FL_TCP_TIME_WAIT;
+		if (to == FL_TCP_CLOSE_WAIT) {
 			/* Its own FIN may already be on its way, sent before
 			 * this one arrived, and reach the queue just after this
 			 * one's verdict: a simultaneous close, never CLOSE_WAIT
@@ -304,12 +400,14 @@ static void receive(struct fl_states *s, const struct pending *p)
 			if (!rcv->held_cw) {
 				rcv->held_cw = 1;
 				rcv->held_cw_ns = s->now_ns;
+				s->settle_dirty = 1;
 			}
 		} else if (to && rcv->late_data && !rcv->held_to) {
 			/* Which one it was shows in what the receiver sends
 			 * next: its RST (it was closed), or its ACK. */
 			rcv->held_to = to;
 			rcv->held_ns = s->now_ns;
+			s->settle_dirty = 1;
 		} else if (to) {
 			change(s, f->id, !dir, rcv, to);
 		}
@@ -325,10 +423,10 @@ static void apply_rst(struct fl_states *s, uint32_t id, int dir,
 	if (!ss->held_rst)
 		return;
 	ss->held_rst = 0;
-	if (ss->cur == ST_CLOSE)
+	if (ss->cur == FL_TCP_CLOSE)
 		return;
 	s->now_ns = ss->held_rst_ns;
-	change(s, id, dir, ss, ST_CLOSE);
+	change(s, id, dir, ss, FL_TCP_CLOSE);
 	s->now_ns = now;
 }
 
@@ -357,6 +455,10 @@ static void apply_held(struct fl_states *s, uint32_t id, int dir,
  */
 static void settle(struct fl_states *s, int final)
 {
+	int left = 0;
+
+	if (!s->settle_dirty)
+		return; /* nothing waits: no walk over idle sides */
 	for (size_t i = 0; i < s->n; i++) {
 		struct side_state *ss = &s->v[i];
 		uint64_t now = s->now_ns;
@@ -372,32 +474,56 @@ static void settle(struct fl_states *s, int final)
 		if (ss->held_rst &&
 		    (final || fl_clock_now_rel_ns() > ss->held_rst_ns + 50000000u))
 			apply_rst(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss);
+		left |= ss->held_to || ss->held_cw || ss->held_rst;
 		if (!ss->gone)
 			continue;
 		ss->gone = 0;
-		if (ss->cur == ST_CLOSE)
+		if (ss->cur == FL_TCP_CLOSE)
 			continue;
 		s->now_ns = ss->gone_ns;
-		change(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, ST_CLOSE);
+		change(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, FL_TCP_CLOSE);
 		s->now_ns = now;
 	}
+	s->settle_dirty = left;
 }
 
-/* Applies the deliveries due by now, in time order. */
+/* Applies the deliveries due by now, in time order (s->pend is sorted). */
 static void deliver_due(struct fl_states *s, uint64_t now_ns)
 {
-	for (;;) {
-		size_t best = s->npend;
+	while (s->phead < s->npend && s->pend[s->phead].t_ns <= now_ns)
+		receive(s, &s->pend[s->phead++]);
+	if (s->phead == s->npend)
+		s->phead = s->npend = 0;
+}
 
-		for (size_t i = 0; i < s->npend; i++)
-			if (s->pend[i].t_ns <= now_ns &&
-			    (best == s->npend || s->pend[i].t_ns < s->pend[best].t_ns))
-				best = i;
-		if (best == s->npend)
-			return;
-		receive(s, &s->pend[best]);
-		s->pend[best] = s->pend[--s->npend];
+/* Queues p's delivery in time order, after those due at the same time. */
+static int pend_push(struct fl_states *s, const struct pending *p)
+{
+	size_t at;
+
+	if (s->npend == s->cappend && s->phead) {
+		memmove(s->pend, s->pend + s->phead,
+			(s->npend - s->phead) * sizeof(*s->pend));
+		s->npend -= s->phead;
+		s->phead = 0;
 	}
+	if (s->npend == s->cappend) {
+		size_t cap = s->cappend ? s->cappend * 2 : 64;
+		struct pending *v = realloc(s->pend, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->pend = v;
+		s->cappend = cap;
+	}
+	at = s->npend;
+	while (at > s->phead && s->pend[at - 1].t_ns > p->t_ns)
+		at--;
+	memmove(s->pend + at + 1, s->pend + at,
+		(s->npend - at) * sizeof(*s->pend));
+	s->pend[at] = *p;
+	s->npend++;
+	return 0;
 }
 
 void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
@@ -420,27 +546,40 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 	if (!(snd = slot(s, f->id, dir)))
 		return;
 	s->now_ns = now;
+	if (!delivered && !forged) {
+		/* Lost: either side may now end with no segment to show it
+		 * (a retransmission or keepalive timeout). */
+		struct side_state *o = slot(s, f->id, !dir);
+
+		snd = slot(s, f->id, dir); /* o's slot may have moved v */
+		snd->lossy = 1;
+		watch(s, side_index(f->id, dir));
+		if (o) {
+			o->lossy = 1;
+			watch(s, side_index(f->id, !dir));
+		}
+	}
 	if (forged)
 		goto receiver; /* its apparent sender sent nothing */
 	/* The sender's side: what sending this means (at once: it left its
 	 * socket before the engine saw it, and before anything of the same
 	 * batch reached its receiver). */
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN && !snd->cur)
-		change(s, f->id, dir, snd, ST_SYN_SENT);
+		change(s, f->id, dir, snd, FL_TCP_SYN_SENT);
 	if ((flags & (FL_TCP_SYN | FL_TCP_ACK)) == (FL_TCP_SYN | FL_TCP_ACK) &&
 	    !snd->cur)
-		change(s, f->id, dir, snd, ST_SYN_RECV);
+		change(s, f->id, dir, snd, FL_TCP_SYN_RECV);
 	/* Any later segment of either side of the handshake shows it done:
 	 * the ACK that completed it is not always queued, and a socket in
 	 * SYN_RECV is not yet the application's to send on.  So does an RST
 	 * that acknowledges data: Linux's request socket acknowledges only
 	 * the SYN (ack 1), the full socket that reset has read bytes. */
-	if ((snd->cur == ST_SYN_SENT || snd->cur == ST_SYN_RECV) &&
+	if ((snd->cur == FL_TCP_SYN_SENT || snd->cur == FL_TCP_SYN_RECV) &&
 	    !(flags & FL_TCP_SYN) &&
 	    (!(flags & FL_TCP_RST) ||
 	     ((flags & FL_TCP_ACK) && (int32_t)(rack - 1) > 0) ||
 	     (int32_t)(rseq - 1) > 0 /* it had sent data */))
-		change(s, f->id, dir, snd, ST_ESTABLISHED);
+		change(s, f->id, dir, snd, FL_TCP_ESTABLISHED);
 	/* A held CLOSE_WAIT (receive()): a FIN that does not acknowledge
 	 * the peer's left before the peer's arrived: the FINs crossed,
 	 * FIN_WAIT1 > CLOSING.  A segment that acknowledges it, or an RST,
@@ -451,16 +590,16 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 			   (int32_t)(rack - (peer->fin_seq + 1)) >= 0;
 
 		if ((flags & FL_TCP_FIN) && !(flags & FL_TCP_RST) && !acks &&
-		    snd->cur == ST_ESTABLISHED) {
+		    snd->cur == FL_TCP_ESTABLISHED) {
 			uint64_t t = snd->held_cw_ns;
 
 			snd->held_cw = 0;
 			s->now_ns = t > 1000 ? t - 1000 : 0;
-			change(s, f->id, dir, snd, ST_FIN_WAIT1);
+			change(s, f->id, dir, snd, FL_TCP_FIN_WAIT1);
 			snd->fin_sent = 1;
 			snd->fin_seq = rseq + len;
 			s->now_ns = t;
-			change(s, f->id, dir, snd, ST_CLOSING);
+			change(s, f->id, dir, snd, FL_TCP_CLOSING);
 			s->now_ns = now;
 			goto receiver;
 		}
@@ -472,11 +611,11 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 	 * (FIN_WAIT1 or LAST_ACK, just before the CLOSE). */
 	if (snd->held_rst) {
 		if ((flags & FL_TCP_FIN) && !(flags & FL_TCP_RST) &&
-		    (snd->cur == ST_ESTABLISHED || snd->cur == ST_SYN_RECV ||
-		     snd->cur == ST_CLOSE_WAIT)) {
+		    (snd->cur == FL_TCP_ESTABLISHED || snd->cur == FL_TCP_SYN_RECV ||
+		     snd->cur == FL_TCP_CLOSE_WAIT)) {
 			s->now_ns = snd->held_rst_ns > 1000 ? snd->held_rst_ns - 1000 : 0;
-			change(s, f->id, dir, snd, snd->cur == ST_CLOSE_WAIT
-						    ? ST_LAST_ACK : ST_FIN_WAIT1);
+			change(s, f->id, dir, snd, snd->cur == FL_TCP_CLOSE_WAIT
+						    ? FL_TCP_LAST_ACK : FL_TCP_FIN_WAIT1);
 			snd->fin_sent = 1;
 			snd->fin_seq = rseq + len;
 			s->now_ns = now;
@@ -494,13 +633,13 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
 	}
 	if (flags & FL_TCP_RST) {
 		snd->gone = 0;
-		if (snd->cur && snd->cur != ST_CLOSE)
-			change(s, f->id, dir, snd, ST_CLOSE);
+		if (snd->cur && snd->cur != FL_TCP_CLOSE)
+			change(s, f->id, dir, snd, FL_TCP_CLOSE);
 	} else if (flags & FL_TCP_FIN) {
-		if (snd->cur == ST_ESTABLISHED || snd->cur == ST_SYN_RECV)
-			change(s, f->id, dir, snd, ST_FIN_WAIT1);
-		else if (snd->cur == ST_CLOSE_WAIT)
-			change(s, f->id, dir, snd, ST_LAST_ACK);
+		if (snd->cur == FL_TCP_ESTABLISHED || snd->cur == FL_TCP_SYN_RECV)
+			change(s, f->id, dir, snd, FL_TCP_FIN_WAIT1);
+		else if (snd->cur == FL_TCP_CLOSE_WAIT)
+			change(s, f->id, dir, snd, FL_TCP_LAST_ACK);
 	}
 receiver:
 	if (!delivered)
@@ -508,51 +647,156 @@ receiver:
 	/* The receiver's side, when the segment gets there: at the end of
 	 * its batch (the next call with f NULL), a held segment (delay) at
 	 * its release time. */
-	if (s->npend == s->cappend) {
-		size_t cap = s->cappend ? s->cappend * 2 : 64;
-		struct pending *v = realloc(s->pend, cap * sizeof(*v));
-
-		if (!v) {
-			receive(s, &p);
-			return;
-		}
-		s->pend = v;
-		s->cappend = cap;
-	}
-	s->pend[s->npend++] = p;
+	if (pend_push(s, &p) < 0)
+		receive(s, &p);
 }
 
-int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
-		     struct fl_trace *trace, uint64_t now_ns)
+void fl_states_tick(struct fl_states *s, const struct fl_flow_table *flows,
+		    struct fl_trace *trace, uint64_t now_ns)
 {
-	int ret;
-
 	s->flows = flows;
 	s->trace = trace;
 	deliver_due(s, now_ns);
 	s->now_ns = now_ns;
 	settle(s, 0);
-	for (size_t i = 0; i < s->n; i++)
-		s->v[i].seen_now = 0;
-	ret = fl_sdiag_dump(s->diag, ~0u, on_sock, s);
-	if (ret < 0)
-		return ret;
-	/* Gone from the dump: the socket reached CLOSE (RFC 9293 3.3.2). */
-	for (size_t i = 0; i < s->n; i++) {
-		struct side_state *ss = &s->v[i];
+}
 
-		if (!ss->cur || ss->cur == ST_CLOSE || ss->seen_now)
-			continue;
-		if (rank(ss->cur) == 1) {
-			ss->gone = 1; /* see settle() */
-			ss->gone_ns = now_ns;
+/* The question for side i of flow f. */
+static void look_for(struct fl_look *l, const struct fl_flow *f, size_t i,
+		     uint64_t cookie)
+{
+	int dir = (int)(i % 2);
+	const struct fl_endpoint *me = &f->ep[dir == FL_DIR_C2S ? 0 : 1];
+	const struct fl_endpoint *peer = &f->ep[dir == FL_DIR_C2S ? 1 : 0];
+
+	memset(l, 0, sizeof(*l));
+	l->flow = f->id;
+	l->dir = (uint8_t)dir;
+	l->family = me->family;
+	memcpy(l->src, me->addr, sizeof(l->src));
+	memcpy(l->dst, peer->addr, sizeof(l->dst));
+	l->sport = me->port;
+	l->dport = peer->port;
+	l->cookie = cookie;
+}
+
+size_t fl_states_due(struct fl_states *s, const struct fl_flow_table *flows,
+		     uint64_t now_ns, struct fl_look *out, size_t max,
+		     uint64_t *next_ns)
+{
+	size_t n = 0, j = 0;
+	uint64_t next = UINT64_MAX;
+
+	while (j < s->nwatch) {
+		size_t i = s->watch[j];
+		struct side_state *ss = &s->v[i];
+		const struct fl_flow *f;
+
+		if (!needs_look(ss)) {
+			/* Its state ends only by a segment now. */
+			ss->watched = 0;
+			s->watch[j] = s->watch[--s->nwatch];
 			continue;
 		}
-		/* A FIN it had taken came first. */
-		apply_cw(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss);
-		change(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, ST_CLOSE);
+		j++;
+		if (ss->looking)
+			continue;
+		if (ss->look_ns > now_ns || n == max) {
+			if (ss->look_ns < next)
+				next = ss->look_ns;
+			continue;
+		}
+		f = fl_flow_get(flows, (uint32_t)(i / 2 + 1));
+		if (!f)
+			continue;
+		look_for(&out[n++], f, i, ss->cookie);
+		ss->looking = 1;
+		ss->look_gap *= 2;
+		if (ss->look_gap > (ss->cur == FL_TCP_TIME_WAIT ||
+				    ss->cur == FL_TCP_ESTABLISHED
+				    ? LOOK_MAX_GAP_SLOW_NS : LOOK_MAX_GAP_NS))
+			ss->look_gap = ss->cur == FL_TCP_TIME_WAIT ||
+				       ss->cur == FL_TCP_ESTABLISHED
+				       ? LOOK_MAX_GAP_SLOW_NS : LOOK_MAX_GAP_NS;
+		ss->look_ns = now_ns + ss->look_gap;
+	}
+	if (next_ns)
+		*next_ns = next;
+	return n;
+}
+
+/* One answer: what the kernel showed of side i. */
+static void answer(struct fl_states *s, size_t i, const struct fl_look *l)
+{
+	struct side_state *ss = &s->v[i];
+
+	if (l->found < 0)
+		return; /* the kernel could not say: ask again later */
+	/* A server's side with no socket of its own finds the listener. */
+	if (l->found && l->sock.state != FL_TCP_LISTEN && l->sock.dport)
+		seen(s, (uint32_t)(i / 2 + 1), (int)(i % 2), ss, &l->sock);
+	else
+		vanished(s, i);
+}
+
+void fl_states_looked(struct fl_states *s, const struct fl_flow_table *flows,
+		      struct fl_trace *trace, const struct fl_look *v,
+		      size_t n, uint64_t now_ns)
+{
+	s->flows = flows;
+	s->trace = trace;
+	deliver_due(s, now_ns);
+	s->now_ns = now_ns;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = side_index(v[k].flow, v[k].dir);
+
+		if (!v[k].flow || i >= s->n)
+			continue;
+		s->v[i].looking = 0;
+		answer(s, i, &v[k]);
+	}
+}
+
+int fl_states_look_all(struct fl_states *s, const struct fl_flow_table *flows,
+		       struct fl_trace *trace, uint64_t now_ns)
+{
+	struct fl_look l;
+
+	fl_states_tick(s, flows, trace, now_ns);
+	if (!s->diag)
+		return 0;
+	for (size_t i = 0; i < s->n; i++) {
+		struct side_state *ss = &s->v[i];
+		const struct fl_flow *f;
+
+		if (!ss->cur || ss->cur == FL_TCP_CLOSE ||
+		    !(f = fl_flow_get(flows, (uint32_t)(i / 2 + 1))))
+			continue;
+		look_for(&l, f, i, ss->cookie);
+		l.found = fl_sdiag_lookup(s->diag, l.family, l.src, l.sport,
+					  l.dst, l.dport, l.cookie, &l.sock);
+		if (l.found < 0)
+			return l.found;
+		ss->looking = 0;
+		answer(s, i, &l);
 	}
 	return 0;
+}
+
+size_t fl_states_count_target(const struct fl_states *s,
+			      const struct fl_flow_table *flows, uint8_t state)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct fl_flow *f;
+
+		if (s->v[i].cur != state ||
+		    !(f = fl_flow_get(flows, (uint32_t)(i / 2 + 1))))
+			continue;
+		n += fl_flow_target_dir(f, (int)(i % 2));
+	}
+	return n;
 }
 
 void fl_states_set_stop(struct fl_states *s, uint64_t t_ns)

@@ -1,13 +1,15 @@
 /*
- * states.h - TCP state tracking by sampling: every few milliseconds a
- * sock_diag dump of the sandbox's TCP sockets is compared with the last
- * one, and each change of a flow side's state becomes a `state` event.
- * A socket that vanishes from the dump has reached CLOSE.
- *
- * Sampling misses states shorter than the interval (LAST_ACK lasts one
- * round trip on loopback); what it sees is exact, and what lasts (a
- * CLOSE_WAIT leak, an orphan in FIN_WAIT2, TIME_WAIT) it always sees.
- * Single-threaded.
+ * states.h - TCP state tracking.  The segments the engine decides on move
+ * each side through RFC 9293's state machine (fl_states_segment), which
+ * catches states as short as one round trip.  What no segment shows (a
+ * handshake that times out, FIN_WAIT2 and TIME_WAIT expiring, a side that
+ * gives up after losses, a socket that vanished) is asked of the kernel by
+ * exact 4-tuple lookups of those sides only, never by a dump: the run's
+ * thread collects the lookups due (fl_states_due), a sampler thread makes
+ * them (sampler.h), and their answers come back (fl_states_looked).  So no
+ * verdict waits for the kernel's socket table, and the cost grows neither
+ * with the host's hash table nor with idle flows.
+ * Not thread-safe: the run's thread only.
  */
 #ifndef FL_STATES_H
 #define FL_STATES_H
@@ -23,6 +25,7 @@
 struct fl_trace;
 struct fl_states;
 
+/* diag: for fl_states_look_all() only (NULL: no lookups). */
 int fl_states_new(struct fl_states **out, struct fl_sdiag *diag);
 void fl_states_free(struct fl_states *s);
 
@@ -45,9 +48,36 @@ void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
  * written from then are marked "after_stop" (the stop's doing). */
 void fl_states_set_stop(struct fl_states *s, uint64_t t_ns);
 
-/* Takes one sample at now_ns (relative to the run's start). */
-int fl_states_sample(struct fl_states *s, const struct fl_flow_table *flows,
-		     struct fl_trace *trace, uint64_t now_ns);
+struct fl_look;
+
+/* What is due by now_ns without the kernel: deliveries of held segments,
+ * and held decisions whose time is up. */
+void fl_states_tick(struct fl_states *s, const struct fl_flow_table *flows,
+		    struct fl_trace *trace, uint64_t now_ns);
+
+/*
+ * Fills out[0..max) with the lookups due by now_ns (sides in states that
+ * can end without a segment: 1 ms after they got there, then ever more
+ * rarely), marks them on their way, and returns how many; *next_ns (if
+ * not NULL) is when the next one falls due (UINT64_MAX: none).
+ */
+size_t fl_states_due(struct fl_states *s, const struct fl_flow_table *flows,
+		     uint64_t now_ns, struct fl_look *out, size_t max,
+		     uint64_t *next_ns);
+
+/* Applies the answers of lookups fl_states_due() asked for. */
+void fl_states_looked(struct fl_states *s, const struct fl_flow_table *flows,
+		      struct fl_trace *trace, const struct fl_look *v,
+		      size_t n, uint64_t now_ns);
+
+/* At the end of a run: looks up every side not yet CLOSE, here and now
+ * (through the diag given to fl_states_new()).  0 or -errno. */
+int fl_states_look_all(struct fl_states *s, const struct fl_flow_table *flows,
+		       struct fl_trace *trace, uint64_t now_ns);
+
+/* Sides of the target (fl_flow_target_dir) now in kernel state state. */
+size_t fl_states_count_target(const struct fl_states *s,
+			      const struct fl_flow_table *flows, uint8_t state);
 
 /*
  * The states flow id's side dir (FL_DIR_C2S = client) went through, in

@@ -299,10 +299,9 @@ static inline const char *fl_ev_fn_name(unsigned fn)
 static inline const char *fl_ev_tcp_state_name(unsigned state)
 {
 	static const char *const names[] = {
-		NULL,        "ESTABLISHED", "SYN_SENT",  "SYN_RECV",
-		"FIN_WAIT1", "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
-		"CLOSE_WAIT", "LAST_ACK",   "LISTEN",    "CLOSING",
-		"NEW_SYN_RECV",
+#define FL_TCP_STATE(name, num) [num] = #name,
+#include "tcp_states.def"
+#undef FL_TCP_STATE
 	};
 
 	return state < sizeof(names) / sizeof(names[0]) ? names[state] : NULL;

@@ -69,22 +69,23 @@ static int sb_done(const struct sbuf *sb)
 const char *const fl__flag_names[8] = { "FIN", "SYN", "RST", "PSH",
 					"ACK", "URG", "ECE", "CWR" };
 
-const char *const fl__check_names[FL_CHK_COUNT] = {
-	[FL_CHK_EXIT] = "exit",
-	[FL_CHK_SIGNAL] = "signal",
-	[FL_CHK_NO_CLOSE_WAIT] = "no-close-wait",
-	[FL_CHK_EOF_CLOSE] = "eof-close",
-	[FL_CHK_NO_SIGPIPE] = "no-sigpipe",
-	[FL_CHK_NO_LINGER_ABORT] = "no-linger-abort",
-	[FL_CHK_NO_UNREAD_CLOSE] = "no-unread-close",
-	[FL_CHK_NO_FD_LEAK] = "no-fd-leak",
-	[FL_CHK_TIME_WAIT] = "time-wait",
-	[FL_CHK_PATH] = "path",
-	[FL_CHK_ERROR_CLOSE] = "error-close",
-	[FL_CHK_CLOSE_TIME] = "close-time",
-	[FL_CHK_DEAD_PEER] = "dead-peer",
-	[FL_CHK_NO_ABORT_LOSS] = "no-abort-loss",
+static const struct fl_check_desc check_table[FL_CHK_COUNT] = {
+#define FL_CHECK(id, nm, a, calls, ex) \
+	[FL_CHK_##id] = {.name = nm, .arg = a, .on_calls = calls, .explain = ex},
+#include "checks.def"
+#undef FL_CHECK
 };
+
+const char *const fl__check_names[FL_CHK_COUNT] = {
+#define FL_CHECK(id, nm, a, calls, ex) [FL_CHK_##id] = nm,
+#include "checks.def"
+#undef FL_CHECK
+};
+
+const struct fl_check_desc *fl_check_desc(enum fl_check_kind k)
+{
+	return (unsigned)k < FL_CHK_COUNT ? &check_table[k] : NULL;
+}
 
 const char *fl_check_name(enum fl_check_kind k)
 {
@@ -221,18 +222,9 @@ static const struct {
 	const char *name;
 	int state;
 } state_tab[] = {
-	{ "ESTABLISHED", FL_TCP_ESTABLISHED },
-	{ "SYN_SENT", FL_TCP_SYN_SENT },
-	{ "SYN_RECV", FL_TCP_SYN_RECV },
-	{ "FIN_WAIT1", FL_TCP_FIN_WAIT1 },
-	{ "FIN_WAIT2", FL_TCP_FIN_WAIT2 },
-	{ "TIME_WAIT", FL_TCP_TIME_WAIT },
-	{ "CLOSE", FL_TCP_CLOSE },
-	{ "CLOSE_WAIT", FL_TCP_CLOSE_WAIT },
-	{ "LAST_ACK", FL_TCP_LAST_ACK },
-	{ "LISTEN", FL_TCP_LISTEN },
-	{ "CLOSING", FL_TCP_CLOSING },
-	{ "NEW_SYN_RECV", FL_TCP_NEW_SYN_RECV },
+#define FL_TCP_STATE(name, num) { #name, num },
+#include "tcp_states.def"
+#undef FL_TCP_STATE
 	/* aliases: RFC 793 spellings and ss(8)'s */
 	{ "CLOSED", FL_TCP_CLOSE },
 	{ "FIN_WAIT_1", FL_TCP_FIN_WAIT1 },
@@ -242,10 +234,10 @@ static const struct {
 };
 
 const char *const fl__state_words[] = {
-	"ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
-	"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",
-	"NEW_SYN_RECV", "CLOSED", "FIN_WAIT_1", "FIN_WAIT_2", "SYN_RECEIVED",
-	"ESTAB",
+#define FL_TCP_STATE(name, num) #name,
+#include "tcp_states.def"
+#undef FL_TCP_STATE
+	"CLOSED", "FIN_WAIT_1", "FIN_WAIT_2", "SYN_RECEIVED", "ESTAB",
 };
 const size_t fl__nstate_words = sizeof(fl__state_words) / sizeof(fl__state_words[0]);
 
@@ -657,49 +649,61 @@ int fl_rule_explain(const struct fl_rule *r, char *buf, size_t n)
 
 /* ---- expects ---- */
 
+/* The argument of e as written ("1s", "100", "SIGTERM", "0"). */
+static void arg_text(const struct fl_expect *e, char *buf, size_t n)
+{
+	const struct fl_check_desc *d = fl_check_desc(e->kind);
+	const char *name;
+
+	buf[0] = 0;
+	switch (d ? d->arg : FL_ARG_NONE) {
+	case FL_ARG_STATUS:
+	case FL_ARG_LE_COUNT:
+		snprintf(buf, n, "%lld", (long long)e->arg);
+		break;
+	case FL_ARG_SIGNAL:
+		name = fl_signal_name((int)e->arg);
+		if (name)
+			snprintf(buf, n, "%s", name);
+		else
+			snprintf(buf, n, "%lld", (long long)e->arg);
+		break;
+	case FL_ARG_DUR:
+	case FL_ARG_LE_DUR:
+		fl__dur_format((uint64_t)e->arg, buf, n);
+		break;
+	case FL_ARG_NONE:
+	case FL_ARG_PATH:
+		break;
+	}
+}
+
 int fl__expect_text(const struct fl_expect *e, char *buf, size_t n)
 {
+	const struct fl_check_desc *d;
 	char a[64];
 	struct sbuf sb;
 	unsigned i;
 
 	if (!e || !buf || !n)
 		return -EINVAL;
+	d = fl_check_desc(e->kind);
 	sb_init(&sb, buf, n);
-	sb_printf(&sb, "%s", fl_check_name(e->kind) ? fl_check_name(e->kind) : "?");
-	switch (e->kind) {
-	case FL_CHK_EXIT:
-	case FL_CHK_TIME_WAIT:
-		sb_printf(&sb, "%s%lld", e->kind == FL_CHK_TIME_WAIT ? " <= " : " ",
-			  (long long)e->arg);
-		break;
-	case FL_CHK_SIGNAL: {
-		const char *name = fl_signal_name((int)e->arg);
-
-		if (name)
-			sb_printf(&sb, " %s", name);
-		else
-			sb_printf(&sb, " %lld", (long long)e->arg);
-		break;
-	}
-	case FL_CHK_NO_CLOSE_WAIT:
-	case FL_CHK_EOF_CLOSE:
-	case FL_CHK_ERROR_CLOSE:
-	case FL_CHK_DEAD_PEER:
-		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
+	sb_printf(&sb, "%s", d ? d->name : "?");
+	arg_text(e, a, sizeof(a));
+	switch (d ? d->arg : FL_ARG_NONE) {
+	case FL_ARG_STATUS:
+	case FL_ARG_SIGNAL:
+	case FL_ARG_DUR:
 		sb_printf(&sb, " %s", a);
 		break;
-	case FL_CHK_CLOSE_TIME:
-		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
+	case FL_ARG_LE_DUR:
+	case FL_ARG_LE_COUNT:
 		sb_printf(&sb, " <= %s", a);
 		break;
-	case FL_CHK_NO_SIGPIPE:
-	case FL_CHK_NO_LINGER_ABORT:
-	case FL_CHK_NO_ABORT_LOSS:
-	case FL_CHK_NO_UNREAD_CLOSE:
-	case FL_CHK_NO_FD_LEAK:
+	case FL_ARG_NONE:
 		break;
-	case FL_CHK_PATH:
+	case FL_ARG_PATH:
 		sb_printf(&sb, " %s", fl_side_name(e->path_side));
 		for (i = 0; i < e->npath && i < FL_PATH_MAX; i++) {
 			const char *s = fl_state_name(e->path[i]);
@@ -729,81 +733,27 @@ int fl_expect_format(const struct fl_expect *e, char *buf, size_t n)
 
 int fl_expect_explain(const struct fl_expect *e, char *buf, size_t n)
 {
+	const struct fl_check_desc *d;
 	char a[64];
 	struct sbuf sb;
 	unsigned i;
 
-	if (!e || !buf || !n)
+	if (!e || !buf || !n || !(d = fl_check_desc(e->kind)))
 		return -EINVAL;
 	sb_init(&sb, buf, n);
-	switch (e->kind) {
-	case FL_CHK_EXIT:
-		sb_printf(&sb, "The target exits with status %lld.", (long long)e->arg);
-		break;
-	case FL_CHK_SIGNAL: {
-		const char *name = fl_signal_name((int)e->arg);
+	if (d->explain) {
+		arg_text(e, a, sizeof(a));
+		if (e->kind == FL_CHK_SIGNAL && !fl_signal_name((int)e->arg))
+			snprintf(a, sizeof(a), "a signal");
+		const char *at = strstr(d->explain, "%s");
 
-		sb_printf(&sb, "The target is killed by %s.", name ? name : "a signal");
-		break;
-	}
-	case FL_CHK_NO_CLOSE_WAIT:
-		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
-		sb_printf(&sb, "No target socket stays in CLOSE_WAIT longer than %s.", a);
-		break;
-	case FL_CHK_EOF_CLOSE:
-		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
-		sb_printf(&sb, "After read() returns 0 (end of stream), the target "
-			       "closes the socket within %s.", a);
-		break;
-	case FL_CHK_ERROR_CLOSE:
-		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
-		sb_printf(&sb, "After a read or write on a socket fails with an "
-			       "error (other than EAGAIN or EINTR), the target "
-			       "closes the socket within %s.", a);
-		break;
-	case FL_CHK_CLOSE_TIME:
-		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
-		sb_printf(&sb, "No close() of a target socket blocks longer than "
-			       "%s (SO_LINGER {1,N} with unacknowledged data "
-			       "does).", a);
-		break;
-	case FL_CHK_DEAD_PEER:
-		fl__dur_format((uint64_t)e->arg, a, sizeof(a));
-		sb_printf(&sb, "When the peer goes silent without FIN or RST "
-			       "(blackhole), the target closes its socket within "
-			       "%s of the peer's last segment; the report names "
-			       "the mechanism that noticed (keepalive, "
-			       "retransmission timeout, the program's own timer).", a);
-		break;
-	case FL_CHK_NO_SIGPIPE:
-		sb_printf(&sb, "No target process dies of SIGPIPE.");
-		break;
-	case FL_CHK_NO_LINGER_ABORT:
-		sb_printf(&sb, "The target never sets SO_LINGER {1,0} (a close "
-			       "that throws away unsent data and sends RST).");
-		break;
-	case FL_CHK_NO_ABORT_LOSS:
-		sb_printf(&sb, "No abortive close (SO_LINGER {1,0}) throws data "
-			       "away: unsent or unread bytes at the close, or "
-			       "data from the peer arriving after it.  A harmless "
-			       "one is noted, not failed.");
-		break;
-	case FL_CHK_NO_UNREAD_CLOSE:
-		sb_printf(&sb, "The target never closes a TCP socket with unread "
-			       "bytes, or so that data arriving after the close is "
-			       "reset (the kernel sends RST instead of FIN).");
-		break;
-	case FL_CHK_NO_FD_LEAK:
-		sb_printf(&sb, "No connection socket stays open after its "
-			       "connection ended (peer's FIN or RST, or shut down "
-			       "both ways) while the process lives on (1s), and "
-			       "no process accumulates such sockets.");
-		break;
-	case FL_CHK_TIME_WAIT:
-		sb_printf(&sb, "At most %lld sockets on the target's side are in "
-			       "TIME_WAIT.", (long long)e->arg);
-		break;
-	case FL_CHK_PATH: {
+		if (at)
+			sb_printf(&sb, "%.*s%s%s", (int)(at - d->explain),
+				  d->explain, a, at + 2);
+		else
+			sb_printf(&sb, "%s", d->explain);
+	} else {
+		/* path: "The server's socket goes through A, B in that order." */
 		const char *side = side_phrase(e->path_side);
 
 		sb_printf(&sb, "%c%s's socket goes through ", side[0] - 'a' + 'A', side + 1);
@@ -813,8 +763,6 @@ int fl_expect_explain(const struct fl_expect *e, char *buf, size_t n)
 			sb_printf(&sb, "%s%s", i ? ", " : "", s ? s : "?");
 		}
 		sb_printf(&sb, e->npath > 1 ? " in that order." : ".");
-		break;
-	}
 	}
 	return sb_done(&sb);
 }

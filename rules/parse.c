@@ -798,6 +798,23 @@ static int need_le(struct parser *p, const char *check, const char *what)
 	return 0;
 }
 
+/* "exit, signal, ..., dead-peer<last>path": every check's name. */
+static void check_list(char *buf, size_t n, const char *last)
+{
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (size_t k = 0; k < FL_CHK_COUNT && len < n; k++) {
+		int w = snprintf(buf + len, n - len, "%s%s",
+				 !k ? "" : k + 1 == FL_CHK_COUNT ? last : ", ",
+				 fl__check_names[k]);
+
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+}
+
 static void parse_expect(struct parser *p, const struct fl_tok *at)
 {
 	struct fl_expect e;
@@ -811,29 +828,27 @@ static void parse_expect(struct parser *p, const struct fl_tok *at)
 	e.line = p->lineno;
 	e.col = (unsigned)at->off + 1;
 	if (t->kind != FL_TK_WORD) {
-		perr(p, t->off, "'expect' needs a check (exit, signal, no-close-wait, "
-		     "eof-close, error-close, no-sigpipe, no-linger-abort, "
-		     "no-abort-loss, no-unread-close, no-fd-leak, time-wait, close-time, "
-		     "dead-peer, path), got %s", tdesc(p, t, d, sizeof(d)));
+		check_list(text, sizeof(text), ", ");
+		perr(p, t->off, "'expect' needs a check (%s), got %s", text,
+		     tdesc(p, t, d, sizeof(d)));
 		return;
 	}
 	next(p);
 	k = tlookup(p, t, fl__check_names, FL_CHK_COUNT);
 	if (k < 0) {
-		perr_unknown(p, t, "check", fl__check_names, FL_CHK_COUNT,
-			     "exit, signal, no-close-wait, eof-close, error-close, "
-			     "no-sigpipe, no-linger-abort, no-abort-loss, no-unread-close, "
-			     "no-fd-leak, time-wait, close-time, dead-peer or path");
+		check_list(text, sizeof(text), " or ");
+		perr_unknown(p, t, "check", fl__check_names, FL_CHK_COUNT, text);
 		return;
 	}
 	e.kind = (enum fl_check_kind)k;
-	switch (e.kind) {
-	case FL_CHK_EXIT:
-		if (get_u64(p, "expect exit", "an exit status from 0 to 255", 0, 255, &v) < 0)
+	switch (fl_check_desc(e.kind)->arg) {
+	case FL_ARG_STATUS:
+		snprintf(text, sizeof(text), "expect %s", fl__check_names[k]);
+		if (get_u64(p, text, "an exit status from 0 to 255", 0, 255, &v) < 0)
 			return;
 		e.arg = (int64_t)v;
 		break;
-	case FL_CHK_SIGNAL:
+	case FL_ARG_SIGNAL:
 		t = peek(p);
 		if (t->kind != FL_TK_WORD) {
 			perr(p, t->off, "'expect signal' needs a signal name such as "
@@ -850,33 +865,28 @@ static void parse_expect(struct parser *p, const struct fl_tok *at)
 		}
 		e.arg = sig;
 		break;
-	case FL_CHK_NO_CLOSE_WAIT:
-	case FL_CHK_EOF_CLOSE:
-	case FL_CHK_ERROR_CLOSE:
-	case FL_CHK_DEAD_PEER:
+	case FL_ARG_DUR:
 		if (get_dur(p, fl__check_names[k], &v) < 0)
 			return;
 		e.arg = (int64_t)v;
 		break;
-	case FL_CHK_CLOSE_TIME:
-		if (need_le(p, "close-time", "DURATION") < 0 ||
-		    get_dur(p, "close-time <=", &v) < 0)
+	case FL_ARG_LE_DUR:
+		snprintf(text, sizeof(text), "%s <=", fl__check_names[k]);
+		if (need_le(p, fl__check_names[k], "DURATION") < 0 ||
+		    get_dur(p, text, &v) < 0)
 			return;
 		e.arg = (int64_t)v;
 		break;
-	case FL_CHK_NO_SIGPIPE:
-	case FL_CHK_NO_LINGER_ABORT:
-	case FL_CHK_NO_ABORT_LOSS:
-	case FL_CHK_NO_UNREAD_CLOSE:
-	case FL_CHK_NO_FD_LEAK:
+	case FL_ARG_NONE:
 		break;
-	case FL_CHK_TIME_WAIT:
-		if (need_le(p, "time-wait", "N") < 0 ||
-		    get_u64(p, "time-wait <=", "a count of sockets", 0, UINT32_MAX, &v) < 0)
+	case FL_ARG_LE_COUNT:
+		snprintf(text, sizeof(text), "%s <=", fl__check_names[k]);
+		if (need_le(p, fl__check_names[k], "N") < 0 ||
+		    get_u64(p, text, "a count of sockets", 0, UINT32_MAX, &v) < 0)
 			return;
 		e.arg = (int64_t)v;
 		break;
-	case FL_CHK_PATH:
+	case FL_ARG_PATH:
 		if (parse_path(p, &e) < 0)
 			return;
 		break;

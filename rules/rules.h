@@ -108,38 +108,41 @@ struct fl_rule {
 	uint64_t after_bytes; /* sender's stream offset */
 };
 
+/* The expect checks (rules/checks.def defines each once). */
 enum fl_check_kind {
-	FL_CHK_EXIT,
-	FL_CHK_SIGNAL,
-	FL_CHK_NO_CLOSE_WAIT,
-	FL_CHK_EOF_CLOSE,
-	FL_CHK_NO_SIGPIPE,
-	FL_CHK_NO_LINGER_ABORT,
-	FL_CHK_NO_UNREAD_CLOSE,
-	FL_CHK_NO_FD_LEAK,
-	FL_CHK_TIME_WAIT,
-	FL_CHK_PATH,
-	FL_CHK_ERROR_CLOSE,
-	FL_CHK_CLOSE_TIME,
-	FL_CHK_DEAD_PEER,
-	FL_CHK_NO_ABORT_LOSS,
+#define FL_CHECK(id, name, arg, on_calls, explain) FL_CHK_##id,
+#include "checks.def"
+#undef FL_CHECK
+	FL_CHK_COUNT
 };
-#define FL_CHK_COUNT (FL_CHK_NO_ABORT_LOSS + 1)
+
+/* How an expect line's argument is written. */
+enum fl_check_arg {
+	FL_ARG_NONE,     /* expect no-sigpipe */
+	FL_ARG_STATUS,   /* expect exit 0 (0..255) */
+	FL_ARG_SIGNAL,   /* expect signal SIGTERM */
+	FL_ARG_DUR,      /* expect eof-close 1s */
+	FL_ARG_LE_DUR,   /* expect close-time <= 2s */
+	FL_ARG_LE_COUNT, /* expect time-wait <= 100 */
+	FL_ARG_PATH,     /* expect path server SYN_RECV > ESTABLISHED */
+};
+
+/* One check as rules/checks.def defines it. */
+struct fl_check_desc {
+	const char *name;    /* "no-close-wait" */
+	enum fl_check_arg arg;
+	int on_calls;        /* judged on the target's socket calls */
+	const char *explain; /* one sentence, %s = the argument; NULL: path */
+};
+
+/* The check's entry (k < FL_CHK_COUNT), or NULL. */
+const struct fl_check_desc *fl_check_desc(enum fl_check_kind k);
 
 /* TCP states, numbered as the kernel's include/net/tcp_states.h. */
 enum fl_tcp_state {
-	FL_TCP_ESTABLISHED = 1,
-	FL_TCP_SYN_SENT,
-	FL_TCP_SYN_RECV,
-	FL_TCP_FIN_WAIT1,
-	FL_TCP_FIN_WAIT2,
-	FL_TCP_TIME_WAIT,
-	FL_TCP_CLOSE,
-	FL_TCP_CLOSE_WAIT,
-	FL_TCP_LAST_ACK,
-	FL_TCP_LISTEN,
-	FL_TCP_CLOSING,
-	FL_TCP_NEW_SYN_RECV,
+#define FL_TCP_STATE(name, num) FL_TCP_##name = num,
+#include "tcp_states.def"
+#undef FL_TCP_STATE
 };
 
 #define FL_PATH_MAX 16 /* states in one "expect path" */

@@ -40,7 +40,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "../preload/event.h"
+#include "event.h"
 
 #ifndef FL_PRELOAD_LIB
 #define FL_PRELOAD_LIB FL_BINARY_DIR "/libfaultline-preload.so"

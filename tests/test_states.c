@@ -284,3 +284,163 @@ Test(states, fin_that_acknowledges_the_peers_is_a_passive_close)
 				     "FIN_WAIT2 > TIME_WAIT");
 	fl_states_free(s);
 }
+
+/* ---- what is asked of the kernel: fl_states_due() / fl_states_looked() */
+
+#include <sys/socket.h>
+
+#include "clock.h"
+#include "sampler.h"
+
+static struct fl_flow_table *one_flow(struct fl_flow **f)
+{
+	struct fl_flow_table *t = fl_flow_table_new(0);
+	struct fl_endpoint c = {.family = AF_INET, .addr = {127, 0, 0, 1},
+				.port = 40000};
+	struct fl_endpoint sv = {.family = AF_INET, .addr = {127, 0, 0, 1},
+				 .port = 7000};
+	int dir;
+
+	cr_assert_not_null(t);
+	*f = fl_flow_lookup(t, &c, &sv, FL_TCP_SYN, 0, &dir);
+	cr_assert_not_null(*f);
+	cr_assert_eq((*f)->id, 1);
+	return t;
+}
+
+/* A segment of flow f, delivered or dropped by a rule. */
+static void fseg(struct fl_states *s, struct fl_flow *f, int dir,
+		 uint8_t flags, uint32_t seq, uint32_t ack, int delivered)
+{
+	fl_states_segment(s, f, dir, flags, seq, ack, 0, delivered, 0,
+			  fl_clock_now_rel_ns(), NULL);
+	fl_states_segment(s, NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL);
+}
+
+static struct fl_states *established(struct fl_flow *f)
+{
+	struct fl_states *s;
+
+	cr_assert_eq(fl_states_new(&s, NULL), 0);
+	fseg(s, f, C, SYN, 0, 0, 1);
+	fseg(s, f, S, SYN | ACK, 0, 1, 1);
+	fseg(s, f, C, ACK, 1, 1, 1);
+	return s;
+}
+
+static uint64_t later(uint64_t ns)
+{
+	return fl_clock_now_rel_ns() + ns;
+}
+
+/* ESTABLISHED ends only by a segment the engine sees: no lookup, however
+ * long it lasts; a FIN_WAIT2 may expire unseen: it is looked up 1 ms after
+ * it got there, and a "no such socket" answer is its CLOSE. */
+Test(states, lookups_only_where_segments_cannot_tell)
+{
+	struct fl_flow *f;
+	struct fl_flow_table *t = one_flow(&f);
+	struct fl_states *s = established(f);
+	struct fl_look v[8];
+	uint64_t next;
+
+	fl_states_tick(s, t, NULL, later(60000000000ull));
+	cr_assert_eq(fl_states_due(s, t, later(60000000000ull), v, 8, &next), 0);
+	cr_assert_eq(next, UINT64_MAX);
+	fseg(s, f, C, FIN | ACK, 1, 1, 1);
+	fseg(s, f, S, ACK, 1, 2, 1); /* client: FIN_WAIT2 */
+	cr_assert_eq(fl_states_due(s, t, later(0), v, 8, &next), 0,
+		     "looked up before 1 ms");
+	/* the client's FIN_WAIT2, and the server's CLOSE_WAIT */
+	cr_assert_eq(fl_states_due(s, t, later(2000000), v, 8, &next), 2);
+	if (v[0].dir != C) {
+		struct fl_look x = v[0];
+
+		v[0] = v[1];
+		v[1] = x;
+	}
+	cr_assert_eq(v[0].flow, 1);
+	cr_assert_eq(v[0].dir, C);
+	cr_assert_eq(v[0].sport, 40000, "the client's own port first");
+	cr_assert_eq(v[0].dport, 7000);
+	/* On their way: not asked twice. */
+	cr_assert_eq(fl_states_due(s, t, later(1000000000), v + 1, 7, NULL), 0);
+	v[0].found = 0;
+	v[1].found = 1;
+	v[1].sock.state = 8; /* CLOSE_WAIT */
+	v[1].sock.dport = 40000;
+	fl_states_looked(s, t, NULL, v, 2, later(0));
+	cr_assert_str_eq(path(s, C), "SYN_SENT > ESTABLISHED > FIN_WAIT1 > "
+				     "FIN_WAIT2 > CLOSE");
+	cr_assert_eq(fl_states_due(s, t, later(60000000000ull), v, 8, NULL), 1,
+		     "CLOSE is final: only the server's side is looked up");
+	cr_assert_eq(v[0].dir, S);
+	fl_states_free(s);
+	fl_flow_table_free(t);
+}
+
+/* A lookup that finds the socket in the state the segments said changes
+ * nothing and comes back ever more rarely; one that finds the listener
+ * (inet_lookup()'s fallback for a server's side) means the socket is gone. */
+Test(states, lookups_back_off_and_the_listener_means_gone)
+{
+	struct fl_flow *f;
+	struct fl_flow_table *t = one_flow(&f);
+	struct fl_states *s = established(f);
+	struct fl_look v[8];
+	uint64_t now, next, gap = 0;
+
+	fseg(s, f, C, FIN | ACK, 1, 1, 1);
+	fseg(s, f, S, ACK, 1, 2, 1); /* server: CLOSE_WAIT (its ACK) */
+	cr_assert_str_eq(path(s, S), "SYN_RECV > ESTABLISHED > CLOSE_WAIT");
+	now = later(2000000);
+	for (int i = 0; i < 4; i++) {
+		size_t n = fl_states_due(s, t, now, v, 8, &next);
+
+		/* the client's FIN_WAIT2 and the server's CLOSE_WAIT */
+		cr_assert_eq(n, 2, "round %d: %zu lookups", i, n);
+		for (size_t k = 0; k < n; k++) {
+			v[k].found = 1;
+			v[k].sock.state = v[k].dir == S ? 8 : 5;
+			v[k].sock.dport = v[k].dir == S ? 40000 : 7000;
+		}
+		fl_states_looked(s, t, NULL, v, n, now);
+		fl_states_due(s, t, now, v, 8, &next);
+		cr_assert_gt(next - now, gap, "round %d: gap %llu after %llu", i,
+			     (unsigned long long)(next - now),
+			     (unsigned long long)gap);
+		gap = next - now;
+		now = next;
+	}
+	cr_assert_str_eq(path(s, C), "SYN_SENT > ESTABLISHED > FIN_WAIT1 > "
+				     "FIN_WAIT2");
+	cr_assert_str_eq(path(s, S), "SYN_RECV > ESTABLISHED > CLOSE_WAIT");
+	cr_assert_eq(fl_states_due(s, t, now, v, 8, NULL), 2);
+	if (v[0].dir != S)
+		v[0] = v[1];
+	v[0].found = 1;
+	v[0].sock.state = 10; /* LISTEN */
+	v[0].sock.dport = 0;
+	fl_states_looked(s, t, NULL, v, 1, now);
+	cr_assert_str_eq(path(s, S), "SYN_RECV > ESTABLISHED > CLOSE_WAIT > "
+				     "CLOSE");
+	fl_states_free(s);
+	fl_flow_table_free(t);
+}
+
+/* A segment a rule dropped: either side may now give up with no segment
+ * to show it, so even ESTABLISHED sides are looked up. */
+Test(states, a_loss_makes_established_sides_looked_up)
+{
+	struct fl_flow *f;
+	struct fl_flow_table *t = one_flow(&f);
+	struct fl_states *s = established(f);
+	struct fl_look v[8];
+
+	cr_assert_eq(fl_states_due(s, t, later(10000000), v, 8, NULL), 0);
+	fseg(s, f, C, ACK | PSH, 1, 1, 0);
+	cr_assert_eq(fl_states_due(s, t, later(2000000), v, 8, NULL), 2);
+	cr_assert_neq(v[0].dir, v[1].dir);
+	fl_states_free(s);
+	fl_flow_table_free(t);
+}
