@@ -26,8 +26,6 @@
 
 #include "owner.h"
 
-#define TCP_LISTEN_STATE 10
-#define TCP_SYN_SENT_STATE 2
 #define OPEN_MAX_KEPT 256 /* fd directories kept open (a forking server's
 			     children beyond that are opened per scan) */
 
@@ -406,9 +404,9 @@ static enum fl_role listener_role(struct fl_owner *o, const struct fl_flow *f,
 	*pid = -1;
 	if (fl_sdiag_find(o->diag, f->ep[1].family, f->ep[1].addr,
 			  f->ep[1].port, f->ep[0].addr, f->ep[0].port, &k) > 0 &&
-	    k.state == TCP_LISTEN_STATE && k.inode && k.sport == f->ep[1].port)
+	    k.state == FL_TCP_LISTEN && k.inode && k.sport == f->ep[1].port)
 		return owner_of_inode(o, k.inode, pid);
-	return sock_role(o, &f->ep[1], 1u << TCP_LISTEN_STATE, pid);
+	return sock_role(o, &f->ep[1], 1u << FL_TCP_LISTEN, pid);
 }
 
 /* The role of the process holding flow f's client socket (in SYN_SENT
