@@ -10,6 +10,12 @@
 
 #include "flow.h"
 
+const struct fl_verdict_desc fl_verdicts[FL_V_COUNT] = {
+#define FL_VERDICT_DESC(id, text, f) [FL_V_##id] = {.name = text, .fate = f},
+	FL_VERDICT_LIST(FL_VERDICT_DESC)
+#undef FL_VERDICT_DESC
+};
+
 struct fl_flow_table {
 	struct fl_flow **slots; /* hash slots, nslots a power of two */
 	size_t nslots;
@@ -39,8 +45,6 @@ void fl_flow_table_free(struct fl_flow_table *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->n; i++) {
-		free(t->byid[i]->fm.hits);
-		free(t->byid[i]->fm.draws);
 		free(t->byid[i]->log);
 		free(t->byid[i]);
 	}
@@ -97,20 +101,17 @@ static int grow(struct fl_flow_table *t)
 	return 0;
 }
 
+/* A zeroed flow with the matcher's per-rule counters after it, in one
+ * allocation (freed with free()). */
 static struct fl_flow *flow_new(struct fl_flow_table *t)
 {
-	struct fl_flow *f = calloc(1, sizeof(*f));
+	size_t n = t->nrules ? t->nrules : 1;
+	struct fl_flow *f = calloc(1, sizeof(*f) + 2 * n * sizeof(uint32_t));
 
 	if (!f)
 		return NULL;
-	f->fm.hits = calloc(t->nrules ? t->nrules : 1, sizeof(uint32_t));
-	f->fm.draws = calloc(t->nrules ? t->nrules : 1, sizeof(uint32_t));
-	if (!f->fm.hits || !f->fm.draws) {
-		free(f->fm.hits);
-		free(f->fm.draws);
-		free(f);
-		return NULL;
-	}
+	f->fm.hits = (uint32_t *)(f + 1);
+	f->fm.draws = f->fm.hits + n;
 	return f;
 }
 
@@ -209,18 +210,26 @@ int fl_endpoint_format(const struct fl_endpoint *ep, char *buf, size_t n)
 	return snprintf(buf, n, "%s:%u", a, ep->port);
 }
 
+/* The log's room: a few records, then the head, then head and tail. */
+#define LOG_FIRST 8u
+
 void fl_flow_log(struct fl_flow *f, const struct fl_pkt_rec *r)
 {
-	uint64_t i = f->nlog++;
+	uint64_t i = f->nlog;
 
-	if (!f->log) {
-		f->log = malloc((FL_FLOW_LOG_HEAD + FL_FLOW_LOG_TAIL) *
-				sizeof(*f->log));
-		if (!f->log) {
-			f->nlog--;
-			return;
-		}
+	if (i >= f->logcap && f->logcap < FL_FLOW_LOG_HEAD + FL_FLOW_LOG_TAIL) {
+		uint32_t cap = f->logcap < LOG_FIRST ? LOG_FIRST
+			       : f->logcap < FL_FLOW_LOG_HEAD
+				       ? FL_FLOW_LOG_HEAD
+				       : FL_FLOW_LOG_HEAD + FL_FLOW_LOG_TAIL;
+		struct fl_pkt_rec *v = realloc(f->log, cap * sizeof(*v));
+
+		if (!v)
+			return; /* not logged: the ladder misses it */
+		f->log = v;
+		f->logcap = cap;
 	}
+	f->nlog++;
 	if (i < FL_FLOW_LOG_HEAD)
 		f->log[i] = *r;
 	else

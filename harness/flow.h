@@ -23,13 +23,53 @@ struct fl_endpoint {
 	uint16_t port;
 };
 
+/*
+ * What the engine did with a segment (the trace's and the ladder's
+ * "verdict"), and what that means for its receiver: it got the segment as
+ * sent (DELIVERED), got it changed (CHANGED: rewrite, truncate), or never
+ * got it (LOST: dropped, or a broken checksum the kernel drops).  The
+ * names are the trace's contract (DESIGN.md).
+ */
+enum fl_fate { FL_FATE_DELIVERED, FL_FATE_CHANGED, FL_FATE_LOST };
+
+#define FL_VERDICT_LIST(X)                                \
+	X(PASS, "pass", FL_FATE_DELIVERED)                \
+	X(DROP, "drop", FL_FATE_LOST)                     \
+	X(DELAY, "delay", FL_FATE_DELIVERED)              \
+	X(REWRITE, "rewrite", FL_FATE_CHANGED)            \
+	X(INJECT, "inject", FL_FATE_DELIVERED)            \
+	X(DUPLICATE, "duplicate", FL_FATE_DELIVERED)      \
+	X(REORDER, "reorder", FL_FATE_DELIVERED)          \
+	X(CORRUPT, "corrupt", FL_FATE_LOST)               \
+	X(TRUNCATE, "truncate", FL_FATE_CHANGED)
+
+enum fl_verdict {
+#define FL_VERDICT_ENUM(id, name, fate) FL_V_##id,
+	FL_VERDICT_LIST(FL_VERDICT_ENUM)
+#undef FL_VERDICT_ENUM
+	FL_V_COUNT
+};
+
+struct fl_verdict_desc {
+	const char *name;
+	enum fl_fate fate;
+};
+
+/* Indexed by enum fl_verdict. */
+extern const struct fl_verdict_desc fl_verdicts[FL_V_COUNT];
+
+static inline const char *fl_verdict_name(enum fl_verdict v)
+{
+	return fl_verdicts[v].name;
+}
+
 /* One segment as the ladder shows it. */
 struct fl_pkt_rec {
 	uint64_t t_ns;
 	uint32_t seq, ack, len;
 	uint8_t dir, flags;
 	int16_t rule;        /* rule index, -1 none */
-	const char *verdict; /* a static string */
+	const char *verdict; /* fl_verdict_name(): for the text it is printed as */
 };
 
 /* Segments kept per flow for the ladder: the first and the last ones. */
@@ -71,9 +111,11 @@ struct fl_flow {
 					reorder rule holds, or 0 */
 	uint32_t reorder_id[2];      /* its packet id */
 	int reorder_attached[2];     /* its release is tied to the next one */
-	struct fl_flow_match fm;     /* matcher state (hits/draws owned here) */
-	struct fl_pkt_rec *log;      /* HEAD + TAIL records, owned */
+	struct fl_flow_match fm;     /* matcher state (hits/draws live in the
+					flow's own allocation) */
+	struct fl_pkt_rec *log;      /* up to HEAD + TAIL records, owned */
 	uint64_t nlog;               /* records ever logged */
+	uint32_t logcap;             /* records log has room for */
 };
 
 /* 1 if side dir (FL_DIR_C2S: the client) of f is the target's socket. */
@@ -84,7 +126,9 @@ static inline int fl_flow_target_dir(const struct fl_flow *f, int dir)
 	       (f->target_side == FL_SIDE_SERVER && dir == FL_DIR_S2C);
 }
 
-/* Remembers a segment for the ladder (no allocation after the first). */
+/* Remembers a segment for the ladder.  The room grows with the flow (a
+ * short connection keeps a few records, not HEAD + TAIL): at most three
+ * allocations in a flow's life, none once it holds HEAD + TAIL. */
 void fl_flow_log(struct fl_flow *f, const struct fl_pkt_rec *r);
 /* Calls fn for the logged segments in time order; returns how many
  * records in the middle were not kept. */

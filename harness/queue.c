@@ -1,10 +1,14 @@
 /*
  * queue.c - the NFQUEUE engine; see queue.h.
  *
- * One netlink socket bound to one queue.  Each received segment is parsed
+ * One netlink socket bound to one queue.  Segments are read up to
+ * RECV_SLOTS at a time with one recvmmsg(); each is parsed
  * (harness/packet.c), assigned to its flow (flow.c), matched (rules/) and
  * given a verdict.  Verdicts are appended to a batch that is sent with one
- * sendto() when the receive loop runs dry or the batch is full.
+ * sendto() at the end of each such round, or before when it is full or
+ * carries FLUSH_BYTES of segments.  Nothing on this path allocates, once
+ * a flow exists, or compares a string: verdicts are enum fl_verdict
+ * (flow.h), named only where the trace is written.
  *
  * Held segments (delay, reorder, and segments queued behind a held one) sit
  * in a min-heap ordered by release time then arrival, with one timerfd armed
@@ -33,10 +37,12 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -50,9 +56,43 @@
 #include "trace.h"
 
 #define HDR_COPY 256u        /* enough for IPv6 + ext headers + TCP options */
-#define RECV_BUF (1u << 19)
+/* Messages read with one recvmmsg(): each netlink datagram carries one
+ * segment, so this is the receive batch. */
+#define RECV_SLOTS 64u
+/* Room per message beyond the copied bytes: the netlink and nfqueue
+ * headers and attributes (packet header, mark, interfaces, hw address,
+ * timestamp, uid/gid, conntrack info) take well under this. */
+#define SLOT_EXTRA 4096u
+#define RECV_ROUNDS 8u       /* recvmmsg() calls per fl_engine_process() */
 #define BATCH_BUF (1u << 18)
-#define QUEUE_MAXLEN 8192u
+/* The kernel takes a batch's accepted segments on to their receivers
+ * within our sendto() (nfqnl_reinject: the receiver's TCP input runs
+ * there), about 10 us per 64 KB GSO packet here: a batch is sent once it
+ * carries this many bytes, so a release that falls due meanwhile waits
+ * for a few of those, not for a whole round of them. */
+#define FLUSH_BYTES (128u << 10)
+#define SPARES_MAX 64u       /* held_data kept for reuse */
+/*
+ * Sizes that keep the kernel from dropping a segment we did not ask it to
+ * (fail-open is no answer: it would pass segments unjudged).  The queue
+ * holds every segment between its arrival and its verdict, held ones
+ * included: at most rate x delay of them, and one per flow when every
+ * flow sends at once (10 000 flows of a request each).  Its length costs
+ * nothing until used, and what it holds is bounded anyway by the senders'
+ * socket buffers (a queued skb stays charged to its sender).  The netlink
+ * socket holds the messages not yet read: one per waiting segment, about
+ * 1 KB each with headers only (the skb's truesize: 832 bytes for a SYN on
+ * Linux 6.18), up to 66 KB with the payload, so 128 MB take over 100 000
+ * small ones, or 2 000 GSO packets of 64 KB (a bulk sender has at most
+ * its send buffer, 4 MB, in flight).  The kernel doubles what
+ * SO_RCVBUFFORCE asks for, and charges only what the socket holds.
+ * Without CAP_NET_ADMIN in the host's user namespace (faultline run as a
+ * user) SO_RCVBUFFORCE is refused and net.core.rmem_max bounds the buffer
+ * (4 MB here, so 8 MB: still no drop at 10 000 flows); what overflows is
+ * counted as user_dropped and reported.
+ */
+#define QUEUE_MAXLEN (1u << 17)
+#define RCVBUF (64 << 20)
 #define SCRATCH_BUF 65536u   /* one injected segment: at most the MTU */
 #define DEFAULT_MTU 1500u
 
@@ -79,11 +119,14 @@ struct out {
 /*
  * What a held segment carries besides its id, for the rare fault that
  * meets a direction already holding segments: how it leaves and the bytes
- * that takes.  Allocated only then; freed at release.
+ * that takes.  Taken from the engine's spares (or allocated when none is
+ * large enough) only then; given back at release (data_put()).
  */
 struct held_data {
 	struct out o;
 	size_t len;
+	size_t cap;              /* room in bytes[] */
+	struct held_data *next;  /* in the spares */
 	uint8_t bytes[];
 };
 
@@ -91,6 +134,7 @@ struct held {
 	uint64_t release_ns; /* relative to the run's start */
 	uint64_t order;      /* arrival number (from 1), ties broken by it */
 	uint32_t id;
+	uint32_t len;        /* its length, for the batch's weight (0: unknown) */
 	uint8_t dir;
 	uint8_t kind;        /* enum held_kind */
 	struct fl_flow *flow;
@@ -108,15 +152,21 @@ struct fl_engine {
 	struct fl_flow_table *flows;
 	int copy_full;
 
-	char *rbuf;
+	char *rbuf;        /* RECV_SLOTS slots of slot_len bytes */
+	size_t slot_len;
+	struct mmsghdr *msgs;
+	struct iovec *iov;
 	char *bbuf;        /* verdict batch */
 	size_t blen;
+	size_t bbytes;     /* bytes of the segments whose verdicts it holds */
 	uint8_t *scratch;  /* one injected segment being built */
 
 	struct held *heap;
 	size_t nheld, capheld;
 	uint64_t order;
 	uint64_t armed_ns; /* what the timer is set for, 0 = disarmed */
+	struct held_data *spares; /* released held_data, for the next ones */
+	size_t nspares;
 
 	uint64_t *fired;   /* per rule: segments it acted on */
 	struct fl_engine_stats st;
@@ -201,6 +251,42 @@ static struct held heap_pop(struct fl_engine *e)
 	return top;
 }
 
+/* A held_data with room for len bytes: a spare if one is large enough,
+ * else a new one.  NULL when out of memory. */
+static struct held_data *data_get(struct fl_engine *e, size_t len)
+{
+	struct held_data **pp, *d;
+
+	for (pp = &e->spares; (d = *pp) != NULL; pp = &d->next) {
+		if (d->cap >= len) {
+			*pp = d->next;
+			e->nspares--;
+			return d;
+		}
+	}
+	/* At least an MTU-sized segment's worth, so a spare fits most. */
+	if (len < 2048)
+		len = 2048;
+	d = malloc(sizeof(*d) + len);
+	if (d)
+		d->cap = len;
+	return d;
+}
+
+/* Gives d (may be NULL) back to the spares, or frees it. */
+static void data_put(struct fl_engine *e, struct held_data *d)
+{
+	if (!d)
+		return;
+	if (e->nspares >= SPARES_MAX) {
+		free(d);
+		return;
+	}
+	d->next = e->spares;
+	e->spares = d;
+	e->nspares++;
+}
+
 static void arm_timer(struct fl_engine *e)
 {
 	struct itimerspec its = {0};
@@ -231,6 +317,7 @@ static int batch_flush(struct fl_engine *e)
 		ret = -errno;
 	}
 	e->blen = 0;
+	e->bbytes = 0;
 	return ret;
 }
 
@@ -311,7 +398,7 @@ struct seg_ctx {
  * zero-window probe when it is shut.
  */
 static void note_liveness(struct fl_flow *f, const struct seg_ctx *s,
-			  const char *v, int delivered, uint64_t t)
+			  enum fl_fate fate, int delivered, uint64_t t)
 {
 	int d = s->dir;
 	uint32_t end = s->rseq + s->p.payload_len +
@@ -329,7 +416,7 @@ static void note_liveness(struct fl_flow *f, const struct seg_ctx *s,
 	end -= !!(s->p.flags & FL_TCP_FIN);
 	if ((int32_t)(end - f->data_max[d]) > 0)
 		f->data_max[d] = end;
-	if (delivered || !strcmp(v, "rewrite") || !strcmp(v, "truncate")) {
+	if (delivered || fate == FL_FATE_CHANGED) {
 		f->arrived_ns[d] = t;
 		f->last_win[d] = s->p.window;
 		if ((s->p.flags & FL_TCP_ACK) &&
@@ -337,7 +424,7 @@ static void note_liveness(struct fl_flow *f, const struct seg_ctx *s,
 			f->acked[d] = s->rack;
 			f->acked_known[d] = 1;
 		}
-	} else if (!strcmp(v, "drop") || !strcmp(v, "corrupt")) {
+	} else if (fate == FL_FATE_LOST) {
 		f->lost_ns = t;
 	}
 }
@@ -345,20 +432,18 @@ static void note_liveness(struct fl_flow *f, const struct seg_ctx *s,
 /* The first FIN and RST each side got through to its peer (not the ones a
  * rule dropped or changed), for the checks' CLOSE_WAIT timing. */
 static void note_delivery(struct fl_engine *e, const struct seg_ctx *s,
-			  const char *v, uint64_t delay_ns)
+			  enum fl_verdict v, uint64_t delay_ns)
 {
 	uint64_t t = (s->now_ns + delay_ns) | 1;
-	int delivered = (!strcmp(v, "pass") || !strcmp(v, "delay") ||
-			 !strcmp(v, "duplicate") || !strcmp(v, "reorder") ||
-			 !strcmp(v, "inject")) &&
-			s->forged != 2;
+	enum fl_fate fate = fl_verdicts[v].fate;
+	int delivered = fate == FL_FATE_DELIVERED && s->forged != 2;
 
 	if (e->cfg.observe)
 		e->cfg.observe(e->cfg.observe_ctx, s->f, s->dir, s->p.flags,
 			       s->rseq, s->rack, s->p.payload_len, delivered,
 			       s->forged != 0, t);
 	if (!s->forged)
-		note_liveness(s->f, s, v, delivered, t);
+		note_liveness(s->f, s, fate, delivered, t);
 	if (!delivered || s->forged)
 		return;
 	if ((s->p.flags & FL_TCP_FIN) && !s->f->fin_ns[s->dir])
@@ -368,7 +453,7 @@ static void note_delivery(struct fl_engine *e, const struct seg_ctx *s,
 }
 
 static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
-		      const char *v, int rule, uint64_t delay_ns,
+		      enum fl_verdict v, int rule, uint64_t delay_ns,
 		      const char *detail)
 {
 	struct fl_trace_pkt tp = {
@@ -380,7 +465,7 @@ static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
 		.ack = (s->p.flags & FL_TCP_ACK) ? s->rack : 0,
 		.len = s->p.payload_len,
 		.win = s->p.window,
-		.verdict = v,
+		.verdict = fl_verdict_name(v),
 		.rule = rule >= 0 ? e->rule_names[rule] : NULL,
 		.delay_ns = delay_ns,
 		.detail = detail,
@@ -393,7 +478,7 @@ static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
 		.dir = (uint8_t)s->dir,
 		.flags = s->p.flags,
 		.rule = (int16_t)(rule >= 0 && rule < INT16_MAX ? rule : -1),
-		.verdict = v,
+		.verdict = fl_verdict_name(v),
 	};
 
 	fl_trace_pkt(e->cfg.trace, &tp);
@@ -458,7 +543,7 @@ static void inject_copies(struct fl_engine *e, struct fl_flow *f, int dir,
 			else
 				snprintf(detail, sizeof(detail), "copy %u of %u",
 					 c, copies);
-			trace_seg(e, &is, "inject", rule, 0, detail);
+			trace_seg(e, &is, FL_V_INJECT, rule, 0, detail);
 			off += n;
 		} while (off < p->payload_len);
 	}
@@ -501,7 +586,7 @@ static int hold_push(struct fl_engine *e, struct held *h)
 		finish(e, h->flow, h->dir, h->id, &p, &h->data->o);
 	else
 		verdict(e, h->id, NF_ACCEPT, NULL, 0);
-	free(h->data);
+	data_put(e, h->data);
 	return -ENOMEM;
 }
 
@@ -517,6 +602,7 @@ static void hold(struct fl_engine *e, struct seg_ctx *s, uint64_t release_ns,
 		release_ns = f->release_floor_ns[s->dir];
 	h.release_ns = release_ns;
 	h.id = s->id;
+	h.len = (uint32_t)s->p.len;
 	h.dir = (uint8_t)s->dir;
 	h.kind = HELD_ORDERED;
 	h.flow = f;
@@ -536,7 +622,7 @@ static void hold(struct fl_engine *e, struct seg_ctx *s, uint64_t release_ns,
  * direction's order is kept.
  */
 static void emit(struct fl_engine *e, struct seg_ctx *s,
-		 const struct seg_ctx *shown, const char *v, const char *detail,
+		 const struct seg_ctx *shown, enum fl_verdict v, const char *detail,
 		 const struct out *o)
 {
 	struct fl_flow *f = s->f;
@@ -548,12 +634,14 @@ static void emit(struct fl_engine *e, struct seg_ctx *s,
 		finish(e, f, s->dir, s->id, &s->p, o);
 		return;
 	}
-	snprintf(buf, sizeof(buf), "%s%squeued behind a held segment",
-		 detail ? detail : "", detail ? "; " : "");
+	/* The detail is the trace's alone: not formatted without one. */
+	if (e->cfg.trace)
+		snprintf(buf, sizeof(buf), "%s%squeued behind a held segment",
+			 detail ? detail : "", detail ? "; " : "");
 	trace_seg(e, shown, v, o->rule, f->release_floor_ns[s->dir] - s->now_ns,
-		  buf);
+		  e->cfg.trace ? buf : NULL);
 	if (o->kind != OUT_PASS || o->copies) {
-		d = malloc(sizeof(*d) + s->p.len);
+		d = data_get(e, s->p.len);
 		if (!d) {
 			finish(e, f, s->dir, s->id, &s->p, o);
 			return;
@@ -566,7 +654,7 @@ static void emit(struct fl_engine *e, struct seg_ctx *s,
 }
 
 /* emit() unchanged, traced with verdict v (normally "pass"). */
-static void emit_plain(struct fl_engine *e, struct seg_ctx *s, const char *v,
+static void emit_plain(struct fl_engine *e, struct seg_ctx *s, enum fl_verdict v,
 		       int rule, const char *detail)
 {
 	struct out o = {.kind = OUT_PASS, .rule = rule};
@@ -576,7 +664,7 @@ static void emit_plain(struct fl_engine *e, struct seg_ctx *s, const char *v,
 
 static void pass(struct fl_engine *e, struct seg_ctx *s)
 {
-	emit_plain(e, s, "pass", -1, NULL);
+	emit_plain(e, s, FL_V_PASS, -1, NULL);
 	e->st.passed++;
 }
 
@@ -624,7 +712,7 @@ static void act_reset(struct fl_engine *e, struct seg_ctx *s,
 		seq += 1;
 	len = fl_pkt_build(out, sizeof(out), s->p.family, &s->p.src, &s->p.dst,
 			   s->p.sport, s->p.dport, seq, 0, FL_TCP_RST, 0);
-	trace_seg(e, s, "drop", rule, 0, "replaced by an injected RST");
+	trace_seg(e, s, FL_V_DROP, rule, 0, "replaced by an injected RST");
 	verdict(e, s->id, NF_DROP, NULL, 0);
 	e->st.dropped++;
 	if (len > 0 && inject(e, out, (size_t)len, s->p.family, &s->p.dst) == 0) {
@@ -640,7 +728,7 @@ static void act_reset(struct fl_engine *e, struct seg_ctx *s,
 				 ? "at RCV.NXT+1, in the window but not exact "
 				   "(challenge ACK expected)"
 				 : "at RCV.NXT");
-		trace_seg(e, &is, "inject", rule, 0, detail);
+		trace_seg(e, &is, FL_V_INJECT, rule, 0, detail);
 	}
 }
 
@@ -654,7 +742,7 @@ static void act_rewrite(struct fl_engine *e, struct seg_ctx *s,
 	int ret = 0;
 
 	if (s->p.caplen < s->p.len) {
-		emit_plain(e, s, "pass", rule,
+		emit_plain(e, s, FL_V_PASS, rule,
 			   "rewrite skipped: only part of the packet was copied");
 		return;
 	}
@@ -687,10 +775,10 @@ static void act_rewrite(struct fl_engine *e, struct seg_ctx *s,
 	}
 	if (ret) {
 		/* OUT_PASS: the kernel keeps its own, unchanged copy. */
-		emit_plain(e, &orig, "pass", rule, "rewrite failed");
+		emit_plain(e, &orig, FL_V_PASS, rule, "rewrite failed");
 		return;
 	}
-	emit(e, s, &orig, "rewrite", detail[0] ? detail : NULL, &o);
+	emit(e, s, &orig, FL_V_REWRITE, detail[0] ? detail : NULL, &o);
 	e->st.rewritten++;
 }
 
@@ -717,24 +805,24 @@ static void act_corrupt(struct fl_engine *e, struct seg_ctx *s, int rule)
 	struct out o = {.kind = OUT_PASS_BYTES, .rule = rule};
 
 	if (s->p.caplen < s->p.len) {
-		emit_plain(e, s, "pass", rule,
+		emit_plain(e, s, FL_V_PASS, rule,
 			   "corrupt skipped: only part of the packet was copied");
 		return;
 	}
 	if (is_gso(e, &s->p)) {
 		o.kind = OUT_REPLACE;
 		o.corrupt = 1;
-		emit(e, s, s, "corrupt",
+		emit(e, s, s, FL_V_CORRUPT,
 		     "GSO packet: dropped, its segments injected with broken "
 		     "TCP checksums", &o);
 		e->st.rewritten++;
 		return;
 	}
 	if (fl_pkt_corrupt(&s->p) < 0) {
-		emit_plain(e, s, "pass", rule, "corrupt failed");
+		emit_plain(e, s, FL_V_PASS, rule, "corrupt failed");
 		return;
 	}
-	emit(e, s, &orig, "corrupt", "TCP checksum broken", &o);
+	emit(e, s, &orig, FL_V_CORRUPT, "TCP checksum broken", &o);
 	e->st.rewritten++;
 }
 
@@ -758,11 +846,11 @@ static void act_truncate(struct fl_engine *e, struct seg_ctx *s,
 	int ret;
 
 	if (was <= r->truncate_len) { /* the matcher never hands us these */
-		emit_plain(e, s, "pass", rule, "not longer than the truncation");
+		emit_plain(e, s, FL_V_PASS, rule, "not longer than the truncation");
 		return;
 	}
 	if (s->p.caplen < s->p.len) {
-		emit_plain(e, s, "pass", rule,
+		emit_plain(e, s, FL_V_PASS, rule,
 			   "truncate skipped: only part of the packet was copied");
 		return;
 	}
@@ -772,14 +860,14 @@ static void act_truncate(struct fl_engine *e, struct seg_ctx *s,
 	if (!ret && fin)
 		ret = fl_pkt_set_flags(&s->p, (uint8_t)(s->p.flags & ~FL_TCP_FIN));
 	if (ret) {
-		emit_plain(e, &orig, "pass", rule, "truncate failed");
+		emit_plain(e, &orig, FL_V_PASS, rule, "truncate failed");
 		return;
 	}
 	snprintf(detail, sizeof(detail), "payload %u->%u bytes%s%s", was,
 		 r->truncate_len, fin ? ", FIN removed" : "",
 		 o.kind == OUT_REPLACE ? "; GSO packet: dropped, the rest injected"
 				       : "");
-	emit(e, s, &orig, "truncate", detail, &o);
+	emit(e, s, &orig, FL_V_TRUNCATE, detail, &o);
 	e->st.rewritten++;
 }
 
@@ -791,7 +879,7 @@ static void act_duplicate(struct fl_engine *e, struct seg_ctx *s,
 	char detail[128];
 
 	if (s->p.caplen < s->p.len) {
-		emit_plain(e, s, "pass", rule,
+		emit_plain(e, s, FL_V_PASS, rule,
 			   "duplicate skipped: only part of the packet was copied");
 		return;
 	}
@@ -804,7 +892,7 @@ static void act_duplicate(struct fl_engine *e, struct seg_ctx *s,
 	else
 		snprintf(detail, sizeof(detail), "%u cop%s", r->count,
 			 r->count == 1 ? "y" : "ies");
-	emit(e, s, s, "duplicate", detail, &o);
+	emit(e, s, s, FL_V_DUPLICATE, detail, &o);
 	e->st.passed++;
 }
 
@@ -828,7 +916,7 @@ static void act_reorder(struct fl_engine *e, struct seg_ctx *s,
 	if (f->reorder_tok[s->dir]) {
 		e->fired[rule]--;
 		f->faults--;
-		emit_plain(e, s, "pass", rule,
+		emit_plain(e, s, FL_V_PASS, rule,
 			   "not reordered: an earlier segment is held for "
 			   "reordering; this one is the next segment it waits for");
 		e->st.passed++;
@@ -839,6 +927,7 @@ static void act_reorder(struct fl_engine *e, struct seg_ctx *s,
 	if (h.release_ns < f->release_floor_ns[s->dir])
 		h.release_ns = f->release_floor_ns[s->dir];
 	h.id = s->id;
+	h.len = (uint32_t)s->p.len;
 	h.dir = (uint8_t)s->dir;
 	h.kind = HELD_REORDER;
 	h.flow = f;
@@ -849,7 +938,7 @@ static void act_reorder(struct fl_engine *e, struct seg_ctx *s,
 	snprintf(detail, sizeof(detail),
 		 "held until the next segment from the %s, at most %s",
 		 s->dir == FL_DIR_C2S ? "client" : "server", dur);
-	trace_seg(e, s, "reorder", rule, 0, detail);
+	trace_seg(e, s, FL_V_REORDER, rule, 0, detail);
 	if (hold_push(e, &h) < 0)
 		return;
 	f->reorder_tok[s->dir] = h.order;
@@ -896,7 +985,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 
 	if (s->f->blackholed) {
 		rule = s->f->blackholed - 1;
-		trace_seg(e, s, "drop", rule, 0, "blackholed flow");
+		trace_seg(e, s, FL_V_DROP, rule, 0, "blackholed flow");
 		verdict(e, s->id, NF_DROP, NULL, 0);
 		e->st.dropped++;
 		e->fired[rule]++;
@@ -922,7 +1011,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 	s->f->faults++;
 	switch (r->action) {
 	case FL_ACT_DROP:
-		trace_seg(e, s, "drop", rule, 0, NULL);
+		trace_seg(e, s, FL_V_DROP, rule, 0, NULL);
 		verdict(e, s->id, NF_DROP, NULL, 0);
 		e->st.dropped++;
 		break;
@@ -932,7 +1021,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 
 		if (rel < s->f->release_floor_ns[s->dir])
 			rel = s->f->release_floor_ns[s->dir];
-		trace_seg(e, s, "delay", rule, rel - s->now_ns, NULL);
+		trace_seg(e, s, FL_V_DELAY, rule, rel - s->now_ns, NULL);
 		hold(e, s, rel, NULL);
 		e->st.delayed++;
 		break;
@@ -945,7 +1034,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 		break;
 	case FL_ACT_BLACKHOLE:
 		s->f->blackholed = rule + 1;
-		trace_seg(e, s, "drop", rule, 0, "blackhole begins");
+		trace_seg(e, s, FL_V_DROP, rule, 0, "blackhole begins");
 		verdict(e, s->id, NF_DROP, NULL, 0);
 		e->st.dropped++;
 		break;
@@ -1039,38 +1128,10 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
 	s.f->flags_seen[s.dir] |= s.p.flags;
 	s.f->last_ns = s.now_ns;
 	decide(e, &s);
+	e->bbytes += s.p.len;
+	if (e->bbytes >= FLUSH_BYTES)
+		batch_flush(e);
 	return MNL_CB_OK;
-}
-
-int fl_engine_process(struct fl_engine *e)
-{
-	int ret = 0;
-
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = recv(mnl_socket_get_fd(e->nl), e->rbuf, RECV_BUF,
-				 MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			if (errno == ENOBUFS) {
-				e->st.enobufs++;
-				continue;
-			}
-			ret = -errno;
-			break;
-		}
-		if (mnl_cb_run(e->rbuf, (size_t)n, 0, e->portid, on_packet, e) < 0 &&
-		    errno != EINTR) {
-			/* A netlink error message (e.g. a verdict for an id the
-			 * kernel no longer has) is not fatal. */
-			e->st.send_errors++;
-		}
-	}
-	batch_flush(e);
-	batch_done(e);
-	arm_timer(e);
-	return ret;
 }
 
 static void release(struct fl_engine *e, const struct held *h)
@@ -1095,22 +1156,87 @@ static void release(struct fl_engine *e, const struct held *h)
 		finish(e, f, h->dir, h->id, &p, &h->data->o);
 	else
 		verdict(e, h->id, NF_ACCEPT, NULL, 0);
-	free(h->data);
+	data_put(e, h->data);
+	e->bbytes += h->len;
+	if (e->bbytes >= FLUSH_BYTES)
+		batch_flush(e);
 }
 
-int fl_engine_timer(struct fl_engine *e)
+/* Releases the held segments due by now, earliest first. */
+static void release_due(struct fl_engine *e, uint64_t now)
 {
-	uint64_t exp;
-	uint64_t now = fl_clock_now_rel_ns();
-
-	if (read(e->tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
-		return -errno;
-	e->armed_ns = 0;
 	while (e->nheld && e->heap[0].release_ns <= now) {
 		struct held h = heap_pop(e);
 
 		release(e, &h);
 	}
+}
+
+/*
+ * One recvmmsg() reads what the kernel has queued, up to RECV_SLOTS
+ * segments (one netlink datagram each), and their verdicts leave with one
+ * sendto(): a round.  Every segment of a round was read before any of its
+ * verdicts went out, which is what batch_done() tells the observer.
+ * Held segments that have become due are released before each round, so
+ * a busy queue never makes a release wait for the timer's turn.
+ */
+int fl_engine_process(struct fl_engine *e)
+{
+	int fd = mnl_socket_get_fd(e->nl);
+	int ret = 0, told = 0;
+
+	for (unsigned round = 0; round < RECV_ROUNDS; round++) {
+		int n;
+
+		if (e->nheld && e->heap[0].release_ns <= fl_clock_now_rel_ns())
+			release_due(e, fl_clock_now_rel_ns());
+		n = recvmmsg(fd, e->msgs, RECV_SLOTS, MSG_DONTWAIT, NULL);
+		if (n < 0 && errno == ENOBUFS) {
+			e->st.enobufs++;
+			continue;
+		}
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				ret = -errno;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			/* A netlink error message (e.g. a verdict for an id
+			 * the kernel no longer has) is not fatal. */
+			if (mnl_cb_run(e->rbuf + (size_t)i * e->slot_len,
+				       e->msgs[i].msg_len, 0, e->portid,
+				       on_packet, e) < 0 &&
+			    errno != EINTR)
+				e->st.send_errors++;
+			/* What fell due meanwhile leaves with this batch. */
+			if (e->nheld && e->heap[0].release_ns <= fl_clock_now_rel_ns())
+				release_due(e, fl_clock_now_rel_ns());
+		}
+		if (e->blen) {
+			batch_flush(e);
+			batch_done(e);
+			told = 1;
+		}
+		if ((unsigned)n < RECV_SLOTS)
+			break; /* drained */
+	}
+	if (e->blen || !told) {
+		batch_flush(e);
+		batch_done(e);
+	}
+	arm_timer(e);
+	return ret;
+}
+
+int fl_engine_timer(struct fl_engine *e)
+{
+	uint64_t exp;
+
+	if (read(e->tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
+		return -errno;
+	e->armed_ns = 0;
+	/* The clock is read after the wakeup: nothing leaves early. */
+	release_due(e, fl_clock_now_rel_ns());
 	batch_flush(e);
 	batch_done(e);
 	arm_timer(e);
@@ -1187,25 +1313,51 @@ static unsigned lo_mtu(int fd)
 	return (unsigned)ifr.ifr_mtu;
 }
 
+/* The timer slack the harness had, for the processes it starts. */
+static int slack_ns = -1;
+
+static void restore_slack(void)
+{
+	prctl(PR_SET_TIMERSLACK, (unsigned long)slack_ns, 0UL, 0UL, 0UL);
+}
+
+/*
+ * The thread that serves the queue waits as exactly as asked: its poll()
+ * timeouts take no slack (50 us by default; the timerfd's own expiry
+ * takes none either way).  A child inherits its parent's slack, so every
+ * process forked from here on (target, driver) gets the harness's own
+ * back first.
+ */
+static void set_slack(void)
+{
+	if (slack_ns < 0) {
+		slack_ns = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
+		if (slack_ns < 0)
+			return;
+		pthread_atfork(NULL, NULL, restore_slack);
+	}
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+}
+
 int fl_engine_new(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 		  char *err, size_t errlen)
 {
 	struct fl_engine *e = calloc(1, sizeof(*e));
 	size_t nrules = cfg->rs ? cfg->rs->nrules : 0;
-	int one = 1, bufsz = 16 << 20;
+	int one = 1, bufsz = RCVBUF;
+	socklen_t sl = sizeof(bufsz);
 	int ret = -ENOMEM;
 
 	if (!e)
 		goto fail;
 	e->cfg = *cfg;
 	e->tfd = e->raw4 = e->raw6 = -1;
-	e->rbuf = malloc(RECV_BUF);
 	e->bbuf = malloc(BATCH_BUF);
 	e->scratch = malloc(SCRATCH_BUF);
 	e->fired = calloc(nrules ? nrules : 1, sizeof(*e->fired));
 	e->rule_names = calloc(nrules ? nrules : 1, sizeof(char *));
 	e->flows = fl_flow_table_new(nrules);
-	if (!e->rbuf || !e->bbuf || !e->scratch || !e->fired ||
+	if (!e->bbuf || !e->scratch || !e->fired ||
 	    !e->rule_names || !e->flows)
 		goto fail;
 	for (size_t i = 0; i < nrules; i++) {
@@ -1219,6 +1371,19 @@ int fl_engine_new(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 		if (fl_rule_needs_payload(r))
 			e->copy_full = 1;
 	}
+	/* The receive slots: what the copy range lets one message hold. */
+	e->slot_len = MNL_ALIGN((e->copy_full ? 0xffffu : HDR_COPY) + SLOT_EXTRA);
+	e->rbuf = malloc(RECV_SLOTS * e->slot_len);
+	e->msgs = calloc(RECV_SLOTS, sizeof(*e->msgs));
+	e->iov = calloc(RECV_SLOTS, sizeof(*e->iov));
+	if (!e->rbuf || !e->msgs || !e->iov)
+		goto fail;
+	for (size_t i = 0; i < RECV_SLOTS; i++) {
+		e->iov[i].iov_base = e->rbuf + i * e->slot_len;
+		e->iov[i].iov_len = e->slot_len;
+		e->msgs[i].msg_hdr.msg_iov = &e->iov[i];
+		e->msgs[i].msg_hdr.msg_iovlen = 1;
+	}
 	if (nrules) {
 		e->matcher = fl_matcher_new(cfg->rs, cfg->seed);
 		if (!e->matcher)
@@ -1226,6 +1391,7 @@ int fl_engine_new(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 	}
 	e->st.queue_dropped = e->st.user_dropped = -1;
 
+	set_slack();
 	e->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (e->tfd < 0) {
 		ret = -errno;
@@ -1253,6 +1419,13 @@ int fl_engine_new(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 	ret = queue_config(e, err, errlen);
 	if (ret < 0)
 		goto fail;
+	if (cfg->verbose &&
+	    getsockopt(mnl_socket_get_fd(e->nl), SOL_SOCKET, SO_RCVBUF, &bufsz,
+		       &sl) == 0)
+		fprintf(stderr, "faultline: queue %u: up to %u segments, receive "
+			"buffer %d bytes, %s copied\n", cfg->queue_num,
+			QUEUE_MAXLEN, bufsz,
+			e->copy_full ? "whole segments" : "headers");
 	e->raw4 = open_raw(AF_INET, cfg->mark);
 	e->raw6 = open_raw(AF_INET6, cfg->mark);
 	if (e->raw4 < 0 || e->raw6 < 0) {
@@ -1292,9 +1465,17 @@ void fl_engine_free(struct fl_engine *e)
 	free(e->fired);
 	for (size_t i = 0; i < e->nheld; i++)
 		free(e->heap[i].data);
+	while (e->spares) {
+		struct held_data *d = e->spares;
+
+		e->spares = d->next;
+		free(d);
+	}
 	free(e->heap);
 	free(e->scratch);
 	free(e->rbuf);
+	free(e->msgs);
+	free(e->iov);
 	free(e->bbuf);
 	free(e);
 }

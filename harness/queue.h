@@ -7,8 +7,9 @@
  * Single-threaded: the caller polls fl_engine_fd() and fl_engine_timer_fd()
  * and calls fl_engine_process() / fl_engine_timer() when they are readable.
  * Uses the libmnl-based libnetfilter_queue API with NFQA_CFG_F_GSO, copies
- * headers only unless a rule needs the payload, and sends verdicts in
- * batches (one sendto per batch).
+ * headers only unless a rule needs the payload, reads segments in batches
+ * (one recvmmsg per batch) and sends their verdicts in batches (one sendto
+ * per batch).
  */
 #ifndef FL_QUEUE_H
 #define FL_QUEUE_H
