@@ -50,6 +50,9 @@ OUT=$(mktemp -d /tmp/flbench.XXXXXX)
 [ -n "${FLBENCH_KEEP:-}" ] && say "keeping $OUT" || trap 'rm -rf "$OUT"' EXIT
 FLB=$OUT/flbench
 cc -O2 -Wall -o "$FLB" "$ROOT/bench/flbench.c" || { echo "run.sh: cc failed" >&2; exit 3; }
+NFQMIN=$OUT/nfqmin
+cc -O2 -Wall -o "$NFQMIN" "$ROOT/bench/nfqmin.c" $(pkg-config --cflags --libs libnetfilter_queue libmnl) ||
+	{ echo "run.sh: cc nfqmin failed" >&2; exit 3; }
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 if [ $QUICK = 1 ]; then
@@ -81,6 +84,19 @@ row() { printf '| %s | %s | %s | %s | %s |\n' "$@" >>"$ROWS"; }
 # Background jobs it starts (servers, socat) are ended when it is done.
 bare() {
 	unshare -n bash -c "ip link set lo mtu 1500 up && { $1; }; rc=\$?; kill \$(jobs -p) 2>/dev/null; wait; exit \$rc"
+}
+
+# floor MODE 'CMD': CMD in a bare namespace whose lo TCP goes through
+# bench/nfqmin (accept at once): the kernel's own cost of queueing.
+# MODE all: every segment (--queue-all); teardown: what faultline queues
+# with no rules (SYN, FIN, RST, then the rest of a closing connection).
+floor() {
+	local ipt="iptables-nft -w -A OUTPUT -o lo -p tcp" td=""
+	[ "$1" = teardown ] && td="$ipt --tcp-flags FIN FIN -j CONNMARK --set-xmark 0x1/0x1 &&
+		$ipt --tcp-flags RST RST -j CONNMARK --set-xmark 0x1/0x1 &&
+		$ipt -m connmark --mark 0x1/0x1 -j NFQUEUE --queue-num 0 &&
+		$ipt --tcp-flags SYN,FIN,RST NONE -j ACCEPT &&"
+	bare "$td $ipt -j NFQUEUE --queue-num 0 && { $NFQMIN & sleep 0.2; } && { $2; }"
 }
 
 # fl_run NAME 'RULE' 'OPTIONS' 'TARGET' 'DRIVER': one faultline run.
@@ -128,6 +144,10 @@ g_bulk() {
 	bare "iperf3 -s -1 -p $IPORT >/dev/null & socat TCP-LISTEN:$IPPORT,fork,reuseaddr TCP:127.0.0.1:$IPORT & sleep 0.3; $cli -p $IPPORT" >"$f.socat" 2>&1
 	r=$(iperf_rate "$f.socat")
 	row "bulk, socat TCP proxy (peer)" "${r_bare:-?} Mbit/s" "${r:-?} Mbit/s" "$(ratio "$r" "$r_bare")" "userspace proxy in the bare namespace"
+	say "bulk: kernel floor (nfqmin, every segment queued)"
+	floor all "iperf3 -s -1 -p $IPORT >/dev/null & sleep 0.3; $cli -p $IPORT" >"$f.floor" 2>&1
+	r=$(iperf_rate "$f.floor")
+	row "bulk, kernel floor: every segment through a minimal NFQUEUE pass-through (\`bench/nfqmin.c\`)" "${r_bare:-?} Mbit/s" "${r:-?} Mbit/s" "$(ratio "$r" "$r_bare")" "what queueing itself costs"
 	for m in none all payload; do
 		local rule="" opts="" what
 		case $m in
@@ -153,6 +173,10 @@ g_rtt() {
 	o=$(bare "$FLB server $PORT & socat TCP-LISTEN:$PPORT,fork,reuseaddr TCP:127.0.0.1:$PORT & sleep 0.2; $FLB rtt $PPORT $RTT_N 100")
 	p50=$(kv "$o" p50_us) p99=$(kv "$o" p99_us)
 	row "round trip, socat TCP proxy (peer)" "$b50 / $b99 µs" "$p50 / $p99 µs" "$(ratio "$p50" "$b50") / $(ratio "$p99" "$b99")" "$(delta "$p50" "$b50") / $(delta "$p99" "$b99") µs"
+	say "rtt: kernel floor (nfqmin, every segment queued)"
+	o=$(floor all "$FLB server $PORT & sleep 0.2; $cli")
+	p50=$(kv "$o" p50_us) p99=$(kv "$o" p99_us)
+	row "round trip, kernel floor: every segment through a minimal NFQUEUE pass-through (\`bench/nfqmin.c\`)" "$b50 / $b99 µs" "$p50 / $p99 µs" "$(ratio "$p50" "$b50") / $(ratio "$p99" "$b99")" "$(delta "$p50" "$b50") / $(delta "$p99" "$b99") µs"
 	for m in none all payload; do
 		local rule="" opts="" what
 		case $m in
@@ -179,6 +203,10 @@ g_conns() {
 	o=$(bare "$FLB server $PORT & socat TCP-LISTEN:$PPORT,fork,reuseaddr TCP:127.0.0.1:$PORT & sleep 0.2; $FLB conns $PPORT $CONNS_N 100")
 	r=$(kv "$o" per_sec)
 	row "short connections, socat TCP proxy (peer; forks per connection)" "$b conn/s" "$r conn/s" "$(ratio "$r" "$b")" ""
+	say "conns: kernel floor (nfqmin, teardown-only queueing)"
+	o=$(floor teardown "$FLB server $PORT & sleep 0.2; $cli")
+	r=$(kv "$o" per_sec)
+	row "short connections, kernel floor: faultline's no-rule queueing through a minimal NFQUEUE pass-through (\`bench/nfqmin.c\`)" "$b conn/s" "$r conn/s" "$(ratio "$r" "$b")" "time $(ratio "$b" "$r") of bare"
 	say "conns: faultline, no rules"
 	fl_run conns "" "" "$FLB server $PORT" "$cli >$f.fl"
 	r=$(kv "$(cat "$f.fl" 2>/dev/null)" per_sec)
