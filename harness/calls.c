@@ -20,10 +20,20 @@ struct proc_loss {
 	uint64_t dropped; /* the highest count this process reported */
 };
 
+/* The last call on one (pid, fd), for the links in struct fl_call. */
+struct fd_last {
+	int pid, fd;
+	uint32_t id;     /* index + 1, 0: empty slot */
+	int via_ret;     /* that call is an accept that returned fd */
+};
+
 struct fl_calls {
 	int fd;
 	struct fl_call *v;
 	size_t n, cap;
+	struct fd_last *last; /* open addressing, nlast a power of two */
+	size_t nlast, used;
+	int unlinked;         /* out of memory once: the links are not whole */
 	uint64_t count[FL_FN_COUNT];
 	struct proc_loss *procs;
 	size_t nprocs, capprocs;
@@ -76,6 +86,7 @@ void fl_calls_free(struct fl_calls *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->v);
+	free(c->last);
 	free(c->procs);
 	free(c->hv);
 	free(c);
@@ -272,6 +283,53 @@ static uint32_t earlier_flow(const struct fl_calls *c, struct fl_call *k,
 	return 0;
 }
 
+static struct fd_last *last_slot(struct fd_last *t, size_t n, int pid, int fd)
+{
+	size_t i = ((uint32_t)pid * 2654435761u ^ (uint32_t)fd * 40503u) & (n - 1);
+
+	while (t[i].id && (t[i].pid != pid || t[i].fd != fd))
+		i = (i + 1) & (n - 1);
+	return &t[i];
+}
+
+/* Makes call id the last one on (pid, fd), linking it after the one
+ * before.  Out of memory: the links stay 0 (readers then scan). */
+static void link_call(struct fl_calls *c, int pid, int fd, uint32_t id,
+		      int via_ret)
+{
+	struct fd_last *e;
+
+	if (fd < 0)
+		return;
+	if (2 * (c->used + 1) > c->nlast) {
+		size_t n = c->nlast ? c->nlast * 2 : 1024;
+		struct fd_last *t = calloc(n, sizeof(*t));
+
+		if (!t) {
+			c->unlinked = 1;
+			return;
+		}
+		for (size_t i = 0; i < c->nlast; i++)
+			if (c->last[i].id)
+				*last_slot(t, n, c->last[i].pid,
+					   c->last[i].fd) = c->last[i];
+		free(c->last);
+		c->last = t;
+		c->nlast = n;
+	}
+	e = last_slot(c->last, c->nlast, pid, fd);
+	if (!e->id) {
+		c->used++;
+	} else if (e->via_ret && !via_ret) {
+		c->v[e->id - 1].next_ret = id; /* the new socket's first call */
+	} else if (!via_ret) {
+		c->v[e->id - 1].next_fd = id;
+		c->v[id - 1].prev_fd = e->id;
+	} /* else: an accept returned fd, a new socket: a new chain */
+	*e = (struct fd_last){.pid = pid, .fd = fd, .id = id,
+			      .via_ret = via_ret};
+}
+
 static void on_event(struct fl_calls *c, const struct fl_ev *ev,
 		     const struct fl_flow_table *flows, struct fl_trace *trace)
 {
@@ -334,6 +392,9 @@ static void on_event(struct fl_calls *c, const struct fl_ev *ev,
 	}
 	if (!k->flow && k->fd >= 0)
 		k->flow = earlier_flow(c, k, &k->dir);
+	link_call(c, k->pid, k->fd, (uint32_t)c->n, 0);
+	if ((k->fn == FL_FN_ACCEPT || k->fn == FL_FN_ACCEPT4) && k->ret >= 0)
+		link_call(c, k->pid, (int)k->ret, (uint32_t)c->n, 1);
 	trace_call(trace, k);
 }
 
@@ -396,4 +457,9 @@ const char *fl_err_name(int e)
 	const char *s = e ? strerrorname_np(e) : NULL;
 
 	return s ? s : "an error";
+}
+
+int fl_calls_linked(const struct fl_calls *c)
+{
+	return !c->unlinked;
 }

@@ -41,6 +41,10 @@ struct fl_call {
 	int sock_family;   /* AF_INET, AF_INET6, AF_UNIX ...; 0 unknown */
 	int sock_type;     /* SOCK_STREAM, SOCK_DGRAM ...; 0 unknown */
 	char local[64], peer[64];
+	/* Links between the calls on one socket (index + 1; 0: none): the
+	 * next and the previous call on this (pid, fd), and for an accept
+	 * the first call on the fd it returned (it starts that chain). */
+	uint32_t next_fd, prev_fd, next_ret;
 };
 
 /* One hello as received: a process image that loaded the shim, or the
@@ -107,6 +111,10 @@ static inline int fl_call_ends_conn(const struct fl_call *k, int error)
 	return (fl_call_is_read(k->fn) || fl_call_is_write(k->fn)) &&
 	       k->ret < 0 && k->err != EAGAIN && k->err != EINTR;
 }
+
+/* 1 if every call's next_fd/prev_fd/next_ret links are there (0 after an
+ * allocation failure: then follow the calls in order instead). */
+int fl_calls_linked(const struct fl_calls *c);
 
 /* "ECONNRESET", or "an error". */
 const char *fl_err_name(int e);

@@ -560,6 +560,26 @@ static void check_abort_loss(struct fl_check_result *c,
 static const struct fl_call *close_after(const struct fl_run_facts *f,
 					 int pid, int fd, size_t i)
 {
+	const struct fl_call *k = &f->calls[i];
+	uint32_t l = 0;
+	int linked = f->calls_linked;
+
+	/* Along the socket's own calls (calls.h), when call i is one. */
+	if (linked && k->pid == pid && k->fd == fd)
+		l = k->next_fd;
+	else if (linked && k->pid == pid && k->ret == fd &&
+		 (k->fn == FL_FN_ACCEPT || k->fn == FL_FN_ACCEPT4))
+		l = k->next_ret;
+	else
+		linked = 0;
+	for (; linked && l; l = f->calls[l - 1].next_fd) {
+		const struct fl_call *x = &f->calls[l - 1];
+
+		if (fl_call_closes(x))
+			return x;
+	}
+	if (linked)
+		return NULL;
 	for (size_t j = i + 1; j < f->ncalls; j++) {
 		const struct fl_call *x = &f->calls[j];
 
@@ -585,6 +605,19 @@ static int first_end(const struct fl_run_facts *f, size_t i, int error)
 {
 	const struct fl_call *k = &f->calls[i];
 
+	if (f->calls_linked) {
+		/* Back along the socket's own calls, to where it was
+		 * opened (or the close of the fd's previous socket). */
+		for (uint32_t l = k->prev_fd; l; l = f->calls[l - 1].prev_fd) {
+			const struct fl_call *x = &f->calls[l - 1];
+
+			if (fl_call_closes(x))
+				return 1;
+			if (fl_call_ends_conn(x, error))
+				return 0;
+		}
+		return 1;
+	}
 	for (size_t j = i; j-- > 0;) {
 		const struct fl_call *x = &f->calls[j];
 

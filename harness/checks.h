@@ -53,6 +53,7 @@ struct fl_run_facts {
 	/* socket calls from the shim */
 	const struct fl_call *calls;
 	size_t ncalls;
+	int calls_linked;         /* their next_fd/prev_fd links are whole */
 	int shim_loaded;          /* some target process said hello */
 	int shim_wanted;          /* the shim was put into the environment */
 	uint64_t calls_lost;

@@ -603,6 +603,7 @@ static void refresh_facts(struct run *r)
 {
 	fl_calls_process(r->calls, fl_engine_flows(r->eng), r->trace);
 	r->facts.calls = fl_calls_get(r->calls, &r->facts.ncalls);
+	r->facts.calls_linked = fl_calls_linked(r->calls);
 	r->facts.flows = fl_engine_flows(r->eng);
 	r->facts.states = r->states;
 	r->facts.end_ns = fl_clock_now_rel_ns();
@@ -1285,6 +1286,7 @@ static int cmd_run(int argc, char **argv)
 	fl_engine_get_stats(r.eng, &r.facts.eng);
 	r.facts.end_ns = fl_clock_now_rel_ns();
 	r.facts.calls = fl_calls_get(r.calls, &r.facts.ncalls);
+	r.facts.calls_linked = fl_calls_linked(r.calls);
 	r.facts.shim_loaded = fl_calls_shimmed(r.calls) > 0;
 	r.facts.shim_wanted = r.env[0] != NULL;
 	r.facts.calls_lost = fl_calls_lost(r.calls);

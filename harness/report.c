@@ -60,13 +60,15 @@ static json_object *after_stop_json(const struct fl_states *st, uint32_t id,
 				    int dir, uint64_t stop_ns)
 {
 	json_object *a = json_object_new_array();
-	size_t n = 0;
-	const struct fl_state_change *ch = st ? fl_states_changes(st, &n) : NULL;
+	uint8_t path[FL_STATES_PATH_MAX];
+	uint64_t at[FL_STATES_PATH_MAX];
+	size_t n = st && stop_ns ? fl_states_path_ns(st, id, dir, path, at,
+						     FL_STATES_PATH_MAX) : 0;
 
-	for (size_t i = 0; stop_ns && i < n; i++)
-		if (ch[i].flow == id && ch[i].dir == dir && ch[i].t_ns >= stop_ns)
+	for (size_t i = 0; i < n; i++)
+		if (at[i] >= stop_ns)
 			json_object_array_add(a, json_object_new_string(
-				fl_state_name(ch[i].to) ?: "?"));
+				fl_state_name(path[i]) ?: "?"));
 	return a;
 }
 

@@ -44,6 +44,7 @@ struct side_state {
 	uint64_t held_cw_ns;
 	uint8_t npath;
 	uint8_t path[FL_STATES_PATH_MAX];
+	uint64_t path_ns[FL_STATES_PATH_MAX]; /* when it got to each */
 };
 
 /* A segment's effect on its receiver, due when the engine releases it. */
@@ -252,8 +253,10 @@ static void change(struct fl_states *s, uint32_t id, int dir,
 			.from = ss->cur, .to = to};
 	ss->cur = to;
 	ss->was_est |= to == FL_TCP_ESTABLISHED;
-	if (ss->npath < FL_STATES_PATH_MAX)
+	if (ss->npath < FL_STATES_PATH_MAX) {
+		ss->path_ns[ss->npath] = s->now_ns;
 		ss->path[ss->npath++] = to;
+	}
 	watch(s, side_index(id, dir));
 }
 
@@ -807,6 +810,12 @@ void fl_states_set_stop(struct fl_states *s, uint64_t t_ns)
 size_t fl_states_path(const struct fl_states *s, uint32_t id, int dir,
 		      uint8_t *out, size_t max)
 {
+	return fl_states_path_ns(s, id, dir, out, NULL, max);
+}
+
+size_t fl_states_path_ns(const struct fl_states *s, uint32_t id, int dir,
+			 uint8_t *out, uint64_t *ns, size_t max)
+{
 	size_t i = ((size_t)id - 1) * 2 + (size_t)dir;
 	size_t n;
 
@@ -818,6 +827,8 @@ size_t fl_states_path(const struct fl_states *s, uint32_t id, int dir,
 		return 0;
 	n = s->v[i].npath < max ? s->v[i].npath : max;
 	memcpy(out, s->v[i].path, n);
+	if (ns)
+		memcpy(ns, s->v[i].path_ns, n * sizeof(*ns));
 	return n;
 }
 

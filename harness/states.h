@@ -96,5 +96,8 @@ const struct fl_state_change *fl_states_changes(const struct fl_states *s,
 
 size_t fl_states_path(const struct fl_states *s, uint32_t id, int dir,
 		      uint8_t *out, size_t max);
+/* The same, and in ns[] (if not NULL) when the side got to each state. */
+size_t fl_states_path_ns(const struct fl_states *s, uint32_t id, int dir,
+			 uint8_t *out, uint64_t *ns, size_t max);
 
 #endif

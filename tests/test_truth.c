@@ -375,8 +375,10 @@ BOTH(data_after_close_fails_from_the_wire)
 	cr_assert_not_null(strstr(d, "no rule made it, no SO_LINGER {1,0}"), "%s", d);
 	cr_assert_not_null(strstr(d, ": 1000 bytes from the peer arrived after the close "
 				  "and were thrown away"), "%s", d);
-	cr_assert_lt(num_after(d, "close() at "), num_after(d, "reset the connection at "),
-		     "%s", d);
+	/* In that order; printed to the ms, and the RST follows the close
+	 * within one when nothing stalls the queue. */
+	cr_assert_leq(num_after(d, "close() at "), num_after(d, "reset the connection at "),
+		      "%s", d);
 	json_object_put(rep);
 
 	run_fl(&r, u, NULL, NULL, drv(&r, "exec %s/late_client -p 7000 --late 1000", FL_TARGETS),
