@@ -94,27 +94,13 @@ const char *fl_check_name(enum fl_check_kind k)
 
 const char *fl_action_name(enum fl_action a)
 {
-	switch (a) {
-	case FL_ACT_DROP:
-		return "drop";
-	case FL_ACT_DELAY:
-		return "delay";
-	case FL_ACT_REWRITE:
-		return "rewrite";
-	case FL_ACT_RESET:
-		return "reset";
-	case FL_ACT_BLACKHOLE:
-		return "blackhole";
-	case FL_ACT_DUPLICATE:
-		return "duplicate";
-	case FL_ACT_REORDER:
-		return "reorder";
-	case FL_ACT_CORRUPT:
-		return "corrupt";
-	case FL_ACT_TRUNCATE:
-		return "truncate";
-	}
-	return "?";
+	static const char *const names[FL_ACT_COUNT] = {
+#define FL_ACTION(id, name) [FL_ACT_##id] = name,
+#include "actions.def"
+#undef FL_ACTION
+	};
+
+	return (unsigned)a < FL_ACT_COUNT ? names[a] : "?";
 }
 
 const char *fl_side_name(enum fl_side s)

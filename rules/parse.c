@@ -19,10 +19,13 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* words a line can start with, in enum fl_action order, then the others */
-static const char *const line_words[] = { "drop", "delay", "rewrite", "reset",
-					  "blackhole", "duplicate", "reorder",
-					  "corrupt", "truncate", "expect", "set" };
-#define NACTIONS 9
+/* What a line may start with: the actions (in enum order), then the rest. */
+static const char *const line_words[] = {
+#define FL_ACTION(id, name) name,
+#include "actions.def"
+#undef FL_ACTION
+	"expect", "set" };
+#define NACTIONS FL_ACT_COUNT
 
 /* matches and limits; "!flags" is lexed as '!' + "flags" */
 enum kw {

@@ -27,15 +27,15 @@ enum {
 };
 
 enum fl_action {
-	FL_ACT_DROP,
-	FL_ACT_DELAY,
-	FL_ACT_REWRITE,
-	FL_ACT_RESET,
-	FL_ACT_BLACKHOLE,
-	FL_ACT_DUPLICATE,
-	FL_ACT_REORDER,
-	FL_ACT_CORRUPT,
-	FL_ACT_TRUNCATE,
+#define FL_ACTION(id, name) FL_ACT_##id,
+#include "actions.def"
+#undef FL_ACTION
+};
+/* How many (apart from the enum, so switches over it stay exhaustive). */
+enum { FL_ACT_COUNT = 0
+#define FL_ACTION(id, name) + 1
+#include "actions.def"
+#undef FL_ACTION
 };
 
 /* Which side sent a segment.  client = the side that sent the SYN. */
