@@ -45,20 +45,6 @@ static const char *server_cmd(const struct run_result *r, const char *args,
 	return cmd_buf[1];
 }
 
-static char *file_text(const struct run_result *r, const char *name)
-{
-	static char buf[65536];
-	FILE *f = fopen(rr_path(r, name), "r");
-	size_t n;
-
-	if (!f)
-		return strcpy(buf, "");
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
 /*
  * faultline run -r SCENARIO --trace --report --timeout TIMEOUT --settle SETTLE
  * --driver DRIVER -- sh -c TARGET.
@@ -98,7 +84,7 @@ static void run_sc_timeout(struct run_result *r, enum as_user u, const char *sce
 	rr_run(r, u, argv, 25);
 	if (getenv("FL_TEST_VERBOSE"))
 		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- client\n%s\n", r->out, r->err,
-			file_text(r, "client.out"));
+			rr_read(r, "client.out"));
 }
 
 /* run_sc_timeout with --timeout 20s. */
@@ -299,7 +285,7 @@ BOTH(active_close_time_wait)
 	cr_assert_str_eq(path_of(fl, "client_states"), ACTIVE_PATH);
 	cr_assert_str_eq(path_of(fl, "states"), ACTIVE_PATH);
 	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > " PASSIVE_PATH);
-	cr_assert(strstr(file_text(&r, "client.out"), "DONE t_us="));
+	cr_assert(strstr(rr_read(&r, "client.out"), "DONE t_us="));
 	json_object_put(rep);
 	rr_free(&r);
 }
@@ -384,8 +370,8 @@ BOTH(time_wait_pile_correct)
 			  "flow %zu: %s", i + 1, cp);
 	}
 	first_fins_from(&r, 'c');
-	cr_assert_eq(count_lines(file_text(&r, "client.out"), "DONE"), TW_CONNS);
-	cr_assert_eq(count_lines(file_text(&r, "server.out"), "CLOSE"), TW_CONNS);
+	cr_assert_eq(count_lines(rr_read(&r, "client.out"), "DONE"), TW_CONNS);
+	cr_assert_eq(count_lines(rr_read(&r, "server.out"), "CLOSE"), TW_CONNS);
 	json_object_put(rep);
 	rr_free(&r);
 }
@@ -439,8 +425,8 @@ BOTH(time_wait_pile_server_closes_first)
 				 "flow %zu", i + 1);
 	}
 	first_fins_from(&r, 's');
-	cr_assert_eq(count_lines(file_text(&r, "server.out"), "REPLY"), TW_CONNS);
-	cr_assert_eq(count_lines(file_text(&r, "client.out"), "DONE"), TW_CONNS);
+	cr_assert_eq(count_lines(rr_read(&r, "server.out"), "REPLY"), TW_CONNS);
+	cr_assert_eq(count_lines(rr_read(&r, "client.out"), "DONE"), TW_CONNS);
 	json_object_put(rep);
 	rr_free(&r);
 }
@@ -534,8 +520,8 @@ BOTH(lost_final_ack_linger_zero)
 	fl = only_flow(rep);
 	cr_assert_str_eq(js(fl, "target_side"), "client");
 	/* The evidence names the setsockopt: when, which process, fd, flow. */
-	local = line_field(file_text(&r, "client.out"), "CONNECTED", "local");
-	cr_assert_not_null(local, "%s", file_text(&r, "client.out"));
+	local = line_field(rr_read(&r, "client.out"), "CONNECTED", "local");
+	cr_assert_not_null(local, "%s", rr_read(&r, "client.out"));
 	cr_assert_str_eq(js(fl, "client"), local);
 	d = js(report_check(rep, "no-linger-abort"), "detail");
 	snprintf(want, sizeof(want), " fd 3 flow 1 (%s <-> 127.0.0.1:7000)", local);
@@ -555,13 +541,13 @@ BOTH(lost_final_ack_linger_zero)
 	cr_assert_eq(json_object_array_length(faults), 1);
 	cr_assert_eq(ji(json_object_array_get_idx(faults, 0), "count"), 0);
 	/* The client: one round trip, then close() at once (it returned 0). */
-	cr_assert_str_eq(line_field(file_text(&r, "client.out"), "RTT", "i"), "1");
-	cr_assert(strstr(file_text(&r, "client.out"), "\nDONE t_us="));
+	cr_assert_str_eq(line_field(rr_read(&r, "client.out"), "RTT", "i"), "1");
+	cr_assert(strstr(rr_read(&r, "client.out"), "\nDONE t_us="));
 	/* The server: its read() fails with ECONNRESET after the 1 byte. */
-	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "READ_ERROR", "errno"),
-			 "ECONNRESET", "%s", file_text(&r, "server.out"));
-	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "READ_ERROR", "bytes"), "1");
-	cr_assert_null(line_field(file_text(&r, "server.out"), "EOF", "bytes"));
+	cr_assert_str_eq(line_field(rr_read(&r, "server.out"), "READ_ERROR", "errno"),
+			 "ECONNRESET", "%s", rr_read(&r, "server.out"));
+	cr_assert_str_eq(line_field(rr_read(&r, "server.out"), "READ_ERROR", "bytes"), "1");
+	cr_assert_null(line_field(rr_read(&r, "server.out"), "EOF", "bytes"));
 	/* The wire: setsockopt(SO_LINGER {1,0}), then one RST from the client
 	 * and no FIN from either side. */
 	tr = rr_trace(&r);
@@ -640,7 +626,7 @@ BOTH(simultaneous_close)
 	cr_assert(fin_sent[0] >= 0 && fin_sent[1] >= 0, "both FINs in the trace");
 	cr_assert_lt(fin_sent[0], fin_arrives[1], "client FIN sent before the server's arrived");
 	cr_assert_lt(fin_sent[1], fin_arrives[0], "server FIN sent before the client's arrived");
-	cr_assert(strstr(file_text(&r, "client.out"), "DONE t_us="));
+	cr_assert(strstr(rr_read(&r, "client.out"), "DONE t_us="));
 	json_object_put(tr);
 	json_object_put(rep);
 	rr_free(&r);
@@ -677,14 +663,14 @@ BOTH(half_close)
 	cr_assert_str_eq(path_of(fl, "client_states"), ACTIVE_PATH);
 	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > " PASSIVE_PATH);
 	/* The data, intact both ways. */
-	out = file_text(&r, "client.out");
+	out = rr_read(&r, "client.out");
 	cr_assert(strstr(out, "SHUTDOWN_WR t_us="), "%s", out);
 	cr_assert_not_null(line_field(out, "SENT", "fnv"), "%s", out);
 	snprintf(sent_fnv, sizeof(sent_fnv), "%s", line_field(out, "SENT", "fnv"));
 	cr_assert_str_eq(line_field(out, "RECEIVED", "bytes"), "4194304", "%s", out);
 	cr_assert_str_eq(line_field(out, "RECEIVED", "fnv"), sent_fnv, "%s", out);
 	cr_assert_str_eq(line_field(out, "EOF", "bytes"), "4194304", "%s", out);
-	out = file_text(&r, "server.out");
+	out = rr_read(&r, "server.out");
 	cr_assert_str_eq(line_field(out, "EOF", "fnv"), sent_fnv, "%s", out);
 	/* Server data reached the client after the client's FIN had left. */
 	tr = rr_trace(&r);
@@ -760,13 +746,13 @@ BOTH(half_close_unread)
 			 "SYN_RECV > ESTABLISHED > CLOSE_WAIT > CLOSE");
 	/* The client sent everything, read nothing; the server got all of it
 	 * and its EOF, and wrote the echo back without an error. */
-	out = file_text(&r, "client.out");
+	out = rr_read(&r, "client.out");
 	cr_assert(strstr(out, "SHUTDOWN_WR t_us=") && strstr(out, "\nDONE t_us="), "%s", out);
 	cr_assert_str_eq(line_field(out, "SENT", "bytes"), "10000", "%s", out);
 	snprintf(sent_fnv, sizeof(sent_fnv), "%s", line_field(out, "SENT", "fnv"));
 	cr_assert_null(line_field(out, "RECEIVED", "bytes"), "%s", out);
 	cr_assert_null(line_field(out, "EOF", "bytes"), "%s", out);
-	out = file_text(&r, "server.out");
+	out = rr_read(&r, "server.out");
 	cr_assert_str_eq(line_field(out, "EOF", "bytes"), "10000", "%s", out);
 	cr_assert_str_eq(line_field(out, "EOF", "fnv"), sent_fnv, "%s", out);
 	cr_assert(!strstr(out, "_ERROR"), "%s", out);
@@ -829,7 +815,7 @@ BOTH(connect_timeout)
 	cr_assert_str_eq(js(fl, "target_side"), "client");
 	cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > CLOSE");
 	cr_assert_str_eq(path_of(fl, "server_states"), "", "the server saw nothing");
-	out = file_text(&r, "client.out");
+	out = rr_read(&r, "client.out");
 	cr_assert_str_eq(line_field(out, "CONNECT_ERROR", "errno"), "ETIMEDOUT", "%s", out);
 	tr = rr_trace(&r);
 	for (size_t i = 0; i < json_object_array_length(tr); i++) {
@@ -895,7 +881,7 @@ BOTH(connect_timeout_kernel)
 	cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > CLOSE");
 	cr_assert_str_eq(path_of(fl, "server_states"), "", "the server saw nothing");
 	/* Still waiting when stopped: neither connected nor failed. */
-	out = file_text(&r, "client.out");
+	out = rr_read(&r, "client.out");
 	cr_assert_null(line_field(out, "CONNECT_ERROR", "errno"), "%s", out);
 	cr_assert_null(line_field(out, "CONNECTED", "local"), "%s", out);
 	/* The SYN, retransmitted (same sequence number, one flow), every one
@@ -949,7 +935,7 @@ BOTH(connect_refused)
 	cr_assert(check_ok(rep, "path client SYN_SENT > CLOSE"));
 	cr_assert(check_ok(rep, "no-fd-leak"));
 	cr_assert(check_ok(rep, "exit 1"));
-	out = file_text(&r, "client.out");
+	out = rr_read(&r, "client.out");
 	cr_assert_str_eq(line_field(out, "CONNECT_ERROR", "errno"), "ECONNREFUSED", "%s", out);
 	cr_assert_null(line_field(out, "CONNECTED", "local"), "%s", out);
 	flows = json_object_object_get(rep, "flows");
@@ -961,7 +947,7 @@ BOTH(connect_refused)
 		cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > CLOSE", "flow %zu", i + 1);
 	}
 	cr_assert(strstr(js(report_check(rep, "no-fd-leak"), "detail"), "all closed"));
-	cr_assert_null(line_field(file_text(&r, "server.out"), "ACCEPT", "conn"));
+	cr_assert_null(line_field(rr_read(&r, "server.out"), "ACCEPT", "conn"));
 	json_object_put(rep);
 	rr_free(&r);
 }
@@ -986,7 +972,7 @@ BOTH(unread_close_correct)
 	cr_assert(check_ok(rep, "no-unread-close"));
 	fl = only_flow(rep);
 	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > " PASSIVE_PATH);
-	cr_assert_str_eq(line_field(file_text(&r, "client.out"), "EOF", "bytes"), "100000");
+	cr_assert_str_eq(line_field(rr_read(&r, "client.out"), "EOF", "bytes"), "100000");
 	json_object_put(rep);
 	rr_free(&r);
 }
@@ -1043,10 +1029,10 @@ BOTH(unread_close_rst)
 	 * sends, in a write(); when it came before the client's
 	 * shutdown(SHUT_WR), that call fails with ENOTCONN (the socket is
 	 * closed already). */
-	cr_assert(strstr(file_text(&r, "client.out"), "_ERROR errno=ECONNRESET") ||
-		  strstr(file_text(&r, "client.out"), "WRITE_ERROR errno=EPIPE") ||
-		  strstr(file_text(&r, "client.out"), "SHUTDOWN_ERROR errno=ENOTCONN"),
-		  "%s", file_text(&r, "client.out"));
+	cr_assert(strstr(rr_read(&r, "client.out"), "_ERROR errno=ECONNRESET") ||
+		  strstr(rr_read(&r, "client.out"), "WRITE_ERROR errno=EPIPE") ||
+		  strstr(rr_read(&r, "client.out"), "SHUTDOWN_ERROR errno=ENOTCONN"),
+		  "%s", rr_read(&r, "client.out"));
 	json_object_put(tr);
 	json_object_put(rep);
 	rr_free(&r);
@@ -1090,12 +1076,12 @@ BOTH(rst_in_window)
 	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > ESTABLISHED > CLOSE");
 	cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > ESTABLISHED > CLOSE");
 	cr_assert_eq(ji(fl, "faults"), 1);
-	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "READ_ERROR", "errno"),
-			 "ECONNRESET", "%s", file_text(&r, "server.out"));
-	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "READ_ERROR", "bytes"), "1");
-	cr_assert_str_eq(line_field(file_text(&r, "client.out"), "READ_ERROR", "errno"),
-			 "ECONNRESET", "%s", file_text(&r, "client.out"));
-	cr_assert_str_eq(line_field(file_text(&r, "client.out"), "RTT", "i"), "1");
+	cr_assert_str_eq(line_field(rr_read(&r, "server.out"), "READ_ERROR", "errno"),
+			 "ECONNRESET", "%s", rr_read(&r, "server.out"));
+	cr_assert_str_eq(line_field(rr_read(&r, "server.out"), "READ_ERROR", "bytes"), "1");
+	cr_assert_str_eq(line_field(rr_read(&r, "client.out"), "READ_ERROR", "errno"),
+			 "ECONNRESET", "%s", rr_read(&r, "client.out"));
+	cr_assert_str_eq(line_field(rr_read(&r, "client.out"), "RTT", "i"), "1");
 	tr = rr_trace(&r);
 	for (size_t i = 0; i < json_object_array_length(tr); i++) {
 		json_object *ev = json_object_array_get_idx(tr, i);
@@ -1146,10 +1132,10 @@ BOTH(rst_out_of_window)
 		  !strcmp(path_of(only_flow(rep), "client_states"),
 			  "SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT"),
 		  "%s", path_of(only_flow(rep), "client_states"));
-	out = file_text(&r, "client.out");
+	out = rr_read(&r, "client.out");
 	cr_assert_not_null(line_field(out, "RTT", "i"), "%s", out);
 	cr_assert(strstr(out, "RTT i=3 ") && strstr(out, "DONE t_us="), "%s", out);
-	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "EOF", "bytes"), "3");
+	cr_assert_str_eq(line_field(rr_read(&r, "server.out"), "EOF", "bytes"), "3");
 	tr = rr_trace(&r);
 	for (size_t i = 0; i < json_object_array_length(tr); i++) {
 		json_object *ev = json_object_array_get_idx(tr, i);
@@ -1213,7 +1199,7 @@ static json_object *write_after_close(struct run_result *r, enum as_user u, int 
 	cr_assert_str_eq(js(fl, "target_side"), "client");
 	cr_assert_str_eq(path_of(fl, "client_states"),
 			 "SYN_SENT > ESTABLISHED > CLOSE_WAIT > CLOSE");
-	cr_assert_str_eq(line_field(file_text(r, "client.out"), "PEER_CLOSED", "how"), "EOF");
+	cr_assert_str_eq(line_field(rr_read(r, "client.out"), "PEER_CLOSED", "how"), "EOF");
 	tr = rr_trace(r);
 	for (size_t i = 0; i < json_object_array_length(tr); i++) {
 		json_object *ev = json_object_array_get_idx(tr, i);
@@ -1248,7 +1234,7 @@ BOTH(write_after_peer_close_ignored)
 	cr_assert(check_ok(rep, "no-fd-leak"));
 	cr_assert(check_ok(rep, "exit 0"));
 	cr_assert(strstr(js(report_check(rep, "no-sigpipe"), "detail"), "first EPIPE survived"));
-	out = file_text(&r, "client.out");
+	out = rr_read(&r, "client.out");
 	cr_assert_null(line_field(out, "WRITE_ERROR i=1", "errno"), "%s", out);
 	/* The write after the RST arrived fails (the 2nd, or a later one
 	 * when the RST is slow to come on a loaded machine). */
@@ -1276,7 +1262,7 @@ BOTH(write_after_peer_close_sigpipe)
 	cr_assert(check_ok(rep, "no-fd-leak"), "%s", js(report_check(rep, "no-fd-leak"), "detail"));
 	cr_assert(strstr(js(report_check(rep, "no-sigpipe"), "detail"), "died of SIGPIPE"),
 		  "%s", js(report_check(rep, "no-sigpipe"), "detail"));
-	out = file_text(&r, "client.out");
+	out = rr_read(&r, "client.out");
 	cr_assert(strstr(out, "WRITE i=2 "), "%s", out);
 	cr_assert(!strstr(out, "WRITE_ERROR") && !strstr(out, "DONE"), "%s", out);
 	json_object_put(rep);
@@ -1370,7 +1356,7 @@ BOTH(blackhole_user_timeout)
 	fl = only_flow(rep);
 	cr_assert_str_eq(js(fl, "target_side"), "client");
 	cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > ESTABLISHED > CLOSE");
-	out = file_text(&r, "client.out");
+	out = rr_read(&r, "client.out");
 	cr_assert_str_eq(line_field(out, "READ_ERROR", "errno"), "ETIMEDOUT", "%s", out);
 	elapsed = atol(line_field(out, "READ_ERROR", "elapsed_ms"));
 	cr_assert(elapsed >= 1000 && elapsed <= 3000, "ETIMEDOUT after %ldms", elapsed);
@@ -1461,11 +1447,11 @@ BOTH(blackhole_no_user_timeout)
 	 * stopped it, does not count). */
 	cr_assert_eq(ji(pg, "unacked"), 1, "%s", json_object_to_json_string(pg));
 	/* The client is still blocked in its first read: no error, no RTT. */
-	out = file_text(&r, "client.out");
+	out = rr_read(&r, "client.out");
 	cr_assert_not_null(line_field(out, "CONNECTED", "local"), "%s", out);
 	cr_assert_null(line_field(out, "READ_ERROR", "errno"), "%s", out);
 	cr_assert_null(line_field(out, "RTT", "i"), "%s", out);
-	cr_assert_null(line_field(file_text(&r, "server.out"), "EOF", "bytes"));
+	cr_assert_null(line_field(rr_read(&r, "server.out"), "EOF", "bytes"));
 	/* The byte retransmitted into the blackhole with exponential backoff
 	 * (a tail loss probe first, then RTOs from 200ms, doubling), and no
 	 * data ever from the server. */
@@ -1528,8 +1514,8 @@ BOTH(read_error_closed)
 			 "1 failure, each closed within 0.500s");
 	fl = only_flow(rep);
 	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > ESTABLISHED > CLOSE");
-	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "READ_ERROR", "errno"),
-			 "ECONNRESET", "%s", file_text(&r, "server.out"));
+	cr_assert_str_eq(line_field(rr_read(&r, "server.out"), "READ_ERROR", "errno"),
+			 "ECONNRESET", "%s", rr_read(&r, "server.out"));
 	json_object_put(rep);
 	rr_free(&r);
 }
@@ -1559,8 +1545,8 @@ BOTH(read_error_forgotten)
 	snprintf(want, sizeof(want), "flow 1 (127.0.0.1:7000 <-> %s); no close() by ",
 		 js(fl, "client"));
 	cr_assert(strstr(d, want), "%s\nwant %s", d, want);
-	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "READ_ERROR", "errno"),
-			 "ECONNRESET", "%s", file_text(&r, "server.out"));
+	cr_assert_str_eq(line_field(rr_read(&r, "server.out"), "READ_ERROR", "errno"),
+			 "ECONNRESET", "%s", rr_read(&r, "server.out"));
 	json_object_put(rep);
 	rr_free(&r);
 }
@@ -1614,10 +1600,10 @@ BOTH(linger_off)
 	fl = only_flow(rep);
 	cr_assert_str_eq(path_of(fl, "server_states"),
 			 "SYN_RECV > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT");
-	sent = line_field(file_text(&r, "server.out"), "SENT", "bytes");
-	cr_assert_not_null(sent, "%s", file_text(&r, "server.out"));
+	sent = line_field(rr_read(&r, "server.out"), "SENT", "bytes");
+	cr_assert_not_null(sent, "%s", rr_read(&r, "server.out"));
 	cr_assert_gt(atol(sent), 0);
-	out = file_text(&r, "client.out");
+	out = rr_read(&r, "client.out");
 	cr_assert_str_eq(line_field(out, "EOF", "bytes"), sent, "%s", out);
 	tr = rr_trace(&r);
 	cr_assert_lt(close_dur(tr, &unsent), 0.1);
@@ -1651,10 +1637,10 @@ BOTH(linger_abort)
 	fl = only_flow(rep);
 	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > ESTABLISHED > CLOSE");
 	cr_assert_str_eq(path_of(fl, "client_states"), "SYN_SENT > ESTABLISHED > CLOSE");
-	out = file_text(&r, "client.out");
+	out = rr_read(&r, "client.out");
 	cr_assert_str_eq(line_field(out, "READ_ERROR", "errno"), "ECONNRESET", "%s", out);
 	cr_assert_lt(atol(line_field(out, "READ_ERROR", "received")),
-		     atol(line_field(file_text(&r, "server.out"), "SENT", "bytes")));
+		     atol(line_field(rr_read(&r, "server.out"), "SENT", "bytes")));
 	tr = rr_trace(&r);
 	for (size_t i = 0; i < json_object_array_length(tr); i++) {
 		json_object *ev = json_object_array_get_idx(tr, i);
@@ -1699,11 +1685,11 @@ static void linger_timeout(enum as_user u, int nonblock)
 	cr_assert(strstr(d, "the linger time ran out and close() returned 0"), "%s", d);
 	fl = only_flow(rep);
 	cr_assert_eq(ji(fl, "id"), 1);
-	sent = line_field(file_text(&r, "server.out"), "SENT", "bytes");
-	cr_assert_not_null(sent, "%s", file_text(&r, "server.out"));
-	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "CLOSE", "ret"), "0");
-	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "CLOSE", "errno"), "0");
-	out = file_text(&r, "client.out");
+	sent = line_field(rr_read(&r, "server.out"), "SENT", "bytes");
+	cr_assert_not_null(sent, "%s", rr_read(&r, "server.out"));
+	cr_assert_str_eq(line_field(rr_read(&r, "server.out"), "CLOSE", "ret"), "0");
+	cr_assert_str_eq(line_field(rr_read(&r, "server.out"), "CLOSE", "errno"), "0");
+	out = rr_read(&r, "client.out");
 	cr_assert_str_eq(line_field(out, "EOF", "bytes"), sent, "%s", out);
 	tr = rr_trace(&r);
 	dur = close_dur(tr, &unsent);
@@ -1763,8 +1749,8 @@ static void idle_keepalive(enum as_user u, const char *opts)
 	cr_assert(t > 2.8 && t < 4.0, "ETIMEDOUT %.3fs after the peer's last segment", t);
 	cr_assert(jd(pg, "closed") - jd(pg, "noticed") < 0.1);
 	cr_assert_str_eq(path_of(fl, "server_states"), "SYN_RECV > ESTABLISHED > CLOSE");
-	cr_assert_str_eq(line_field(file_text(&r, "server.out"), "READ_ERROR", "errno"),
-			 "ETIMEDOUT", "%s", file_text(&r, "server.out"));
+	cr_assert_str_eq(line_field(rr_read(&r, "server.out"), "READ_ERROR", "errno"),
+			 "ETIMEDOUT", "%s", rr_read(&r, "server.out"));
 	json_object_put(rep);
 	rr_free(&r);
 }
@@ -1789,8 +1775,8 @@ BOTH(idle_program_timer)
 	cr_assert_eq(ji(pg, "keepalive_probes"), 0);
 	t = jd(pg, "closed") - jd(pg, "since");
 	cr_assert(t > 1.9 && t < 3.0, "closed %.3fs after the peer's last segment", t);
-	cr_assert_not_null(line_field(file_text(&r, "server.out"), "IDLE_TIMEOUT", "idle_ms"),
-			   "%s", file_text(&r, "server.out"));
+	cr_assert_not_null(line_field(rr_read(&r, "server.out"), "IDLE_TIMEOUT", "idle_ms"),
+			   "%s", rr_read(&r, "server.out"));
 	json_object_put(rep);
 	rr_free(&r);
 }
@@ -1819,7 +1805,7 @@ static void idle_unnoticed(enum as_user u, const char *opts, const char *why)
 	cr_assert(strstr(d, why), "%s\nwant %s", d, why);
 	/* What was seen, not a guess at what the program needs. */
 	cr_assert_null(strstr(d, "needs"), "%s", d);
-	cr_assert_null(line_field(file_text(&r, "server.out"), "READ_ERROR", "errno"));
+	cr_assert_null(line_field(rr_read(&r, "server.out"), "READ_ERROR", "errno"));
 	json_object_put(rep);
 	rr_free(&r);
 }

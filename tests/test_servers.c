@@ -70,20 +70,6 @@ static void need(const char *path, const char *pkg, ...)
 	va_end(ap);
 }
 
-static char *text_of(const char *path)
-{
-	static char buf[65536];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return strcpy(buf, "");
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
 /*
  * faultline run [-r RULES]... [EXTRA]... --trace --report --settle SETTLE
  * --driver DRIVER -- TARGET...  (rules and extra NULL-terminated lists).
@@ -120,7 +106,7 @@ static void run_fl(struct run_result *r, enum as_user u, const char *const *rule
 	rr_run(r, u, argv, 35);
 	if (getenv("FL_TEST_VERBOSE"))
 		fprintf(stderr, "--- %s\n--- stdout\n%s--- stderr\n%s--- client\n%s\n", r->dir,
-			r->out, r->err, text_of(rr_path(r, "client.out")));
+			r->out, r->err, rr_read(r, "client.out"));
 }
 
 /* ---- the report ------------------------------------------------------- */
@@ -414,7 +400,7 @@ BOTH(nginx_clean)
 	run_nginx(&r, u, NULL, "500ms",
 		  CURL " -sS -H 'Connection: close' http://127.0.0.1:8080/");
 	rep = report(&r);
-	cr_assert_str_eq(text_of(rr_path(&r, "client.out")), "hello from nginx\n");
+	cr_assert_str_eq(rr_read(&r, "client.out"), "hello from nginx\n");
 	cr_assert_eq(exit_code(rep), 0);
 	want_hygiene(rep);
 	want_pass(rep);
@@ -517,7 +503,7 @@ BOTH(python_clean)
 	run_python(&r, u, NULL, "500ms", "HTTP/1.0",
 		   CURL " -sS http://127.0.0.1:8000/index.html");
 	rep = report(&r);
-	cr_assert_str_eq(text_of(rr_path(&r, "client.out")), "hello from python\n");
+	cr_assert_str_eq(rr_read(&r, "client.out"), "hello from python\n");
 	cr_assert_str_eq(js(json_object_object_get(json_object_object_get(rep, "target"),
 						   "exit"), "signal") ?: "(none)", "SIGTERM");
 	want_hygiene(rep);
@@ -611,7 +597,7 @@ BOTH(redis_clean)
 	rr_init(&r);
 	run_redis(&r, u, NULL, "500ms", CLI "set k v && " CLI "get k", NULL);
 	rep = report(&r);
-	cr_assert_str_eq(text_of(rr_path(&r, "client.out")), "OK\nv\n");
+	cr_assert_str_eq(rr_read(&r, "client.out"), "OK\nv\n");
 	cr_assert_eq(exit_code(rep), 0);
 	want_hygiene(rep);
 	want_pass(rep);
@@ -688,7 +674,7 @@ static void redis_idle(enum as_user u, int keepalive)
 	rr_init(&r);
 	run_redis(&r, u, rules, "500ms", "(echo PING; sleep 6) | " CLI, keepalive ? ka : NULL);
 	rep = report(&r);
-	cr_assert_str_eq(text_of(rr_path(&r, "client.out")), "PONG\n");
+	cr_assert_str_eq(rr_read(&r, "client.out"), "PONG\n");
 	cr_assert_gt(fault_count(rep), 0, "nothing was blackholed");
 	flows = flows_of(rep);
 	cr_assert_eq(json_object_array_length(flows), 1);

@@ -28,20 +28,6 @@
 /* A NULL-terminated argv for the target. */
 #define TARGET(...) ((const char *const[]){__VA_ARGS__, NULL})
 
-static char *file_text(const struct run_result *r, const char *name)
-{
-	static char buf[65536];
-	FILE *f = fopen(rr_path(r, name), "r");
-	size_t n;
-
-	if (!f)
-		return strcpy(buf, "");
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
 /*
  * faultline run [-r DIR/test.rules] --trace --report --timeout 30s OPTS
  *   [--driver DRIVER] -- TARGET...
@@ -81,7 +67,7 @@ static void run_fl(struct run_result *r, enum as_user u, const char *rules,
 	rr_run(r, u, argv, 60);
 	if (getenv("FL_TEST_VERBOSE"))
 		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- driver\n%s\n", r->out,
-			r->err, file_text(r, "driver.out"));
+			r->err, rr_read(r, "driver.out"));
 }
 
 /* A driver command: `{ the printf of fmt; } > DIR/driver.out`. */
@@ -364,7 +350,7 @@ BOTH(data_after_close_fails_from_the_wire)
 	       TARGET(FL_TARGETS "/answer_close_server", "-p", "7000"));
 	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
-	dv = file_text(&r, "driver.out");
+	dv = rr_read(&r, "driver.out");
 	cr_assert_eq(field_num(r.out, "CLOSE conn=1", "unread"), 0, "%s", r.out);
 	cr_assert_not_null(strstr(dv, "PEER_EOF"), "%s", dv);
 	cr_assert_eq(field_num(dv, "LATE_SENT", "bytes"), 1000, "%s", dv);
@@ -386,8 +372,8 @@ BOTH(data_after_close_fails_from_the_wire)
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
 	cr_assert_eq(field_num(r.out, "DRAINED conn=1", "bytes"), 1000, "%s", r.out);
-	d = line_field(file_text(&r, "driver.out"), "END", "how");
-	cr_assert(d && !strcmp(d, "eof"), "%s", file_text(&r, "driver.out"));
+	d = line_field(rr_read(&r, "driver.out"), "END", "how");
+	cr_assert(d && !strcmp(d, "eof"), "%s", rr_read(&r, "driver.out"));
 	only_failing(rep, r.out, NONE);
 	json_object_put(rep);
 	rr_free(&r);
