@@ -1,16 +1,16 @@
 /*
- * main.c - the faultline command line: `run`, `check`, --help, --version.
- *
- * `run` parses the rule files, enters the sandbox, binds the queue,
- * installs the iptables rules, starts the target, starts the driver once
- * the target listens, and runs one poll() loop over the queue, its timer
- * and a signalfd until the run ends; then it judges and reports.
- * Single-threaded.  Only main() decides the exit status.
+ * run.c - one `faultline run`, from the parsed options and rules to the
+ * exit status: enters the sandbox, binds the queue, installs the iptables
+ * rules, starts the target, starts the driver once the target listens,
+ * and runs one poll() loop over the queue, its timer, the shim's channel
+ * and a signalfd through the phases (ready, driver, settle, term, kill)
+ * until the run ends; then it judges and reports.  It wires the modules
+ * together; what a segment does, what a state is and what a check holds
+ * is theirs.  Single-threaded.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,411 +33,21 @@
 #include "queue.h"
 #include "report.h"
 #include "rules.h"
+#include "run.h"
 #include "sampler.h"
 #include "sandbox.h"
 #include "states.h"
 #include "trace.h"
 
-enum { EXIT_OK = 0, EXIT_CHECK = 1, EXIT_USAGE = 2, EXIT_ENV = 3 };
-
 #define FL_MARK 0x464c0001u /* "FL": segments the engine injected */
 #define SAMPLE_NS 10000000u /* the states' timers run at least this often */
 #define LOOKS_MAX 4096u     /* socket lookups in one batch */
 
-static const char usage_text[] =
-	"Usage:\n"
-	"  faultline run [OPTIONS] -- PROGRAM [ARG]...\n"
-	"  faultline check RULES...\n"
-	"  faultline --help | --version\n"
-	"\n"
-	"faultline runs PROGRAM (the target) in a private network sandbox,\n"
-	"drops, delays or rewrites its TCP segments as the rule files say,\n"
-	"and reports whether the checks in them held.\n"
-	"\n"
-	"run options:\n"
-	"  -r, --rules FILE      rule file (repeatable; rules keep their order)\n"
-	"      --driver CMD      shell command run in the sandbox once the target\n"
-	"                        listens (the test client); its failure fails the run\n"
-	"      --report FILE     write the JSON report\n"
-	"      --trace FILE      write every event as JSON Lines ('-' = stdout)\n"
-	"      --junit FILE      write the checks as JUnit XML\n"
-	"      --timeout DUR     end the run after DUR (default 60s; 0 = never);\n"
-	"                        a run that times out fails\n"
-	"      --seed N          seed for prob/jitter (overrides 'set seed';\n"
-	"                        default random, printed in the report)\n"
-	"      --settle DUR      after the driver exits, wait at least DUR before\n"
-	"                        stopping the target (default 500ms); longer while\n"
-	"                        a check's window is open or a faulted flow is\n"
-	"                        mid-teardown (at most until --timeout)\n"
-	"      --grace DUR       after SIGTERM, wait DUR before SIGKILL (default 2s)\n"
-	"      --ready-port N    start the driver once something listens on port N\n"
-	"                        (default: once anything listens)\n"
-	"      --ready-delay DUR start the driver DUR after the target instead\n"
-	"      --ready-timeout DUR  give up waiting to listen after DUR and start\n"
-	"                        the driver anyway (default 10s)\n"
-	"      --mtu N           MTU of the sandbox's loopback (default 1500)\n"
-	"      --user UID[:GID]  run target and driver as this user (root only;\n"
-	"                        default under sudo: the invoking user)\n"
-	"      --queue-all       queue every segment, even when no rule needs it\n"
-	"      --preload PATH    the shim (default: libfaultline-preload.so next to\n"
-	"                        the faultline binary, or $FAULTLINE_PRELOAD)\n"
-	"      --no-preload      do not load the shim into the target\n"
-	"      --preload-driver  load the shim into the driver too\n"
-	"      --allow-skip      a check that could not be judged does not make\n"
-	"                        the run INCONCLUSIVE (exit 0 if nothing failed)\n"
-	"  -v, --verbose         harness diagnostics on stderr\n"
-	"\n"
-	"Durations: 500ms, 2s, 1.5s, 200us.  Rule language: rules/README.md.\n"
-	"\n"
-	"Result: PASS when every check was judged and held; FAIL when one failed\n"
-	"(also a target that exits non-zero or by a signal before faultline\n"
-	"stops it, unless 'expect exit N' / 'expect signal NAME' says so);\n"
-	"INCONCLUSIVE when one could not be judged (no shim in the process that\n"
-	"owns the socket, a window the run could not wait out, no connection).\n"
-	"\n"
-	"Exit status: 0 PASS; 1 FAIL or INCONCLUSIVE; 2 usage or rule-file\n"
-	"error; 3 environment error (no namespaces, no NFQUEUE, no iptables).\n"
-	"\n"
-	"Examples:\n"
-	"  faultline check rules/scenarios/lost-fin.rules\n"
-	"  faultline run -r rules/scenarios/lost-fin.rules \\\n"
-	"      --driver 'tcp_client -p 7000 --rtt 3' -- echo_server -p 7000\n";
-
-struct run_opts {
-	const char **rule_files;
-	size_t nrule_files;
-	const char *driver;
-	const char *report;
-	const char *trace;
-	const char *junit;
-	uint64_t timeout_ns;
-	int have_seed;
-	uint64_t seed;
-	uint64_t settle_ns, grace_ns;
-	uint16_t ready_port;
-	int have_ready_delay;
-	uint64_t ready_delay_ns, ready_timeout_ns;
-	unsigned mtu;
-	int have_user;
-	uid_t uid;
-	gid_t gid;
-	int queue_all;
-	int verbose;
-	const char *preload;
-	int no_preload, preload_driver;
-	int allow_skip;
-	char **argv;
-};
-
-static int read_file(const char *path, char **text, size_t *len)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	int ret = 0;
-
-	if (!f)
-		return -errno;
-	for (;;) {
-		size_t got;
-
-		if (n + 4096 > cap) {
-			char *p = realloc(buf, cap = cap ? cap * 2 : 8192);
-
-			if (!p) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			buf = p;
-		}
-		got = fread(buf + n, 1, cap - n - 1, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f))
-		ret = -EIO;
-out:
-	fclose(f);
-	if (ret < 0) {
-		free(buf);
-		return ret;
-	}
-	if (!buf && !(buf = malloc(1)))
-		return -ENOMEM;
-	buf[n] = 0;
-	*text = buf;
-	*len = n;
-	return 0;
-}
-
-/* Parses every file, printing all diagnostics.  Returns 0, or an exit
- * status. */
-static int load_rules(struct fl_ruleset *rs, const char *const *files,
-		      size_t n, int lint)
-{
-	struct fl_diag diag = {0};
-	int status = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char *text = NULL;
-		size_t len = 0;
-		int ret = read_file(files[i], &text, &len);
-
-		if (ret < 0) {
-			fprintf(stderr, "faultline: %s: %s\n", files[i],
-				strerror(-ret));
-			status = EXIT_USAGE;
-			continue;
-		}
-		ret = fl_rules_parse(rs, files[i], text, len, &diag);
-		free(text);
-		if (ret == -ENOMEM) {
-			fprintf(stderr, "faultline: out of memory\n");
-			status = EXIT_USAGE;
-		} else if (ret < 0) {
-			status = EXIT_USAGE;
-		}
-	}
-	if (lint && status == 0)
-		fl_rules_lint(rs, &diag);
-	if (diag.buf)
-		fputs(diag.buf, stderr);
-	if (diag.nerrors)
-		fprintf(stderr, "%u error%s\n", diag.nerrors,
-			diag.nerrors == 1 ? "" : "s");
-	fl_diag_free(&diag);
-	return status;
-}
-
-static int cmd_check(int argc, char **argv)
-{
-	struct fl_ruleset *rs;
-	int status;
-	char buf[512];
-
-	if (argc < 1) {
-		fprintf(stderr, "faultline check: no rule file given\n"
-			"Usage: faultline check RULES...\n");
-		return EXIT_USAGE;
-	}
-	rs = fl_ruleset_new();
-	if (!rs)
-		return EXIT_USAGE;
-	status = load_rules(rs, (const char *const *)argv, (size_t)argc, 1);
-	if (status == 0) {
-		for (size_t i = 0; i < rs->nrules; i++) {
-			fl_rule_explain(&rs->rules[i], buf, sizeof(buf));
-			printf("%s:%u: %s\n", rs->rules[i].file,
-			       rs->rules[i].line, buf);
-		}
-		for (size_t i = 0; i < rs->nexpects; i++) {
-			fl_expect_explain(&rs->expects[i], buf, sizeof(buf));
-			printf("%s:%u: %s\n", rs->expects[i].file,
-			       rs->expects[i].line, buf);
-		}
-		if (rs->has_seed)
-			printf("seed: %llu\n", (unsigned long long)rs->seed);
-		printf("%zu rule%s, %zu check%s: OK\n", rs->nrules,
-		       rs->nrules == 1 ? "" : "s", rs->nexpects,
-		       rs->nexpects == 1 ? "" : "s");
-	}
-	fl_ruleset_free(rs);
-	return status;
-}
-
-static int opt_duration(const char *opt, const char *arg, uint64_t *ns)
-{
-	uint64_t us;
-
-	if (fl_parse_duration(arg, &us) < 0) {
-		fprintf(stderr, "faultline: %s: invalid duration '%s' (e.g. "
-			"500ms, 2s, 1.5s)\n", opt, arg);
-		return -EINVAL;
-	}
-	*ns = us * 1000u;
-	return 0;
-}
-
-static int opt_number(const char *opt, const char *arg, uint64_t max,
-		      uint64_t *v)
-{
-	if (fl_parse_u64(arg, v) < 0 || *v > max) {
-		fprintf(stderr, "faultline: %s: invalid number '%s'\n", opt, arg);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-enum {
-	OPT_DRIVER = 256, OPT_REPORT, OPT_TRACE, OPT_JUNIT, OPT_PCAP,
-	OPT_TIMEOUT, OPT_SEED, OPT_SETTLE, OPT_GRACE, OPT_READY_PORT,
-	OPT_READY_DELAY, OPT_READY_TIMEOUT, OPT_MTU, OPT_USER, OPT_QUEUE_ALL,
-	OPT_HELP, OPT_PRELOAD, OPT_NO_PRELOAD, OPT_PRELOAD_DRIVER,
-	OPT_ALLOW_SKIP,
-};
-
-static int parse_run_opts(int argc, char **argv, struct run_opts *o)
-{
-	static const struct option longopts[] = {
-		{"rules", required_argument, NULL, 'r'},
-		{"driver", required_argument, NULL, OPT_DRIVER},
-		{"report", required_argument, NULL, OPT_REPORT},
-		{"trace", required_argument, NULL, OPT_TRACE},
-		{"junit", required_argument, NULL, OPT_JUNIT},
-		{"pcap", required_argument, NULL, OPT_PCAP},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"seed", required_argument, NULL, OPT_SEED},
-		{"settle", required_argument, NULL, OPT_SETTLE},
-		{"grace", required_argument, NULL, OPT_GRACE},
-		{"ready-port", required_argument, NULL, OPT_READY_PORT},
-		{"ready-delay", required_argument, NULL, OPT_READY_DELAY},
-		{"ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT},
-		{"mtu", required_argument, NULL, OPT_MTU},
-		{"user", required_argument, NULL, OPT_USER},
-		{"queue-all", no_argument, NULL, OPT_QUEUE_ALL},
-		{"preload", required_argument, NULL, OPT_PRELOAD},
-		{"no-preload", no_argument, NULL, OPT_NO_PRELOAD},
-		{"preload-driver", no_argument, NULL, OPT_PRELOAD_DRIVER},
-		{"allow-skip", no_argument, NULL, OPT_ALLOW_SKIP},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{NULL, 0, NULL, 0},
-	};
-	uint64_t v;
-	int c;
-
-	o->timeout_ns = 60ull * 1000000000u;
-	o->settle_ns = 500ull * 1000000u;
-	o->grace_ns = 2ull * 1000000000u;
-	o->ready_timeout_ns = 10ull * 1000000000u;
-	o->mtu = 1500;
-	o->rule_files = calloc((size_t)argc + 1, sizeof(char *));
-	if (!o->rule_files)
-		return -ENOMEM;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+r:v", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			o->rule_files[o->nrule_files++] = optarg;
-			break;
-		case OPT_DRIVER:
-			o->driver = optarg;
-			break;
-		case OPT_REPORT:
-			o->report = optarg;
-			break;
-		case OPT_TRACE:
-			o->trace = optarg;
-			break;
-		case OPT_JUNIT:
-			o->junit = optarg;
-			break;
-		case OPT_PCAP:
-			fprintf(stderr, "faultline: --pcap is not supported by "
-				"this version; use --trace\n");
-			return -EINVAL;
-		case OPT_TIMEOUT:
-			if (opt_duration("--timeout", optarg, &o->timeout_ns) < 0)
-				return -EINVAL;
-			break;
-		case OPT_SEED:
-			if (opt_number("--seed", optarg, UINT64_MAX, &o->seed) < 0)
-				return -EINVAL;
-			o->have_seed = 1;
-			break;
-		case OPT_SETTLE:
-			if (opt_duration("--settle", optarg, &o->settle_ns) < 0)
-				return -EINVAL;
-			break;
-		case OPT_GRACE:
-			if (opt_duration("--grace", optarg, &o->grace_ns) < 0)
-				return -EINVAL;
-			break;
-		case OPT_READY_PORT:
-			if (opt_number("--ready-port", optarg, 65535, &v) < 0 || !v)
-				return -EINVAL;
-			o->ready_port = (uint16_t)v;
-			break;
-		case OPT_READY_DELAY:
-			if (opt_duration("--ready-delay", optarg,
-					 &o->ready_delay_ns) < 0)
-				return -EINVAL;
-			o->have_ready_delay = 1;
-			break;
-		case OPT_READY_TIMEOUT:
-			if (opt_duration("--ready-timeout", optarg,
-					 &o->ready_timeout_ns) < 0)
-				return -EINVAL;
-			break;
-		case OPT_MTU:
-			if (opt_number("--mtu", optarg, 65535, &v) < 0 || v < 576) {
-				fprintf(stderr, "faultline: --mtu: must be 576..65535\n");
-				return -EINVAL;
-			}
-			o->mtu = (unsigned)v;
-			break;
-		case OPT_USER: {
-			char *colon = strchr(optarg, ':');
-			uint64_t u, g;
-
-			if (colon)
-				*colon = 0;
-			if (opt_number("--user", optarg, 0xfffffffe, &u) < 0 ||
-			    (colon && opt_number("--user", colon + 1,
-						 0xfffffffe, &g) < 0))
-				return -EINVAL;
-			o->have_user = 1;
-			o->uid = (uid_t)u;
-			o->gid = colon ? (gid_t)g : (gid_t)u;
-			break;
-		}
-		case OPT_QUEUE_ALL:
-			o->queue_all = 1;
-			break;
-		case OPT_PRELOAD:
-			o->preload = optarg;
-			break;
-		case OPT_NO_PRELOAD:
-			o->no_preload = 1;
-			break;
-		case OPT_PRELOAD_DRIVER:
-			o->preload_driver = 1;
-			break;
-		case OPT_ALLOW_SKIP:
-			o->allow_skip = 1;
-			break;
-		case 'v':
-			o->verbose++;
-			break;
-		case OPT_HELP:
-			fputs(usage_text, stdout);
-			return 1; /* done: nothing to run */
-		default:
-			fprintf(stderr, "Try 'faultline --help'.\n");
-			return -EINVAL;
-		}
-	}
-	if (optind >= argc) {
-		fprintf(stderr, "faultline run: no program given (faultline run "
-			"[OPTIONS] -- PROGRAM [ARG]...)\n");
-		return -EINVAL;
-	}
-	if (o->have_user && geteuid() != 0) {
-		fprintf(stderr, "faultline: --user needs root\n");
-		return -EINVAL;
-	}
-	o->argv = argv + optind;
-	return 0;
-}
-
-/* ---- the run ---- */
-
 enum phase { PH_READY, PH_DRIVER, PH_SETTLE, PH_TERM, PH_KILL, PH_DONE };
 
 struct run {
-	struct run_opts *o;
-	struct fl_ruleset *rs;
+	const struct fl_run_opts *o;
+	const struct fl_ruleset *rs;
 	struct fl_sandbox *sb;
 	struct fl_engine *eng;
 	struct fl_sdiag *diag;
@@ -988,7 +598,7 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 
 /* The shim: --preload, $FAULTLINE_PRELOAD, or next to this binary.  Must
  * run before the sandbox's /proc hides /proc/self/exe from the harness. */
-static void find_preload(const struct run_opts *o, char *path, size_t n)
+static void find_preload(const struct fl_run_opts *o, char *path, size_t n)
 {
 	char exe[PATH_MAX - 64];
 	ssize_t len;
@@ -1109,10 +719,8 @@ static void collect_ports(const struct fl_ruleset *rs, struct fl_sandbox_cfg *c,
 	}
 	c->ports = ports;
 }
-
-static int cmd_run(int argc, char **argv)
+int fl_run(struct fl_run_opts o)
 {
-	struct run_opts o = {0};
 	struct run r = {0};
 	struct fl_sandbox_cfg scfg = {0};
 	struct fl_engine_cfg ecfg = {0};
@@ -1127,31 +735,10 @@ static int cmd_run(int argc, char **argv)
 	int ret;
 	sigset_t mask;
 
-	ret = parse_run_opts(argc, argv, &o);
-	if (ret != 0) {
-		free(o.rule_files);
-		return ret > 0 ? EXIT_OK : EXIT_USAGE;
-	}
 	r.o = &o;
 	r.target = r.driver = -1;
 	r.sfd = -1;
-	r.rs = fl_ruleset_new();
-	if (!r.rs) {
-		status = EXIT_USAGE;
-		goto out;
-	}
-	status = load_rules(r.rs, o.rule_files, o.nrule_files, 0);
-	if (status)
-		goto out;
-	if (r.rs->nexpects == 0) {
-		/* No expect line: judge by the hygiene set. */
-		struct fl_diag d = {0};
-
-		fl_rules_parse(r.rs, "(default checks)", fl_checks_default_set,
-			       strlen(fl_checks_default_set), &d);
-		fl_diag_free(&d);
-	}
-	status = EXIT_ENV;
+	r.rs = o.rs;
 	if (o.have_seed)
 		r.seed = o.seed;
 	else if (r.rs->has_seed)
@@ -1366,31 +953,5 @@ out:
 	fl_sandbox_free(r.sb); /* kills whatever is left in the sandbox */
 	if (r.sfd >= 0)
 		close(r.sfd);
-	fl_ruleset_free(r.rs);
-	free(o.rule_files);
 	return status;
-}
-
-int main(int argc, char **argv)
-{
-	if (argc < 2) {
-		fputs(usage_text, stderr);
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-	    !strcmp(argv[1], "help")) {
-		fputs(usage_text, stdout);
-		return EXIT_OK;
-	}
-	if (!strcmp(argv[1], "--version")) {
-		printf("faultline %s\n", FL_VERSION);
-		return EXIT_OK;
-	}
-	if (!strcmp(argv[1], "run"))
-		return cmd_run(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "check"))
-		return cmd_check(argc - 2, argv + 2);
-	fprintf(stderr, "faultline: unknown command '%s'\nTry 'faultline "
-		"--help'.\n", argv[1]);
-	return EXIT_USAGE;
 }
