@@ -880,10 +880,7 @@ int fl_run(struct fl_run_opts o)
 	fl_cover_finish(r.cover, r.calls, r.owner, fl_engine_flows(r.eng));
 	r.facts.cover = r.cover;
 	r.facts.flows = fl_engine_flows(r.eng);
-	/* The states are the kernel's as of the last lookups (look_all). */
-	r.facts.time_wait = (int)fl_states_count_target(r.states,
-							fl_engine_flows(r.eng),
-							FL_TCP_TIME_WAIT);
+	r.facts.time_wait = fl_states_time_wait(r.states, fl_engine_flows(r.eng));
 	r.facts.states = r.states;
 	r.facts.alive_at_stop = r.alive;
 	r.facts.nalive = r.nalive;

@@ -786,8 +786,9 @@ int fl_states_look_all(struct fl_states *s, const struct fl_flow_table *flows,
 	return 0;
 }
 
-size_t fl_states_count_target(const struct fl_states *s,
-			      const struct fl_flow_table *flows, uint8_t state)
+/* Sides of the target (fl_flow_target_dir) now in kernel state state. */
+static size_t count_target(const struct fl_states *s,
+			   const struct fl_flow_table *flows, uint8_t state)
 {
 	size_t n = 0;
 
@@ -800,6 +801,12 @@ size_t fl_states_count_target(const struct fl_states *s,
 		n += fl_flow_target_dir(f, (int)(i % 2));
 	}
 	return n;
+}
+
+int fl_states_time_wait(const struct fl_states *s,
+			const struct fl_flow_table *flows)
+{
+	return (int)count_target(s, flows, FL_TCP_TIME_WAIT);
 }
 
 void fl_states_set_stop(struct fl_states *s, uint64_t t_ns)

@@ -75,9 +75,14 @@ void fl_states_looked(struct fl_states *s, const struct fl_flow_table *flows,
 int fl_states_look_all(struct fl_states *s, const struct fl_flow_table *flows,
 		       struct fl_trace *trace, uint64_t now_ns);
 
-/* Sides of the target (fl_flow_target_dir) now in kernel state state. */
-size_t fl_states_count_target(const struct fl_states *s,
-			      const struct fl_flow_table *flows, uint8_t state);
+/*
+ * What `expect time-wait <= N` judges: how many sides of the target
+ * (fl_flow_target_dir) are in TIME_WAIT.  At the end of a run, after
+ * fl_states_look_all(), these are the kernel's states as of that last
+ * lookup; before it, what the segments and the lookups so far showed.
+ */
+int fl_states_time_wait(const struct fl_states *s,
+			const struct fl_flow_table *flows);
 
 /*
  * The states flow id's side dir (FL_DIR_C2S = client) went through, in

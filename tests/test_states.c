@@ -444,3 +444,29 @@ Test(states, a_loss_makes_established_sides_looked_up)
 	fl_states_free(s);
 	fl_flow_table_free(t);
 }
+
+/* What `expect time-wait` judges: the target's sides in TIME_WAIT, never
+ * the peer's (here the client closed first and waits there). */
+Test(states, time_wait_counts_the_target_sides_only)
+{
+	struct fl_flow *f;
+	struct fl_flow_table *t = one_flow(&f);
+	struct fl_states *s = established(f);
+
+	fseg(s, f, C, FIN | ACK, 1, 1, 1);
+	fseg(s, f, S, ACK, 1, 2, 1);
+	fseg(s, f, S, FIN | ACK, 1, 2, 1);
+	fseg(s, f, C, ACK, 2, 2, 1);
+	cr_assert_str_eq(path(s, C), "SYN_SENT > ESTABLISHED > FIN_WAIT1 > "
+				     "FIN_WAIT2 > TIME_WAIT");
+	f->target_side = FL_SIDE_SERVER;
+	cr_assert_eq(fl_states_time_wait(s, t), 0);
+	f->target_side = FL_SIDE_CLIENT;
+	cr_assert_eq(fl_states_time_wait(s, t), 1);
+	f->target_side = FL_SIDE_BOTH;
+	cr_assert_eq(fl_states_time_wait(s, t), 1);
+	f->target_side = FL_SIDE_ANY;
+	cr_assert_eq(fl_states_time_wait(s, t), 0);
+	fl_states_free(s);
+	fl_flow_table_free(t);
+}
