@@ -34,14 +34,12 @@
 #include "report.h"
 #include "rules.h"
 #include "run.h"
-#include "sampler.h"
 #include "sandbox.h"
 #include "states.h"
 #include "trace.h"
+#include "watch.h"
 
 #define FL_MARK 0x464c0001u /* "FL": segments the engine injected */
-#define SAMPLE_NS 10000000u /* the states' timers run at least this often */
-#define LOOKS_MAX 4096u     /* socket lookups in one batch */
 
 enum phase { PH_READY, PH_DRIVER, PH_SETTLE, PH_TERM, PH_KILL, PH_DONE };
 
@@ -55,14 +53,9 @@ struct run {
 	struct fl_calls *calls;
 	struct fl_cover_db *cover; /* whose calls were observed (cover.h) */
 	struct fl_states *states;
-	struct fl_sampler *sampler; /* socket lookups, between queue reads */
-	struct fl_look *looks;      /* a batch being put together */
-	uint64_t next_sample_ns, last_sample_ns;
-	uint64_t next_look_ns;      /* the next lookup falls due */
-	uint64_t look_batch_ns;     /* when the batch on its way was made */
+	struct fl_watch *watch;     /* the states kept current (watch.h) */
 	struct fl_sdiag_stats diag_sampler; /* what the sampler asked */
 	uint64_t next_progress_ns; /* 0 = no progress lines */
-	uint64_t sampled_segments; /* engine segment count at the last sample */
 	char *env[4];           /* LD_PRELOAD=..., FAULTLINE_SOCK=..., NULL */
 	struct fl_trace *trace;
 	struct fl_run_facts facts;
@@ -313,13 +306,11 @@ static int poll_timeout_ms(struct run *r)
 	uint64_t now = fl_clock_now_rel_ns();
 	uint64_t next = UINT64_MAX;
 
-	if (r->sampler && fl_sampler_busy(r->sampler))
+	if (fl_watch_busy(r->watch))
 		return 0; /* lookups left: go on when the queue is idle */
 	if (r->phase == PH_READY)
 		return 5;
-	next = r->next_sample_ns;
-	if (r->next_look_ns < next)
-		next = r->next_look_ns;
+	next = fl_watch_next_ns(r->watch);
 	if (r->deadline_ns && r->deadline_ns < next)
 		next = r->deadline_ns;
 	if (r->next_progress_ns && r->next_progress_ns < next)
@@ -349,17 +340,6 @@ static void progress(struct run *r)
 		(unsigned long long)st.packets, (unsigned long long)faults,
 		(size_t)st.max_held);
 	r->next_progress_ns = fl_clock_now_rel_ns() + 5000000000ull;
-}
-
-static int segments_moved(struct run *r)
-{
-	struct fl_engine_stats st;
-
-	fl_engine_get_stats(r->eng, &st);
-	if (st.packets == r->sampled_segments)
-		return 0;
-	r->sampled_segments = st.packets;
-	return 1;
 }
 
 static int handle_signals(struct run *r)
@@ -400,81 +380,6 @@ static int others_alive(void)
 	}
 	closedir(d);
 	return n;
-}
-
-/* The sampler's answers, into the states. */
-static void take_looks(struct run *r)
-{
-	size_t n;
-	const struct fl_look *v = fl_sampler_take(r->sampler, &n);
-
-	if (!n)
-		return;
-	fl_states_looked(r->states, fl_engine_flows(r->eng), r->trace, v, n,
-			 fl_clock_now_rel_ns());
-	r->next_look_ns = 0; /* the next batch, if any is due */
-}
-
-/* The states' own timers, and the lookups due, handed to the sampler:
- * nothing here asks the kernel (the lookups are made in slices while the
- * queue is idle, see lookup_slice()). */
-static void sample(struct run *r)
-{
-	uint64_t now = fl_clock_now_rel_ns();
-	size_t n;
-
-	r->last_sample_ns = now;
-	r->next_sample_ns = now + SAMPLE_NS;
-	fl_states_tick(r->states, fl_engine_flows(r->eng), r->trace, now);
-	if (!r->sampler || fl_sampler_busy(r->sampler)) {
-		/* Looked again when the answers are in. */
-		r->next_look_ns = UINT64_MAX;
-		return;
-	}
-	n = fl_states_due(r->states, fl_engine_flows(r->eng), now, r->looks,
-			  LOOKS_MAX, &r->next_look_ns);
-	if (n && fl_sampler_submit(r->sampler, r->looks, n) == 0) {
-		r->next_look_ns = UINT64_MAX; /* until the answers come */
-		r->look_batch_ns = now;
-	}
-	else if (n)
-		r->next_look_ns = now + SAMPLE_NS;
-}
-
-/* Nonzero when a segment or a release waits: the sampler yields. */
-static int queue_waiting(void *ctx)
-{
-	struct run *r = ctx;
-	struct pollfd p[2] = {{.fd = fl_engine_fd(r->eng), .events = POLLIN},
-			      {.fd = fl_engine_timer_fd(r->eng), .events = POLLIN}};
-
-	return poll(p, 2, 0) > 0;
-}
-
-/* Lookups of the batch on its way, while the queue is idle. */
-static void lookup_slice(struct run *r)
-{
-	if (!r->sampler || !fl_sampler_busy(r->sampler))
-		return;
-	/* A queue that is never idle still gets one lookup per turn once
-	 * the batch has waited 5ms. */
-	if (fl_clock_now_rel_ns() > r->look_batch_ns + 5000000u)
-		fl_sampler_step(r->sampler, 1, NULL, NULL);
-	if (fl_sampler_step(r->sampler, 64, queue_waiting, r))
-		take_looks(r);
-}
-
-/* Finishes a batch on its way and applies it; the end of the run then
- * looks every side up itself. */
-static void finish_sampler(struct run *r)
-{
-	if (!r->sampler)
-		return;
-	while (fl_sampler_busy(r->sampler)) {
-		fl_sampler_step(r->sampler, 4096, NULL, NULL);
-		take_looks(r);
-	}
-	fl_sampler_get_stats(r->sampler, &r->diag_sampler);
 }
 
 /* Whether the queue has ever had a segment, those waiting in it included.
@@ -528,12 +433,7 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 		fl_trace_tick(r->trace); /* a quiet run's last events reach the file */
 		if (r->next_progress_ns && fl_clock_now_rel_ns() >= r->next_progress_ns)
 			progress(r);
-		if (fl_clock_now_rel_ns() >= r->next_sample_ns ||
-		    fl_clock_now_rel_ns() >= r->next_look_ns ||
-		    (segments_moved(r) &&
-		     fl_clock_now_rel_ns() >= r->last_sample_ns + 1000000u))
-			sample(r);
-		lookup_slice(r);
+		fl_watch_turn(r->watch, r->eng);
 		if (r->phase == PH_READY && !r->facts.target.ended &&
 		    r->o->driver && is_ready(r)) {
 			ret = start_driver(r, err, errlen);
@@ -590,7 +490,7 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 	fl_engine_process(r->eng);
 	fl_engine_release_all(r->eng);
 	fl_calls_process(r->calls, fl_engine_flows(r->eng), r->trace);
-	finish_sampler(r);
+	fl_watch_finish(r->watch, r->eng, &r->diag_sampler);
 	fl_states_look_all(r->states, fl_engine_flows(r->eng), r->trace,
 			   fl_clock_now_rel_ns());
 	return 0;
@@ -663,25 +563,6 @@ static int setup_shim(struct run *r, const char *preload, char *err,
 	return 0;
 }
 
-/* The sampler, with a sock_diag socket of its own (its counts are its
- * own: every request it makes is a lookup). */
-static int start_sampler(struct run *r, char *err, size_t errlen)
-{
-	struct fl_sdiag *d;
-	int ret;
-
-	r->looks = calloc(LOOKS_MAX, sizeof(*r->looks));
-	if (!r->looks)
-		return -ENOMEM;
-	ret = fl_sdiag_new(&d);
-	if (ret == 0 && (ret = fl_sampler_new(&r->sampler, d)) < 0)
-		fl_sdiag_free(d);
-	if (ret < 0)
-		snprintf(err, errlen, "cannot open the state sampler's "
-			 "NETLINK_SOCK_DIAG socket: %s", strerror(-ret));
-	return ret;
-}
-
 static void observe_segment(void *ctx, const struct fl_flow *f, int dir,
 			    uint8_t flags, uint32_t rseq, uint32_t rack,
 			    uint32_t len, int delivered, int forged,
@@ -719,6 +600,7 @@ static void collect_ports(const struct fl_ruleset *rs, struct fl_sandbox_cfg *c,
 	}
 	c->ports = ports;
 }
+
 int fl_run(struct fl_run_opts o)
 {
 	struct run r = {0};
@@ -749,7 +631,6 @@ int fl_run(struct fl_run_opts o)
 		/* Below 2^53: exact as a JSON number in jq and JavaScript too. */
 		r.seed &= (1ull << 53) - 1;
 	}
-	r.next_look_ns = UINT64_MAX;
 	r.facts.rs = r.rs;
 	r.facts.have_driver = o.driver != NULL;
 	r.facts.timeout_ns = o.timeout_ns;
@@ -818,7 +699,8 @@ int fl_run(struct fl_run_opts o)
 	}
 	ret = fl_states_new(&r.states, r.diag);
 	if (ret == 0)
-		ret = start_sampler(&r, err, sizeof(err));
+		ret = fl_watch_new(&r.watch, r.states, r.trace, err,
+				   sizeof(err));
 	if (ret == 0)
 		ret = fl_owner_new(&r.owner, r.diag, fl_sandbox_host_proc(r.sb));
 	if (ret == 0)
@@ -938,8 +820,7 @@ out:
 	free(dead_peers);
 	free(r.alive);
 	fl_owner_free(r.owner);
-	fl_sampler_free(r.sampler);
-	free(r.looks);
+	fl_watch_free(r.watch);
 	fl_states_free(r.states);
 	fl_calls_free(r.calls);
 	fl_cover_free(r.cover);
