@@ -35,6 +35,7 @@
 #include "rules.h"
 #include "run.h"
 #include "sandbox.h"
+#include "shim.h"
 #include "states.h"
 #include "trace.h"
 #include "watch.h"
@@ -496,71 +497,18 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 	return 0;
 }
 
-/* The shim: --preload, $FAULTLINE_PRELOAD, or next to this binary.  Must
- * run before the sandbox's /proc hides /proc/self/exe from the harness. */
-static void find_preload(const struct fl_run_opts *o, char *path, size_t n)
-{
-	char exe[PATH_MAX - 64];
-	ssize_t len;
-	char *slash;
-
-	path[0] = 0;
-	if (o->no_preload)
-		return;
-	if (o->preload) {
-		snprintf(path, n, "%s", o->preload);
-		return;
-	}
-	if (getenv("FAULTLINE_PRELOAD")) {
-		snprintf(path, n, "%s", getenv("FAULTLINE_PRELOAD"));
-		return;
-	}
-	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len <= 0)
-		return;
-	exe[len] = 0;
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return;
-	*slash = 0;
-	if ((size_t)snprintf(path, n, "%s/libfaultline-preload.so", exe) < n &&
-	    access(path, R_OK) == 0)
-		return;
-	if ((size_t)snprintf(path, n, "%s/../lib/faultline/libfaultline-preload.so",
-			     exe) < n && access(path, R_OK) == 0)
-		return;
-	path[0] = 0;
-}
-
 /* Opens the event channel and builds the environment that loads the shim. */
 static int setup_shim(struct run *r, const char *preload, char *err,
 		      size_t errlen)
 {
 	char name[64];
-	const char *old = getenv("LD_PRELOAD");
 	int ret;
 
 	ret = fl_calls_new(&r->calls, name, sizeof(name), err, errlen);
 	if (ret < 0)
 		return ret;
-	if (!preload[0]) {
-		if (!r->o->no_preload)
-			fprintf(stderr, "faultline: libfaultline-preload.so not "
-				"found (use --preload PATH); socket calls will "
-				"not be observed\n");
-		return 0;
-	}
-	if (access(preload, R_OK) != 0) {
-		snprintf(err, errlen, "--preload %s: %s", preload, strerror(errno));
-		return -errno;
-	}
-	if (asprintf(&r->env[0], "LD_PRELOAD=%s%s%s", preload,
-		     old && *old ? " " : "", old ? old : "") < 0 ||
-	    asprintf(&r->env[1], "FAULTLINE_SOCK=%s", name) < 0) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	return 0;
+	return fl_shim_env(preload, name, r->o->no_preload, r->env, err,
+			   errlen);
 }
 
 static void observe_segment(void *ctx, const struct fl_flow *f, int dir,
@@ -676,7 +624,8 @@ int fl_run(struct fl_run_opts o)
 			scfg.gid = (gid_t)g;
 		}
 	}
-	find_preload(&o, preload_path, sizeof(preload_path));
+	fl_shim_find(o.preload, o.no_preload, preload_path,
+		     sizeof(preload_path));
 	ret = fl_sandbox_enter(&r.sb, &scfg, err, sizeof(err));
 	if (ret < 0)
 		goto env_error;
