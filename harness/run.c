@@ -343,6 +343,26 @@ static void progress(struct run *r)
 	r->next_progress_ns = fl_clock_now_rel_ns() + 5000000000ull;
 }
 
+/* Nonzero when a segment or a release waits: the sampler yields. */
+static int queue_waiting(void *ctx)
+{
+	struct run *r = ctx;
+	struct pollfd p[2] = {{.fd = fl_engine_fd(r->eng), .events = POLLIN},
+			      {.fd = fl_engine_timer_fd(r->eng), .events = POLLIN}};
+
+	return poll(p, 2, 0) > 0;
+}
+
+/* The states kept current, with what the engine has seen so far. */
+static void watch_turn(struct run *r)
+{
+	struct fl_engine_stats st;
+
+	fl_engine_get_stats(r->eng, &st);
+	fl_watch_turn(r->watch, fl_engine_flows(r->eng), st.packets,
+		      queue_waiting, r);
+}
+
 static int handle_signals(struct run *r)
 {
 	struct signalfd_siginfo si;
@@ -434,7 +454,7 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 		fl_trace_tick(r->trace); /* a quiet run's last events reach the file */
 		if (r->next_progress_ns && fl_clock_now_rel_ns() >= r->next_progress_ns)
 			progress(r);
-		fl_watch_turn(r->watch, r->eng);
+		watch_turn(r);
 		if (r->phase == PH_READY && !r->facts.target.ended &&
 		    r->o->driver && is_ready(r)) {
 			ret = start_driver(r, err, errlen);
@@ -491,7 +511,7 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 	fl_engine_process(r->eng);
 	fl_engine_release_all(r->eng);
 	fl_calls_process(r->calls, fl_engine_flows(r->eng), r->trace);
-	fl_watch_finish(r->watch, r->eng, &r->diag_sampler);
+	fl_watch_finish(r->watch, fl_engine_flows(r->eng), &r->diag_sampler);
 	fl_states_look_all(r->states, fl_engine_flows(r->eng), r->trace,
 			   fl_clock_now_rel_ns());
 	return 0;

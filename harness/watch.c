@@ -1,13 +1,11 @@
 /* watch.c - a run's TCP states kept current between queue reads; see
  * watch.h.  Single-threaded (the run's thread). */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
-#include "queue.h"
 #include "sampler.h"
 #include "states.h"
 #include "watch.h"
@@ -67,26 +65,23 @@ void fl_watch_free(struct fl_watch *w)
 	free(w);
 }
 
-static int segments_moved(struct fl_watch *w, struct fl_engine *eng)
+static int segments_moved(struct fl_watch *w, uint64_t segments)
 {
-	struct fl_engine_stats st;
-
-	fl_engine_get_stats(eng, &st);
-	if (st.packets == w->sampled_segments)
+	if (segments == w->sampled_segments)
 		return 0;
-	w->sampled_segments = st.packets;
+	w->sampled_segments = segments;
 	return 1;
 }
 
 /* The sampler's answers, into the states. */
-static void take_looks(struct fl_watch *w, struct fl_engine *eng)
+static void take_looks(struct fl_watch *w, const struct fl_flow_table *flows)
 {
 	size_t n;
 	const struct fl_look *v = fl_sampler_take(w->sampler, &n);
 
 	if (!n)
 		return;
-	fl_states_looked(w->states, fl_engine_flows(eng), w->trace, v, n,
+	fl_states_looked(w->states, flows, w->trace, v, n,
 			 fl_clock_now_rel_ns());
 	w->next_look_ns = 0; /* the next batch, if any is due */
 }
@@ -94,20 +89,20 @@ static void take_looks(struct fl_watch *w, struct fl_engine *eng)
 /* The states' own timers, and the lookups due, handed to the sampler:
  * nothing here asks the kernel (the lookups are made in slices while the
  * queue is idle, see lookup_slice()). */
-static void sample(struct fl_watch *w, struct fl_engine *eng)
+static void sample(struct fl_watch *w, const struct fl_flow_table *flows)
 {
 	uint64_t now = fl_clock_now_rel_ns();
 	size_t n;
 
 	w->last_sample_ns = now;
 	w->next_sample_ns = now + SAMPLE_NS;
-	fl_states_tick(w->states, fl_engine_flows(eng), w->trace, now);
+	fl_states_tick(w->states, flows, w->trace, now);
 	if (!w->sampler || fl_sampler_busy(w->sampler)) {
 		/* Looked again when the answers are in. */
 		w->next_look_ns = UINT64_MAX;
 		return;
 	}
-	n = fl_states_due(w->states, fl_engine_flows(eng), now, w->looks,
+	n = fl_states_due(w->states, flows, now, w->looks,
 			  LOOKS_MAX, &w->next_look_ns);
 	if (n && fl_sampler_submit(w->sampler, w->looks, n) == 0) {
 		w->next_look_ns = UINT64_MAX; /* until the answers come */
@@ -117,18 +112,9 @@ static void sample(struct fl_watch *w, struct fl_engine *eng)
 		w->next_look_ns = now + SAMPLE_NS;
 }
 
-/* Nonzero when a segment or a release waits: the sampler yields. */
-static int queue_waiting(void *ctx)
-{
-	struct fl_engine *eng = ctx;
-	struct pollfd p[2] = {{.fd = fl_engine_fd(eng), .events = POLLIN},
-			      {.fd = fl_engine_timer_fd(eng), .events = POLLIN}};
-
-	return poll(p, 2, 0) > 0;
-}
-
 /* Lookups of the batch on its way, while the queue is idle. */
-static void lookup_slice(struct fl_watch *w, struct fl_engine *eng)
+static void lookup_slice(struct fl_watch *w, const struct fl_flow_table *flows,
+			 int (*queue_waiting)(void *ctx), void *ctx)
 {
 	if (!w->sampler || !fl_sampler_busy(w->sampler))
 		return;
@@ -136,18 +122,20 @@ static void lookup_slice(struct fl_watch *w, struct fl_engine *eng)
 	 * the batch has waited 5ms. */
 	if (fl_clock_now_rel_ns() > w->look_batch_ns + 5000000u)
 		fl_sampler_step(w->sampler, 1, NULL, NULL);
-	if (fl_sampler_step(w->sampler, 64, queue_waiting, eng))
-		take_looks(w, eng);
+	if (fl_sampler_step(w->sampler, 64, queue_waiting, ctx))
+		take_looks(w, flows);
 }
 
-void fl_watch_turn(struct fl_watch *w, struct fl_engine *eng)
+void fl_watch_turn(struct fl_watch *w, const struct fl_flow_table *flows,
+		   uint64_t segments, int (*queue_waiting)(void *ctx),
+		   void *ctx)
 {
 	if (fl_clock_now_rel_ns() >= w->next_sample_ns ||
 	    fl_clock_now_rel_ns() >= w->next_look_ns ||
-	    (segments_moved(w, eng) &&
+	    (segments_moved(w, segments) &&
 	     fl_clock_now_rel_ns() >= w->last_sample_ns + 1000000u))
-		sample(w, eng);
-	lookup_slice(w, eng);
+		sample(w, flows);
+	lookup_slice(w, flows, queue_waiting, ctx);
 }
 
 int fl_watch_busy(const struct fl_watch *w)
@@ -163,14 +151,14 @@ uint64_t fl_watch_next_ns(const struct fl_watch *w)
 						   : w->next_sample_ns;
 }
 
-void fl_watch_finish(struct fl_watch *w, struct fl_engine *eng,
+void fl_watch_finish(struct fl_watch *w, const struct fl_flow_table *flows,
 		     struct fl_sdiag_stats *st)
 {
 	if (!w || !w->sampler)
 		return;
 	while (fl_sampler_busy(w->sampler)) {
 		fl_sampler_step(w->sampler, 4096, NULL, NULL);
-		take_looks(w, eng);
+		take_looks(w, flows);
 	}
 	fl_sampler_get_stats(w->sampler, st);
 }

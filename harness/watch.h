@@ -4,7 +4,8 @@
  * after segments moved), collects the socket lookups that fall due, hands
  * them to the sampler (sampler.h), which makes them in slices while the
  * queue is idle, and feeds its answers back into the states.  Nothing
- * here asks the kernel on the path of a verdict.
+ * here asks the kernel on the path of a verdict, and nothing here knows
+ * the queue: the run says what its engine saw.
  * Not thread-safe: the run's thread only.
  */
 #ifndef FL_WATCH_H
@@ -14,8 +15,8 @@
 #include <stdint.h>
 
 #include "diag.h"
+#include "flow.h"
 
-struct fl_engine;
 struct fl_states;
 struct fl_trace;
 struct fl_watch;
@@ -31,10 +32,16 @@ int fl_watch_new(struct fl_watch **out, struct fl_states *states,
 		 struct fl_trace *trace, char *err, size_t errlen);
 void fl_watch_free(struct fl_watch *w);
 
-/* One turn of the run's loop, after the queue was served: the states'
- * timers and the lookups due by now, and a slice of the lookups on their
- * way, stopping as soon as eng's queue or timer has something waiting. */
-void fl_watch_turn(struct fl_watch *w, struct fl_engine *eng);
+/*
+ * One turn of the run's loop, after the queue was served: the states'
+ * timers and the lookups due by now (also 1 ms after the last, when the
+ * engine's count of segments is no longer the last turn's), and a slice
+ * of the lookups on their way, which stops as soon as queue_waiting(ctx)
+ * says a segment or a release waits.
+ */
+void fl_watch_turn(struct fl_watch *w, const struct fl_flow_table *flows,
+		   uint64_t segments, int (*queue_waiting)(void *ctx),
+		   void *ctx);
 
 /* Nonzero while lookups are on their way: the loop should not sleep. */
 int fl_watch_busy(const struct fl_watch *w);
@@ -44,7 +51,7 @@ uint64_t fl_watch_next_ns(const struct fl_watch *w);
 /* At the end of the run: makes the lookups still on their way, applies
  * them, and puts what the sampler asked of the kernel into *st.  (The end
  * of the run then looks every side up itself: fl_states_look_all().) */
-void fl_watch_finish(struct fl_watch *w, struct fl_engine *eng,
+void fl_watch_finish(struct fl_watch *w, const struct fl_flow_table *flows,
 		     struct fl_sdiag_stats *st);
 
 #endif
