@@ -30,7 +30,7 @@
 #include "clock.h"
 #include "diag.h"
 #include "owner.h"
-#include "queue.h"
+#include "nfq.h"
 #include "report.h"
 #include "rules.h"
 #include "sampler.h"

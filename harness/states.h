@@ -34,7 +34,7 @@ void fl_states_free(struct fl_states *s);
  * RFC 9293 state machine of each side moves on the segments, which
  * catches the states too short for sampling.  A segment moves its sender
  * at once (it has left its socket) and its receiver only when it is
- * delivered: at the end of its batch (a call with f NULL, queue.h) or, if
+ * delivered: at the end of its batch (a call with f NULL, engine.h) or, if
  * held, at t_ns.  So segments that waited in the queue together act as
  * they did in the kernel: all sent before any arrived (crossing FINs are
  * a simultaneous close).
