@@ -104,13 +104,6 @@ struct fl_flow {
 					and its backend in the target), or
 					_ANY (unknown, or neither) */
 	int blackholed;              /* rule index + 1 of the blackhole, or 0 */
-	/* Engine state per direction (index FL_DIR_*): */
-	unsigned held[2];            /* segments held in order now */
-	uint64_t release_floor_ns[2]; /* latest release among them */
-	uint64_t reorder_tok[2];     /* the live heap entry of the segment a
-					reorder rule holds, or 0 */
-	uint32_t reorder_id[2];      /* its packet id */
-	int reorder_attached[2];     /* its release is tied to the next one */
 	struct fl_flow_match fm;     /* matcher state (hits/draws live in the
 					flow's own allocation) */
 	struct fl_pkt_rec *log;      /* up to HEAD + TAIL records, owned */
