@@ -40,7 +40,7 @@ struct fl_engine {
 	struct fl_hold *hold;
 	uint8_t *scratch;  /* one injected segment being built */
 
-	uint64_t *fired;   /* per rule: segments it acted on */
+	uint64_t *acted;   /* per rule: segments it acted on */
 	struct fl_engine_stats st;
 	char **rule_names; /* "file:line" per rule */
 };
@@ -95,9 +95,12 @@ int fl_rule_needs_data_segments(const struct fl_rule *r)
 /* Tells the observer that the verdicts sent so far are out (engine.h). */
 void fl_engine_sent(struct fl_engine *e)
 {
-	if (e->cfg.observe)
-		e->cfg.observe(e->cfg.observe_ctx, NULL, 0, 0, 0, 0, 0, 0, 0,
-			       io_now(e));
+	struct fl_seg_event ev = {.rule = -1};
+
+	if (e->cfg.observe) {
+		ev.t_ns = io_now(e);
+		e->cfg.observe(e->cfg.observe_ctx, &ev);
+	}
 }
 
 /* ---- one segment ---- */
@@ -113,9 +116,7 @@ struct seg_ctx {
 	/* set when the segment ends up held in order (for reorder) */
 	uint64_t held_order, held_ns;
 	int reorder_hold; /* this segment is the one a reorder rule holds */
-	int forged;       /* made by the engine: 1 resets its receiver, 2 does
-			     not (RFC 5961 challenge ACK); its sender sent
-			     nothing */
+	enum fl_forged forged; /* made by the engine: its sender sent nothing */
 };
 
 /*
@@ -160,16 +161,30 @@ static void note_liveness(struct fl_flow *f, const struct seg_ctx *s,
 /* The first FIN and RST each side got through to its peer (not the ones a
  * rule dropped or changed), for the checks' CLOSE_WAIT timing. */
 static void note_delivery(struct fl_engine *e, const struct seg_ctx *s,
-			  enum fl_verdict v, uint64_t delay_ns)
+			  enum fl_verdict v, int rule, uint64_t delay_ns)
 {
 	uint64_t t = (s->now_ns + delay_ns) | 1;
-	enum fl_fate fate = fl_verdicts[v].fate;
-	int delivered = fate == FL_FATE_DELIVERED && s->forged != 2;
+	enum fl_fate fate = fl_verdict_fate(v);
+	int delivered = fate == FL_FATE_DELIVERED &&
+			s->forged != FL_FORGED_CHALLENGED;
 
-	if (e->cfg.observe)
-		e->cfg.observe(e->cfg.observe_ctx, s->f, s->dir, s->p.flags,
-			       s->rseq, s->rack, s->p.payload_len, delivered,
-			       s->forged != 0, t);
+	if (e->cfg.observe) {
+		struct fl_seg_event ev = {
+			.f = s->f,
+			.dir = s->dir,
+			.flags = s->p.flags,
+			.rseq = s->rseq,
+			.rack = s->rack,
+			.len = s->p.payload_len,
+			.delivered = delivered,
+			.forged = s->forged,
+			.verdict = v,
+			.rule = rule,
+			.t_ns = t,
+		};
+
+		e->cfg.observe(e->cfg.observe_ctx, &ev);
+	}
 	if (!s->forged)
 		note_liveness(s->f, s, fate, delivered, t);
 	if (!delivered || s->forged)
@@ -193,7 +208,7 @@ static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
 		.ack = (s->p.flags & FL_TCP_ACK) ? s->rack : 0,
 		.len = s->p.payload_len,
 		.win = s->p.window,
-		.verdict = fl_verdict_name(v),
+		.verdict = v,
 		.rule = rule >= 0 ? e->rule_names[rule] : NULL,
 		.delay_ns = delay_ns,
 		.detail = detail,
@@ -206,12 +221,12 @@ static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
 		.dir = (uint8_t)s->dir,
 		.flags = s->p.flags,
 		.rule = (int16_t)(rule >= 0 && rule < INT16_MAX ? rule : -1),
-		.verdict = fl_verdict_name(v),
+		.verdict = (uint8_t)v,
 	};
 
 	fl_trace_pkt(e->cfg.trace, &tp);
 	fl_flow_log(s->f, &rec);
-	note_delivery(e, s, v, delay_ns);
+	note_delivery(e, s, v, rule, delay_ns);
 }
 
 /* Relative seq/ack of a segment of flow f sent in direction dir. */
@@ -444,7 +459,9 @@ static void act_reset(struct fl_engine *e, struct seg_ctx *s,
 		is.p.payload_len = 0;
 		is.p.window = 0;
 		is.rseq = s->rseq + (seq - s->p.seq);
-		is.forged = r->reset_mode == FL_RESET_OUT_OF_WINDOW ? 2 : 1;
+		is.forged = r->reset_mode == FL_RESET_OUT_OF_WINDOW
+				    ? FL_FORGED_CHALLENGED
+				    : FL_FORGED_TAKES;
 		snprintf(detail, sizeof(detail), "RST %s",
 			 r->reset_mode == FL_RESET_OUT_OF_WINDOW
 				 ? "at RCV.NXT+1, in the window but not exact "
@@ -635,15 +652,6 @@ static void act_reorder(struct fl_engine *e, struct seg_ctx *s,
 	struct fl_held h = {0};
 	char detail[128], dur[32];
 
-	if (s->hd->reorder_tok) {
-		e->fired[rule]--;
-		f->faults--;
-		emit_plain(e, s, FL_V_PASS, rule,
-			   "not reordered: an earlier segment is held for "
-			   "reordering; this one is the next segment it waits for");
-		e->st.passed++;
-		return;
-	}
 	/* After the direction's earlier held segments, never before
 	 * (fl_hold_reorder()). */
 	h.release_ns = s->now_ns + us * 1000u;
@@ -693,7 +701,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 		trace_seg(e, s, FL_V_DROP, rule, 0, "blackholed flow");
 		io_verdict(e, s->id, FL_IO_DROP, NULL, 0, s->p.len);
 		e->st.dropped++;
-		e->fired[rule]++;
+		e->acted[rule]++;
 		s->f->faults++;
 		return;
 	}
@@ -712,7 +720,16 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 		return;
 	}
 	r = &rs->rules[rule];
-	e->fired[rule]++;
+	if (r->action == FL_ACT_REORDER && s->hd->reorder_tok) {
+		/* One held per direction: this is the next segment it waits
+		 * for, which the rule does not act on. */
+		emit_plain(e, s, FL_V_PASS, rule,
+			   "not reordered: an earlier segment is held for "
+			   "reordering; this one is the next segment it waits for");
+		e->st.passed++;
+		return;
+	}
+	e->acted[rule]++;
 	s->f->faults++;
 	switch (r->action) {
 	case FL_ACT_DROP:
@@ -885,11 +902,11 @@ int fl_engine_open(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 	e->cfg = *cfg;
 	e->io = *io;
 	e->scratch = malloc(SCRATCH_BUF);
-	e->fired = calloc(nrules ? nrules : 1, sizeof(*e->fired));
+	e->acted = calloc(nrules ? nrules : 1, sizeof(*e->acted));
 	e->rule_names = calloc(nrules ? nrules : 1, sizeof(char *));
 	e->flows = fl_flow_table_new(nrules);
 	e->hold = fl_hold_new();
-	if (!e->scratch || !e->fired || !e->rule_names || !e->flows || !e->hold)
+	if (!e->scratch || !e->acted || !e->rule_names || !e->flows || !e->hold)
 		goto fail;
 	for (size_t i = 0; i < nrules; i++) {
 		const struct fl_rule *r = &cfg->rs->rules[i];
@@ -923,7 +940,7 @@ void fl_engine_close(struct fl_engine *e)
 		for (size_t i = 0; i < (e->cfg.rs ? e->cfg.rs->nrules : 0); i++)
 			free(e->rule_names[i]);
 	free(e->rule_names);
-	free(e->fired);
+	free(e->acted);
 	fl_hold_free(e->hold);
 	free(e->scratch);
 	free(e);
@@ -947,5 +964,5 @@ const struct fl_flow_table *fl_engine_flows(const struct fl_engine *e)
 
 uint64_t fl_engine_rule_fired(const struct fl_engine *e, size_t i)
 {
-	return e->fired[i];
+	return e->acted[i];
 }

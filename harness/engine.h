@@ -23,6 +23,7 @@
 
 #include "flow.h"
 #include "rules.h"
+#include "verdict.h"
 
 struct fl_trace;
 struct fl_engine;
@@ -31,23 +32,21 @@ struct fl_engine;
  * belongs to the target: returns FL_SIDE_CLIENT, _SERVER or _ANY. */
 typedef enum fl_side (*fl_side_resolver)(void *ctx, const struct fl_flow *f);
 
-/* Called for every segment the engine decided on: delivered says whether
- * it reaches the receiver and takes effect there (passed, delayed,
- * duplicated, reordered, injected) or not (dropped, changed so its flags no
- * longer hold, an RST the receiver only challenges); forged says the engine
- * made it, so its apparent sender did nothing.
+/* Called for every segment the engine decided on (verdict.h's struct
+ * fl_seg_event): delivered says whether it reaches the receiver and takes
+ * effect there (passed, delayed, duplicated, reordered, injected) or not
+ * (dropped, changed so its flags no longer hold, an RST the receiver only
+ * challenges); forged says the engine made it, so its apparent sender did
+ * nothing.
  *
  * Segments are told in the order the engine read them; t_ns is when the
  * segment is due at its receiver (its release time if held).  The
  * segments read in one batch were all sent before any of them was
  * delivered, since none had its verdict yet: the engine says when a
- * batch's verdicts have gone out with one more call, f NULL (the other
- * arguments 0, t_ns now), from fl_engine_sent() and
+ * batch's verdicts have gone out with one more event, f NULL (the other
+ * fields 0, t_ns now), from fl_engine_sent() and
  * fl_engine_release_all(). */
-typedef void (*fl_segment_observer)(void *ctx, const struct fl_flow *f,
-				    int dir, uint8_t flags, uint32_t rseq,
-				    uint32_t rack, uint32_t len, int delivered,
-				    int forged, uint64_t t_ns);
+typedef void (*fl_segment_observer)(void *ctx, const struct fl_seg_event *ev);
 
 struct fl_engine_cfg {
 	const struct fl_ruleset *rs;
@@ -144,7 +143,8 @@ size_t fl_engine_held(const struct fl_engine *e);
  * queue_dropped and user_dropped -1). */
 void fl_engine_counters(const struct fl_engine *e, struct fl_engine_stats *s);
 const struct fl_flow_table *fl_engine_flows(const struct fl_engine *e);
-/* Times rule i acted. */
+/* Times rule i acted on a segment (not the matcher's `times` budget: a
+ * second match of a reorder rule while it holds one passes, not acted). */
 uint64_t fl_engine_rule_fired(const struct fl_engine *e, size_t i);
 
 /* Whether segments with none of SYN, FIN, RST set must be queued for rule

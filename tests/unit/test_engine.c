@@ -9,7 +9,8 @@
  * new bytes (their flags, relative seq + payload length, TCP checksum ok or
  * bad), D7 drop, I[RST 1+0 ok] an injected segment, | a flush that sent
  * verdicts.  The observer's: c/s sender, flags, rseq+len, d delivered or
- * - not, f1/f2 forged, @ms when due; / the end of a batch.
+ * - not, f1 forged and taking effect, f2 forged and only challenged, the
+ * verdict (:N when rule N decided it), @ms when due; / the end of a batch.
  *
  * Single-threaded, as the engine.
  */
@@ -132,20 +133,23 @@ static const struct fl_io_ops fake_ops = {
 	.now = io_now,
 };
 
-static void observe(void *ctx, const struct fl_flow *f, int dir, uint8_t flags,
-		    uint32_t rseq, uint32_t rack, uint32_t len, int delivered,
-		    int forged, uint64_t t_ns)
+static void observe(void *ctx, const struct fl_seg_event *ev)
 {
-	char fl[40];
+	char fl[40], rule[16] = "";
 
-	if (!f) {
+	if (!ev->f) {
 		say(oblog, "/");
 		return;
 	}
-	fl_flags_format(flags, fl, sizeof(fl));
-	say(oblog, "%c:%s %u+%u %s%s@%llu", dir == C ? 'c' : 's', fl, rseq, len,
-	    delivered ? "d" : "-", forged == 1 ? " f1" : forged == 2 ? " f2" : "",
-	    (unsigned long long)(t_ns / MS));
+	fl_flags_format(ev->flags, fl, sizeof(fl));
+	if (ev->rule >= 0)
+		snprintf(rule, sizeof(rule), ":%d", ev->rule);
+	say(oblog, "%c:%s %u+%u %s%s %s%s@%llu", ev->dir == C ? 'c' : 's', fl,
+	    ev->rseq, ev->len, ev->delivered ? "d" : "-",
+	    ev->forged == FL_FORGED_TAKES ? " f1"
+	    : ev->forged == FL_FORGED_CHALLENGED ? " f2" : "",
+	    fl_verdict_name(ev->verdict), rule,
+	    (unsigned long long)(ev->t_ns / MS));
 }
 
 /* A new engine for the rule text (may be ""), with seed. */
@@ -248,7 +252,7 @@ Test(engine, pass_without_rules_and_the_observer)
 	seg(C, ACK, 1, 1, 0);
 	fl_engine_sent(eng);
 	expect_io("A1 A2 A3");
-	expect_ob("c:SYN 0+0 d@0 s:SYN,ACK 0+0 d@1 c:ACK 1+0 d@1 /");
+	expect_ob("c:SYN 0+0 d pass@0 s:SYN,ACK 0+0 d pass@1 c:ACK 1+0 d pass@1 /");
 	cr_assert_eq(fl_flow_count(fl_engine_flows(eng)), 1);
 	cr_assert_eq(fl_engine_held(eng), 0);
 	stop();
@@ -273,7 +277,7 @@ Test(engine, drop)
 	seg(C, FIN | ACK, 1, 1, 0);
 	seg(S, FIN | ACK, 1, 2, 0);
 	expect_io("D4 A5");
-	expect_ob("c:FIN,ACK 1+0 -@0 s:FIN,ACK 1+0 d@0");
+	expect_ob("c:FIN,ACK 1+0 - drop:0@0 s:FIN,ACK 1+0 d pass@0");
 	cr_assert_eq(fl_engine_rule_fired(eng, 0), 1);
 	stop();
 }
@@ -297,7 +301,7 @@ Test(engine, delay_releases_at_the_due_time_in_direction_order)
 	cr_assert_eq(fl_engine_held(eng), 0);
 	cr_assert_eq(fl_engine_next_due(eng), 0);
 	/* The observer hears each when it was read, due at its release. */
-	expect_ob("s:PSH,ACK 1+10 d@100 s:FIN,ACK 11+0 d@100 c:ACK 1+0 d@10");
+	expect_ob("s:PSH,ACK 1+10 d delay:0@100 s:FIN,ACK 11+0 d pass@100 c:ACK 1+0 d pass@10");
 	stop();
 }
 
@@ -336,7 +340,7 @@ Test(engine, rewrite_flags_and_window)
 	seg(S, PSH | ACK, 1, 1, 4);
 	expect_io("A4[RST 1+0 ok] A5[PSH,ACK 1+4 ok]");
 	/* RST instead of FIN: the receiver gets no FIN (its fate: changed). */
-	expect_ob("c:FIN,ACK 1+0 -@0 s:PSH,ACK 1+4 -@0");
+	expect_ob("c:FIN,ACK 1+0 - rewrite:0@0 s:PSH,ACK 1+4 - rewrite:1@0");
 	stop();
 }
 
@@ -350,8 +354,8 @@ Test(engine, reset_in_window_and_out_of_window)
 	expect_io("D4 I[RST 1+0 ok] D5 I[RST 2+0 ok]");
 	/* A forged RST at RCV.NXT resets (delivered); the one at +1 earns a
 	 * challenge ACK only (not delivered). */
-	expect_ob("c:PSH,ACK 1+10 -@0 c:RST 1+0 d f1@0 "
-		  "s:PSH,ACK 1+10 -@0 s:RST 2+0 - f1@0");
+	expect_ob("c:PSH,ACK 1+10 - drop:0@0 c:RST 1+0 d f1 inject:0@0 "
+		  "s:PSH,ACK 1+10 - drop:1@0 s:RST 2+0 - f2 inject:1@0");
 	stop();
 }
 
@@ -361,7 +365,9 @@ Test(engine, duplicate_passes_then_injects_the_copies)
 	handshake();
 	seg(C, PSH | ACK, 1, 1, 100);
 	expect_io("A4 | I[PSH,ACK 1+100 ok] I[PSH,ACK 1+100 ok]");
-	expect_ob("c:PSH,ACK 1+100 d@0 c:PSH,ACK 1+100 d@0 c:PSH,ACK 1+100 d@0");
+	/* The copies are the sender's bytes: not forged. */
+	expect_ob("c:PSH,ACK 1+100 d duplicate:0@0 "
+		  "c:PSH,ACK 1+100 d inject:0@0 c:PSH,ACK 1+100 d inject:0@0");
 	stop();
 }
 
@@ -391,7 +397,7 @@ Test(engine, reorder_the_next_segment_releases_the_held_one)
 	cr_assert_eq(fl_engine_held(eng), 0);
 	/* 6 matched the rule too, but the rule did not act on it. */
 	cr_assert_eq(fl_engine_rule_fired(eng, 0), 1);
-	expect_ob("c:PSH,ACK 1+10 d@0 s:ACK 1+0 d@0 c:PSH,ACK 11+10 d@0");
+	expect_ob("c:PSH,ACK 1+10 d reorder:0@0 s:ACK 1+0 d pass@0 c:PSH,ACK 11+10 d pass:0@0");
 	stop();
 }
 
@@ -430,7 +436,7 @@ Test(engine, corrupt_breaks_the_checksum)
 	handshake();
 	seg(C, PSH | ACK, 1, 1, 10);
 	expect_io("A4[PSH,ACK 1+10 bad]");
-	expect_ob("c:PSH,ACK 1+10 -@0");
+	expect_ob("c:PSH,ACK 1+10 - corrupt:0@0");
 	stop();
 }
 
