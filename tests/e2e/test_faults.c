@@ -2,8 +2,9 @@
  * test_faults.c - the fault actions of the rule language (duplicate,
  * reorder, corrupt, truncate, reset, prob with a seed) through the real
  * faultline binary, in a real sandbox, as root and as an unprivileged
- * user; plus unit tests of the pieces behind them (fl_pkt_slice, the
- * truncate match).
+ * user.  (The pieces behind them have unit tests of their own:
+ * fl_pkt_slice in unit/test_packet.c, the truncate match in
+ * unit/test_match.c.)
  *
  * Each run's driver is tcp_client followed by a dump of the sandbox's
  * /proc/net/snmp and /proc/net/netstat (the counters are per network
@@ -14,13 +15,10 @@
  * byte stream's FNV-1a hash on both ends.
  */
 #include <criterion/criterion.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "packet.h"
-#include "rules.h"
 #include "runner.h"
 
 /* Defines name_root and name_nobody from one body taking `enum as_user u`. */
@@ -678,172 +676,4 @@ BOTH(bulk_5mb_intact)
 	cr_assert_eq(net_counter(&r, "Tcp", "InCsumErrors"), 0);
 	json_object_put(tr);
 	rr_free(&r);
-}
-
-/* ---- unit tests: fl_pkt_slice, the truncate match ---- */
-
-/* An IPv4 or IPv6 TCP packet with timestamps and `plen` payload bytes. */
-static size_t make_pkt(uint8_t *buf, size_t cap, int family, uint32_t plen,
-		       uint8_t flags)
-{
-	uint8_t src[16] = {0}, dst[16] = {0};
-	struct fl_pkt p;
-	size_t ip = family == AF_INET ? 20 : 40, tcp = 32, total = ip + tcp + plen;
-	int n;
-
-	src[0] = 10, src[15] = 1, dst[0] = 10, dst[15] = 2;
-	if (family == AF_INET)
-		src[3] = 1, dst[3] = 2;
-	cr_assert_leq(total, cap);
-	n = fl_pkt_build(buf, cap, family, src, dst, 40000, 7000, 1000, 5000,
-			 flags, 512);
-	cr_assert_eq(n, (int)(ip + 20));
-	/* grow the TCP header by 12 bytes of options (NOP NOP TS) */
-	buf[ip + 12] = (uint8_t)((tcp / 4) << 4);
-	memcpy(buf + ip + 20, "\x01\x01\x08\x0a\x00\x00\x00\x01\x00\x00\x00\x02", 12);
-	for (uint32_t i = 0; i < plen; i++)
-		buf[ip + tcp + i] = (uint8_t)(i * 7 + 3);
-	if (family == AF_INET) {
-		buf[2] = (uint8_t)(total >> 8);
-		buf[3] = (uint8_t)total;
-	} else {
-		buf[4] = (uint8_t)((total - 40) >> 8);
-		buf[5] = (uint8_t)(total - 40);
-	}
-	cr_assert_eq(fl_pkt_parse(&p, buf, total), 0);
-	cr_assert_eq(fl_pkt_fix_checksums(&p), 0);
-	return total;
-}
-
-static void slice_family(int family)
-{
-	static uint8_t buf[70000], out[2000], check[2000];
-	size_t total = make_pkt(buf, sizeof(buf), family, 4000,
-				FL_TCP_ACK | FL_TCP_PSH | FL_TCP_FIN | FL_TCP_CWR);
-	size_t hdr = total - 4000;
-	uint32_t mss = 1448, off = 0;
-	struct fl_pkt p, q, c;
-	int i = 0;
-
-	cr_assert_eq(fl_pkt_parse(&p, buf, total), 0);
-	while (off < p.payload_len) {
-		uint32_t n = p.payload_len - off < mss ? p.payload_len - off : mss;
-		int last = off + n == p.payload_len;
-
-		cr_assert_eq(fl_pkt_slice(&p, off, n, out, sizeof(out), &q), 0);
-		cr_assert_eq(q.buf, out);
-		cr_assert_eq(q.len, hdr + n);
-		cr_assert_eq(q.payload_len, n);
-		cr_assert_eq(q.seq, 1000 + off);
-		cr_assert_eq(q.ack, 5000);
-		cr_assert_eq(!!(q.flags & FL_TCP_FIN), last);
-		cr_assert_eq(!!(q.flags & FL_TCP_PSH), last);
-		cr_assert_eq(!!(q.flags & FL_TCP_CWR), off == 0);
-		cr_assert(q.flags & FL_TCP_ACK);
-		cr_assert_eq(memcmp(out + hdr, buf + hdr + off, n), 0);
-		/* what the wire says agrees with q, and the checksums hold:
-		 * recomputing them changes nothing */
-		cr_assert_eq(fl_pkt_parse(&c, out, q.len), 0);
-		cr_assert_eq(c.seq, q.seq);
-		cr_assert_eq(c.flags, q.flags);
-		cr_assert_eq(c.payload_len, n);
-		memcpy(check, out, q.len);
-		cr_assert_eq(fl_pkt_parse(&c, check, q.len), 0);
-		cr_assert_eq(fl_pkt_fix_checksums(&c), 0);
-		cr_assert_eq(memcmp(check, out, q.len), 0);
-		off += n;
-		i++;
-	}
-	cr_assert_eq(i, 3);
-	/* the source is untouched */
-	cr_assert_eq(p.seq, 1000);
-	cr_assert_eq(fl_pkt_parse(&c, buf, total), 0);
-	cr_assert_eq(c.payload_len, 4000);
-}
-
-Test(slice, ipv4_tiles_the_payload) { slice_family(AF_INET); }
-Test(slice, ipv6_tiles_the_payload) { slice_family(AF_INET6); }
-
-Test(slice, refuses_bad_ranges_and_partial_packets)
-{
-	static uint8_t buf[3000], out[3000];
-	size_t total = make_pkt(buf, sizeof(buf), AF_INET, 100, FL_TCP_ACK);
-	struct fl_pkt p, q;
-
-	cr_assert_eq(fl_pkt_parse(&p, buf, total), 0);
-	cr_assert_eq(fl_pkt_slice(&p, 0, 101, out, sizeof(out), &q), -EINVAL);
-	cr_assert_eq(fl_pkt_slice(&p, 101, 0, out, sizeof(out), &q), -EINVAL);
-	cr_assert_eq(fl_pkt_slice(&p, 50, 51, out, sizeof(out), &q), -EINVAL);
-	cr_assert_eq(fl_pkt_slice(&p, 0, 100, out, 60, &q), -EMSGSIZE);
-	cr_assert_eq(fl_pkt_slice(&p, 100, 0, out, sizeof(out), &q), 0);
-	cr_assert_eq(q.payload_len, 0);
-	cr_assert_eq(q.seq, 1100);
-	/* only the headers were captured */
-	cr_assert_eq(fl_pkt_parse(&p, buf, total - 100), 0);
-	cr_assert_eq(fl_pkt_slice(&p, 0, 10, out, sizeof(out), &q), -EMSGSIZE);
-}
-
-static int match_len(struct fl_matcher *m, struct fl_flow_match *fm,
-		     uint32_t len)
-{
-	struct fl_segment s;
-
-	memset(&s, 0, sizeof(s));
-	s.from = FL_SIDE_CLIENT;
-	s.target_side = FL_SIDE_SERVER;
-	s.flags = FL_TCP_ACK;
-	s.payload_len = len;
-	s.sport = 40000;
-	s.dport = 7000;
-	return fl_matcher_match(m, &s, fm, 0);
-}
-
-/* truncate N takes only segments longer than N: shorter ones count for
- * neither its nth nor its times, and fall through to later rules. */
-Test(truncate_match, only_longer_segments)
-{
-	static const char text[] = "truncate 100 nth 2 times 1\ndrop\n";
-	struct fl_ruleset *rs = fl_ruleset_new();
-	struct fl_diag d = {0};
-	struct fl_matcher *m;
-	struct fl_flow_match fm;
-	uint32_t hits[2] = {0}, draws[2] = {0};
-
-	cr_assert_eq(fl_rules_parse(rs, "t", text, strlen(text), &d), 0);
-	m = fl_matcher_new(rs, 1);
-	memset(&fm, 0, sizeof(fm));
-	fm.flow_id = 1;
-	fm.conn = 1;
-	fm.hits = hits;
-	fm.draws = draws;
-	cr_assert_eq(match_len(m, &fm, 50), 1);
-	cr_assert_eq(match_len(m, &fm, 100), 1);
-	cr_assert_eq(match_len(m, &fm, 101), 1); /* first long one: not nth 2 */
-	cr_assert_eq(match_len(m, &fm, 10), 1);
-	cr_assert_eq(match_len(m, &fm, 1000), 0); /* second long one */
-	cr_assert_eq(match_len(m, &fm, 1000), 1); /* the third: not nth 2 */
-	fl_matcher_free(m);
-	fl_ruleset_free(rs);
-	fl_diag_free(&d);
-}
-
-/* ...so a truncate rule does not shadow a later rule for short segments,
- * and a truncate that can never shorten anything is flagged. */
-Test(truncate_match, lint_knows_the_implicit_length)
-{
-	static const char ok[] = "truncate 10 from client\ndrop from client\n";
-	static const char dead[] = "truncate 10 from client len <= 10\n";
-	struct fl_ruleset *rs = fl_ruleset_new();
-	struct fl_diag d = {0};
-
-	cr_assert_eq(fl_rules_parse(rs, "ok", ok, strlen(ok), &d), 0);
-	cr_assert_eq(fl_rules_lint(rs, &d), 0, "%s", d.buf ? d.buf : "");
-	fl_ruleset_free(rs);
-	fl_diag_free(&d);
-	memset(&d, 0, sizeof(d));
-	rs = fl_ruleset_new();
-	cr_assert_eq(fl_rules_parse(rs, "dead", dead, strlen(dead), &d), 0);
-	cr_assert_eq(fl_rules_lint(rs, &d), 1, "%s", d.buf ? d.buf : "");
-	fl_ruleset_free(rs);
-	fl_diag_free(&d);
 }
