@@ -19,28 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner.h"
+#include "fixture.h"
 
-/* Defines name_root and name_nobody from one body taking `enum as_user u`. */
-#define BOTH(name)                                                            \
-	static void name(enum as_user u);                                     \
-	Test(faults, name##_root, .timeout = 120) { name(AS_ROOT); }          \
-	Test(faults, name##_nobody, .timeout = 120) { name(AS_NOBODY); }      \
-	static void name(enum as_user u)
-
-static char driver_buf[1024];
-
-/* tcp_client ARGS > DIR/client.out, then the namespace's TCP counters into
- * DIR/net.out; the driver's status is tcp_client's. */
-static const char *client_cmd(const struct run_result *r, const char *args)
-{
-	snprintf(driver_buf, sizeof(driver_buf),
-		 "%s/tcp_client %s > %s; s=$?; "
-		 "cat /proc/net/snmp /proc/net/netstat > %s; exit $s",
-		 FL_TARGETS, args, rr_path(r, "client.out"),
-		 rr_path(r, "net.out"));
-	return driver_buf;
-}
+#define BOTH(name) FX_BOTH(faults, name, 120)
 
 /*
  * A counter from DIR/net.out ("Tcp: a b c" then "Tcp: 1 2 3"), or -1.
@@ -73,46 +54,15 @@ static long long net_counter(const struct run_result *r, const char *group,
 	return val;
 }
 
-static void dump_on_failure(const struct run_result *r)
-{
-	if (getenv("FL_TEST_VERBOSE"))
-		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- client\n%s\n",
-			r->out, r->err, rr_read(r, "client.out"));
-}
-
-/* faultline run -r RULES --trace --report [--seed SEED] --driver DRIVER --
- * echo_server -p 7000 [--sink] */
+/* faultline run -r RULES --trace --report --timeout 30s [--seed SEED]
+ * --driver DRIVER -- echo_server -p 7000 [--sink] */
 static void run_server(struct run_result *r, enum as_user u, const char *rules,
 		       const char *driver, const char *seed, int sink)
 {
-	char *argv[32];
-	size_t n = 0;
-
-	argv[n++] = FL_BIN;
-	argv[n++] = "run";
-	argv[n++] = "-r";
-	argv[n++] = (char *)rr_write(r, "test.rules", rules);
-	argv[n++] = "--trace";
-	argv[n++] = (char *)rr_path(r, "trace.jsonl");
-	argv[n++] = "--report";
-	argv[n++] = (char *)rr_path(r, "report.json");
-	argv[n++] = "--timeout";
-	argv[n++] = "30s";
-	if (seed) {
-		argv[n++] = "--seed";
-		argv[n++] = (char *)seed;
-	}
-	argv[n++] = "--driver";
-	argv[n++] = (char *)driver;
-	argv[n++] = "--";
-	argv[n++] = FL_TARGETS "/echo_server";
-	argv[n++] = "-p";
-	argv[n++] = "7000";
-	if (sink)
-		argv[n++] = "--sink";
-	argv[n] = NULL;
-	rr_run(r, u, argv, 60);
-	dump_on_failure(r);
+	rr_faultline(r, u, &(struct fl_args){
+		.rules_text = rules, .timeout = "30s", .seed = seed, .driver = driver,
+		.words = sink ? FL_TARGETS "/echo_server -p 7000 --sink"
+			      : FL_TARGETS "/echo_server -p 7000"});
 }
 
 static void run_echo(struct run_result *r, enum as_user u, const char *rules,
@@ -121,14 +71,14 @@ static void run_echo(struct run_result *r, enum as_user u, const char *rules,
 	run_server(r, u, rules, driver, seed, 0);
 }
 
-static int is_pkt(json_object *ev)
+static int is_segment(json_object *ev)
 {
 	return js(ev, "ev") && !strcmp(js(ev, "ev"), "pkt");
 }
 
 static int verdict_is(json_object *ev, const char *v)
 {
-	return is_pkt(ev) && js(ev, "verdict") && !strcmp(js(ev, "verdict"), v);
+	return is_segment(ev) && js(ev, "verdict") && !strcmp(js(ev, "verdict"), v);
 }
 
 static int from_is(json_object *ev, const char *from)
@@ -198,7 +148,7 @@ static char *data_verdicts(const struct run_result *r)
 	for (size_t i = 0; i < json_object_array_length(tr); i++) {
 		json_object *ev = json_object_array_get_idx(tr, i);
 
-		if (!is_pkt(ev) || ji(ev, "len") <= 0)
+		if (!is_segment(ev) || ji(ev, "len") <= 0)
 			continue;
 		len += (size_t)snprintf(s + len, cap - len, "%lld %s %lld %s\n",
 					ji(ev, "flow"), js(ev, "from"),
@@ -230,7 +180,7 @@ static char *seeded_run(enum as_user u, const char *seed)
 
 	rr_init(&r);
 	run_echo(&r, u, "delay 5ms from client data prob 30%\n",
-		 client_cmd(&r, "-p 7000 --rtt 20"), seed);
+		 client_cmd(&r, CL_NET, "-p 7000 --rtt 20"), seed);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	cr_assert_eq(client_rtts(&r, rtt, 32), 20, "client:\n%s", rr_read(&r, "client.out"));
 	tr = rr_trace(&r);
@@ -286,7 +236,7 @@ BOTH(duplicate_small)
 
 	rr_init(&r);
 	run_echo(&r, u, "duplicate 2 from client data times 3\n",
-		 client_cmd(&r, "-p 7000 --rtt 5"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --rtt 5"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	cr_assert_eq(client_rtts(&r, rtt, 8), 5);
 	cr_assert_str_eq(line_field(r.out, "EOF", "bytes") ?: "-", "5", "%s", r.out);
@@ -338,7 +288,7 @@ BOTH(duplicate_gso)
 
 	rr_init(&r);
 	run_echo(&r, u, "duplicate from server data times 3\n",
-		 client_cmd(&r, "-p 7000 --send 300000"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --send 300000"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	assert_echo_intact(&r, 300000);
 	tr = rr_trace(&r);
@@ -389,7 +339,7 @@ BOTH(reorder_swaps)
 
 	rr_init(&r);
 	run_server(&r, u, "reorder from client data nth 3\n",
-		   client_cmd(&r, "-p 7000 --send 100000 --no-read"), NULL, 1);
+		   client_cmd(&r, CL_NET, "-p 7000 --send 100000 --no-read"), NULL, 1);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	snprintf(sent, sizeof(sent), "%s",
 		 line_field(rr_read(&r, "client.out"), "SENT", "fnv") ?: "(none)");
@@ -399,7 +349,7 @@ BOTH(reorder_swaps)
 	for (size_t i = 0; i < json_object_array_length(tr); i++) {
 		json_object *ev = json_object_array_get_idx(tr, i);
 
-		if (!is_pkt(ev) || !from_is(ev, "client"))
+		if (!is_segment(ev) || !from_is(ev, "client"))
 			continue;
 		if (verdict_is(ev, "reorder")) {
 			reorders++;
@@ -433,7 +383,7 @@ BOTH(reorder_timeout)
 
 	rr_init(&r);
 	run_echo(&r, u, "reorder from client data nth 2\n",
-		 client_cmd(&r, "-p 7000 --rtt 3"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --rtt 3"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	cr_assert_eq(client_rtts(&r, rtt, 8), 3, "client:\n%s", rr_read(&r, "client.out"));
 	cr_assert_geq(rtt[1], 100000, "round trip %ld us", rtt[1]);
@@ -458,14 +408,14 @@ BOTH(corrupt_dropped_by_receiver)
 
 	rr_init(&r);
 	run_echo(&r, u, "corrupt from client data times 2\n",
-		 client_cmd(&r, "-p 7000 --rtt 3"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --rtt 3"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	cr_assert_eq(client_rtts(&r, rtt, 8), 3);
 	tr = rr_trace(&r);
 	for (size_t i = 0; i < json_object_array_length(tr); i++) {
 		json_object *ev = json_object_array_get_idx(tr, i);
 
-		if (!is_pkt(ev) || !from_is(ev, "client") || ji(ev, "len") <= 0)
+		if (!is_segment(ev) || !from_is(ev, "client") || ji(ev, "len") <= 0)
 			continue;
 		if (verdict_is(ev, "corrupt")) {
 			if (seq >= 0)
@@ -499,7 +449,7 @@ BOTH(corrupt_gso)
 
 	rr_init(&r);
 	run_echo(&r, u, "corrupt from client data len > 3000 times 1\n",
-		 client_cmd(&r, "-p 7000 --send 300000"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --send 300000"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	assert_echo_intact(&r, 300000);
 	tr = rr_trace(&r);
@@ -535,7 +485,7 @@ BOTH(truncate_echo_intact)
 
 	rr_init(&r);
 	run_echo(&r, u, "truncate 100 from client data times 3\n",
-		 client_cmd(&r, "-p 7000 --send 200000"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --send 200000"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	assert_echo_intact(&r, 200000);
 	tr = rr_trace(&r);
@@ -554,7 +504,7 @@ BOTH(truncate_echo_intact)
 				  "%s", js(ev, "detail"));
 			if (first_seq < 0)
 				first_seq = ji(ev, "seq");
-		} else if (is_pkt(ev) && from_is(ev, "server") && first_seq >= 0 &&
+		} else if (is_segment(ev) && from_is(ev, "server") && first_seq >= 0 &&
 			   ji(ev, "ack") == first_seq + 100) {
 			acked = 1;
 		}
@@ -581,7 +531,7 @@ BOTH(reset_in_window_resets)
 
 	rr_init(&r);
 	run_echo(&r, u, "reset from client data nth 2 times 1\n",
-		 client_cmd(&r, "-p 7000 --rtt 3"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --rtt 3"), NULL);
 	cr_assert_str_eq(line_field(r.out, "READ_ERROR", "errno") ?: "(none)",
 			 "ECONNRESET", "server:\n%s", r.out);
 	cr_assert_str_eq(line_field(r.out, "READ_ERROR", "bytes") ?: "-", "1");
@@ -618,7 +568,7 @@ BOTH(reset_out_of_window_challenged)
 
 	rr_init(&r);
 	run_echo(&r, u, "reset out-of-window from client data times 1\n",
-		 client_cmd(&r, "-p 7000 --rtt 3"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --rtt 3"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	cr_assert_eq(client_rtts(&r, rtt, 8), 3, "client:\n%s", rr_read(&r, "client.out"));
 	cr_assert_str_eq(line_field(r.out, "EOF", "bytes") ?: "-", "3", "%s", r.out);
@@ -630,7 +580,7 @@ BOTH(reset_out_of_window_challenged)
 		if (verdict_is(ev, "inject")) {
 			cr_assert_str_eq(js(ev, "flags"), "RST");
 			rst_seq = ji(ev, "seq");
-		} else if (rst_seq >= 0 && is_pkt(ev) && from_is(ev, "server")) {
+		} else if (rst_seq >= 0 && is_segment(ev) && from_is(ev, "server")) {
 			/* the first server segment after the RST */
 			challenge = !strcmp(js(ev, "flags"), "ACK") &&
 				    ji(ev, "len") == 0 &&
@@ -665,7 +615,7 @@ BOTH(bulk_5mb_intact)
 		 "delay 1ms jitter 1ms from client data prob 20%\n"
 		 "duplicate from server data prob 5%\n"
 		 "reorder from client data prob 5%\n",
-		 client_cmd(&r, "-p 7000 --send 5242880"), "11");
+		 client_cmd(&r, CL_NET, "-p 7000 --send 5242880"), "11");
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	assert_echo_intact(&r, 5242880);
 	tr = rr_trace(&r);

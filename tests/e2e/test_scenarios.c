@@ -10,30 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner.h"
+#include "fixture.h"
 
-#define BOTH(name)                                                            \
-	static void name(enum as_user u);                                     \
-	Test(scenarios, name##_root, .timeout = 30) { name(AS_ROOT); }        \
-	Test(scenarios, name##_nobody, .timeout = 30) { name(AS_NOBODY); }    \
-	static void name(enum as_user u)
-
-#define SC(name) FL_RULES "/scenarios/" name
-
-/* A target or driver shell command that waits until something listens on
- * 127.0.0.1:7000 (state 0A in /proc/net/tcp, which is per network
- * namespace), so a client started first never meets a refused SYN (each
- * refused attempt would be a flow of its own in the report). */
-#define WAIT_7000 "while ! grep -q ':1B58 00000000:0000 0A' /proc/net/tcp; do sleep 0.01; done; "
+#define BOTH(name) FX_BOTH(scenarios, name, 30)
 
 static char cmd_buf[2][1024];
 
-/* A command running tcp_client with args, output to DIR/client.out. */
-static const char *client_cmd(const struct run_result *r, const char *args)
+/* A command running tcp_client with args after WAIT_7000, output to
+ * DIR/client.out. */
+static const char *sc_client(const struct run_result *r, const char *args)
 {
-	snprintf(cmd_buf[0], sizeof(cmd_buf[0]), WAIT_7000 "exec %s/tcp_client %s > %s",
-		 FL_TARGETS, args, rr_path(r, "client.out"));
-	return cmd_buf[0];
+	return client_cmd(r, CL_WAIT, args);
 }
 
 /* A command running echo_server with args, output to DIR/server.out. */
@@ -55,36 +42,10 @@ static void run_sc_timeout(struct run_result *r, enum as_user u, const char *sce
 			   const char *driver, const char *target, int client_first,
 			   const char *settle, const char *timeout)
 {
-	char *argv[32];
-	size_t n = 0;
-
-	argv[n++] = FL_BIN;
-	argv[n++] = "run";
-	argv[n++] = "-r";
-	argv[n++] = (char *)scenario;
-	argv[n++] = "--trace";
-	argv[n++] = (char *)rr_path(r, "trace.jsonl");
-	argv[n++] = "--report";
-	argv[n++] = (char *)rr_path(r, "report.json");
-	argv[n++] = "--timeout";
-	argv[n++] = (char *)timeout;
-	argv[n++] = "--settle";
-	argv[n++] = (char *)settle;
-	if (client_first) {
-		argv[n++] = "--ready-delay";
-		argv[n++] = "1ms";
-	}
-	argv[n++] = "--driver";
-	argv[n++] = (char *)driver;
-	argv[n++] = "--";
-	argv[n++] = "/bin/sh";
-	argv[n++] = "-c";
-	argv[n++] = (char *)target;
-	argv[n] = NULL;
-	rr_run(r, u, argv, 25);
-	if (getenv("FL_TEST_VERBOSE"))
-		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- client\n%s\n", r->out, r->err,
-			rr_read(r, "client.out"));
+	rr_faultline(r, u, &(struct fl_args){
+		.rules = {scenario}, .timeout = timeout, .settle = settle,
+		.opts = client_first ? "--ready-delay 1ms" : NULL, .driver = driver,
+		.sh = target, .wait_s = 25});
 }
 
 /* run_sc_timeout with --timeout 20s. */
@@ -101,14 +62,6 @@ static void run_sc(struct run_result *r, enum as_user u, const char *scenario,
 		   const char *driver, const char *target, int client_first)
 {
 	run_sc_settle(r, u, scenario, driver, target, client_first, "5s");
-}
-
-static int check_ok(json_object *rep, const char *name)
-{
-	json_object *c = report_check(rep, name);
-
-	cr_assert_not_null(c, "no check %s in the report", name);
-	return json_object_get_boolean(json_object_object_get(c, "ok"));
 }
 
 /* check_ok, asserting the verdict wanted and quoting the evidence. */
@@ -150,43 +103,6 @@ static void all_ok(json_object *rep, const char *out)
 	}
 }
 
-/* The report's only flow. */
-static json_object *only_flow(json_object *rep)
-{
-	json_object *flows = json_object_object_get(rep, "flows");
-
-	cr_assert_not_null(flows);
-	cr_assert_eq(json_object_array_length(flows), 1, "%s",
-		     json_object_to_json_string(flows));
-	return json_object_array_get_idx(flows, 0);
-}
-
-/* A flow's state list (key client_states, server_states or states) as
- * "A > B > C" (static buffer, one per key letter). */
-static const char *path_of(json_object *flow, const char *key)
-{
-	static char buf[3][256];
-	char *b = buf[key[0] == 'c' ? 0 : key[1] == 'e' ? 1 : 2];
-	json_object *a = json_object_object_get(flow, key);
-
-	b[0] = 0;
-	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
-		if (i)
-			strncat(b, " > ", 255 - strlen(b));
-		strncat(b, json_object_get_string(json_object_array_get_idx(a, i)),
-			255 - strlen(b));
-	}
-	return b;
-}
-
-static int is_pkt(json_object *ev, const char *from, const char *flags_has)
-{
-	const char *f = js(ev, "flags");
-
-	return js(ev, "ev") && !strcmp(js(ev, "ev"), "pkt") && !strcmp(js(ev, "from"), from) &&
-	       f && strstr(f, flags_has);
-}
-
 /* ---- passive-close.rules ---------------------------------------------- */
 
 #define PASSIVE_PATH "ESTABLISHED > CLOSE_WAIT > LAST_ACK > CLOSE"
@@ -199,7 +115,7 @@ BOTH(passive_close)
 	json_object *rep, *fl;
 
 	rr_init(&r);
-	run_sc(&r, u, SC("passive-close.rules"), client_cmd(&r, "-p 7000 --rtt 1"),
+	run_sc(&r, u, SC("passive-close.rules"), sc_client(&r, "-p 7000 --rtt 1"),
 	       server_cmd(&r, "-p 7000 -n 1", NULL), 0);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
@@ -230,7 +146,7 @@ BOTH(passive_close_late)
 	double cw;
 
 	rr_init(&r);
-	run_sc(&r, u, SC("passive-close.rules"), client_cmd(&r, "-p 7000 --rtt 1"),
+	run_sc(&r, u, SC("passive-close.rules"), sc_client(&r, "-p 7000 --rtt 1"),
 	       server_cmd(&r, "-p 7000 -n 1 --close-after-eof-ms 2500", NULL), 0);
 	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
@@ -269,7 +185,7 @@ BOTH(active_close_time_wait)
 	rr_init(&r);
 	run_sc(&r, u, SC("active-close-time-wait.rules"),
 	       server_cmd(&r, "-p 7000 -n 1 --close-after-eof-ms 300", NULL),
-	       client_cmd(&r, "-p 7000 --rtt 1"), 1);
+	       sc_client(&r, "-p 7000 --rtt 1"), 1);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
 	cr_assert_not_null(rep);
@@ -446,7 +362,7 @@ BOTH(lost_final_ack)
 	rr_init(&r);
 	run_sc(&r, u, SC("lost-final-ack.rules"),
 	       server_cmd(&r, "-p 7000 -n 1 --close-after-eof-ms 300", " && sleep 1"),
-	       client_cmd(&r, "-p 7000 --rtt 1"), 1);
+	       sc_client(&r, "-p 7000 --rtt 1"), 1);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
 	cr_assert_not_null(rep);
@@ -506,7 +422,7 @@ BOTH(lost_final_ack_linger_zero)
 	rr_init(&r);
 	run_sc(&r, u, SC("lost-final-ack.rules"),
 	       server_cmd(&r, "-p 7000 -n 1 --close-after-eof-ms 300", " && sleep 1"),
-	       client_cmd(&r, "-p 7000 --rtt 1 --linger-zero"), 1);
+	       sc_client(&r, "-p 7000 --rtt 1 --linger-zero"), 1);
 	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
 	cr_assert_not_null(rep);
@@ -593,7 +509,7 @@ BOTH(simultaneous_close)
 
 	rr_init(&r);
 	run_sc(&r, u, SC("simultaneous-close.rules"),
-	       client_cmd(&r, "-p 7000 --rtt 1 --hold-ms 30"),
+	       sc_client(&r, "-p 7000 --rtt 1 --hold-ms 30"),
 	       "exec " FL_TARGETS "/sc_reply_close -p 7000 --wait-ms 30", 0);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
@@ -649,7 +565,7 @@ BOTH(half_close)
 	rr_init(&r);
 	run_sc(&r, u, SC("half-close.rules"),
 	       server_cmd(&r, "-p 7000 -n 1 --close-after-eof-ms 200", NULL),
-	       client_cmd(&r, "-p 7000 --send 4194304 --half-close"), 1);
+	       sc_client(&r, "-p 7000 --send 4194304 --half-close"), 1);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
 	cr_assert_not_null(rep);
@@ -710,7 +626,7 @@ BOTH(half_close_unread)
 	rr_init(&r);
 	run_sc(&r, u, SC("half-close.rules"),
 	       server_cmd(&r, "-p 7000 -n 1 --close-after-eof-ms 1000", NULL),
-	       client_cmd(&r, "-p 7000 --send 10000 --half-close --no-read --skip-eof "
+	       sc_client(&r, "-p 7000 --send 10000 --half-close --no-read --skip-eof "
 			      "--hold-ms 300"),
 	       1);
 	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
@@ -927,7 +843,7 @@ BOTH(connect_refused)
 	snprintf(cmd_buf[1], sizeof(cmd_buf[1]), "exec %s/echo_server -p 7000 > %s",
 		 FL_TARGETS, rr_path(&r, "server.out"));
 	run_sc_settle(&r, u, SC("connect-refused.rules"), cmd_buf[1],
-		      client_cmd(&r, "-p 7000"), 1, "500ms");
+		      sc_client(&r, "-p 7000"), 1, "500ms");
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
 	cr_assert_not_null(rep);
@@ -963,7 +879,7 @@ BOTH(unread_close_correct)
 
 	rr_init(&r);
 	run_sc(&r, u, SC("unread-close.rules"),
-	       client_cmd(&r, "-p 7000 --send 100000 --half-close"),
+	       sc_client(&r, "-p 7000 --send 100000 --half-close"),
 	       server_cmd(&r, "-p 7000 -n 1", NULL), 0);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
@@ -989,7 +905,7 @@ BOTH(unread_close_rst)
 
 	rr_init(&r);
 	run_sc(&r, u, SC("unread-close.rules"),
-	       client_cmd(&r, "-p 7000 --send 100000 --half-close"),
+	       sc_client(&r, "-p 7000 --send 100000 --half-close"),
 	       "exec " FL_TARGETS "/sc_reply_close -p 7000 --read-max 1", 0);
 	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
@@ -1113,7 +1029,7 @@ BOTH(rst_out_of_window)
 	int state = 0, challenge = 0, client_fin = 0, server_fin = 0, resets = 0;
 
 	rr_init(&r);
-	run_sc(&r, u, SC("reset-out-of-window.rules"), client_cmd(&r, "-p 7000 --rtt 3"),
+	run_sc(&r, u, SC("reset-out-of-window.rules"), sc_client(&r, "-p 7000 --rtt 3"),
 	       server_cmd(&r, "-p 7000 -n 1", NULL), 0);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
@@ -1282,7 +1198,7 @@ BOTH(lost_third_ack)
 	double t_synack[2] = {0, 0}, t_est = -1, t_drop = -1;
 
 	rr_init(&r);
-	run_sc(&r, u, SC("lost-third-ack.rules"), client_cmd(&r, "-p 7000 --hold-ms 1500"),
+	run_sc(&r, u, SC("lost-third-ack.rules"), sc_client(&r, "-p 7000 --hold-ms 1500"),
 	       server_cmd(&r, "-p 7000 -n 1", NULL), 0);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
@@ -1346,7 +1262,7 @@ BOTH(blackhole_user_timeout)
 	snprintf(cmd_buf[1], sizeof(cmd_buf[1]), "exec %s/echo_server -p 7000 > %s",
 		 FL_TARGETS, rr_path(&r, "server.out"));
 	run_sc_settle(&r, u, SC("blackhole-user-timeout.rules"), cmd_buf[1],
-		      client_cmd(&r, "-p 7000 --rtt 1 --user-timeout-ms 1000"), 1, "500ms");
+		      sc_client(&r, "-p 7000 --rtt 1 --user-timeout-ms 1000"), 1, "500ms");
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
 	cr_assert_not_null(rep);
@@ -1406,7 +1322,7 @@ BOTH(blackhole_no_user_timeout)
 	snprintf(cmd_buf[1], sizeof(cmd_buf[1]), "exec %s/echo_server -p 7000 > %s",
 		 FL_TARGETS, rr_path(&r, "server.out"));
 	run_sc_timeout(&r, u, SC("blackhole-user-timeout.rules"), cmd_buf[1],
-		       client_cmd(&r, "-p 7000 --rtt 1"), 1, "500ms", "6s");
+		       sc_client(&r, "-p 7000 --rtt 1"), 1, "500ms", "6s");
 	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
 	cr_assert_not_null(rep);
