@@ -475,16 +475,19 @@ const char *client_cmd(const struct run_result *r, int how, const char *args)
 	static char ring[4][1024];
 	static int i;
 	char *p = ring[i++ & 3];
+	const char *wait = how & CL_WAIT ? WAIT_7000 : "";
 
-	if (how & CL_NET)
+	if (how & CL_NET) {
 		snprintf(p, sizeof(ring[0]), "%s%s/tcp_client %s > %s; s=$?; "
 			 "cat /proc/net/snmp /proc/net/netstat > %s; exit $s",
-			 how & CL_WAIT ? WAIT_7000 : "", FL_TARGETS, args,
-			 rr_path(r, "client.out"), rr_path(r, "net.out"));
-	else
-		snprintf(p, sizeof(ring[0]), "%sexec %s/tcp_client %s > %s",
-			 how & CL_WAIT ? WAIT_7000 : "", FL_TARGETS, args,
-			 rr_path(r, "client.out"));
+			 wait, FL_TARGETS, args, rr_path(r, "client.out"),
+			 rr_path(r, "net.out"));
+	} else {
+		char cmd[1024];
+
+		snprintf(cmd, sizeof(cmd), "%s" CLIENT_CMD("%s"), wait, args);
+		snprintf(p, sizeof(ring[0]), "%s", rr_expand(r, cmd));
+	}
 	return p;
 }
 

@@ -110,6 +110,10 @@ void rr_dump(const struct run_result *r);
  * refused attempt would be a flow of its own in the report). */
 #define WAIT_7000 "while ! grep -q ':1B58 00000000:0000 0A' /proc/net/tcp; do sleep 0.01; done; "
 
+/* tcp_client ARGS (a string literal) with its stdout in DIR/client.out, as
+ * a command for rr_expand() (the fixture expands driver and target). */
+#define CLIENT_CMD(args) "exec " FL_TARGETS "/tcp_client " args " > {dir}/client.out"
+
 /* How client_cmd() runs tcp_client. */
 enum {
 	CL_WAIT = 1, /* after WAIT_7000 */
@@ -118,8 +122,9 @@ enum {
 		      * tcp_client's */
 };
 
-/* A command running tcp_client ARGS with its stdout in DIR/client.out
- * (exec'd unless CL_NET); how is 0 or CL_* or'ed. */
+/* CLIENT_CMD(args) for args known only at run time, expanded (with
+ * CL_NET, not exec'd: the counters come after it); how is 0 or CL_*
+ * or'ed. */
 const char *client_cmd(const struct run_result *r, int how, const char *args);
 /* A driver command: `{ the printf of fmt; } > DIR/driver.out`. */
 __attribute__((format(printf, 2, 3)))
