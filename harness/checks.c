@@ -352,7 +352,7 @@ static void after_one(void *ctx, const struct fl_pkt_rec *r)
 	struct after_ctx *a = ctx;
 
 	if (r->dir == a->dir && r->t_ns >= a->since_ns && r->len &&
-	    strcmp(r->verdict, "drop") && strcmp(r->verdict, "corrupt"))
+	    fl_verdict_fate(r->verdict) != FL_FATE_LOST)
 		a->bytes += r->len;
 }
 
@@ -378,7 +378,7 @@ static void rst_one(void *ctx, const struct fl_pkt_rec *r)
 
 	if (!(r->flags & FL_TCP_RST) || r->t_ns > c->before)
 		return;
-	if (r->dir != c->dir || strcmp(r->verdict, "pass"))
+	if (r->dir != c->dir || r->verdict != FL_V_PASS)
 		c->other = 1;
 }
 
@@ -1284,13 +1284,13 @@ struct fin_ctx {
 static void last_fins(void *ctx, const struct fl_pkt_rec *r)
 {
 	struct fin_ctx *c = ctx;
-	int through = strcmp(r->verdict, "drop") && strcmp(r->verdict, "corrupt");
+	int through = fl_verdict_fate(r->verdict) != FL_FATE_LOST;
 
 	if ((r->flags & FL_TCP_RST) && through)
 		c->rst = 1;
 	if ((r->flags & FL_TCP_FIN) && r->dir < 2) {
 		c->rule[r->dir] = r->rule;
-		c->lost[r->dir] = !through || !strcmp(r->verdict, "rewrite");
+		c->lost[r->dir] = !through || r->verdict == FL_V_REWRITE;
 	}
 }
 

@@ -14,7 +14,7 @@
 #include "cover.h"
 #include "flow.h"
 #include "peer_gone.h"
-#include "queue.h"
+#include "engine.h"
 #include "states.h"
 #include "rules.h"
 

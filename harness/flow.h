@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "rules.h"
+#include "verdict.h"
 
 /* Index of a direction: the side that sent the segment. */
 enum { FL_DIR_C2S = 0, FL_DIR_S2C = 1 };
@@ -23,53 +24,13 @@ struct fl_endpoint {
 	uint16_t port;
 };
 
-/*
- * What the engine did with a segment (the trace's and the ladder's
- * "verdict"), and what that means for its receiver: it got the segment as
- * sent (DELIVERED), got it changed (CHANGED: rewrite, truncate), or never
- * got it (LOST: dropped, or a broken checksum the kernel drops).  The
- * names are the trace's contract (DESIGN.md).
- */
-enum fl_fate { FL_FATE_DELIVERED, FL_FATE_CHANGED, FL_FATE_LOST };
-
-#define FL_VERDICT_LIST(X)                                \
-	X(PASS, "pass", FL_FATE_DELIVERED)                \
-	X(DROP, "drop", FL_FATE_LOST)                     \
-	X(DELAY, "delay", FL_FATE_DELIVERED)              \
-	X(REWRITE, "rewrite", FL_FATE_CHANGED)            \
-	X(INJECT, "inject", FL_FATE_DELIVERED)            \
-	X(DUPLICATE, "duplicate", FL_FATE_DELIVERED)      \
-	X(REORDER, "reorder", FL_FATE_DELIVERED)          \
-	X(CORRUPT, "corrupt", FL_FATE_LOST)               \
-	X(TRUNCATE, "truncate", FL_FATE_CHANGED)
-
-enum fl_verdict {
-#define FL_VERDICT_ENUM(id, name, fate) FL_V_##id,
-	FL_VERDICT_LIST(FL_VERDICT_ENUM)
-#undef FL_VERDICT_ENUM
-	FL_V_COUNT
-};
-
-struct fl_verdict_desc {
-	const char *name;
-	enum fl_fate fate;
-};
-
-/* Indexed by enum fl_verdict. */
-extern const struct fl_verdict_desc fl_verdicts[FL_V_COUNT];
-
-static inline const char *fl_verdict_name(enum fl_verdict v)
-{
-	return fl_verdicts[v].name;
-}
-
 /* One segment as the ladder shows it. */
 struct fl_pkt_rec {
 	uint64_t t_ns;
 	uint32_t seq, ack, len;
 	uint8_t dir, flags;
 	int16_t rule;        /* rule index, -1 none */
-	const char *verdict; /* fl_verdict_name(): for the text it is printed as */
+	uint8_t verdict;     /* enum fl_verdict */
 };
 
 /* Segments kept per flow for the ladder: the first and the last ones. */
@@ -104,13 +65,6 @@ struct fl_flow {
 					and its backend in the target), or
 					_ANY (unknown, or neither) */
 	int blackholed;              /* rule index + 1 of the blackhole, or 0 */
-	/* Engine state per direction (index FL_DIR_*): */
-	unsigned held[2];            /* segments held in order now */
-	uint64_t release_floor_ns[2]; /* latest release among them */
-	uint64_t reorder_tok[2];     /* the live heap entry of the segment a
-					reorder rule holds, or 0 */
-	uint32_t reorder_id[2];      /* its packet id */
-	int reorder_attached[2];     /* its release is tied to the next one */
 	struct fl_flow_match fm;     /* matcher state (hits/draws live in the
 					flow's own allocation) */
 	struct fl_pkt_rec *log;      /* up to HEAD + TAIL records, owned */

@@ -454,13 +454,13 @@ static void print_ladder(const struct fl_report *r, uint32_t id, FILE *f)
 		fprintf(f, "    %10.6f  ", (double)u->t_ns / 1e9);
 		if (u->kind == 0) {
 			const struct fl_pkt_rec *p = u->p;
-			int fault = strcmp(p->verdict, "pass") != 0;
+			int fault = p->verdict != FL_V_PASS;
 
 			fl_flags_format(p->flags, flags, sizeof(flags));
 			fprintf(f, "%c %-6s %s %-8s seq=%u ack=%u len=%u  %s",
 				fault ? '*' : ' ', p->dir ? "server" : "client",
 				p->dir ? "<--" : "-->", flags, p->seq, p->ack,
-				p->len, p->verdict);
+				p->len, fl_verdict_name(p->verdict));
 			if (p->rule >= 0 && rs && (size_t)p->rule < rs->nrules)
 				fprintf(f, " (%s:%u)", rs->rules[p->rule].file,
 					rs->rules[p->rule].line);

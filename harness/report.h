@@ -13,7 +13,7 @@
 #include "calls.h"
 #include "checks.h"
 #include "diag.h"
-#include "queue.h"
+#include "engine.h"
 #include "states.h"
 
 struct fl_report {

@@ -30,7 +30,7 @@
 #include "clock.h"
 #include "diag.h"
 #include "owner.h"
-#include "queue.h"
+#include "nfq.h"
 #include "report.h"
 #include "rules.h"
 #include "run.h"
@@ -531,16 +531,12 @@ static int setup_shim(struct run *r, const char *preload, char *err,
 			   errlen);
 }
 
-static void observe_segment(void *ctx, const struct fl_flow *f, int dir,
-			    uint8_t flags, uint32_t rseq, uint32_t rack,
-			    uint32_t len, int delivered, int forged,
-			    uint64_t t_ns)
+static void observe_segment(void *ctx, const struct fl_seg_event *ev)
 {
 	struct run *r = ctx;
 
 	if (r->states)
-		fl_states_segment(r->states, f, dir, flags, rseq, rack, len,
-				  delivered, forged, t_ns, r->trace);
+		fl_states_segment(r->states, ev, r->trace);
 }
 
 static enum fl_side resolve_side(void *ctx, const struct fl_flow *f)

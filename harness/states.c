@@ -529,11 +529,15 @@ static int pend_push(struct fl_states *s, const struct pending *p)
 	return 0;
 }
 
-void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
-		       uint8_t flags, uint32_t rseq, uint32_t rack,
-		       uint32_t len, int delivered, int forged, uint64_t t_ns,
+void fl_states_segment(struct fl_states *s, const struct fl_seg_event *ev,
 		       struct fl_trace *trace)
 {
+	const struct fl_flow *f = ev->f;
+	int dir = ev->dir, delivered = ev->delivered;
+	int forged = ev->forged != FL_FORGED_NO;
+	uint8_t flags = ev->flags;
+	uint32_t rseq = ev->rseq, rack = ev->rack, len = ev->len;
+	uint64_t t_ns = ev->t_ns;
 	uint64_t now = fl_clock_now_rel_ns();
 	struct side_state *snd;
 	struct pending p = {.t_ns = t_ns, .f = f, .dir = dir, .flags = flags,

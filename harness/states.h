@@ -19,6 +19,7 @@
 
 #include "diag.h"
 #include "flow.h"
+#include "verdict.h"
 
 #define FL_STATES_PATH_MAX 16
 
@@ -34,14 +35,12 @@ void fl_states_free(struct fl_states *s);
  * RFC 9293 state machine of each side moves on the segments, which
  * catches the states too short for sampling.  A segment moves its sender
  * at once (it has left its socket) and its receiver only when it is
- * delivered: at the end of its batch (a call with f NULL, queue.h) or, if
- * held, at t_ns.  So segments that waited in the queue together act as
+ * delivered: at the end of its batch (an event with f NULL, engine.h) or,
+ * if held, at t_ns.  So segments that waited in the queue together act as
  * they did in the kernel: all sent before any arrived (crossing FINs are
  * a simultaneous close).
  */
-void fl_states_segment(struct fl_states *s, const struct fl_flow *f, int dir,
-		       uint8_t flags, uint32_t rseq, uint32_t rack,
-		       uint32_t len, int delivered, int forged, uint64_t t_ns,
+void fl_states_segment(struct fl_states *s, const struct fl_seg_event *ev,
 		       struct fl_trace *trace);
 
 /* From t_ns on, faultline is stopping the target: the state events

@@ -411,7 +411,7 @@ void fl_trace_pkt(struct fl_trace *t, const struct fl_trace_pkt *p)
 	    "\"seq\":%u,\"ack\":%u,\"len\":%u,\"win\":%u,\"verdict\":\"%s\","
 	    "\"rule\":",
 	    p->flow, p->from, flags, p->seq, p->ack, p->len, p->win,
-	    p->verdict);
+	    fl_verdict_name(p->verdict));
 	if (p->rule)
 		put_json_str(t, p->rule);
 	else

@@ -24,6 +24,8 @@
 
 #include <stdint.h>
 
+#include "verdict.h"
+
 struct fl_trace;
 
 /* How long a line waits for older events that may still arrive: well over
@@ -58,7 +60,7 @@ struct fl_trace_pkt {
 	uint32_t seq, ack;   /* relative */
 	uint32_t len;        /* payload bytes */
 	uint16_t win;
-	const char *verdict; /* pass drop delay rewrite inject ... */
+	enum fl_verdict verdict;
 	const char *rule;    /* "file:line" or NULL */
 	uint64_t delay_ns;   /* for delay: how long it is held */
 	const char *detail;  /* optional free text (e.g. "flags FIN,ACK->RST"), or NULL */

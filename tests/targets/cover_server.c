@@ -1,5 +1,5 @@
 /* cover_server - a one-connection echo server for the tests of whether a
- * flow's calls were observed (tests/test_cover.c).
+ * flow's calls were observed (tests/e2e/test_cover.c).
  *
  * cover_server [-p PORT] [--raw-close-range] [--close-range]
  *

@@ -1,5 +1,5 @@
 /* sc_reply_close: a one-shot request/reply server for the teardown
- * scenarios (tests/test_scenarios.c).  It closes right after its reply,
+ * scenarios (tests/e2e/test_scenarios.c).  It closes right after its reply,
  * without waiting for the client's EOF, as an HTTP/1.0 server does.
  *
  * sc_reply_close [-p PORT] [-n CONNS] [--read-max BYTES] [--wait-ms N]

@@ -12,19 +12,13 @@
  * socket calls in the report equal what the program says it did.
  */
 #include <criterion/criterion.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner.h"
+#include "fixture.h"
 
-/* Defines name_root and name_nobody from one body taking `enum as_user u`. */
-#define BOTH(name)                                                         \
-	static void name(enum as_user u);                                  \
-	Test(checks, name##_root, .timeout = 60) { name(AS_ROOT); }        \
-	Test(checks, name##_nobody, .timeout = 60) { name(AS_NOBODY); }    \
-	static void name(enum as_user u)
+#define BOTH(name) FX_BOTH(checks, name, 60)
 
 /* The hygiene set a rule file without `expect` lines is judged by, in the
  * report's order, then the harness's own checks (with a driver). */
@@ -49,13 +43,6 @@ static const char *hygiene_rules(int tw)
 	return buf;
 }
 
-static void dump_on_failure(const struct run_result *r)
-{
-	if (getenv("FL_TEST_VERBOSE"))
-		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- driver\n%s\n",
-			r->out, r->err, rr_read(r, "driver.out"));
-}
-
 /*
  * faultline run [-r RULES] --trace --report --timeout 30s OPTS
  *   --driver DRIVER -- TARGET...
@@ -66,51 +53,9 @@ static void dump_on_failure(const struct run_result *r)
 static void run_fl(struct run_result *r, enum as_user u, const char *rules,
 		   const char *opts, const char *driver, const char *target)
 {
-	static char o[256], t[512];
-	char *argv[48];
-	size_t n = 0;
-	char *save = NULL;
-
-	argv[n++] = FL_BIN;
-	argv[n++] = "run";
-	if (rules) {
-		argv[n++] = "-r";
-		argv[n++] = (char *)rr_write(r, "test.rules", rules);
-	}
-	argv[n++] = "--trace";
-	argv[n++] = (char *)rr_path(r, "trace.jsonl");
-	argv[n++] = "--report";
-	argv[n++] = (char *)rr_path(r, "report.json");
-	argv[n++] = "--timeout";
-	argv[n++] = "30s";
-	snprintf(o, sizeof(o), "%s", opts ? opts : "");
-	for (char *s = strtok_r(o, " ", &save); s && n < 30; s = strtok_r(NULL, " ", &save))
-		argv[n++] = s;
-	argv[n++] = "--driver";
-	argv[n++] = (char *)driver;
-	argv[n++] = "--";
-	snprintf(t, sizeof(t), "%s", target);
-	save = NULL;
-	for (char *s = strtok_r(t, " ", &save); s && n < 47; s = strtok_r(NULL, " ", &save))
-		argv[n++] = s;
-	argv[n] = NULL;
-	rr_run(r, u, argv, 60);
-	dump_on_failure(r);
-}
-
-/* A driver command: `{ the printf of fmt; } > DIR/driver.out`. */
-__attribute__((format(printf, 2, 3)))
-static const char *drv(const struct run_result *r, const char *fmt, ...)
-{
-	static char buf[1024];
-	char body[768];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(body, sizeof(body), fmt, ap);
-	va_end(ap);
-	snprintf(buf, sizeof(buf), "{ %s; } > %s", body, rr_path(r, "driver.out"));
-	return buf;
+	rr_faultline(r, u, &(struct fl_args){.rules_text = rules, .timeout = "30s",
+					     .opts = opts, .driver = driver,
+					     .words = target});
 }
 
 /* %2$s tcp_clients (in %1$s, FL_TARGETS) one after another, with more
@@ -202,17 +147,6 @@ static const char *field(const char *text, const char *key, const char *word)
 	cr_assert_not_null(v, "no %s ... %s= in:\n%s", key, word, text);
 	snprintf(p, 128, "%s", v);
 	return p;
-}
-
-/* The number after `after` in s (e.g. "at " -> 1.234 of "at 1.234s"). */
-static double num_after(const char *s, const char *after)
-{
-	const char *p = s ? strstr(s, after) : NULL;
-	double v;
-
-	cr_assert_not_null(p, "no '%s' in: %s", after, s);
-	cr_assert_eq(sscanf(p + strlen(after), "%lf", &v), 1, "%s", s);
-	return v;
 }
 
 /* Occurrences of needle in s. */

@@ -10,17 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner.h"
+#include "fixture.h"
 
-#define BOTH(name)                                                            \
-	static void name(enum as_user u);                                     \
-	Test(trace_run, name##_root, .timeout = 60) { name(AS_ROOT); }        \
-	Test(trace_run, name##_nobody, .timeout = 60) { name(AS_NOBODY); }    \
-	static void name(enum as_user u)
+#define BOTH(name) FX_BOTH(trace_run, name, 60)
 
-static char driver_buf[512];
-
-/* The file DIR/name (static buffer). */
 /*
  * lost-fin.rules on echo_server with tcp_client as the driver: segments
  * (two FINs dropped, retransmitted), state changes, and the server's calls
@@ -33,35 +26,15 @@ static char driver_buf[512];
 BOTH(trace_in_time_order)
 {
 	struct run_result r;
-	char *argv[32];
-	size_t n = 0;
 	char *text, *line, *save = NULL;
 	unsigned long long prev = 0, lineno = 0;
 	int calls = 0, pkts = 0, states = 0, late = 0, notes = 0;
 
 	rr_init(&r);
-	snprintf(driver_buf, sizeof(driver_buf), "exec %s/tcp_client -p 7000 --rtt 2",
-		 FL_TARGETS);
-	argv[n++] = FL_BIN;
-	argv[n++] = "run";
-	argv[n++] = "-r";
-	argv[n++] = FL_RULES "/scenarios/lost-fin.rules";
-	argv[n++] = "--trace";
-	argv[n++] = (char *)rr_path(&r, "trace.jsonl");
-	argv[n++] = "--timeout";
-	argv[n++] = "30s";
-	argv[n++] = "--settle";
-	argv[n++] = "5s";
-	argv[n++] = "--driver";
-	argv[n++] = driver_buf;
-	argv[n++] = "--";
-	argv[n++] = FL_TARGETS "/echo_server";
-	argv[n++] = "-p";
-	argv[n++] = "7000";
-	argv[n++] = "-n";
-	argv[n++] = "1";
-	argv[n] = NULL;
-	rr_run(&r, u, argv, 50);
+	rr_faultline(&r, u, &(struct fl_args){
+		.rules = {SC("lost-fin.rules")}, .no_report = 1, .timeout = "30s",
+		.settle = "5s", .driver = "exec " FL_TARGETS "/tcp_client -p 7000 --rtt 2",
+		.words = FL_TARGETS "/echo_server -p 7000 -n 1", .wait_s = 50});
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 
 	text = strdup(rr_read(&r, "trace.jsonl")); /* cut into lines below */
@@ -107,26 +80,11 @@ BOTH(trace_in_time_order)
  * returns the run line of the trace (caller puts). */
 static json_object *seed_run(struct run_result *r, const char *seed)
 {
-	char *argv[16];
-	size_t n = 0;
 	json_object *tr, *run;
 
-	argv[n++] = FL_BIN;
-	argv[n++] = "run";
-	if (seed) {
-		argv[n++] = "--seed";
-		argv[n++] = (char *)seed;
-	}
-	argv[n++] = "--trace";
-	argv[n++] = (char *)rr_path(r, "trace.jsonl");
-	argv[n++] = "--report";
-	argv[n++] = (char *)rr_path(r, "report.json");
 	/* /bin/true makes no connection: not judged, so allowed here. */
-	argv[n++] = "--allow-skip";
-	argv[n++] = "--";
-	argv[n++] = "/bin/true";
-	argv[n] = NULL;
-	rr_run(r, AS_ROOT, argv, 30);
+	rr_faultline(r, AS_ROOT, &(struct fl_args){.seed = seed, .opts = "--allow-skip",
+						   .words = "/bin/true", .wait_s = 30});
 	cr_assert_eq(r->status, 0, "faultline exit %d\n%s%s", r->status, r->out, r->err);
 	tr = rr_trace(r);
 	cr_assert_not_null(tr);

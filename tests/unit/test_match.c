@@ -1,7 +1,8 @@
 /*
  * test_match.c - the rule matcher: every match, every limit, the counters
- * behind nth and times, and the reproducibility of prob.  Rulesets are
- * parsed from text and segments built by hand: no kernel involved.
+ * behind nth and times, the reproducibility of prob, and the length a
+ * truncate implies.  Rulesets are parsed from text and segments built by
+ * hand: no kernel involved.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -420,4 +421,71 @@ Test(match, needs_payload)
 		cr_assert_eq(fl_rule_needs_payload(&fx.rs->rules[i]), want[i], "%s",
 			     fl_action_name(fx.rs->rules[i].action));
 	unload(&fx);
+}
+
+/* ---- truncate N: the length it implies ---- */
+
+static int match_len(struct fl_matcher *m, struct fl_flow_match *fm,
+		     uint32_t len)
+{
+	struct fl_segment s;
+
+	memset(&s, 0, sizeof(s));
+	s.from = FL_SIDE_CLIENT;
+	s.target_side = FL_SIDE_SERVER;
+	s.flags = FL_TCP_ACK;
+	s.payload_len = len;
+	s.sport = 40000;
+	s.dport = 7000;
+	return fl_matcher_match(m, &s, fm, 0);
+}
+
+/* truncate N takes only segments longer than N: shorter ones count for
+ * neither its nth nor its times, and fall through to later rules. */
+Test(truncate_match, only_longer_segments)
+{
+	static const char text[] = "truncate 100 nth 2 times 1\ndrop\n";
+	struct fl_ruleset *rs = fl_ruleset_new();
+	struct fl_diag d = {0};
+	struct fl_matcher *m;
+	struct fl_flow_match fm;
+	uint32_t hits[2] = {0}, draws[2] = {0};
+
+	cr_assert_eq(fl_rules_parse(rs, "t", text, strlen(text), &d), 0);
+	m = fl_matcher_new(rs, 1);
+	memset(&fm, 0, sizeof(fm));
+	fm.flow_id = 1;
+	fm.conn = 1;
+	fm.hits = hits;
+	fm.draws = draws;
+	cr_assert_eq(match_len(m, &fm, 50), 1);
+	cr_assert_eq(match_len(m, &fm, 100), 1);
+	cr_assert_eq(match_len(m, &fm, 101), 1); /* first long one: not nth 2 */
+	cr_assert_eq(match_len(m, &fm, 10), 1);
+	cr_assert_eq(match_len(m, &fm, 1000), 0); /* second long one */
+	cr_assert_eq(match_len(m, &fm, 1000), 1); /* the third: not nth 2 */
+	fl_matcher_free(m);
+	fl_ruleset_free(rs);
+	fl_diag_free(&d);
+}
+
+/* ...so a truncate rule does not shadow a later rule for short segments,
+ * and a truncate that can never shorten anything is flagged. */
+Test(truncate_match, lint_knows_the_implicit_length)
+{
+	static const char ok[] = "truncate 10 from client\ndrop from client\n";
+	static const char dead[] = "truncate 10 from client len <= 10\n";
+	struct fl_ruleset *rs = fl_ruleset_new();
+	struct fl_diag d = {0};
+
+	cr_assert_eq(fl_rules_parse(rs, "ok", ok, strlen(ok), &d), 0);
+	cr_assert_eq(fl_rules_lint(rs, &d), 0, "%s", d.buf ? d.buf : "");
+	fl_ruleset_free(rs);
+	fl_diag_free(&d);
+	memset(&d, 0, sizeof(d));
+	rs = fl_ruleset_new();
+	cr_assert_eq(fl_rules_parse(rs, "dead", dead, strlen(dead), &d), 0);
+	cr_assert_eq(fl_rules_lint(rs, &d), 1, "%s", d.buf ? d.buf : "");
+	fl_ruleset_free(rs);
+	fl_diag_free(&d);
 }

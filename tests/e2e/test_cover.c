@@ -14,31 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner.h"
+#include "fixture.h"
 
-#define BOTH(name)                                                            \
-	static void name(enum as_user u);                                     \
-	Test(cover, name##_root, .timeout = 40) { name(AS_ROOT); }            \
-	Test(cover, name##_nobody, .timeout = 40) { name(AS_NOBODY); }        \
-	static void name(enum as_user u)
-
-/* A target or driver shell command that waits until something listens on
- * 127.0.0.1:7000 (see test_scenarios.c). */
-#define WAIT_7000 "while ! grep -q ':1B58 00000000:0000 0A' /proc/net/tcp; do sleep 0.01; done; "
-
-static char *file_text(const struct run_result *r, const char *name)
-{
-	static char buf[4096];
-	FILE *f = fopen(rr_path(r, name), "r");
-	size_t n;
-
-	if (!f)
-		return buf[0] = 0, buf;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
+#define BOTH(name) FX_BOTH(cover, name, 40)
 
 /*
  * faultline run -r (expect no-fd-leak) --report --driver DRIVER -- sh -c
@@ -48,36 +26,14 @@ static char *file_text(const struct run_result *r, const char *name)
 static void run_cover(struct run_result *r, enum as_user u, const char *program,
 		      const char *driver, int client)
 {
-	static char target[1024];
-	char *argv[24];
-	size_t n = 0;
+	char target[1024];
 
-	snprintf(target, sizeof(target), "%secho $$ > %s; exec %s",
-		 client ? WAIT_7000 : "", rr_path(r, "pid"), program);
-	argv[n++] = FL_BIN;
-	argv[n++] = "run";
-	argv[n++] = "-r";
-	argv[n++] = (char *)rr_write(r, "cover.rules", "expect no-fd-leak\n");
-	argv[n++] = "--report";
-	argv[n++] = (char *)rr_path(r, "report.json");
-	argv[n++] = "--timeout";
-	argv[n++] = "20s";
-	argv[n++] = "--settle";
-	argv[n++] = "2s";
-	if (client) {
-		argv[n++] = "--ready-delay";
-		argv[n++] = "1ms";
-	}
-	argv[n++] = "--driver";
-	argv[n++] = (char *)driver;
-	argv[n++] = "--";
-	argv[n++] = "/bin/sh";
-	argv[n++] = "-c";
-	argv[n++] = target;
-	argv[n] = NULL;
-	rr_run(r, u, argv, 35);
-	if (getenv("FL_TEST_VERBOSE"))
-		fprintf(stderr, "--- stdout\n%s--- stderr\n%s\n", r->out, r->err);
+	snprintf(target, sizeof(target), "%secho $$ > {dir}/pid; exec %s",
+		 client ? WAIT_7000 : "", program);
+	rr_faultline(r, u, &(struct fl_args){
+		.rules_text = "expect no-fd-leak\n", .no_trace = 1, .timeout = "20s",
+		.settle = "2s", .opts = client ? "--ready-delay 1ms" : NULL,
+		.driver = driver, .sh = target, .wait_s = 35});
 }
 
 /* The one flow of the run (the target side must be side), its
@@ -102,7 +58,7 @@ static json_object *only_flow_cover(json_object *rep, const struct run_result *r
 static void assert_cover(const struct run_result *r, json_object *c,
 			 const char *status)
 {
-	long pid = strtol(file_text(r, "pid"), NULL, 10);
+	long pid = strtol(rr_read(r, "pid"), NULL, 10);
 
 	cr_assert_gt(pid, 0, "the target wrote no pid");
 	cr_assert_str_eq(js(c, "status"), status, "calls_observed %s, want %s: %s",

@@ -1,119 +1,6 @@
-/* runner.c - integration test helpers; see runner.h. */
-#include <criterion/criterion.h>
-#include <criterion/hooks.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "ktrace.h"
-#include "rules.h"
-#include "runner.h"
-
-void rr_init(struct run_result *r)
-{
-	memset(r, 0, sizeof(*r));
-	snprintf(r->dir, sizeof(r->dir), "/tmp/fl-test-XXXXXX");
-	if (!mkdtemp(r->dir))
-		abort();
-	chmod(r->dir, 0777);
-}
-
-static void rm_dir(const char *dir)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-}
-
-void rr_free(struct run_result *r)
-{
-	free(r->out);
-	free(r->err);
-	if (r->dir[0] && !getenv("FL_KEEP_TEST_DIRS"))
-		rm_dir(r->dir);
-}
-
-const char *rr_path(const struct run_result *r, const char *name)
-{
-	static char ring[8][256];
-	static int i;
-	char *p = ring[i++ & 7];
-
-	snprintf(p, 256, "%s/%s", r->dir, name);
-	return p;
-}
-
-const char *rr_write(const struct run_result *r, const char *name,
-		     const char *text)
-{
-	const char *p = rr_path(r, name);
-	FILE *f = fopen(p, "w");
-
-	if (!f)
-		abort();
-	fputs(text, f);
-	fclose(f);
-	chmod(p, 0666);
-	return p;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return strdup("");
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		buf[0] = 0;
-	fclose(f);
-	return buf;
-}
-
-pid_t rr_spawn(struct run_result *r, enum as_user user, char *const argv[])
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		char *args[64];
-		size_t n = 0;
-		int out = open(rr_path(r, "stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0666);
-		int err = open(rr_path(r, "stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0666);
-
-		dup2(out, 1);
-		dup2(err, 2);
-		if (user == AS_NOBODY) {
-			args[n++] = "setpriv";
-			args[n++] = "--reuid=65534";
-			args[n++] = "--regid=65534";
-			args[n++] = "--clear-groups";
-			args[n++] = "--";
-		}
-		for (size_t i = 0; argv[i] && n < 63; i++)
-			args[n++] = argv[i];
-		args[n] = NULL;
-		setpgid(0, 0);
-		execvp(args[0], args);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* ---- the kernel's own state paths (ktrace.h) ----
+/*
+ * kcompare.c - the e2e tests' comparison of faultline's state paths with
+ * the kernel's own (ktrace.h); see kcompare.h.
  *
  * Every rr_run of faultline that writes a JSON report is recorded with
  * ktrace, and each flow side of the report (client_states,
@@ -134,6 +21,19 @@ pid_t rr_spawn(struct run_result *r, enum as_user user, char *const argv[])
  * $FL_KTRACE_TALLY (made by the PRE_ALL hook in the main process and
  * inherited by the test processes), as a total when the binary ends.
  */
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "kcompare.h"
+#include "ktrace.h"
+#include "rules.h"
+
 
 struct kt_tally {
 	unsigned long runs, skipped, sides, agreed, skipped_sides, known;
@@ -218,13 +118,11 @@ static const struct known_diff {
 	{NULL, NULL, NULL, NULL, NULL},
 };
 
-static const struct known_diff *known_diff(const char *side,
+static const struct known_diff *known_diff(const char *test,
+					   const char *side,
 					   const char *fpath,
 					   const char *kpath)
 {
-	const char *test = criterion_current_test ? criterion_current_test->name
-						  : "";
-
 	for (size_t i = 0; known_diffs[i].test; i++)
 		if (!strcmp(known_diffs[i].test, test) &&
 		    !strcmp(known_diffs[i].side, side) &&
@@ -232,24 +130,6 @@ static const struct known_diff *known_diff(const char *side,
 		    !strcmp(known_diffs[i].kernel, kpath))
 			return &known_diffs[i];
 	return NULL;
-}
-
-static json_object *load_trace(const char *path)
-{
-	FILE *f = path ? fopen(path, "r") : NULL;
-	json_object *a = json_object_new_array();
-	char line[8192];
-
-	if (!f)
-		return a;
-	while (fgets(line, sizeof(line), f)) {
-		json_object *o = json_tokener_parse(line);
-
-		if (o)
-			json_object_array_add(a, o);
-	}
-	fclose(f);
-	return a;
 }
 
 /* Whether a FIN the from side of flow id sent reached its receiver, by
@@ -336,13 +216,9 @@ static size_t same_tuple(json_object *flows, size_t i, size_t *idx)
 	return n;
 }
 
-/* Compares every flow side of the report with the kernel's record (see
- * the comment above); asserts they are equal. */
-static void kernel_compare(struct kt *kt, const char *why_start,
-			   const char *report, const char *trace_path)
+void kc_compare(struct kt *kt, const char *why_start, const char *test,
+		const char *report, const char *trace_path)
 {
-	const char *test = criterion_current_test ? criterion_current_test->name
-						  : "?";
 	struct kt_tally t = {.runs = 1};
 	json_object *rep = NULL, *trace = NULL, *flows;
 	static char diffs[16384];
@@ -364,7 +240,7 @@ static void kernel_compare(struct kt *kt, const char *why_start,
 	}
 	rep = json_object_from_file(report);
 	flows = rep ? json_object_object_get(rep, "flows") : NULL;
-	trace = load_trace(trace_path);
+	trace = jsonl_load(trace_path);
 	for (size_t i = 0; flows && i < json_object_array_length(flows); i++) {
 		json_object *f = json_object_array_get_idx(flows, i);
 		size_t idx, m = same_tuple(flows, i, &idx);
@@ -408,7 +284,7 @@ static void kernel_compare(struct kt *kt, const char *why_start,
 				t.agreed++;
 				continue;
 			}
-			kd = known_diff(name, fp, kp);
+			kd = known_diff(test, name, fp, kp);
 			if (kd) {
 				t.known++;
 				fprintf(stderr, "ktrace: %s: flow %lld %s: KNOWN "
@@ -439,194 +315,4 @@ out:
 	json_object_put(trace);
 	cr_assert(!diffs[0], "state paths differ from the kernel's "
 		  "(sock:inet_sock_set_state):%s", diffs);
-}
-
-/* The argument after opt in argv, or NULL. */
-static const char *arg_after(char *const argv[], const char *opt)
-{
-	for (size_t i = 0; argv[i]; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strcmp(argv[i], opt) && argv[i + 1])
-			return argv[i + 1];
-	}
-	return NULL;
-}
-
-void rr_run(struct run_result *r, enum as_user user, char *const argv[],
-	    int timeout_s)
-{
-	const char *report = !strcmp(argv[0], FL_BIN) ? arg_after(argv, "--report")
-						      : NULL;
-	const char *trace = report ? arg_after(argv, "--trace") : NULL;
-	char *with_trace[72], own_trace[128];
-	struct kt *kt = NULL;
-	char why[256] = "";
-	pid_t pid;
-	struct timespec t0, now;
-	int st = 0;
-
-	/* The comparison reads which FINs got through from the trace: a run
-	 * without one gets one of its own, in a file of its own. */
-	if (report && !trace && argv[1] && !strcmp(argv[1], "run")) {
-		size_t n = 0;
-
-		/* Not rr_path(): its ring may hold the caller's arguments. */
-		snprintf(own_trace, sizeof(own_trace), "%s/ktrace-trace.jsonl",
-			 r->dir);
-		trace = own_trace;
-		with_trace[n++] = argv[0];
-		with_trace[n++] = argv[1];
-		with_trace[n++] = "--trace";
-		with_trace[n++] = (char *)trace;
-		for (size_t i = 2; argv[i] && n < 71; i++)
-			with_trace[n++] = argv[i];
-		with_trace[n] = NULL;
-		argv = with_trace;
-	}
-	/* Before the sandbox exists, so its first socket is recorded. */
-	if (report)
-		kt_start(&kt, why, sizeof(why));
-	pid = rr_spawn(r, user, argv);
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		pid_t w = waitpid(pid, &st, WNOHANG);
-
-		if (w == pid)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - t0.tv_sec > timeout_s) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			break;
-		}
-		usleep(10000);
-	}
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	free(r->out);
-	free(r->err);
-	r->out = slurp(rr_path(r, "stdout"));
-	r->err = slurp(rr_path(r, "stderr"));
-	if (report)
-		kernel_compare(kt, why, report, trace);
-}
-
-json_object *rr_trace(const struct run_result *r)
-{
-	FILE *f = fopen(rr_path(r, "trace.jsonl"), "r");
-	json_object *a = json_object_new_array();
-	char line[8192];
-
-	if (!f)
-		return a;
-	while (fgets(line, sizeof(line), f)) {
-		json_object *o = json_tokener_parse(line);
-
-		if (o)
-			json_object_array_add(a, o);
-	}
-	fclose(f);
-	return a;
-}
-
-json_object *rr_report(const struct run_result *r)
-{
-	return json_object_from_file(rr_path(r, "report.json"));
-}
-
-const char *js(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !v)
-		return NULL;
-	return json_object_get_string(v);
-}
-
-long long ji(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !v)
-		return -1;
-	return json_object_get_int64(v);
-}
-
-double jd(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !v)
-		return -1;
-	return json_object_get_double(v);
-}
-
-const char *line_field(const char *text, const char *key, const char *word)
-{
-	static char val[256];
-	size_t klen = strlen(key), wlen = strlen(word);
-
-	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		const char *end = strchr(l, '\n');
-		size_t len = end ? (size_t)(end - l) : strlen(l);
-
-		if (len < klen || strncmp(l, key, klen) != 0 ||
-		    (len > klen && l[klen] != ' '))
-			continue;
-		for (const char *p = l + klen; p < l + len; p++) {
-			if (p[0] == ' ' && strncmp(p + 1, word, wlen) == 0 &&
-			    p[1 + wlen] == '=') {
-				const char *v = p + 2 + wlen;
-				size_t n = 0;
-
-				while (v + n < l + len && v[n] != ' ' && n < sizeof(val) - 1)
-					n++;
-				memcpy(val, v, n);
-				val[n] = 0;
-				return val;
-			}
-		}
-		return NULL;
-	}
-	return NULL;
-}
-
-int count_lines(const char *text, const char *key)
-{
-	int n = 0;
-	size_t klen = strlen(key);
-
-	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (strncmp(l, key, klen) == 0 && (l[klen] == ' ' || l[klen] == '\n' || !l[klen]))
-			n++;
-	return n;
-}
-
-const char *rr_read(const struct run_result *r, const char *name)
-{
-	FILE *f = fopen(rr_path(r, name), "r");
-	static char buf[1 << 16];
-	size_t n;
-
-	if (!f)
-		return strcpy(buf, "");
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
-json_object *report_check(json_object *rep, const char *name)
-{
-	json_object *checks = json_object_object_get(rep, "checks");
-
-	for (size_t i = 0; checks && i < json_object_array_length(checks); i++) {
-		json_object *c = json_object_array_get_idx(checks, i);
-
-		if ((js(c, "expect") && !strcmp(js(c, "expect"), name)) ||
-		    !strcmp(js(c, "name"), name))
-			return c;
-	}
-	return NULL;
 }

@@ -23,17 +23,30 @@ enum { C = FL_DIR_C2S, S = FL_DIR_S2C };
 
 static struct fl_flow flow = {.id = 1};
 
+/* The engine's event of one segment of f (NULL: the end of a batch). */
+static void event(struct fl_states *s, struct fl_flow *f, int dir,
+		  uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len,
+		  int delivered, uint64_t t_ns)
+{
+	struct fl_seg_event ev = {.f = f, .dir = dir, .flags = flags,
+				  .rseq = seq, .rack = ack, .len = len,
+				  .delivered = delivered, .rule = -1,
+				  .t_ns = t_ns};
+
+	fl_states_segment(s, &ev, NULL);
+}
+
 /* One segment the engine passed (delivered), sent by dir. */
 static void seg(struct fl_states *s, int dir, uint8_t flags, uint32_t seq,
 		uint32_t ack, uint32_t len)
 {
-	fl_states_segment(s, &flow, dir, flags, seq, ack, len, 1, 0, 0, NULL);
+	event(s, &flow, dir, flags, seq, ack, len, 1, 0);
 }
 
 /* The end of a batch: its verdicts are out. */
 static void batch(struct fl_states *s)
 {
-	fl_states_segment(s, NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL);
+	event(s, NULL, 0, 0, 0, 0, 0, 0, 0);
 }
 
 static const char *path(const struct fl_states *s, int dir)
@@ -125,8 +138,7 @@ Test(states, delayed_fin_crosses_the_peers_fin)
 {
 	struct fl_states *s = handshake();
 
-	fl_states_segment(s, &flow, C, FIN | ACK, 1, 1, 0, 1, 0,
-			  UINT64_MAX / 2, NULL);
+	event(s, &flow, C, FIN | ACK, 1, 1, 0, 1, UINT64_MAX / 2);
 	batch(s);
 	seg(s, S, FIN | ACK, 1, 1, 0);
 	batch(s);
@@ -312,9 +324,8 @@ static struct fl_flow_table *one_flow(struct fl_flow **f)
 static void fseg(struct fl_states *s, struct fl_flow *f, int dir,
 		 uint8_t flags, uint32_t seq, uint32_t ack, int delivered)
 {
-	fl_states_segment(s, f, dir, flags, seq, ack, 0, delivered, 0,
-			  fl_clock_now_rel_ns(), NULL);
-	fl_states_segment(s, NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL);
+	event(s, f, dir, flags, seq, ack, 0, delivered, fl_clock_now_rel_ns());
+	batch(s);
 }
 
 static struct fl_states *established(struct fl_flow *f)

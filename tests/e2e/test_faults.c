@@ -2,8 +2,9 @@
  * test_faults.c - the fault actions of the rule language (duplicate,
  * reorder, corrupt, truncate, reset, prob with a seed) through the real
  * faultline binary, in a real sandbox, as root and as an unprivileged
- * user; plus unit tests of the pieces behind them (fl_pkt_slice, the
- * truncate match).
+ * user.  (The pieces behind them have unit tests of their own:
+ * fl_pkt_slice in unit/test_packet.c, the truncate match in
+ * unit/test_match.c.)
  *
  * Each run's driver is tcp_client followed by a dump of the sandbox's
  * /proc/net/snmp and /proc/net/netstat (the counters are per network
@@ -14,35 +15,13 @@
  * byte stream's FNV-1a hash on both ends.
  */
 #include <criterion/criterion.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "packet.h"
-#include "rules.h"
-#include "runner.h"
+#include "fixture.h"
 
-/* Defines name_root and name_nobody from one body taking `enum as_user u`. */
-#define BOTH(name)                                                            \
-	static void name(enum as_user u);                                     \
-	Test(faults, name##_root, .timeout = 120) { name(AS_ROOT); }          \
-	Test(faults, name##_nobody, .timeout = 120) { name(AS_NOBODY); }      \
-	static void name(enum as_user u)
-
-static char driver_buf[1024];
-
-/* tcp_client ARGS > DIR/client.out, then the namespace's TCP counters into
- * DIR/net.out; the driver's status is tcp_client's. */
-static const char *client_cmd(const struct run_result *r, const char *args)
-{
-	snprintf(driver_buf, sizeof(driver_buf),
-		 "%s/tcp_client %s > %s; s=$?; "
-		 "cat /proc/net/snmp /proc/net/netstat > %s; exit $s",
-		 FL_TARGETS, args, rr_path(r, "client.out"),
-		 rr_path(r, "net.out"));
-	return driver_buf;
-}
+#define BOTH(name) FX_BOTH(faults, name, 120)
 
 /*
  * A counter from DIR/net.out ("Tcp: a b c" then "Tcp: 1 2 3"), or -1.
@@ -75,46 +54,15 @@ static long long net_counter(const struct run_result *r, const char *group,
 	return val;
 }
 
-static void dump_on_failure(const struct run_result *r)
-{
-	if (getenv("FL_TEST_VERBOSE"))
-		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- client\n%s\n",
-			r->out, r->err, rr_read(r, "client.out"));
-}
-
-/* faultline run -r RULES --trace --report [--seed SEED] --driver DRIVER --
- * echo_server -p 7000 [--sink] */
+/* faultline run -r RULES --trace --report --timeout 30s [--seed SEED]
+ * --driver DRIVER -- echo_server -p 7000 [--sink] */
 static void run_server(struct run_result *r, enum as_user u, const char *rules,
 		       const char *driver, const char *seed, int sink)
 {
-	char *argv[32];
-	size_t n = 0;
-
-	argv[n++] = FL_BIN;
-	argv[n++] = "run";
-	argv[n++] = "-r";
-	argv[n++] = (char *)rr_write(r, "test.rules", rules);
-	argv[n++] = "--trace";
-	argv[n++] = (char *)rr_path(r, "trace.jsonl");
-	argv[n++] = "--report";
-	argv[n++] = (char *)rr_path(r, "report.json");
-	argv[n++] = "--timeout";
-	argv[n++] = "30s";
-	if (seed) {
-		argv[n++] = "--seed";
-		argv[n++] = (char *)seed;
-	}
-	argv[n++] = "--driver";
-	argv[n++] = (char *)driver;
-	argv[n++] = "--";
-	argv[n++] = FL_TARGETS "/echo_server";
-	argv[n++] = "-p";
-	argv[n++] = "7000";
-	if (sink)
-		argv[n++] = "--sink";
-	argv[n] = NULL;
-	rr_run(r, u, argv, 60);
-	dump_on_failure(r);
+	rr_faultline(r, u, &(struct fl_args){
+		.rules_text = rules, .timeout = "30s", .seed = seed, .driver = driver,
+		.words = sink ? FL_TARGETS "/echo_server -p 7000 --sink"
+			      : FL_TARGETS "/echo_server -p 7000"});
 }
 
 static void run_echo(struct run_result *r, enum as_user u, const char *rules,
@@ -123,14 +71,14 @@ static void run_echo(struct run_result *r, enum as_user u, const char *rules,
 	run_server(r, u, rules, driver, seed, 0);
 }
 
-static int is_pkt(json_object *ev)
+static int is_segment(json_object *ev)
 {
 	return js(ev, "ev") && !strcmp(js(ev, "ev"), "pkt");
 }
 
 static int verdict_is(json_object *ev, const char *v)
 {
-	return is_pkt(ev) && js(ev, "verdict") && !strcmp(js(ev, "verdict"), v);
+	return is_segment(ev) && js(ev, "verdict") && !strcmp(js(ev, "verdict"), v);
 }
 
 static int from_is(json_object *ev, const char *from)
@@ -200,7 +148,7 @@ static char *data_verdicts(const struct run_result *r)
 	for (size_t i = 0; i < json_object_array_length(tr); i++) {
 		json_object *ev = json_object_array_get_idx(tr, i);
 
-		if (!is_pkt(ev) || ji(ev, "len") <= 0)
+		if (!is_segment(ev) || ji(ev, "len") <= 0)
 			continue;
 		len += (size_t)snprintf(s + len, cap - len, "%lld %s %lld %s\n",
 					ji(ev, "flow"), js(ev, "from"),
@@ -232,7 +180,7 @@ static char *seeded_run(enum as_user u, const char *seed)
 
 	rr_init(&r);
 	run_echo(&r, u, "delay 5ms from client data prob 30%\n",
-		 client_cmd(&r, "-p 7000 --rtt 20"), seed);
+		 client_cmd(&r, CL_NET, "-p 7000 --rtt 20"), seed);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	cr_assert_eq(client_rtts(&r, rtt, 32), 20, "client:\n%s", rr_read(&r, "client.out"));
 	tr = rr_trace(&r);
@@ -288,7 +236,7 @@ BOTH(duplicate_small)
 
 	rr_init(&r);
 	run_echo(&r, u, "duplicate 2 from client data times 3\n",
-		 client_cmd(&r, "-p 7000 --rtt 5"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --rtt 5"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	cr_assert_eq(client_rtts(&r, rtt, 8), 5);
 	cr_assert_str_eq(line_field(r.out, "EOF", "bytes") ?: "-", "5", "%s", r.out);
@@ -340,7 +288,7 @@ BOTH(duplicate_gso)
 
 	rr_init(&r);
 	run_echo(&r, u, "duplicate from server data times 3\n",
-		 client_cmd(&r, "-p 7000 --send 300000"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --send 300000"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	assert_echo_intact(&r, 300000);
 	tr = rr_trace(&r);
@@ -391,7 +339,7 @@ BOTH(reorder_swaps)
 
 	rr_init(&r);
 	run_server(&r, u, "reorder from client data nth 3\n",
-		   client_cmd(&r, "-p 7000 --send 100000 --no-read"), NULL, 1);
+		   client_cmd(&r, CL_NET, "-p 7000 --send 100000 --no-read"), NULL, 1);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	snprintf(sent, sizeof(sent), "%s",
 		 line_field(rr_read(&r, "client.out"), "SENT", "fnv") ?: "(none)");
@@ -401,7 +349,7 @@ BOTH(reorder_swaps)
 	for (size_t i = 0; i < json_object_array_length(tr); i++) {
 		json_object *ev = json_object_array_get_idx(tr, i);
 
-		if (!is_pkt(ev) || !from_is(ev, "client"))
+		if (!is_segment(ev) || !from_is(ev, "client"))
 			continue;
 		if (verdict_is(ev, "reorder")) {
 			reorders++;
@@ -435,7 +383,7 @@ BOTH(reorder_timeout)
 
 	rr_init(&r);
 	run_echo(&r, u, "reorder from client data nth 2\n",
-		 client_cmd(&r, "-p 7000 --rtt 3"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --rtt 3"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	cr_assert_eq(client_rtts(&r, rtt, 8), 3, "client:\n%s", rr_read(&r, "client.out"));
 	cr_assert_geq(rtt[1], 100000, "round trip %ld us", rtt[1]);
@@ -460,14 +408,14 @@ BOTH(corrupt_dropped_by_receiver)
 
 	rr_init(&r);
 	run_echo(&r, u, "corrupt from client data times 2\n",
-		 client_cmd(&r, "-p 7000 --rtt 3"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --rtt 3"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	cr_assert_eq(client_rtts(&r, rtt, 8), 3);
 	tr = rr_trace(&r);
 	for (size_t i = 0; i < json_object_array_length(tr); i++) {
 		json_object *ev = json_object_array_get_idx(tr, i);
 
-		if (!is_pkt(ev) || !from_is(ev, "client") || ji(ev, "len") <= 0)
+		if (!is_segment(ev) || !from_is(ev, "client") || ji(ev, "len") <= 0)
 			continue;
 		if (verdict_is(ev, "corrupt")) {
 			if (seq >= 0)
@@ -501,7 +449,7 @@ BOTH(corrupt_gso)
 
 	rr_init(&r);
 	run_echo(&r, u, "corrupt from client data len > 3000 times 1\n",
-		 client_cmd(&r, "-p 7000 --send 300000"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --send 300000"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	assert_echo_intact(&r, 300000);
 	tr = rr_trace(&r);
@@ -537,7 +485,7 @@ BOTH(truncate_echo_intact)
 
 	rr_init(&r);
 	run_echo(&r, u, "truncate 100 from client data times 3\n",
-		 client_cmd(&r, "-p 7000 --send 200000"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --send 200000"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	assert_echo_intact(&r, 200000);
 	tr = rr_trace(&r);
@@ -556,7 +504,7 @@ BOTH(truncate_echo_intact)
 				  "%s", js(ev, "detail"));
 			if (first_seq < 0)
 				first_seq = ji(ev, "seq");
-		} else if (is_pkt(ev) && from_is(ev, "server") && first_seq >= 0 &&
+		} else if (is_segment(ev) && from_is(ev, "server") && first_seq >= 0 &&
 			   ji(ev, "ack") == first_seq + 100) {
 			acked = 1;
 		}
@@ -583,7 +531,7 @@ BOTH(reset_in_window_resets)
 
 	rr_init(&r);
 	run_echo(&r, u, "reset from client data nth 2 times 1\n",
-		 client_cmd(&r, "-p 7000 --rtt 3"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --rtt 3"), NULL);
 	cr_assert_str_eq(line_field(r.out, "READ_ERROR", "errno") ?: "(none)",
 			 "ECONNRESET", "server:\n%s", r.out);
 	cr_assert_str_eq(line_field(r.out, "READ_ERROR", "bytes") ?: "-", "1");
@@ -620,7 +568,7 @@ BOTH(reset_out_of_window_challenged)
 
 	rr_init(&r);
 	run_echo(&r, u, "reset out-of-window from client data times 1\n",
-		 client_cmd(&r, "-p 7000 --rtt 3"), NULL);
+		 client_cmd(&r, CL_NET, "-p 7000 --rtt 3"), NULL);
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	cr_assert_eq(client_rtts(&r, rtt, 8), 3, "client:\n%s", rr_read(&r, "client.out"));
 	cr_assert_str_eq(line_field(r.out, "EOF", "bytes") ?: "-", "3", "%s", r.out);
@@ -632,7 +580,7 @@ BOTH(reset_out_of_window_challenged)
 		if (verdict_is(ev, "inject")) {
 			cr_assert_str_eq(js(ev, "flags"), "RST");
 			rst_seq = ji(ev, "seq");
-		} else if (rst_seq >= 0 && is_pkt(ev) && from_is(ev, "server")) {
+		} else if (rst_seq >= 0 && is_segment(ev) && from_is(ev, "server")) {
 			/* the first server segment after the RST */
 			challenge = !strcmp(js(ev, "flags"), "ACK") &&
 				    ji(ev, "len") == 0 &&
@@ -667,7 +615,7 @@ BOTH(bulk_5mb_intact)
 		 "delay 1ms jitter 1ms from client data prob 20%\n"
 		 "duplicate from server data prob 5%\n"
 		 "reorder from client data prob 5%\n",
-		 client_cmd(&r, "-p 7000 --send 5242880"), "11");
+		 client_cmd(&r, CL_NET, "-p 7000 --send 5242880"), "11");
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	assert_echo_intact(&r, 5242880);
 	tr = rr_trace(&r);
@@ -678,172 +626,4 @@ BOTH(bulk_5mb_intact)
 	cr_assert_eq(net_counter(&r, "Tcp", "InCsumErrors"), 0);
 	json_object_put(tr);
 	rr_free(&r);
-}
-
-/* ---- unit tests: fl_pkt_slice, the truncate match ---- */
-
-/* An IPv4 or IPv6 TCP packet with timestamps and `plen` payload bytes. */
-static size_t make_pkt(uint8_t *buf, size_t cap, int family, uint32_t plen,
-		       uint8_t flags)
-{
-	uint8_t src[16] = {0}, dst[16] = {0};
-	struct fl_pkt p;
-	size_t ip = family == AF_INET ? 20 : 40, tcp = 32, total = ip + tcp + plen;
-	int n;
-
-	src[0] = 10, src[15] = 1, dst[0] = 10, dst[15] = 2;
-	if (family == AF_INET)
-		src[3] = 1, dst[3] = 2;
-	cr_assert_leq(total, cap);
-	n = fl_pkt_build(buf, cap, family, src, dst, 40000, 7000, 1000, 5000,
-			 flags, 512);
-	cr_assert_eq(n, (int)(ip + 20));
-	/* grow the TCP header by 12 bytes of options (NOP NOP TS) */
-	buf[ip + 12] = (uint8_t)((tcp / 4) << 4);
-	memcpy(buf + ip + 20, "\x01\x01\x08\x0a\x00\x00\x00\x01\x00\x00\x00\x02", 12);
-	for (uint32_t i = 0; i < plen; i++)
-		buf[ip + tcp + i] = (uint8_t)(i * 7 + 3);
-	if (family == AF_INET) {
-		buf[2] = (uint8_t)(total >> 8);
-		buf[3] = (uint8_t)total;
-	} else {
-		buf[4] = (uint8_t)((total - 40) >> 8);
-		buf[5] = (uint8_t)(total - 40);
-	}
-	cr_assert_eq(fl_pkt_parse(&p, buf, total), 0);
-	cr_assert_eq(fl_pkt_fix_checksums(&p), 0);
-	return total;
-}
-
-static void slice_family(int family)
-{
-	static uint8_t buf[70000], out[2000], check[2000];
-	size_t total = make_pkt(buf, sizeof(buf), family, 4000,
-				FL_TCP_ACK | FL_TCP_PSH | FL_TCP_FIN | FL_TCP_CWR);
-	size_t hdr = total - 4000;
-	uint32_t mss = 1448, off = 0;
-	struct fl_pkt p, q, c;
-	int i = 0;
-
-	cr_assert_eq(fl_pkt_parse(&p, buf, total), 0);
-	while (off < p.payload_len) {
-		uint32_t n = p.payload_len - off < mss ? p.payload_len - off : mss;
-		int last = off + n == p.payload_len;
-
-		cr_assert_eq(fl_pkt_slice(&p, off, n, out, sizeof(out), &q), 0);
-		cr_assert_eq(q.buf, out);
-		cr_assert_eq(q.len, hdr + n);
-		cr_assert_eq(q.payload_len, n);
-		cr_assert_eq(q.seq, 1000 + off);
-		cr_assert_eq(q.ack, 5000);
-		cr_assert_eq(!!(q.flags & FL_TCP_FIN), last);
-		cr_assert_eq(!!(q.flags & FL_TCP_PSH), last);
-		cr_assert_eq(!!(q.flags & FL_TCP_CWR), off == 0);
-		cr_assert(q.flags & FL_TCP_ACK);
-		cr_assert_eq(memcmp(out + hdr, buf + hdr + off, n), 0);
-		/* what the wire says agrees with q, and the checksums hold:
-		 * recomputing them changes nothing */
-		cr_assert_eq(fl_pkt_parse(&c, out, q.len), 0);
-		cr_assert_eq(c.seq, q.seq);
-		cr_assert_eq(c.flags, q.flags);
-		cr_assert_eq(c.payload_len, n);
-		memcpy(check, out, q.len);
-		cr_assert_eq(fl_pkt_parse(&c, check, q.len), 0);
-		cr_assert_eq(fl_pkt_fix_checksums(&c), 0);
-		cr_assert_eq(memcmp(check, out, q.len), 0);
-		off += n;
-		i++;
-	}
-	cr_assert_eq(i, 3);
-	/* the source is untouched */
-	cr_assert_eq(p.seq, 1000);
-	cr_assert_eq(fl_pkt_parse(&c, buf, total), 0);
-	cr_assert_eq(c.payload_len, 4000);
-}
-
-Test(slice, ipv4_tiles_the_payload) { slice_family(AF_INET); }
-Test(slice, ipv6_tiles_the_payload) { slice_family(AF_INET6); }
-
-Test(slice, refuses_bad_ranges_and_partial_packets)
-{
-	static uint8_t buf[3000], out[3000];
-	size_t total = make_pkt(buf, sizeof(buf), AF_INET, 100, FL_TCP_ACK);
-	struct fl_pkt p, q;
-
-	cr_assert_eq(fl_pkt_parse(&p, buf, total), 0);
-	cr_assert_eq(fl_pkt_slice(&p, 0, 101, out, sizeof(out), &q), -EINVAL);
-	cr_assert_eq(fl_pkt_slice(&p, 101, 0, out, sizeof(out), &q), -EINVAL);
-	cr_assert_eq(fl_pkt_slice(&p, 50, 51, out, sizeof(out), &q), -EINVAL);
-	cr_assert_eq(fl_pkt_slice(&p, 0, 100, out, 60, &q), -EMSGSIZE);
-	cr_assert_eq(fl_pkt_slice(&p, 100, 0, out, sizeof(out), &q), 0);
-	cr_assert_eq(q.payload_len, 0);
-	cr_assert_eq(q.seq, 1100);
-	/* only the headers were captured */
-	cr_assert_eq(fl_pkt_parse(&p, buf, total - 100), 0);
-	cr_assert_eq(fl_pkt_slice(&p, 0, 10, out, sizeof(out), &q), -EMSGSIZE);
-}
-
-static int match_len(struct fl_matcher *m, struct fl_flow_match *fm,
-		     uint32_t len)
-{
-	struct fl_segment s;
-
-	memset(&s, 0, sizeof(s));
-	s.from = FL_SIDE_CLIENT;
-	s.target_side = FL_SIDE_SERVER;
-	s.flags = FL_TCP_ACK;
-	s.payload_len = len;
-	s.sport = 40000;
-	s.dport = 7000;
-	return fl_matcher_match(m, &s, fm, 0);
-}
-
-/* truncate N takes only segments longer than N: shorter ones count for
- * neither its nth nor its times, and fall through to later rules. */
-Test(truncate_match, only_longer_segments)
-{
-	static const char text[] = "truncate 100 nth 2 times 1\ndrop\n";
-	struct fl_ruleset *rs = fl_ruleset_new();
-	struct fl_diag d = {0};
-	struct fl_matcher *m;
-	struct fl_flow_match fm;
-	uint32_t hits[2] = {0}, draws[2] = {0};
-
-	cr_assert_eq(fl_rules_parse(rs, "t", text, strlen(text), &d), 0);
-	m = fl_matcher_new(rs, 1);
-	memset(&fm, 0, sizeof(fm));
-	fm.flow_id = 1;
-	fm.conn = 1;
-	fm.hits = hits;
-	fm.draws = draws;
-	cr_assert_eq(match_len(m, &fm, 50), 1);
-	cr_assert_eq(match_len(m, &fm, 100), 1);
-	cr_assert_eq(match_len(m, &fm, 101), 1); /* first long one: not nth 2 */
-	cr_assert_eq(match_len(m, &fm, 10), 1);
-	cr_assert_eq(match_len(m, &fm, 1000), 0); /* second long one */
-	cr_assert_eq(match_len(m, &fm, 1000), 1); /* the third: not nth 2 */
-	fl_matcher_free(m);
-	fl_ruleset_free(rs);
-	fl_diag_free(&d);
-}
-
-/* ...so a truncate rule does not shadow a later rule for short segments,
- * and a truncate that can never shorten anything is flagged. */
-Test(truncate_match, lint_knows_the_implicit_length)
-{
-	static const char ok[] = "truncate 10 from client\ndrop from client\n";
-	static const char dead[] = "truncate 10 from client len <= 10\n";
-	struct fl_ruleset *rs = fl_ruleset_new();
-	struct fl_diag d = {0};
-
-	cr_assert_eq(fl_rules_parse(rs, "ok", ok, strlen(ok), &d), 0);
-	cr_assert_eq(fl_rules_lint(rs, &d), 0, "%s", d.buf ? d.buf : "");
-	fl_ruleset_free(rs);
-	fl_diag_free(&d);
-	memset(&d, 0, sizeof(d));
-	rs = fl_ruleset_new();
-	cr_assert_eq(fl_rules_parse(rs, "dead", dead, strlen(dead), &d), 0);
-	cr_assert_eq(fl_rules_lint(rs, &d), 1, "%s", d.buf ? d.buf : "");
-	fl_ruleset_free(rs);
-	fl_diag_free(&d);
 }

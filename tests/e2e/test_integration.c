@@ -13,72 +13,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runner.h"
+#include "fixture.h"
 
-/* Defines name_root and name_nobody from one body taking `enum as_user u`. */
-#define BOTH(name)                                                            \
-	static void name(enum as_user u);                                     \
-	Test(integration, name##_root, .timeout = 120) { name(AS_ROOT); }     \
-	Test(integration, name##_nobody, .timeout = 120) { name(AS_NOBODY); } \
-	static void name(enum as_user u)
+#define BOTH(name) FX_BOTH(integration, name, 120)
 
-static char driver_buf[1024];
-
-/* A driver command that runs tcp_client with args, output to DIR/client.out */
-static const char *client_cmd(const struct run_result *r, const char *args)
-{
-	snprintf(driver_buf, sizeof(driver_buf), "exec %s/tcp_client %s > %s",
-		 FL_TARGETS, args, rr_path(r, "client.out"));
-	return driver_buf;
-}
-
-static void dump_on_failure(const struct run_result *r)
-{
-	if (getenv("FL_TEST_VERBOSE"))
-		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- client\n%s\n",
-			r->out, r->err, rr_read(r, "client.out"));
-}
-
-/* Runs faultline run -r RULES --trace --report --driver DRIVER -- echo_server ARGS */
+/* Runs faultline run -r RULES --trace --report --timeout 30s --settle 5s
+ * (the targets end by themselves) --driver DRIVER -- echo_server ARGS */
 static void run_echo(struct run_result *r, enum as_user u, const char *rules,
 		     const char *driver, const char *server_args)
 {
 	char server[256];
-	char *argv[32];
-	size_t n = 0;
-	char *save = NULL;
 
-	snprintf(server, sizeof(server), "%s", server_args);
-	argv[n++] = FL_BIN;
-	argv[n++] = "run";
-	argv[n++] = "-r";
-	argv[n++] = (char *)rr_write(r, "test.rules", rules);
-	argv[n++] = "--trace";
-	argv[n++] = (char *)rr_path(r, "trace.jsonl");
-	argv[n++] = "--report";
-	argv[n++] = (char *)rr_path(r, "report.json");
-	argv[n++] = "--timeout";
-	argv[n++] = "30s";
-	argv[n++] = "--settle"; /* the targets end by themselves */
-	argv[n++] = "5s";
-	argv[n++] = "--driver";
-	argv[n++] = (char *)driver;
-	argv[n++] = "--";
-	argv[n++] = FL_TARGETS "/echo_server";
-	for (char *t = strtok_r(server, " ", &save); t && n < 31;
-	     t = strtok_r(NULL, " ", &save))
-		argv[n++] = t;
-	argv[n] = NULL;
-	rr_run(r, u, argv, 60);
-	dump_on_failure(r);
-}
-
-static int is_pkt(json_object *ev, const char *from, const char *flags_has)
-{
-	const char *f = js(ev, "flags");
-
-	return js(ev, "ev") && !strcmp(js(ev, "ev"), "pkt") &&
-	       !strcmp(js(ev, "from"), from) && f && strstr(f, flags_has);
+	snprintf(server, sizeof(server), FL_TARGETS "/echo_server %s", server_args);
+	rr_faultline(r, u, &(struct fl_args){.rules_text = rules, .timeout = "30s",
+					     .settle = "5s", .driver = driver,
+					     .words = server});
 }
 
 /* Dropping the client's FIN once: the trace shows the FIN dropped, then a
@@ -92,7 +41,7 @@ BOTH(lost_fin)
 
 	rr_init(&r);
 	run_echo(&r, u, "drop from client flags FIN times 1\n",
-		 client_cmd(&r, "-p 7000 --rtt 2"), "-p 7000");
+		 client_cmd(&r, 0, "-p 7000 --rtt 2"), "-p 7000");
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	tr = rr_trace(&r);
 	for (size_t i = 0; i < json_object_array_length(tr); i++) {
@@ -132,7 +81,7 @@ BOTH(fin_to_rst)
 
 	rr_init(&r);
 	run_echo(&r, u, "rewrite flags=RST from client flags FIN\n",
-		 client_cmd(&r, "-p 7000 --rtt 1"), "-p 7000");
+		 client_cmd(&r, 0, "-p 7000 --rtt 1"), "-p 7000");
 	/* echo_server exits 1 on a read error, before faultline stops it:
 	 * that fails the run (no 'expect exit 1' says it should). */
 	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
@@ -164,7 +113,7 @@ BOTH(delay_server_data)
 
 	rr_init(&r);
 	run_echo(&r, u, "delay 100ms from server data\n",
-		 client_cmd(&r, "-p 7000 --rtt 5"), "-p 7000");
+		 client_cmd(&r, 0, "-p 7000 --rtt 5"), "-p 7000");
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	out = rr_read(&r, "client.out");
 	for (const char *l = strstr(out, "RTT "); l; l = strstr(l + 1, "RTT ")) {
@@ -190,7 +139,7 @@ BOTH(blackhole)
 
 	rr_init(&r);
 	run_echo(&r, u, "blackhole from client data\n",
-		 client_cmd(&r, "-p 7000 --rtt 1 --user-timeout-ms 1000"),
+		 client_cmd(&r, 0, "-p 7000 --rtt 1 --user-timeout-ms 1000"),
 		 "-p 7000");
 	/* The driver fails (it could not finish), so the run fails. */
 	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
@@ -390,7 +339,7 @@ BOTH(ipv6_lost_fin)
 
 	rr_init(&r);
 	run_echo(&r, u, "drop from client flags FIN times 1\n",
-		 client_cmd(&r, "-6 -p 7000 --rtt 1"), "-6 -p 7000");
+		 client_cmd(&r, 0, "-6 -p 7000 --rtt 1"), "-6 -p 7000");
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	tr = rr_trace(&r);
 	for (size_t i = 0; i < json_object_array_length(tr); i++) {
@@ -461,15 +410,6 @@ Test(integration, scenarios_check)
 	rr_free(&r);
 }
 
-/* Finds the check named name in the report; NULL if absent. */
-static int check_ok(json_object *rep, const char *name)
-{
-	json_object *c = report_check(rep, name);
-
-	cr_assert_not_null(c, "no check %s in the report", name);
-	return json_object_get_boolean(json_object_object_get(c, "ok"));
-}
-
 /* A correct server passes the default hygiene set, judged from its calls. */
 BOTH(hygiene_correct_server)
 {
@@ -477,7 +417,7 @@ BOTH(hygiene_correct_server)
 	json_object *rep, *calls;
 
 	rr_init(&r);
-	run_echo(&r, u, "", client_cmd(&r, "-p 7000 --rtt 2"), "-p 7000");
+	run_echo(&r, u, "", client_cmd(&r, 0, "-p 7000 --rtt 2"), "-p 7000");
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
 	cr_assert_not_null(rep);
@@ -507,7 +447,7 @@ BOTH(hygiene_close_wait_leak)
 
 	rr_init(&r);
 	run_echo(&r, u, "expect no-close-wait 1s\nexpect eof-close 500ms\n",
-		 client_cmd(&r, "-p 7000 --rtt 1"),
+		 client_cmd(&r, 0, "-p 7000 --rtt 1"),
 		 "-p 7000 --close-after-eof-ms 2500");
 	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
@@ -644,7 +584,7 @@ BOTH(from_target_resolved)
 
 	rr_init(&r);
 	run_echo(&r, u, "drop from target flags FIN times 1\n",
-		 client_cmd(&r, "-p 7000 --rtt 1 --half-close"), "-p 7000");
+		 client_cmd(&r, 0, "-p 7000 --rtt 1 --half-close"), "-p 7000");
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	tr = rr_trace(&r);
 	for (size_t i = 0; i < json_object_array_length(tr); i++) {
@@ -672,19 +612,10 @@ BOTH(from_target_resolved)
  * none; the target's path is judged on both sides. */
 static void run_both(struct run_result *r, enum as_user u, const char *rules)
 {
-	static char cmd[1024];
-	char *argv[] = {FL_BIN, "run", "-r", NULL, "--report", NULL, "--trace", NULL,
-			"--", "/bin/sh", "-c", cmd, NULL};
-
-	snprintf(cmd, sizeof(cmd),
-		 "%s/echo_server -p 7000 -n 1 > %s & "
-		 "while ! grep -q ':1B58 00000000:0000 0A' /proc/net/tcp; do sleep 0.01; done; "
-		 "%s/tcp_client -p 7000 --rtt 2 > %s; wait", FL_TARGETS, rr_path(r, "server.out"),
-		 FL_TARGETS, rr_path(r, "client.out"));
-	argv[3] = (char *)rr_write(r, "both.rules", rules);
-	argv[5] = (char *)rr_path(r, "report.json");
-	argv[7] = (char *)rr_path(r, "trace.jsonl");
-	rr_run(r, u, argv, 60);
+	rr_faultline(r, u, &(struct fl_args){
+		.rules_text = rules,
+		.sh = FL_TARGETS "/echo_server -p 7000 -n 1 > {dir}/server.out & " WAIT_7000
+		      FL_TARGETS "/tcp_client -p 7000 --rtt 2 > {dir}/client.out; wait"});
 }
 
 BOTH(both_ends_in_target)
@@ -779,7 +710,7 @@ BOTH(expect_path)
 		 "expect path server ESTABLISHED > CLOSE_WAIT > LAST_ACK > CLOSE\n"
 		 "expect path client SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > TIME_WAIT\n"
 		 "expect path target ESTABLISHED > FIN_WAIT1\n",
-		 client_cmd(&r, "-p 7000 --rtt 1"), "-p 7000");
+		 client_cmd(&r, 0, "-p 7000 --rtt 1"), "-p 7000");
 	cr_assert_eq(r.status, 1, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
 	cr_assert(check_ok(rep, "path server ESTABLISHED > CLOSE_WAIT > LAST_ACK > CLOSE"));
@@ -845,7 +776,7 @@ BOTH(no_full_dump_while_queued)
 
 	rr_init(&r);
 	run_echo(&r, u, "drop data nth 4294967295\n",
-		 client_cmd(&r, "-p 7000 --rtt 300 --send 100000"), "-p 7000");
+		 client_cmd(&r, 0, "-p 7000 --rtt 300 --send 100000"), "-p 7000");
 	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
 	rep = rr_report(&r);
 	cr_assert_not_null(rep);

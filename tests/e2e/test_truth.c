@@ -6,24 +6,19 @@
  * harmful SO_LINGER {1,0}, a close right after accept, crossed FINs,
  * transitions made by faultline's stop, and the settle that waits for
  * open windows.  As root and as uid 65534; as root every report's state
- * paths are compared with the kernel's tracepoint by runner.c.
+ * paths are compared with the kernel's tracepoint by kcompare.c.
  *
  * Each test says which old behaviour (before issue 9, commit 9112c8f) it
  * would have caught.
  */
 #include <criterion/criterion.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner.h"
+#include "fixture.h"
 
-#define BOTH(name)                                                         \
-	static void name(enum as_user u);                                  \
-	Test(truth, name##_root, .timeout = 60) { name(AS_ROOT); }         \
-	Test(truth, name##_nobody, .timeout = 60) { name(AS_NOBODY); }     \
-	static void name(enum as_user u)
+#define BOTH(name) FX_BOTH(truth, name, 60)
 
 /* A NULL-terminated argv for the target. */
 #define TARGET(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -37,52 +32,9 @@
 static void run_fl(struct run_result *r, enum as_user u, const char *rules,
 		   const char *opts, const char *driver, const char *const *target)
 {
-	static char o[256];
-	char *argv[48], *save = NULL;
-	size_t n = 0;
-
-	argv[n++] = FL_BIN;
-	argv[n++] = "run";
-	if (rules) {
-		argv[n++] = "-r";
-		argv[n++] = (char *)rr_write(r, "test.rules", rules);
-	}
-	argv[n++] = "--trace";
-	argv[n++] = (char *)rr_path(r, "trace.jsonl");
-	argv[n++] = "--report";
-	argv[n++] = (char *)rr_path(r, "report.json");
-	argv[n++] = "--timeout";
-	argv[n++] = "30s";
-	snprintf(o, sizeof(o), "%s", opts ? opts : "");
-	for (char *s = strtok_r(o, " ", &save); s && n < 30; s = strtok_r(NULL, " ", &save))
-		argv[n++] = s;
-	if (driver) {
-		argv[n++] = "--driver";
-		argv[n++] = (char *)driver;
-	}
-	argv[n++] = "--";
-	for (size_t i = 0; target[i] && n < 47; i++)
-		argv[n++] = (char *)target[i];
-	argv[n] = NULL;
-	rr_run(r, u, argv, 60);
-	if (getenv("FL_TEST_VERBOSE"))
-		fprintf(stderr, "--- stdout\n%s--- stderr\n%s--- driver\n%s\n", r->out,
-			r->err, rr_read(r, "driver.out"));
-}
-
-/* A driver command: `{ the printf of fmt; } > DIR/driver.out`. */
-__attribute__((format(printf, 2, 3)))
-static const char *drv(const struct run_result *r, const char *fmt, ...)
-{
-	static char buf[1024];
-	char body[768];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(body, sizeof(body), fmt, ap);
-	va_end(ap);
-	snprintf(buf, sizeof(buf), "{ %s; } > %s", body, rr_path(r, "driver.out"));
-	return buf;
+	rr_faultline(r, u, &(struct fl_args){.rules_text = rules, .timeout = "30s",
+					     .opts = opts, .driver = driver,
+					     .argv = target});
 }
 
 static json_object *must_check(json_object *rep, const char *name)
@@ -144,17 +96,6 @@ static void only_failing(json_object *rep, const char *out,
 #define NONE ((const char *const[]){NULL})
 #define FAILING(...) ((const char *const[]){__VA_ARGS__, NULL})
 
-/* The number after `after` in s ("at " -> 1.234 of "at 1.234s"). */
-static double num_after(const char *s, const char *after)
-{
-	const char *p = s ? strstr(s, after) : NULL;
-	double v;
-
-	cr_assert_not_null(p, "no '%s' in: %s", after, s);
-	cr_assert_eq(sscanf(p + strlen(after), "%lf", &v), 1, "%s", s);
-	return v;
-}
-
 /* word=VALUE of the line starting with key, as a number; fails if absent. */
 static long long field_num(const char *text, const char *key, const char *word)
 {
@@ -171,23 +112,6 @@ static int has_string(json_object *a, const char *s)
 		if (!strcmp(json_object_get_string(json_object_array_get_idx(a, i)), s))
 			return 1;
 	return 0;
-}
-
-/* A flow's state list as "A > B > C" (static buffer). */
-static const char *path_of(json_object *flow, const char *key)
-{
-	static char buf[2][256];
-	char *b = buf[key[0] == 'c'];
-	json_object *a = json_object_object_get(flow, key);
-
-	b[0] = 0;
-	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
-		size_t l = strlen(b);
-
-		snprintf(b + l, 256 - l, "%s%s", i ? " > " : "",
-			 json_object_get_string(json_object_array_get_idx(a, i)));
-	}
-	return b;
 }
 
 static json_object *flows_of(json_object *rep)
@@ -507,7 +431,7 @@ BOTH(abort_with_unsent_data)
 /* accept_close_server closes each of 3 connections right after accept(),
  * never reading: every server path has ESTABLISHED (accept() returned a
  * socket, which only an established connection gives), and as root
- * runner.c compares every path with the kernel's.  PASS. */
+ * kcompare.c compares every path with the kernel's.  PASS. */
 BOTH(close_right_after_accept)
 {
 	struct run_result r;

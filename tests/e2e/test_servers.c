@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runner.h"
+#include "fixture.h"
 
 #define NGINX "/usr/sbin/nginx"
 #define REDIS_SERVER "/usr/bin/redis-server"
@@ -33,13 +33,7 @@
 #define CURL "/usr/bin/curl"
 #define PYTHON3 "/usr/bin/python3"
 
-#define SC(name) FL_RULES "/scenarios/" name
-
-#define BOTH(name)                                                            \
-	static void name(enum as_user u);                                     \
-	Test(servers, name##_root, .timeout = 40) { name(AS_ROOT); }          \
-	Test(servers, name##_nobody, .timeout = 40) { name(AS_NOBODY); }      \
-	static void name(enum as_user u)
+#define BOTH(name) FX_BOTH(servers, name, 40)
 
 /* A driver prefix that waits until something listens on 127.0.0.1:PORT
  * (state 0A in /proc/net/tcp, per network namespace; HEX is the port in
@@ -71,42 +65,22 @@ static void need(const char *path, const char *pkg, ...)
 }
 
 /*
- * faultline run [-r RULES]... [EXTRA]... --trace --report --settle SETTLE
- * --driver DRIVER -- TARGET...  (rules and extra NULL-terminated lists).
+ * faultline run [-r RULES]... [EXTRA]... --trace --report --timeout 25s
+ * --settle SETTLE --driver DRIVER -- TARGET...  (rules and extra
+ * NULL-terminated lists, at most 4 rule files).
  */
 static void run_fl(struct run_result *r, enum as_user u, const char *const *rules,
 		   const char *const *extra, const char *settle, const char *driver,
 		   const char *const *target)
 {
-	char *argv[64];
-	size_t n = 0;
+	struct fl_args a = {.extra = extra, .timeout = "25s", .settle = settle,
+			    .driver = driver, .argv = target, .wait_s = 35};
 
-	argv[n++] = FL_BIN;
-	argv[n++] = "run";
 	for (size_t i = 0; rules && rules[i]; i++) {
-		argv[n++] = "-r";
-		argv[n++] = (char *)rules[i];
+		cr_assert_lt(i, 3, "at most 3 rule files");
+		a.rules[i] = rules[i];
 	}
-	for (size_t i = 0; extra && extra[i]; i++)
-		argv[n++] = (char *)extra[i];
-	argv[n++] = "--trace";
-	argv[n++] = (char *)rr_path(r, "trace.jsonl");
-	argv[n++] = "--report";
-	argv[n++] = (char *)rr_path(r, "report.json");
-	argv[n++] = "--timeout";
-	argv[n++] = "25s";
-	argv[n++] = "--settle";
-	argv[n++] = (char *)settle;
-	argv[n++] = "--driver";
-	argv[n++] = (char *)driver;
-	argv[n++] = "--";
-	for (size_t i = 0; target[i] && n < 63; i++)
-		argv[n++] = (char *)target[i];
-	argv[n] = NULL;
-	rr_run(r, u, argv, 35);
-	if (getenv("FL_TEST_VERBOSE"))
-		fprintf(stderr, "--- %s\n--- stdout\n%s--- stderr\n%s--- client\n%s\n", r->dir,
-			r->out, r->err, rr_read(r, "client.out"));
+	rr_faultline(r, u, &a);
 }
 
 /* ---- the report ------------------------------------------------------- */
@@ -210,7 +184,7 @@ static json_object *flows_of(json_object *rep)
 /* A flow's state list (client_states, server_states) as " > A > B > "
  * (static buffer, one per side), so that " > X > Y > " finds an unbroken
  * run of states. */
-static const char *path_of(json_object *flow, const char *key)
+static const char *spaced_path(json_object *flow, const char *key)
 {
 	static char buf[2][512];
 	char *b = buf[key[0] == 's'];
@@ -273,8 +247,8 @@ static void want_hygiene(json_object *rep)
  */
 static void want_server_closes_first(json_object *flow)
 {
-	const char *s = path_of(flow, "server_states");
-	const char *c = path_of(flow, "client_states");
+	const char *s = spaced_path(flow, "server_states");
+	const char *c = spaced_path(flow, "client_states");
 
 	cr_assert(has(s, " > ESTABLISHED > FIN_WAIT1 > ") && ends(s, " > TIME_WAIT > ") &&
 			  !has(s, "CLOSE_WAIT") && !has(s, "LAST_ACK"),
@@ -296,8 +270,8 @@ static void want_server_closes_first(json_object *flow)
  */
 static void want_client_closes_first(json_object *flow)
 {
-	const char *s = path_of(flow, "server_states");
-	const char *c = path_of(flow, "client_states");
+	const char *s = spaced_path(flow, "server_states");
+	const char *c = spaced_path(flow, "client_states");
 
 	cr_assert(ends(s, " > ESTABLISHED > CLOSE_WAIT > LAST_ACK > CLOSE > "),
 		  "server path%s; client path%s", s, c);
@@ -309,7 +283,7 @@ static void want_client_closes_first(json_object *flow)
  * server's is the textbook passive close). */
 static void want_either_closes_first(json_object *flow)
 {
-	if (has(path_of(flow, "server_states"), "CLOSE_WAIT"))
+	if (has(spaced_path(flow, "server_states"), "CLOSE_WAIT"))
 		want_client_closes_first(flow);
 	else
 		want_server_closes_first(flow);
@@ -319,7 +293,7 @@ static void want_either_closes_first(json_object *flow)
  * ECONNRESET, its socket goes ESTABLISHED > CLOSE, no CLOSE_WAIT. */
 static void want_server_reset(json_object *flow)
 {
-	const char *s = path_of(flow, "server_states");
+	const char *s = spaced_path(flow, "server_states");
 
 	cr_assert(ends(s, " > ESTABLISHED > CLOSE > ") && !has(s, "CLOSE_WAIT"),
 		  "server path%s", s);
