@@ -352,7 +352,7 @@ static void after_one(void *ctx, const struct fl_pkt_rec *r)
 	struct after_ctx *a = ctx;
 
 	if (r->dir == a->dir && r->t_ns >= a->since_ns && r->len &&
-	    strcmp(r->verdict, "drop") && strcmp(r->verdict, "corrupt"))
+	    fl_verdicts[fl_rec_verdict(r)].fate != FL_FATE_LOST)
 		a->bytes += r->len;
 }
 
@@ -378,7 +378,7 @@ static void rst_one(void *ctx, const struct fl_pkt_rec *r)
 
 	if (!(r->flags & FL_TCP_RST) || r->t_ns > c->before)
 		return;
-	if (r->dir != c->dir || strcmp(r->verdict, "pass"))
+	if (r->dir != c->dir || fl_rec_verdict(r) != FL_V_PASS)
 		c->other = 1;
 }
 
@@ -1284,13 +1284,14 @@ struct fin_ctx {
 static void last_fins(void *ctx, const struct fl_pkt_rec *r)
 {
 	struct fin_ctx *c = ctx;
-	int through = strcmp(r->verdict, "drop") && strcmp(r->verdict, "corrupt");
+	enum fl_verdict v = fl_rec_verdict(r);
+	int through = fl_verdicts[v].fate != FL_FATE_LOST;
 
 	if ((r->flags & FL_TCP_RST) && through)
 		c->rst = 1;
 	if ((r->flags & FL_TCP_FIN) && r->dir < 2) {
 		c->rule[r->dir] = r->rule;
-		c->lost[r->dir] = !through || !strcmp(r->verdict, "rewrite");
+		c->lost[r->dir] = !through || v == FL_V_REWRITE;
 	}
 }
 
@@ -1387,6 +1388,15 @@ uint64_t fl_checks_undecided(const struct fl_run_facts *f, uint64_t now,
 			      e == eof ? "returned 0" : "failed");
 	}
 	return until;
+}
+
+enum fl_verdict fl_rec_verdict(const struct fl_pkt_rec *r)
+{
+	for (int v = 0; v < FL_V_COUNT; v++)
+		if (r->verdict == fl_verdicts[v].name ||
+		    !strcmp(r->verdict, fl_verdicts[v].name))
+			return (enum fl_verdict)v;
+	return FL_V_PASS;
 }
 
 enum fl_result fl_checks_result(const struct fl_check_result *c, size_t n,

@@ -48,6 +48,8 @@ struct fl_run_facts {
 				  --settle, "" if it did not */
 	int settle_cut;        /* --timeout ended that wait */
 	struct fl_engine_stats eng;
+	const uint64_t *acted;    /* per rule (rs->nrules): segments it acted
+				     on; NULL: none known */
 	uint64_t timeout_ns;
 	uint64_t end_ns;          /* when the run ended */
 	/* socket calls from the shim */
@@ -105,6 +107,10 @@ int fl_checks_run(const struct fl_run_facts *facts,
  */
 uint64_t fl_checks_undecided(const struct fl_run_facts *f, uint64_t now_ns,
 			     char *why, size_t n);
+
+/* What the engine did with a logged segment.  The one place the
+ * judgement and the report read struct fl_pkt_rec's verdict. */
+enum fl_verdict fl_rec_verdict(const struct fl_pkt_rec *r);
 
 /* The run's outcome from its checks. */
 enum fl_result { FL_RESULT_PASS, FL_RESULT_FAIL, FL_RESULT_INCONCLUSIVE };
