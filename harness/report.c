@@ -51,8 +51,11 @@ struct m_ladder {
 };
 
 struct m_flow {
-	const struct fl_flow *fl;
+	const struct fl_flow *fl; /* read in flow_build() and ladder_build() only */
+	uint32_t id;
 	char client[64], server[64];
+	int target[2];           /* side FL_DIR_* is the target's socket */
+	uint64_t first_ns;
 	const char *target_side; /* "client", "server", "both" or NULL */
 	int target_dir;          /* the side "states" shows, -1: none */
 	uint64_t packets, faults;
@@ -180,6 +183,10 @@ static void flow_build(struct m_flow *m, const struct fl_run_facts *f,
 		       const struct fl_flow *fl)
 {
 	m->fl = fl;
+	m->id = fl->id;
+	m->first_ns = fl->first_ns;
+	for (int d = 0; d < 2; d++)
+		m->target[d] = fl_flow_target_dir(fl, d);
 	fl_endpoint_format(&fl->ep[0], m->client, sizeof(m->client));
 	fl_endpoint_format(&fl->ep[1], m->server, sizeof(m->server));
 	m->target_side = side_name(fl->target_side);
@@ -358,7 +365,7 @@ static json_object *flow_json(const struct m_flow *m, uint64_t stop_ns)
 	json_object *o = json_object_new_object();
 	json_object *as = json_object_new_object();
 
-	json_object_object_add(o, "id", json_object_new_int((int)m->fl->id));
+	json_object_object_add(o, "id", json_object_new_int((int)m->id));
 	json_object_object_add(o, "client", json_object_new_string(m->client));
 	json_object_object_add(o, "server", json_object_new_string(m->server));
 	json_object_object_add(o, "target_side", m->target_side
@@ -372,7 +379,7 @@ static json_object *flow_json(const struct m_flow *m, uint64_t stop_ns)
 	json_object_object_add(as, "client", after_stop_json(&m->side[FL_DIR_C2S], stop_ns));
 	json_object_object_add(as, "server", after_stop_json(&m->side[FL_DIR_S2C], stop_ns));
 	json_object_object_add(o, "states_after_stop", as);
-	json_object_object_add(o, "first", json_object_new_double((double)m->fl->first_ns / 1e9));
+	json_object_object_add(o, "first", json_object_new_double((double)m->first_ns / 1e9));
 	json_object_object_add(o, "peer_gone", dead_peer_json(m));
 	json_object_object_add(o, "calls_observed", cover_json(m));
 	return o;
@@ -532,14 +539,13 @@ static int write_json(const struct model *m, const char *path)
 
 static void text_ladder(const struct model *m, const struct m_flow *mf, FILE *f)
 {
-	const struct fl_flow *fl = mf->fl;
 	const struct fl_ruleset *rs = m->f->rs;
 	const char *side[2];
 	char flags[40];
 
-	side[0] = fl_flow_target_dir(fl, FL_DIR_C2S) ? "client (target)" : "client";
-	side[1] = fl_flow_target_dir(fl, FL_DIR_S2C) ? "server (target)" : "server";
-	fprintf(f, "    flow %u: %s %s <-> %s %s   (* = fault)\n", fl->id, side[0],
+	side[0] = mf->target[FL_DIR_C2S] ? "client (target)" : "client";
+	side[1] = mf->target[FL_DIR_S2C] ? "server (target)" : "server";
+	fprintf(f, "    flow %u: %s %s <-> %s %s   (* = fault)\n", mf->id, side[0],
 		mf->client, side[1], mf->server);
 	for (size_t i = 0; i < mf->ladder->n; i++) {
 		const struct rung *u = &mf->ladder->v[i];
@@ -635,7 +641,7 @@ static void write_text(const struct model *m, FILE *f)
 			const struct m_flow *mf = &m->flows[i];
 
 			fprintf(f, "  #%u %s -> %s  %llu segments, %llu faults\n",
-				mf->fl->id, mf->client, mf->server,
+				mf->id, mf->client, mf->server,
 				(unsigned long long)mf->packets,
 				(unsigned long long)mf->faults);
 			for (int d = 0; d < 2; d++) {
@@ -644,7 +650,7 @@ static void write_text(const struct model *m, FILE *f)
 				if (!p->n)
 					continue;
 				fprintf(f, "      %s%s:", d ? "server" : "client",
-					fl_flow_target_dir(mf->fl, d) ? " (target)" : "");
+					mf->target[d] ? " (target)" : "");
 				for (size_t j = 0; j < p->n; j++)
 					fprintf(f, "%s%s", j == p->own ? " | stopped by faultline > "
 						: j ? " > " : " ", fl_state_name(p->st[j]) ?: "?");
