@@ -1303,7 +1303,11 @@ static int cmd_run(int argc, char **argv)
 	r.facts.alive_at_stop = r.alive;
 	r.facts.nalive = r.nalive;
 	r.facts.acted = acted = calloc(r.rs->nrules ? r.rs->nrules : 1, sizeof(*acted));
-	for (size_t i = 0; acted && i < r.rs->nrules; i++)
+	if (!acted) {
+		fprintf(stderr, "faultline: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < r.rs->nrules; i++)
 		acted[i] = fl_engine_rule_fired(r.eng, i);
 	/* Once, for the checks and the report alike. */
 	r.facts.dead_peers = dead_peers = fl_peer_gone_all(&r.facts,
