@@ -3,11 +3,15 @@
  * each check of rules/checks.def judged on a struct fl_run_facts built by
  * hand (a flow table, socket calls as the shim reports them, segments in
  * a flow's log, TCP states from segments, the processes' exits), where it
- * must hold, where it must fail, and where it cannot be judged.  No root,
- * no kernel, no sandbox.  Single-threaded.
+ * must hold, where it must fail, and where it cannot be judged; and the
+ * reports (harness/report.c) written from such facts.  No root, no
+ * kernel, no sandbox.  Single-threaded.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +23,7 @@
 #include "clock.h"
 #include "flow.h"
 #include "peer_gone.h"
+#include "report.h"
 #include "rules.h"
 #include "states.h"
 
@@ -667,4 +672,141 @@ Test(judge, undecided_while_a_window_is_open)
 	cr_assert_str_eq(why, "flow 1: the target's socket is in CLOSE_WAIT");
 	/* Past the window: decided. */
 	cr_assert_eq(fl_checks_undecided(&w.f, 1600 * MS, why, sizeof(why)), 0);
+}
+
+/* ---- the report of those facts (harness/report.c) ---- */
+
+static json_object *jget(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	cr_assert(json_object_object_get_ex(o, key, &v), "no key %s in %s", key,
+		  json_object_to_json_string(o));
+	return v;
+}
+
+/* The JSON report has the contract's keys (DESIGN.md), and the text, the
+ * JSON and the JUnit say the same of each check and flow: they print one
+ * model. */
+Test(judge, report_from_the_same_facts)
+{
+	char *argv[] = {"./server", "-p", "7000", NULL};
+	char dir[] = "/tmp/test_judge.XXXXXX", json[64], junit[64], *text = NULL;
+	size_t ntext = 0;
+	struct fl_report r = {.argv = argv, .seed = 42, .have_calls = 1};
+	struct fl_report_out o = {0};
+	uint64_t acted[1] = {3};
+	json_object *rep, *c, *fl;
+	FILE *tf, *jf;
+	char xml[4096], want[256];
+	size_t nxml;
+
+	/* no-close-wait fails on flow 1; a rule acted 3 times. */
+	world("drop from client flags FIN times 3\nexpect no-close-wait 500ms\n");
+	w.f.acted = acted;
+	{
+		struct fl_flow *f1 = flow();
+		struct timespec ms = {0, 2000000};
+
+		f1->fin_ns[C] = 1000 * MS;
+		f1->fin_ns[S] = 2500 * MS;
+		accepted(10, 5, 1);
+		call(1000, FL_FN_READ, 5, 0, 1);
+		/* The server's states: to CLOSE_WAIT before faultline's
+		 * stop, the rest after it. */
+
+		seg(f1, C, FL_TCP_SYN, 0, 0);
+		seg(f1, S, FL_TCP_SYN | FL_TCP_ACK, 0, 1);
+		seg(f1, C, FL_TCP_ACK, 1, 1);
+		seg(f1, C, FL_TCP_FIN | FL_TCP_ACK, 1, 1);
+		seg(f1, S, FL_TCP_ACK, 1, 2);
+		nanosleep(&ms, NULL);
+		w.f.stop_ns = fl_clock_now_rel_ns();
+		nanosleep(&ms, NULL);
+		seg(f1, S, FL_TCP_FIN | FL_TCP_ACK, 1, 2);
+		seg(f1, C, FL_TCP_ACK, 2, 2);
+	}
+	judge("no-close-wait 500ms");
+	r.facts = &w.f;
+	r.checks = w.res;
+	r.nchecks = w.nres;
+	r.calls_by_fn[FL_FN_READ] = 1;
+	r.calls_by_fn[FL_FN_ACCEPT] = 1;
+	r.shim_processes = 1;
+	r.result = fl_checks_result(w.res, w.nres, 0);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(json, sizeof(json), "%s/r.json", dir);
+	snprintf(junit, sizeof(junit), "%s/r.xml", dir);
+	tf = open_memstream(&text, &ntext);
+	o = (struct fl_report_out){.text = tf, .json = json, .junit = junit};
+	cr_assert_eq(fl_report_write(&r, &o), 0);
+	fclose(tf);
+	cr_assert_eq(o.json_err, 0);
+	cr_assert_eq(o.junit_err, 0);
+
+	rep = json_object_from_file(json);
+	cr_assert_not_null(rep);
+	cr_assert_str_eq(json_object_get_string(jget(rep, "result")), "FAIL");
+	cr_assert(!json_object_get_boolean(jget(rep, "ok")));
+	cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(
+		jget(jget(rep, "target"), "argv"), 0)), "./server");
+	cr_assert_str_eq(json_object_get_string(jget(jget(jget(rep, "target"), "exit"),
+						     "signal")), "SIGTERM");
+	c = json_object_array_get_idx(jget(rep, "checks"), 0);
+	cr_assert_str_eq(json_object_get_string(jget(c, "name")), "no-close-wait");
+	cr_assert_str_eq(json_object_get_string(jget(c, "expect")), "no-close-wait 500ms");
+	cr_assert(!json_object_get_boolean(jget(c, "ok")));
+	cr_assert_str_eq(json_object_get_string(jget(c, "detail")), w.res[0].detail);
+	cr_assert_eq(json_object_array_length(jget(rep, "flows")), 1);
+	fl = json_object_array_get_idx(jget(rep, "flows"), 0);
+	cr_assert_eq(json_object_get_int(jget(fl, "id")), 1);
+	cr_assert_str_eq(json_object_get_string(jget(fl, "client")), "127.0.0.1:40000");
+	cr_assert_str_eq(json_object_get_string(jget(fl, "server")), "127.0.0.1:7000");
+	cr_assert_str_eq(json_object_get_string(jget(fl, "target_side")), "server");
+	jget(fl, "packets");
+	jget(fl, "faults");
+	cr_assert_eq(json_object_array_length(jget(fl, "states")), 5);
+	cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(
+		jget(fl, "states"), 2)), "CLOSE_WAIT");
+	cr_assert_eq(json_object_array_length(jget(jget(fl, "states_after_stop"), "server")), 2);
+	cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(
+		jget(jget(fl, "states_after_stop"), "server"), 0)), "LAST_ACK");
+	cr_assert_eq(json_object_array_length(jget(rep, "faults")), 1);
+	c = json_object_array_get_idx(jget(rep, "faults"), 0);
+	cr_assert_str_eq(json_object_get_string(jget(c, "rule")), "t.rules:1");
+	cr_assert_str_eq(json_object_get_string(jget(c, "action")), "drop");
+	cr_assert_eq(json_object_get_int(jget(c, "count")), 3);
+	cr_assert_eq(json_object_get_int(jget(jget(rep, "calls"), "read")), 1);
+	cr_assert_eq(json_object_get_int(jget(jget(rep, "shim"), "processes")), 1);
+	cr_assert_str_eq(json_object_get_string(jget(rep, "seed_text")), "42");
+
+	/* The text: the same check line, the flow's ladder (a failing check
+	 * names it), and its server path with the stop's mark at the start. */
+	cr_assert(strstr(text, "  FAIL  no-close-wait 500ms      flow 1 (127.0.0.1:40000"),
+		  "%s", text);
+	cr_assert(strstr(text, "    flow 1: client 127.0.0.1:40000 <-> server (target) "
+			       "127.0.0.1:7000   (* = fault)\n"), "%s", text);
+	cr_assert(strstr(text, "read(fd 5) = 0  pid 100\n"), "%s", text);
+	cr_assert(strstr(text, "      server (target): SYN_RECV > ESTABLISHED > CLOSE_WAIT "
+			       "| stopped by faultline > LAST_ACK > CLOSE\n"), "%s", text);
+	cr_assert(strstr(text, "faults:\n  t.rules:1  "), "%s", text);
+	cr_assert(strstr(text, " acted 3 times\n"), "%s", text);
+	cr_assert(strstr(text, "result: FAIL (1 of "), "%s", text);
+
+	/* JUnit: one testcase per check, the failure's message its detail. */
+	jf = fopen(junit, "r");
+	nxml = fread(xml, 1, sizeof(xml) - 1, jf);
+	xml[nxml] = 0;
+	fclose(jf);
+	snprintf(want, sizeof(want), "<testsuites tests=\"%zu\" failures=\"1\" "
+		 "skipped=\"0\">\n  <testsuite name=\"faultline\" tests=\"%zu\" "
+		 "failures=\"1\" skipped=\"0\" ", w.nres, w.nres);
+	cr_assert(strstr(xml, want), "%s\nwanted %s", xml, want);
+	cr_assert(strstr(xml, "<testcase classname=\"faultline\" name=\"no-close-wait\">"
+			      "<failure message=\"flow 1 (127.0.0.1:40000 -&gt; "), "%s", xml);
+	json_object_put(rep);
+	free(text);
+	unlink(json);
+	unlink(junit);
+	rmdir(dir);
 }
