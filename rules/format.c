@@ -1,13 +1,13 @@
 /*
  * format.c - print rules and expects: the canonical one-line form (which
  * parses back to the identical rule), a plain-English explanation, and the
- * names of actions, sides, flags, signals, checks and TCP states.
+ * names of actions, match keywords, sides, flags, signals, checks and TCP
+ * states.
  *
  * Canonical form: tokens separated by one space; the action and its
- * arguments, then matches in the order from, port, flags, !flags, data,
- * len, conn, nth, prob, then limits in the order times, after, before,
- * after-bytes.  Defaults are left out (reset in-window, duplicate 1, jitter
- * 0, reorder without a timeout).  A duration is printed in the largest unit
+ * arguments, then the matches and limits in rules/matches.def's order.
+ * Defaults are left out (reset in-window, duplicate 1, jitter 0, reorder
+ * without a timeout).  A duration is printed in the largest unit
  * in which it is a whole number (2000000us -> 2s, 1500000us -> 1500ms), a
  * byte count likewise with k, m, g = 2^10, 2^20, 2^30 (4096 -> 4k, 1500 ->
  * 1500).  No I/O; reentrant.
@@ -65,6 +65,12 @@ static int sb_done(const struct sbuf *sb)
 }
 
 /* ---- names ---- */
+
+const struct fl_kw_desc fl__kw[FL_KW_COUNT] = {
+#define FL_MATCH(id, nm, c) [FL_KW_##id] = {.name = nm, .cls = c},
+#include "matches.def"
+#undef FL_MATCH
+};
 
 const char *const fl__flag_names[8] = { "FIN", "SYN", "RST", "PSH",
 					"ACK", "URG", "ECE", "CWR" };
@@ -311,9 +317,81 @@ static void pct_format(uint32_t ppm, char *buf, size_t n)
 
 /* ---- rules ---- */
 
+/* " KEYWORD VALUE" for one match or limit of r, nothing when r lacks it. */
+static void match_format(struct sbuf *sb, const struct fl_rule *r, enum fl_kw k)
+{
+	const char *kw = fl__kw[k].name;
+	char a[64];
+
+	switch (k) {
+	case FL_KW_FROM:
+		if (r->from != FL_SIDE_ANY)
+			sb_printf(sb, " %s %s", kw, fl_side_name(r->from));
+		break;
+	case FL_KW_PORT:
+		if (r->port)
+			sb_printf(sb, " %s %u", kw, (unsigned)r->port);
+		break;
+	case FL_KW_FLAGS:
+	case FL_KW_NFLAGS: {
+		uint8_t f = k == FL_KW_FLAGS ? r->flags_set : r->flags_clear;
+
+		if (f) {
+			fl_flags_format(f, a, sizeof(a));
+			sb_printf(sb, " %s %s", kw, a);
+		}
+		break;
+	}
+	case FL_KW_DATA:
+		if (r->data)
+			sb_printf(sb, " %s", kw);
+		break;
+	case FL_KW_LEN:
+		if (r->has_len) {
+			fl__size_format(r->len_val, a, sizeof(a));
+			sb_printf(sb, " %s %s %s", kw, fl__cmp_name(r->len_op), a);
+		}
+		break;
+	case FL_KW_CONN:
+		if (r->conn)
+			sb_printf(sb, " %s %u", kw, (unsigned)r->conn);
+		break;
+	case FL_KW_NTH:
+		if (r->nth)
+			sb_printf(sb, " %s %u", kw, (unsigned)r->nth);
+		break;
+	case FL_KW_PROB:
+		if (r->has_prob) {
+			pct_format(r->prob_ppm, a, sizeof(a));
+			sb_printf(sb, " %s %s%%", kw, a);
+		}
+		break;
+	case FL_KW_TIMES:
+		if (r->times)
+			sb_printf(sb, " %s %llu", kw, (unsigned long long)r->times);
+		break;
+	case FL_KW_AFTER:
+	case FL_KW_BEFORE:
+		if (k == FL_KW_AFTER ? r->has_after : r->has_before) {
+			fl__dur_format(k == FL_KW_AFTER ? r->after_us : r->before_us,
+				       a, sizeof(a));
+			sb_printf(sb, " %s %s", kw, a);
+		}
+		break;
+	case FL_KW_AFTER_BYTES:
+		if (r->has_after_bytes) {
+			fl__size_format(r->after_bytes, a, sizeof(a));
+			sb_printf(sb, " %s %s", kw, a);
+		}
+		break;
+	case FL_KW_COUNT:
+		break;
+	}
+}
+
 int fl_rule_format(const struct fl_rule *r, char *buf, size_t n)
 {
-	char a[64], b[64];
+	char a[64];
 	struct sbuf sb;
 
 	if (!r || !buf || !n)
@@ -364,46 +442,8 @@ int fl_rule_format(const struct fl_rule *r, char *buf, size_t n)
 		sb_printf(&sb, " %s", a);
 		break;
 	}
-	if (r->from != FL_SIDE_ANY)
-		sb_printf(&sb, " from %s", fl_side_name(r->from));
-	if (r->port)
-		sb_printf(&sb, " port %u", (unsigned)r->port);
-	if (r->flags_set) {
-		fl_flags_format(r->flags_set, a, sizeof(a));
-		sb_printf(&sb, " flags %s", a);
-	}
-	if (r->flags_clear) {
-		fl_flags_format(r->flags_clear, a, sizeof(a));
-		sb_printf(&sb, " !flags %s", a);
-	}
-	if (r->data)
-		sb_printf(&sb, " data");
-	if (r->has_len) {
-		fl__size_format(r->len_val, a, sizeof(a));
-		sb_printf(&sb, " len %s %s", fl__cmp_name(r->len_op), a);
-	}
-	if (r->conn)
-		sb_printf(&sb, " conn %u", (unsigned)r->conn);
-	if (r->nth)
-		sb_printf(&sb, " nth %u", (unsigned)r->nth);
-	if (r->has_prob) {
-		pct_format(r->prob_ppm, a, sizeof(a));
-		sb_printf(&sb, " prob %s%%", a);
-	}
-	if (r->times)
-		sb_printf(&sb, " times %llu", (unsigned long long)r->times);
-	if (r->has_after) {
-		fl__dur_format(r->after_us, a, sizeof(a));
-		sb_printf(&sb, " after %s", a);
-	}
-	if (r->has_before) {
-		fl__dur_format(r->before_us, b, sizeof(b));
-		sb_printf(&sb, " before %s", b);
-	}
-	if (r->has_after_bytes) {
-		fl__size_format(r->after_bytes, a, sizeof(a));
-		sb_printf(&sb, " after-bytes %s", a);
-	}
+	for (int k = 0; k < FL_KW_COUNT; k++)
+		match_format(&sb, r, (enum fl_kw)k);
 	return sb_done(&sb);
 }
 

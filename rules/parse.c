@@ -27,32 +27,8 @@ static const char *const line_words[] = {
 	"expect", "set" };
 #define NACTIONS FL_ACT_COUNT
 
-/* matches and limits; "!flags" is lexed as '!' + "flags" */
-enum kw {
-	KW_FROM,
-	KW_PORT,
-	KW_FLAGS,
-	KW_NFLAGS,
-	KW_DATA,
-	KW_LEN,
-	KW_CONN,
-	KW_NTH,
-	KW_PROB,
-	KW_TIMES,
-	KW_AFTER,
-	KW_BEFORE,
-	KW_AFTER_BYTES,
-	KW_N
-};
-static const char *const kw_names[KW_N] = {
-	"from", "port", "flags", "!flags", "data", "len", "conn",
-	"nth", "prob", "times", "after", "before", "after-bytes",
-};
-/* the same without "!flags", for suggestions; plus reset's modes */
-static const char *const kw_words[] = {
-	"from", "port", "flags", "data", "len", "conn", "nth", "prob",
-	"times", "after", "before", "after-bytes", "in-window", "out-of-window",
-};
+/* reset's modes, which "did you mean" offers after a reset's matches */
+static const char *const reset_words[] = { "in-window", "out-of-window" };
 static const char *const side_names[] = { "client", "server", "target", "peer" };
 static const char *const rw_fields[] = { "flags", "window", "seq", "ack" };
 
@@ -157,6 +133,36 @@ static int tlookup(const struct parser *p, const struct fl_tok *t,
 		if (fl__word_eq(ttext(p, t), t->len, names[i]))
 			return (int)i;
 	return -1;
+}
+
+/* The match or limit keyword t is (never FL_KW_NFLAGS: that is '!' and
+ * "flags"), or -1. */
+static int kw_lookup(const struct parser *p, const struct fl_tok *t)
+{
+	int k;
+
+	for (k = 0; t->kind == FL_TK_WORD && k < FL_KW_COUNT; k++)
+		if (fl__word_eq(ttext(p, t), t->len, fl__kw[k].name))
+			return k;
+	return -1;
+}
+
+/* "a match (from, port, ...) or a limit (times, ...)", from matches.def */
+static void kw_list(char *buf, size_t n)
+{
+	const char *words[2][FL_KW_COUNT];
+	size_t nw[2] = { 0, 0 };
+	char list[2][128];
+	int k;
+
+	for (k = 0; k < FL_KW_COUNT; k++) {
+		int c = fl__kw[k].cls == FL_KWC_LIMIT;
+
+		words[c][nw[c]++] = fl__kw[k].name;
+	}
+	fl__word_list(list[0], sizeof(list[0]), words[0], nw[0], ", ", ", ");
+	fl__word_list(list[1], sizeof(list[1]), words[1], nw[1], ", ", ", ");
+	snprintf(buf, n, "a match (%s) or a limit (%s)", list[0], list[1]);
 }
 
 /* "unknown WHAT 'x'; did you mean 'y'?" or "unknown WHAT 'x': LIST" */
@@ -486,10 +492,10 @@ static int parse_action_args(struct parser *p, struct fl_rule *r, size_t *jitter
 	case FL_ACT_REWRITE:
 		return parse_rewrite(p, r);
 	case FL_ACT_RESET:
-		if (teq(p, peek(p), "in-window")) {
+		if (teq(p, peek(p), reset_words[FL_RESET_IN_WINDOW])) {
 			next(p);
 			r->reset_mode = FL_RESET_IN_WINDOW;
-		} else if (teq(p, peek(p), "out-of-window")) {
+		} else if (teq(p, peek(p), reset_words[FL_RESET_OUT_OF_WINDOW])) {
 			next(p);
 			r->reset_mode = FL_RESET_OUT_OF_WINDOW;
 		}
@@ -538,13 +544,15 @@ static int parse_action_args(struct parser *p, struct fl_rule *r, size_t *jitter
 static void perr_not_match(struct parser *p, const struct fl_rule *r,
 			   const struct fl_tok *t)
 {
-	char d[96];
+	const char *cands[FL_KW_COUNT + NELEM(reset_words)];
+	size_t ncands = 0, i;
+	char d[96], list[512];
 	int a = tlookup(p, t, line_words, NACTIONS);
 
+	kw_list(list, sizeof(list));
 	if (t->kind != FL_TK_WORD) {
-		perr(p, t->off, "expected a match (from, port, flags, !flags, data, "
-		     "len, conn, nth, prob) or a limit (times, after, before, "
-		     "after-bytes), got %s", tdesc(p, t, d, sizeof(d)));
+		perr(p, t->off, "expected %s, got %s", list,
+		     tdesc(p, t, d, sizeof(d)));
 	} else if (a >= 0) {
 		perr(p, t->off, "a rule has one action: '%s' cannot follow '%s'",
 		     line_words[a], fl_action_name(r->action));
@@ -557,18 +565,20 @@ static void perr_not_match(struct parser *p, const struct fl_rule *r,
 		   peek2(p)->kind == FL_TK_EQ) {
 		perr(p, t->off, "'%.*s=' is a rewrite field: it must directly "
 		     "follow 'rewrite'", tlen(t), ttext(p, t));
-	} else if ((teq(p, t, "in-window") || teq(p, t, "out-of-window")) &&
-		   r->action != FL_ACT_RESET) {
-		perr(p, t->off, "'%.*s' is an option of 'reset' only", tlen(t),
-		     ttext(p, t));
-	} else if ((teq(p, t, "in-window") || teq(p, t, "out-of-window"))) {
-		perr(p, t->off, "'%.*s' must directly follow 'reset'", tlen(t),
-		     ttext(p, t));
+	} else if (tlookup(p, t, reset_words, NELEM(reset_words)) >= 0) {
+		perr(p, t->off, r->action != FL_ACT_RESET
+				 ? "'%.*s' is an option of '%s' only"
+				 : "'%.*s' must directly follow '%s'",
+		     tlen(t), ttext(p, t), fl_action_name(FL_ACT_RESET));
 	} else {
-		perr_unknown(p, t, "match", kw_words,
-			     r->action == FL_ACT_RESET ? NELEM(kw_words) : NELEM(kw_words) - 2,
-			     "a match (from, port, flags, !flags, data, len, conn, "
-			     "nth, prob) or a limit (times, after, before, after-bytes)");
+		/* the words one can mistype: not "!flags", and reset's modes
+		 * only after a reset */
+		for (i = 0; i < FL_KW_COUNT; i++)
+			if (i != FL_KW_NFLAGS)
+				cands[ncands++] = fl__kw[i].name;
+		for (i = 0; r->action == FL_ACT_RESET && i < NELEM(reset_words); i++)
+			cands[ncands++] = reset_words[i];
+		perr_unknown(p, t, "match", cands, ncands, list);
 	}
 }
 
@@ -576,86 +586,91 @@ static int parse_match(struct parser *p, struct fl_rule *r, unsigned *seen,
 		       size_t *seen_off)
 {
 	struct fl_tok *t = peek(p);
+	const char *kw;
 	char d[96];
 	uint64_t v;
 	int k;
 
 	if (t->kind == FL_TK_BANG) {
-		if (!teq(p, peek2(p), "flags")) {
-			perr(p, peek2(p)->off, "expected 'flags' after '!', got %s",
-			     tdesc(p, peek2(p), d, sizeof(d)));
+		/* "!flags": the name after its '!' */
+		const char *word = fl__kw[FL_KW_NFLAGS].name + 1;
+
+		if (!teq(p, peek2(p), word)) {
+			perr(p, peek2(p)->off, "expected '%s' after '!', got %s",
+			     word, tdesc(p, peek2(p), d, sizeof(d)));
 			return -1;
 		}
 		next(p);
-		k = KW_NFLAGS;
+		k = FL_KW_NFLAGS;
 	} else {
-		k = tlookup(p, t, kw_names, KW_N);
+		k = kw_lookup(p, t);
 		if (k < 0) {
 			perr_not_match(p, r, t);
 			return -1;
 		}
 	}
 	next(p);
+	kw = fl__kw[k].name;
 	if (*seen & (1u << k)) {
 		perr(p, t->off, "duplicate '%s': already given at column %zu",
-		     kw_names[k], seen_off[k] + 1);
+		     kw, seen_off[k] + 1);
 		return -1;
 	}
 	*seen |= 1u << k;
 	seen_off[k] = t->off;
 
-	switch ((enum kw)k) {
-	case KW_FROM:
-		return get_side(p, "from", &r->from);
-	case KW_PORT:
-		if (get_u64(p, "port", "a port number from 1 to 65535", 1,
+	switch ((enum fl_kw)k) {
+	case FL_KW_FROM:
+		return get_side(p, kw, &r->from);
+	case FL_KW_PORT:
+		if (get_u64(p, kw, "a port number from 1 to 65535", 1,
 			    UINT16_MAX, &v) < 0)
 			return -1;
 		r->port = (uint16_t)v;
 		return 0;
-	case KW_FLAGS:
-		return get_flags(p, "flags", &r->flags_set);
-	case KW_NFLAGS:
-		return get_flags(p, "!flags", &r->flags_clear);
-	case KW_DATA:
+	case FL_KW_FLAGS:
+		return get_flags(p, kw, &r->flags_set);
+	case FL_KW_NFLAGS:
+		return get_flags(p, kw, &r->flags_clear);
+	case FL_KW_DATA:
 		r->data = 1;
 		return 0;
-	case KW_LEN:
+	case FL_KW_LEN:
 		t = peek(p);
 		if (t->kind == FL_TK_EQ) {
-			perr(p, t->off, "use '==' to compare: 'len == N'");
+			perr(p, t->off, "use '==' to compare: '%s == N'", kw);
 			return -1;
 		}
 		if (t->kind != FL_TK_CMP) {
-			perr(p, t->off, "'len' needs a comparison (==, !=, <, <=, >, >=) "
-			     "and a byte count, got %s", tdesc(p, t, d, sizeof(d)));
+			perr(p, t->off, "'%s' needs a comparison (==, !=, <, <=, >, >=) "
+			     "and a byte count, got %s", kw, tdesc(p, t, d, sizeof(d)));
 			return -1;
 		}
 		next(p);
-		if (get_size(p, "len", UINT32_MAX, &v) < 0)
+		if (get_size(p, kw, UINT32_MAX, &v) < 0)
 			return -1;
 		r->has_len = 1;
 		r->len_op = t->cmp;
 		r->len_val = (uint32_t)v;
 		return 0;
-	case KW_CONN:
-		if (get_u64(p, "conn", "a connection number, 1 for the first", 1,
+	case FL_KW_CONN:
+		if (get_u64(p, kw, "a connection number, 1 for the first", 1,
 			    UINT32_MAX, &v) < 0)
 			return -1;
 		r->conn = (uint32_t)v;
 		return 0;
-	case KW_NTH:
-		if (get_u64(p, "nth", "a count, 1 for the first matching segment",
+	case FL_KW_NTH:
+		if (get_u64(p, kw, "a count, 1 for the first matching segment",
 			    1, UINT32_MAX, &v) < 0)
 			return -1;
 		r->nth = (uint32_t)v;
 		return 0;
-	case KW_PROB: {
+	case FL_KW_PROB: {
 		const char *s;
 		size_t bad;
 		int e, n;
 
-		t = need_num(p, "prob", "a percentage such as 10% or 0.5%");
+		t = need_num(p, kw, "a percentage such as 10% or 0.5%");
 		if (!t)
 			return -1;
 		s = ttext(p, t);
@@ -666,34 +681,34 @@ static int parse_match(struct parser *p, struct fl_rule *r, unsigned *seen,
 			return 0;
 		}
 		if (e == FL_NUM_NOUNIT)
-			perr(p, t->off, "missing '%%' in 'prob %.*s': write 'prob %.*s%%'",
-			     n, s, n, s);
+			perr(p, t->off, "missing '%%' in '%s %.*s': write '%s %.*s%%'",
+			     kw, n, s, kw, n, s);
 		else if (e == FL_NUM_PRECISION)
-			perr(p, t->off, "'prob %.*s' is finer than the 0.0001%% resolution",
-			     n, s);
+			perr(p, t->off, "'%s %.*s' is finer than the 0.0001%% resolution",
+			     kw, n, s);
 		else if (e == FL_NUM_RANGE || e == FL_NUM_OK)
-			perr(p, t->off, "'prob %.*s' is out of range: expected more "
-			     "than 0%% and at most 100%%", n, s);
+			perr(p, t->off, "'%s %.*s' is out of range: expected more "
+			     "than 0%% and at most 100%%", kw, n, s);
 		else
 			perr(p, t->off, "invalid percentage '%.*s': expected e.g. "
 			     "10%% or 0.5%%", n, s);
 		return -1;
 	}
-	case KW_TIMES:
-		if (get_u64(p, "times", "a count of at least 1", 1, UINT64_MAX, &v) < 0)
+	case FL_KW_TIMES:
+		if (get_u64(p, kw, "a count of at least 1", 1, UINT64_MAX, &v) < 0)
 			return -1;
 		r->times = v;
 		return 0;
-	case KW_AFTER:
+	case FL_KW_AFTER:
 		r->has_after = 1;
-		return get_dur(p, "after", &r->after_us);
-	case KW_BEFORE:
+		return get_dur(p, kw, &r->after_us);
+	case FL_KW_BEFORE:
 		r->has_before = 1;
-		return get_dur(p, "before", &r->before_us);
-	case KW_AFTER_BYTES:
+		return get_dur(p, kw, &r->before_us);
+	case FL_KW_AFTER_BYTES:
 		r->has_after_bytes = 1;
-		return get_size(p, "after-bytes", UINT64_MAX, &r->after_bytes);
-	case KW_N:
+		return get_size(p, kw, UINT64_MAX, &r->after_bytes);
+	case FL_KW_COUNT:
 		break;
 	}
 	return -1;
@@ -702,7 +717,7 @@ static int parse_match(struct parser *p, struct fl_rule *r, unsigned *seen,
 static void parse_rule(struct parser *p, const struct fl_tok *at, enum fl_action a)
 {
 	struct fl_rule r;
-	size_t seen_off[KW_N] = { 0 }, jitter_off = 0;
+	size_t seen_off[FL_KW_COUNT] = { 0 }, jitter_off = 0;
 	unsigned seen = 0;
 	char x[32], y[32];
 
@@ -729,15 +744,16 @@ static void parse_rule(struct parser *p, const struct fl_tok *at, enum fl_action
 		return;
 	}
 	if (r.has_before && r.before_us == 0) {
-		perr(p, seen_off[KW_BEFORE], "'before 0s' never holds: the rule "
-		     "could never match");
+		perr(p, seen_off[FL_KW_BEFORE], "'%s 0s' never holds: the rule "
+		     "could never match", fl__kw[FL_KW_BEFORE].name);
 		return;
 	}
 	if (r.has_after && r.has_before && r.after_us >= r.before_us) {
 		fl__dur_format(r.after_us, x, sizeof(x));
 		fl__dur_format(r.before_us, y, sizeof(y));
-		perr(p, seen_off[KW_BEFORE], "'before %s' is not later than "
-		     "'after %s': the rule could never match", y, x);
+		perr(p, seen_off[FL_KW_BEFORE], "'%s %s' is not later than "
+		     "'%s %s': the rule could never match",
+		     fl__kw[FL_KW_BEFORE].name, y, fl__kw[FL_KW_AFTER].name, x);
 		return;
 	}
 	push_rule(p, &r);
@@ -990,7 +1006,7 @@ static void parse_line(struct parser *p)
 	}
 	next(p);
 	a = tlookup(p, t, line_words, NELEM(line_words));
-	if (a < 0 && tlookup(p, t, kw_names, KW_N) >= 0)
+	if (a < 0 && kw_lookup(p, t) >= 0)
 		perr(p, t->off, "a rule starts with its action: put one before "
 		     "'%.*s', e.g. 'drop %.*s ...'", tlen(t), ttext(p, t),
 		     tlen(t), ttext(p, t));
