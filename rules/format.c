@@ -72,6 +72,20 @@ const struct fl_kw_desc fl__kw[FL_KW_COUNT] = {
 #undef FL_MATCH
 };
 
+const char *const fl__rw_field_names[4] = {
+	[__builtin_ctz(FL_RW_FLAGS)] = "flags",
+	[__builtin_ctz(FL_RW_WINDOW)] = "window",
+	[__builtin_ctz(FL_RW_SEQ)] = "seq",
+	[__builtin_ctz(FL_RW_ACK)] = "ack",
+};
+
+const char *const fl__reset_mode_names[2] = {
+	[FL_RESET_IN_WINDOW] = "in-window",
+	[FL_RESET_OUT_OF_WINDOW] = "out-of-window",
+};
+
+const char fl__jitter_name[] = "jitter";
+
 const char *const fl__flag_names[8] = { "FIN", "SYN", "RST", "PSH",
 					"ACK", "URG", "ECE", "CWR" };
 
@@ -317,6 +331,8 @@ static void pct_format(uint32_t ppm, char *buf, size_t n)
 
 /* ---- rules ---- */
 
+#define RW_NAME(bit) fl__rw_field_names[__builtin_ctz(bit)]
+
 /* " KEYWORD VALUE" for one match or limit of r, nothing when r lacks it. */
 static void match_format(struct sbuf *sb, const struct fl_rule *r, enum fl_kw k)
 {
@@ -408,24 +424,28 @@ int fl_rule_format(const struct fl_rule *r, char *buf, size_t n)
 		sb_printf(&sb, " %s", a);
 		if (r->jitter_us) {
 			fl__dur_format(r->jitter_us, a, sizeof(a));
-			sb_printf(&sb, " jitter %s", a);
+			sb_printf(&sb, " %s %s", fl__jitter_name, a);
 		}
 		break;
 	case FL_ACT_REWRITE:
 		if (r->rw_mask & FL_RW_FLAGS) {
 			fl_flags_format(r->rw_flags, a, sizeof(a));
-			sb_printf(&sb, " flags=%s", a);
+			sb_printf(&sb, " %s=%s", RW_NAME(FL_RW_FLAGS), a);
 		}
 		if (r->rw_mask & FL_RW_WINDOW)
-			sb_printf(&sb, " window=%u", (unsigned)r->rw_window);
+			sb_printf(&sb, " %s=%u", RW_NAME(FL_RW_WINDOW),
+				  (unsigned)r->rw_window);
 		if (r->rw_mask & FL_RW_SEQ)
-			sb_printf(&sb, " seq=%+lld", (long long)r->rw_seq);
+			sb_printf(&sb, " %s=%+lld", RW_NAME(FL_RW_SEQ),
+				  (long long)r->rw_seq);
 		if (r->rw_mask & FL_RW_ACK)
-			sb_printf(&sb, " ack=%+lld", (long long)r->rw_ack);
+			sb_printf(&sb, " %s=%+lld", RW_NAME(FL_RW_ACK),
+				  (long long)r->rw_ack);
 		break;
 	case FL_ACT_RESET:
-		if (r->reset_mode == FL_RESET_OUT_OF_WINDOW)
-			sb_printf(&sb, " out-of-window");
+		if (r->reset_mode == FL_RESET_OUT_OF_WINDOW) /* in-window: the default */
+			sb_printf(&sb, " %s",
+				  fl__reset_mode_names[FL_RESET_OUT_OF_WINDOW]);
 		break;
 	case FL_ACT_DUPLICATE:
 		if (r->count != 1)

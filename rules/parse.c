@@ -18,19 +18,17 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* words a line can start with, in enum fl_action order, then the others */
 /* What a line may start with: the actions (in enum order), then the rest. */
+#define NACTIONS FL_ACT_COUNT
+enum { W_EXPECT = NACTIONS, W_SET };
 static const char *const line_words[] = {
 #define FL_ACTION(id, name) name,
 #include "actions.def"
 #undef FL_ACTION
-	"expect", "set" };
-#define NACTIONS FL_ACT_COUNT
+	[W_EXPECT] = "expect",
+	[W_SET] = "set",
+};
 
-/* reset's modes, which "did you mean" offers after a reset's matches */
-static const char *const reset_words[] = { "in-window", "out-of-window" };
-static const char *const side_names[] = { "client", "server", "target", "peer" };
-static const char *const rw_fields[] = { "flags", "window", "seq", "ack" };
 
 struct parser {
 	const char *name;
@@ -308,9 +306,8 @@ static int get_size(struct parser *p, const char *kw, uint64_t max, uint64_t *v)
 /* F[,F]... into *out; kw names the context for messages */
 static int get_flags(struct parser *p, const char *kw, uint8_t *out)
 {
-	static const char list[] = "FIN, SYN, RST, PSH, ACK, URG, ECE or CWR";
 	struct fl_tok *t = peek(p);
-	char d[96];
+	char d[96], list[64];
 	int i;
 
 	if (t->kind != FL_TK_WORD) {
@@ -322,6 +319,8 @@ static int get_flags(struct parser *p, const char *kw, uint8_t *out)
 		t = next(p);
 		i = tlookup(p, t, fl__flag_names, 8);
 		if (i < 0) {
+			fl__word_list(list, sizeof(list), fl__flag_names, 8, ", ",
+				      " or ");
 			perr_unknown(p, t, "TCP flag", fl__flag_names, 8, list);
 			return -1;
 		}
@@ -344,20 +343,26 @@ static int get_flags(struct parser *p, const char *kw, uint8_t *out)
 
 static int get_side(struct parser *p, const char *kw, enum fl_side *out)
 {
+	/* what a rule names: client..peer (not any, not both) */
+	enum { NSIDES = FL_SIDE_PEER - FL_SIDE_CLIENT + 1 };
+	const char *sides[NSIDES];
 	struct fl_tok *t = peek(p);
-	char d[96];
+	char d[96], list[64];
 	int i;
 
+	for (i = 0; i < NSIDES; i++)
+		sides[i] = fl_side_name((enum fl_side)(FL_SIDE_CLIENT + i));
 	if (t->kind != FL_TK_WORD) {
-		perr(p, t->off, "'%s' needs a side: client, server, target or "
-		     "peer, got %s", kw, tdesc(p, t, d, sizeof(d)));
+		fl__word_list(list, sizeof(list), sides, NSIDES, ", ", " or ");
+		perr(p, t->off, "'%s' needs a side: %s, got %s", kw, list,
+		     tdesc(p, t, d, sizeof(d)));
 		return -1;
 	}
 	next(p);
-	i = tlookup(p, t, side_names, NELEM(side_names));
+	i = tlookup(p, t, sides, NSIDES);
 	if (i < 0) {
-		perr_unknown(p, t, "side", side_names, NELEM(side_names),
-			     "client, server, target or peer");
+		fl__word_list(list, sizeof(list), sides, NSIDES, ", ", " or ");
+		perr_unknown(p, t, "side", sides, NSIDES, list);
 		return -1;
 	}
 	*out = (enum fl_side)(FL_SIDE_CLIENT + i);
@@ -402,46 +407,56 @@ static int push_expect(struct parser *p, const struct fl_expect *e)
 
 static int parse_rewrite(struct parser *p, struct fl_rule *r)
 {
+	const char *const *fields = fl__rw_field_names;
+	size_t nfields = NELEM(fl__rw_field_names);
 	struct fl_tok *t = peek(p);
-	char d[96];
+	char d[96], kw[16], list[96], eq[NELEM(fl__rw_field_names)][16];
+	const char *eqs[NELEM(fl__rw_field_names)];
 	uint64_t v;
-	int i;
+	size_t i;
 
 	if (t->kind != FL_TK_WORD || peek2(p)->kind != FL_TK_EQ) {
-		perr(p, t->off, "'rewrite' needs FIELD=VALUE (flags=, window=, "
-		     "seq= or ack=), got %s", tdesc(p, t, d, sizeof(d)));
+		for (i = 0; i < nfields; i++) {
+			snprintf(eq[i], sizeof(eq[i]), "%s=", fields[i]);
+			eqs[i] = eq[i];
+		}
+		fl__word_list(list, sizeof(list), eqs, nfields, ", ", " or ");
+		perr(p, t->off, "'%s' needs FIELD=VALUE (%s), got %s",
+		     fl_action_name(FL_ACT_REWRITE), list,
+		     tdesc(p, t, d, sizeof(d)));
 		return -1;
 	}
 	while (peek(p)->kind == FL_TK_WORD && peek2(p)->kind == FL_TK_EQ) {
+		int f;
+
 		t = next(p);
 		next(p); /* = */
-		i = tlookup(p, t, rw_fields, NELEM(rw_fields));
-		if (i < 0) {
-			perr_unknown(p, t, "rewrite field", rw_fields,
-				     NELEM(rw_fields), "flags, window, seq or ack");
+		f = tlookup(p, t, fields, nfields);
+		if (f < 0) {
+			fl__word_list(list, sizeof(list), fields, nfields, ", ", " or ");
+			perr_unknown(p, t, "rewrite field", fields, nfields, list);
 			return -1;
 		}
-		if (r->rw_mask & (1u << i)) {
-			perr(p, t->off, "'%s=' is given twice", rw_fields[i]);
+		if (r->rw_mask & (1u << f)) {
+			perr(p, t->off, "'%s=' is given twice", fields[f]);
 			return -1;
 		}
-		r->rw_mask |= 1u << i;
-		switch (1u << i) {
+		r->rw_mask |= 1u << f;
+		snprintf(kw, sizeof(kw), "%s=", fields[f]);
+		switch (1u << f) {
 		case FL_RW_FLAGS:
-			if (get_flags(p, "flags=", &r->rw_flags) < 0)
+			if (get_flags(p, kw, &r->rw_flags) < 0)
 				return -1;
 			break;
 		case FL_RW_WINDOW:
-			if (get_u64(p, "window=", "a window of 0 to 65535", 0,
+			if (get_u64(p, kw, "a window of 0 to 65535", 0,
 				    UINT16_MAX, &v) < 0)
 				return -1;
 			r->rw_window = (uint16_t)v;
 			break;
 		default: { /* seq, ack: a signed offset */
 			struct fl_tok *sign = peek(p);
-			char kw[8];
 
-			snprintf(kw, sizeof(kw), "%s=", rw_fields[i]);
 			if (sign->kind != FL_TK_PLUS && sign->kind != FL_TK_MINUS) {
 				perr(p, sign->off, "'%s' takes a signed offset such as "
 				     "%s+100 or %s-100, got %s", kw, kw, kw,
@@ -452,7 +467,7 @@ static int parse_rewrite(struct parser *p, struct fl_rule *r)
 			if (get_u64(p, kw, "an offset of at most 4294967295", 0,
 				    UINT32_MAX, &v) < 0)
 				return -1;
-			if (i == 2)
+			if ((1u << f) == FL_RW_SEQ)
 				r->rw_seq = sign->kind == FL_TK_MINUS ? -(int64_t)v : (int64_t)v;
 			else
 				r->rw_ack = sign->kind == FL_TK_MINUS ? -(int64_t)v : (int64_t)v;
@@ -475,16 +490,16 @@ static int parse_action_args(struct parser *p, struct fl_rule *r, size_t *jitter
 	case FL_ACT_DELAY: {
 		size_t off = peek(p)->off;
 
-		if (get_dur(p, "delay", &r->delay_us) < 0)
+		if (get_dur(p, fl_action_name(r->action), &r->delay_us) < 0)
 			return -1;
 		if (r->delay_us == 0) {
 			perr(p, off, "a delay of 0 does nothing: give a duration above 0");
 			return -1;
 		}
-		if (teq(p, peek(p), "jitter")) {
+		if (teq(p, peek(p), fl__jitter_name)) {
 			next(p);
 			*jitter_off = peek(p)->off;
-			if (get_dur(p, "jitter", &r->jitter_us) < 0)
+			if (get_dur(p, fl__jitter_name, &r->jitter_us) < 0)
 				return -1;
 		}
 		return 0;
@@ -492,10 +507,10 @@ static int parse_action_args(struct parser *p, struct fl_rule *r, size_t *jitter
 	case FL_ACT_REWRITE:
 		return parse_rewrite(p, r);
 	case FL_ACT_RESET:
-		if (teq(p, peek(p), reset_words[FL_RESET_IN_WINDOW])) {
+		if (teq(p, peek(p), fl__reset_mode_names[FL_RESET_IN_WINDOW])) {
 			next(p);
 			r->reset_mode = FL_RESET_IN_WINDOW;
-		} else if (teq(p, peek(p), reset_words[FL_RESET_OUT_OF_WINDOW])) {
+		} else if (teq(p, peek(p), fl__reset_mode_names[FL_RESET_OUT_OF_WINDOW])) {
 			next(p);
 			r->reset_mode = FL_RESET_OUT_OF_WINDOW;
 		}
@@ -503,8 +518,8 @@ static int parse_action_args(struct parser *p, struct fl_rule *r, size_t *jitter
 	case FL_ACT_DUPLICATE:
 		if (peek(p)->kind != FL_TK_NUM)
 			return 0;
-		if (get_u64(p, "duplicate", "a number of copies from 1 to 100", 1,
-			    100, &v) < 0)
+		if (get_u64(p, fl_action_name(r->action),
+			    "a number of copies from 1 to 100", 1, 100, &v) < 0)
 			return -1;
 		r->count = (unsigned)v;
 		return 0;
@@ -513,12 +528,13 @@ static int parse_action_args(struct parser *p, struct fl_rule *r, size_t *jitter
 
 		if (peek(p)->kind != FL_TK_NUM)
 			return 0;
-		if (get_dur(p, "reorder", &r->reorder_us) < 0)
+		if (get_dur(p, fl_action_name(r->action), &r->reorder_us) < 0)
 			return -1;
 		if (r->reorder_us == 0) {
-			perr(p, off, "'reorder 0' would release the segment at "
+			perr(p, off, "'%s 0' would release the segment at "
 			     "once: give a duration above 0, or none for the "
-			     "default %ums", FL_REORDER_DEFAULT_US / 1000u);
+			     "default %ums", fl_action_name(r->action),
+			     FL_REORDER_DEFAULT_US / 1000u);
 			return -1;
 		}
 		return 0;
@@ -526,11 +542,12 @@ static int parse_action_args(struct parser *p, struct fl_rule *r, size_t *jitter
 	case FL_ACT_TRUNCATE: {
 		size_t off = peek(p)->off;
 
-		if (get_size(p, "truncate", UINT32_MAX, &v) < 0)
+		if (get_size(p, fl_action_name(r->action), UINT32_MAX, &v) < 0)
 			return -1;
 		if (v == 0) {
-			perr(p, off, "'truncate 0' would remove the whole payload: "
-			     "keep at least 1 byte, or use 'drop'");
+			perr(p, off, "'%s 0' would remove the whole payload: "
+			     "keep at least 1 byte, or use '%s'",
+			     fl_action_name(r->action), fl_action_name(FL_ACT_DROP));
 			return -1;
 		}
 		r->truncate_len = (uint32_t)v;
@@ -544,7 +561,7 @@ static int parse_action_args(struct parser *p, struct fl_rule *r, size_t *jitter
 static void perr_not_match(struct parser *p, const struct fl_rule *r,
 			   const struct fl_tok *t)
 {
-	const char *cands[FL_KW_COUNT + NELEM(reset_words)];
+	const char *cands[FL_KW_COUNT + NELEM(fl__reset_mode_names)];
 	size_t ncands = 0, i;
 	char d[96], list[512];
 	int a = tlookup(p, t, line_words, NACTIONS);
@@ -558,14 +575,19 @@ static void perr_not_match(struct parser *p, const struct fl_rule *r,
 		     line_words[a], fl_action_name(r->action));
 	} else if (tlookup(p, t, fl__flag_names, 8) >= 0) {
 		perr(p, t->off, "unexpected flag '%.*s': join flags with commas, "
-		     "e.g. 'flags FIN,ACK'", tlen(t), ttext(p, t));
-	} else if (teq(p, t, "jitter")) {
-		perr(p, t->off, "'jitter' must directly follow 'delay DURATION'");
-	} else if (tlookup(p, t, rw_fields, NELEM(rw_fields)) >= 0 &&
+		     "e.g. '%s FIN,ACK'", tlen(t), ttext(p, t),
+		     fl__kw[FL_KW_FLAGS].name);
+	} else if (teq(p, t, fl__jitter_name)) {
+		perr(p, t->off, "'%s' must directly follow '%s DURATION'",
+		     fl__jitter_name, fl_action_name(FL_ACT_DELAY));
+	} else if (tlookup(p, t, fl__rw_field_names,
+			   NELEM(fl__rw_field_names)) >= 0 &&
 		   peek2(p)->kind == FL_TK_EQ) {
 		perr(p, t->off, "'%.*s=' is a rewrite field: it must directly "
-		     "follow 'rewrite'", tlen(t), ttext(p, t));
-	} else if (tlookup(p, t, reset_words, NELEM(reset_words)) >= 0) {
+		     "follow '%s'", tlen(t), ttext(p, t),
+		     fl_action_name(FL_ACT_REWRITE));
+	} else if (tlookup(p, t, fl__reset_mode_names,
+			   NELEM(fl__reset_mode_names)) >= 0) {
 		perr(p, t->off, r->action != FL_ACT_RESET
 				 ? "'%.*s' is an option of '%s' only"
 				 : "'%.*s' must directly follow '%s'",
@@ -576,8 +598,9 @@ static void perr_not_match(struct parser *p, const struct fl_rule *r,
 		for (i = 0; i < FL_KW_COUNT; i++)
 			if (i != FL_KW_NFLAGS)
 				cands[ncands++] = fl__kw[i].name;
-		for (i = 0; r->action == FL_ACT_RESET && i < NELEM(reset_words); i++)
-			cands[ncands++] = reset_words[i];
+		for (i = 0; r->action == FL_ACT_RESET &&
+			    i < NELEM(fl__reset_mode_names); i++)
+			cands[ncands++] = fl__reset_mode_names[i];
 		perr_unknown(p, t, "match", cands, ncands, list);
 	}
 }
@@ -764,15 +787,18 @@ static void parse_rule(struct parser *p, const struct fl_tok *at, enum fl_action
 static int parse_path(struct parser *p, struct fl_expect *e)
 {
 	struct fl_tok *t;
-	char d[96], name[64];
+	char d[96], name[64], list[96];
 	int st;
 
-	if (get_side(p, "expect path", &e->path_side) < 0)
+	snprintf(name, sizeof(name), "%s %s", line_words[W_EXPECT],
+		 fl__check_names[FL_CHK_PATH]);
+	if (get_side(p, name, &e->path_side) < 0)
 		return -1;
 	for (;;) {
 		t = peek(p);
 		if (t->kind != FL_TK_WORD) {
-			perr(p, t->off, "expected a TCP state such as ESTABLISHED, got %s",
+			perr(p, t->off, "expected a TCP state such as %s, got %s",
+			     fl_state_name(FL_TCP_ESTABLISHED),
 			     tdesc(p, t, d, sizeof(d)));
 			return -1;
 		}
@@ -780,9 +806,12 @@ static int parse_path(struct parser *p, struct fl_expect *e)
 		snprintf(name, sizeof(name), "%.*s", tlen(t), ttext(p, t));
 		st = fl_state_parse(name);
 		if (st < 0) {
+			snprintf(list, sizeof(list), "a state such as %s, %s or %s",
+				 fl_state_name(FL_TCP_ESTABLISHED),
+				 fl_state_name(FL_TCP_FIN_WAIT1),
+				 fl_state_name(FL_TCP_CLOSE_WAIT));
 			perr_unknown(p, t, "TCP state", fl__state_words,
-				     fl__nstate_words, "a state such as "
-				     "ESTABLISHED, FIN_WAIT1 or CLOSE_WAIT");
+				     fl__nstate_words, list);
 			return -1;
 		}
 		if (e->npath == FL_PATH_MAX) {
@@ -820,18 +849,7 @@ static int need_le(struct parser *p, const char *check, const char *what)
 /* "exit, signal, ..., dead-peer<last>path": every check's name. */
 static void check_list(char *buf, size_t n, const char *last)
 {
-	size_t len = 0;
-
-	buf[0] = 0;
-	for (size_t k = 0; k < FL_CHK_COUNT && len < n; k++) {
-		int w = snprintf(buf + len, n - len, "%s%s",
-				 !k ? "" : k + 1 == FL_CHK_COUNT ? last : ", ",
-				 fl__check_names[k]);
-
-		if (w < 0)
-			break;
-		len += (size_t)w;
-	}
+	fl__word_list(buf, n, fl__check_names, FL_CHK_COUNT, ", ", last);
 }
 
 static void parse_expect(struct parser *p, const struct fl_tok *at)
@@ -870,8 +888,9 @@ static void parse_expect(struct parser *p, const struct fl_tok *at)
 	case FL_ARG_SIGNAL:
 		t = peek(p);
 		if (t->kind != FL_TK_WORD) {
-			perr(p, t->off, "'expect signal' needs a signal name such as "
-			     "SIGTERM or SIGPIPE, got %s", tdesc(p, t, d, sizeof(d)));
+			perr(p, t->off, "'expect %s' needs a signal name such as "
+			     "SIGTERM or SIGPIPE, got %s", fl__check_names[k],
+			     tdesc(p, t, d, sizeof(d)));
 			return;
 		}
 		next(p);
@@ -990,33 +1009,43 @@ static void parse_set(struct parser *p)
 	p->seed_line = p->lineno;
 }
 
+/* "an action (drop, ...), 'expect' or 'set'": what a line starts with */
+static void line_list(char *buf, size_t n)
+{
+	char actions[256];
+
+	fl__word_list(actions, sizeof(actions), line_words, NACTIONS, ", ", ", ");
+	snprintf(buf, n, "an action (%s), '%s' or '%s'", actions,
+		 line_words[W_EXPECT], line_words[W_SET]);
+}
+
 static void parse_line(struct parser *p)
 {
 	struct fl_tok *t = peek(p);
-	char d[96];
+	char d[96], list[384];
 	int a;
 
 	if (t->kind == FL_TK_EOL)
 		return;
 	if (t->kind != FL_TK_WORD) {
-		perr(p, t->off, "expected an action (drop, delay, rewrite, reset, "
-		     "blackhole, duplicate, reorder, corrupt, truncate), 'expect' "
-		     "or 'set', got %s", tdesc(p, t, d, sizeof(d)));
+		line_list(list, sizeof(list));
+		perr(p, t->off, "expected %s, got %s", list,
+		     tdesc(p, t, d, sizeof(d)));
 		return;
 	}
 	next(p);
 	a = tlookup(p, t, line_words, NELEM(line_words));
 	if (a < 0 && kw_lookup(p, t) >= 0)
 		perr(p, t->off, "a rule starts with its action: put one before "
-		     "'%.*s', e.g. 'drop %.*s ...'", tlen(t), ttext(p, t),
-		     tlen(t), ttext(p, t));
-	else if (a < 0)
-		perr_unknown(p, t, "action", line_words, NELEM(line_words),
-			     "an action (drop, delay, rewrite, reset, blackhole, "
-			     "duplicate, reorder, corrupt, truncate), 'expect' or 'set'");
+		     "'%.*s', e.g. '%s %.*s ...'", tlen(t), ttext(p, t),
+		     fl_action_name(FL_ACT_DROP), tlen(t), ttext(p, t));
+	else if (a < 0) {
+		line_list(list, sizeof(list));
+		perr_unknown(p, t, "action", line_words, NELEM(line_words), list);
+	}
 	else if (a < NACTIONS)
 		parse_rule(p, t, (enum fl_action)a);
-	else if (teq(p, t, "expect"))
+	else if (a == W_EXPECT)
 		parse_expect(p, t);
 	else
 		parse_set(p);

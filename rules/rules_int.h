@@ -128,5 +128,11 @@ extern const char *const fl__flag_names[8];   /* FIN SYN ... by bit */
 extern const char *const fl__state_words[];   /* names and aliases */
 extern const size_t fl__nstate_words;
 extern const char *const fl__check_names[FL_CHK_COUNT];
+/* The words of actions' arguments (format.c): rewrite's fields by the bit
+ * of their FL_RW_* (flags window seq ack, each written "NAME="), reset's
+ * modes by enum fl_reset_mode, delay's option. */
+extern const char *const fl__rw_field_names[4];
+extern const char *const fl__reset_mode_names[2];
+extern const char fl__jitter_name[];
 
 #endif
