@@ -222,8 +222,17 @@ int fl_signal_number(const char *name)
 	return -1;
 }
 
-/* Canonical names first (indexed by state), then aliases with the state
- * each stands for.  Lookup ignores case and treats '-' like '_'. */
+/* The other spellings rule files accept: RFC 793's and ss(8)'s.
+ * STATE_ALIAS(ALIAS, STATE) for the two tables below. */
+#define STATE_ALIASES                              \
+	STATE_ALIAS(CLOSED, CLOSE)                 \
+	STATE_ALIAS(FIN_WAIT_1, FIN_WAIT1)         \
+	STATE_ALIAS(FIN_WAIT_2, FIN_WAIT2)         \
+	STATE_ALIAS(SYN_RECEIVED, SYN_RECV)        \
+	STATE_ALIAS(ESTAB, ESTABLISHED)
+
+/* Canonical names first, then the aliases, each with the state it stands
+ * for.  Lookup ignores case and treats '-' like '_'. */
 static const struct {
 	const char *name;
 	int state;
@@ -231,27 +240,34 @@ static const struct {
 #define FL_TCP_STATE(name, num) { #name, num },
 #include "tcp_states.def"
 #undef FL_TCP_STATE
-	/* aliases: RFC 793 spellings and ss(8)'s */
-	{ "CLOSED", FL_TCP_CLOSE },
-	{ "FIN_WAIT_1", FL_TCP_FIN_WAIT1 },
-	{ "FIN_WAIT_2", FL_TCP_FIN_WAIT2 },
-	{ "SYN_RECEIVED", FL_TCP_SYN_RECV },
-	{ "ESTAB", FL_TCP_ESTABLISHED },
+#define STATE_ALIAS(alias, st) { #alias, FL_TCP_##st },
+	STATE_ALIASES
+#undef STATE_ALIAS
 };
 
+/* The same words, for "did you mean". */
 const char *const fl__state_words[] = {
 #define FL_TCP_STATE(name, num) #name,
 #include "tcp_states.def"
 #undef FL_TCP_STATE
-	"CLOSED", "FIN_WAIT_1", "FIN_WAIT_2", "SYN_RECEIVED", "ESTAB",
+#define STATE_ALIAS(alias, st) #alias,
+	STATE_ALIASES
+#undef STATE_ALIAS
 };
 const size_t fl__nstate_words = sizeof(fl__state_words) / sizeof(fl__state_words[0]);
 
 const char *fl_state_name(int state)
 {
-	if (state < FL_TCP_ESTABLISHED || state > FL_TCP_NEW_SYN_RECV)
+	/* by the kernel's number, whatever the .def's order */
+	static const char *const names[] = {
+#define FL_TCP_STATE(name, num) [num] = #name,
+#include "tcp_states.def"
+#undef FL_TCP_STATE
+	};
+
+	if (state < 0 || (size_t)state >= sizeof(names) / sizeof(names[0]))
 		return NULL;
-	return state_tab[state - 1].name;
+	return names[state];
 }
 
 int fl_state_parse(const char *name)

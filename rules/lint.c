@@ -224,9 +224,9 @@ static void lint_rule(struct linter *l, size_t j, int *prob_warned)
 			continue;
 		fl_rule_format(e, text, sizeof(text));
 		warn(l, r, NULL, "this rule never fires: the rule at %s:%u ('%s') "
-		     "matches every segment it matches and has no limit, prob or "
-		     "nth, so it always wins", e->file ? e->file : "<rules>",
-		     e->line, text);
+		     "matches every segment it matches and has no limit, %s or "
+		     "%s, so it always wins", e->file ? e->file : "<rules>",
+		     e->line, text, kw_prob, fl__kw[FL_KW_NTH].name);
 		break;
 	}
 

@@ -762,8 +762,9 @@ static void parse_rule(struct parser *p, const struct fl_tok *at, enum fl_action
 	if (r.jitter_us > r.delay_us) {
 		fl__dur_format(r.jitter_us, x, sizeof(x));
 		fl__dur_format(r.delay_us, y, sizeof(y));
-		perr(p, jitter_off, "jitter %s is larger than the delay %s: a "
-		     "segment cannot be released before it arrived", x, y);
+		perr(p, jitter_off, "%s %s is larger than the delay %s: a "
+		     "segment cannot be released before it arrived",
+		     fl__jitter_name, x, y);
 		return;
 	}
 	if (r.has_before && r.before_us == 0) {
