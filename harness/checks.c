@@ -273,7 +273,8 @@ uint64_t fl_checks_undecided(const struct fl_run_facts *f, uint64_t now,
 		if (cw && fl->fin_ns[p] && !fl->fin_ns[t] && !fl->rst_ns[t] &&
 		    !fl->rst_ns[p] && now <= fl->fin_ns[p] + (uint64_t)cw->arg * 1000u + 1000000u)
 			later(&until, fl->fin_ns[p] + (uint64_t)cw->arg * 1000u, why,
-			      n, "flow %u: the target's socket is in CLOSE_WAIT", id);
+			      n, "flow %u: the target's socket is in %s", id,
+			      fl_state_name(FL_TCP_CLOSE_WAIT));
 	}
 	for (size_t i = 0; i < f->ncalls; i++) {
 		const struct fl_call *k = &f->calls[i];

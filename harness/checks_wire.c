@@ -61,9 +61,10 @@ void fl_judge_NO_CLOSE_WAIT(struct fl_check_result *c,
 		fl_endpoint_format(&fl->ep[0], cl, sizeof(cl));
 		fl_endpoint_format(&fl->ep[1], sv, sizeof(sv));
 		fl_detail_add(c, "%sflow %u (%s -> %s): peer FIN at %.3fs; target "
-			   "%s socket in CLOSE_WAIT until %s at %.3fs (%.3fs)",
+			   "%s socket in %s until %s at %.3fs (%.3fs)",
 			   bad++ ? "; " : "", id, cl, sv, sec(fin),
-			   t == FL_DIR_C2S ? "client" : "server", how, sec(end),
+			   t == FL_DIR_C2S ? "client" : "server",
+			   fl_state_name(FL_TCP_CLOSE_WAIT), how, sec(end),
 			   sec(end - fin));
 		for (size_t i = 0; i < f->ncalls; i++) {
 			const struct fl_call *k = &f->calls[i];
@@ -79,13 +80,14 @@ void fl_judge_NO_CLOSE_WAIT(struct fl_check_result *c,
 	c->ok = !bad;
 	c->skipped = early > 0;
 	if (!bad)
-		fl_detail_add(c, "%d passive close%s, none in CLOSE_WAIT longer "
+		fl_detail_add(c, "%d passive close%s, none in %s longer "
 			   "than %.3fs", n - early, n - early == 1 ? "" : "s",
-			   sec(limit_ns));
+			   fl_state_name(FL_TCP_CLOSE_WAIT), sec(limit_ns));
 	if (early)
-		fl_detail_add(c, "; not judged: %d socket%s still in CLOSE_WAIT when "
+		fl_detail_add(c, "; not judged: %d socket%s still in %s when "
 			   "the run ended, less than %.3fs after the peer's FIN",
-			   early, early == 1 ? "" : "s", sec(limit_ns));
+			   early, early == 1 ? "" : "s",
+			   fl_state_name(FL_TCP_CLOSE_WAIT), sec(limit_ns));
 }
 
 /* expect dead-peer DUR: a peer that goes silent (no FIN, no RST) is let go
@@ -164,9 +166,10 @@ void fl_judge_TIME_WAIT(struct fl_check_result *c,
 {
 	int64_t max = e->arg;
 	c->ok = f->time_wait <= max;
-	fl_detail_add(c, "%d socket%s in TIME_WAIT on the target's side at the end "
+	fl_detail_add(c, "%d socket%s in %s on the target's side at the end "
 		   "(at most %lld allowed)", f->time_wait,
-		   f->time_wait == 1 ? "" : "s", (long long)max);
+		   f->time_wait == 1 ? "" : "s", fl_state_name(FL_TCP_TIME_WAIT),
+		   (long long)max);
 	if (!c->ok)
 		fl_detail_add(c, ": the target closes first (active close) too "
 			   "often");
