@@ -1,8 +1,11 @@
 /*
  * checks.h - the judgement: each `expect` line of the rules, plus the
  * harness's own checks (driver status, timeout, unrequested queue drops),
- * evaluated once at the end of a run from what the run observed.
- * One function per check in checks.c.  Single-threaded.
+ * evaluated once at the end of a run from what the run observed (struct
+ * fl_run_facts).  checks.c dispatches each expect line to its judge
+ * (rules/checks.def names them); the judges live by what they read:
+ * checks_run.c (processes, the run), checks_calls.c (the program's socket
+ * calls), checks_wire.c (segments and TCP states).  Single-threaded.
  */
 #ifndef FL_CHECKS_H
 #define FL_CHECKS_H
@@ -48,6 +51,8 @@ struct fl_run_facts {
 				  --settle, "" if it did not */
 	int settle_cut;        /* --timeout ended that wait */
 	struct fl_engine_stats eng;
+	const uint64_t *acted;    /* per rule (rs->nrules): segments it acted
+				     on; NULL: none known */
 	uint64_t timeout_ns;
 	uint64_t end_ns;          /* when the run ended */
 	/* socket calls from the shim */

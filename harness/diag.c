@@ -12,6 +12,7 @@
 #include <libmnl/libmnl.h>
 
 #include "diag.h"
+#include "rules.h"
 
 struct fl_sdiag {
 	struct mnl_socket *nl;
@@ -120,7 +121,7 @@ static int dump_family(struct fl_sdiag *d, int family, uint32_t states,
 	req->idiag_states = states;
 	/* Listening sockets only: the kernel walks its listening hash and
 	 * never the established one (inet_diag_dump_icsk). */
-	if (states & ~(1u << 10 /* TCP_LISTEN */))
+	if (states & ~(1u << FL_TCP_LISTEN))
 		d->st.dumps++;
 	else
 		d->st.listener_dumps++;
@@ -221,7 +222,7 @@ static void count_one(void *ctx, const struct fl_sdiag_sock *s)
 int fl_sdiag_count_listeners(struct fl_sdiag *d, uint16_t port)
 {
 	struct count_ctx c = {.port = port};
-	int ret = fl_sdiag_dump(d, 1u << 10 /* TCP_LISTEN */, count_one, &c);
+	int ret = fl_sdiag_dump(d, 1u << FL_TCP_LISTEN, count_one, &c);
 
 	return ret < 0 ? ret : c.n;
 }

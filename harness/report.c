@@ -1,6 +1,13 @@
 /*
- * report.c - text, JSON and JUnit reports from one struct fl_report; see
- * report.h.  JSON goes through json-c so quoting is never hand-made.
+ * report.c - the text, JSON and JUnit reports; see report.h.
+ *
+ * build() walks the run's facts once into a struct model: per flow what
+ * the reports say about it (endpoints, counters, each side's states and
+ * which of them came after faultline's stop, the dead-peer result, whether
+ * its calls were observed, the ladder when a failing check names it), per
+ * rule how often it acted, per check how it is shown.  The writers below
+ * it only format the model: JSON through json-c (so quoting is never hand
+ * made), the text and JUnit with stdio.  Single-threaded.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +20,77 @@
 #include "flow.h"
 #include "report.h"
 #include "trace.h"
+
+/* ---- the model ---- */
+
+/* The states one side of a flow went through. */
+struct m_path {
+	size_t n;
+	size_t own; /* how many came before faultline's stop (n: all) */
+	uint8_t st[FL_STATES_PATH_MAX];
+	uint64_t at[FL_STATES_PATH_MAX]; /* when the side got to each */
+};
+
+/* A segment, call or state change of a flow's ladder. */
+enum rung_kind { RUNG_PKT, RUNG_CALL, RUNG_STATE };
+
+struct rung {
+	uint64_t t_ns;
+	enum rung_kind kind;
+	union {
+		struct fl_pkt_rec pkt;
+		const struct fl_call *call;
+		const struct fl_state_change *change;
+	} u;
+};
+
+struct m_ladder {
+	struct rung *v;
+	size_t n, cap;
+	uint64_t skipped; /* segments in the middle the flow did not keep */
+};
+
+struct m_flow {
+	const struct fl_flow *fl; /* read in flow_build() and ladder_build() only */
+	uint32_t id;
+	char client[64], server[64];
+	int target[2];           /* side FL_DIR_* is the target's socket */
+	uint64_t first_ns;
+	const char *target_side; /* "client", "server", "both" or NULL */
+	int target_dir;          /* the side "states" shows, -1: none */
+	uint64_t packets, faults;
+	struct m_path side[2];   /* index FL_DIR_* */
+	int dead;                /* its peer went silent: dp and dp_text */
+	struct fl_dead_peer dp;
+	char dp_text[400];
+	enum fl_cover cover;     /* were the target side's calls observed */
+	int cover_pid;
+	uint64_t cover_lost_ns;
+	char cover_text[512];
+	struct m_ladder *ladder; /* a failing check names it, else NULL */
+};
+
+struct m_rule {
+	char where[512];  /* file:line */
+	const char *action;
+	char text[256];   /* the rule as fl_rule_format() writes it */
+	uint64_t acted;
+};
+
+enum m_status { M_PASS, M_FAIL, M_SKIP };
+
+struct model {
+	const struct fl_report *r;
+	const struct fl_run_facts *f;
+	char target_how[64], driver_how[64];
+	enum m_status *status;  /* per check */
+	size_t nfail, nskip;
+	int have_flows;         /* the engine ran: flows and faults are known */
+	struct m_flow *flows;   /* index id - 1 */
+	size_t nflows;
+	struct m_rule *rules;
+	size_t nrules;
+};
 
 static const char *side_name(enum fl_side s)
 {
@@ -30,6 +108,172 @@ static const char *side_name(enum fl_side s)
 	}
 	return NULL;
 }
+
+static int rung_add(struct m_ladder *l, const struct rung *u)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 128;
+		struct rung *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *u;
+	return 0;
+}
+
+static void rung_pkt(void *ctx, const struct fl_pkt_rec *rec)
+{
+	struct rung u = {.t_ns = rec->t_ns, .kind = RUNG_PKT, .u.pkt = *rec};
+
+	rung_add(ctx, &u);
+}
+
+static int rung_cmp(const void *a, const void *b)
+{
+	const struct rung *x = a, *y = b;
+
+	if (x->t_ns != y->t_ns)
+		return x->t_ns < y->t_ns ? -1 : 1;
+	return (int)x->kind - (int)y->kind;
+}
+
+/* Flow id's segments, calls and state changes in time order. */
+static struct m_ladder *ladder_build(const struct fl_run_facts *f,
+				     const struct fl_flow *fl)
+{
+	struct m_ladder *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->skipped = fl_flow_log_walk(fl, rung_pkt, l);
+	for (size_t i = 0; i < f->ncalls; i++)
+		if (f->calls[i].flow == fl->id)
+			rung_add(l, &(struct rung){.t_ns = f->calls[i].t_ns,
+				 .kind = RUNG_CALL, .u.call = &f->calls[i]});
+	if (f->states) {
+		size_t n;
+		const struct fl_state_change *c = fl_states_changes(f->states, &n);
+
+		for (size_t i = 0; i < n; i++)
+			if (c[i].flow == fl->id)
+				rung_add(l, &(struct rung){.t_ns = c[i].t_ns,
+					 .kind = RUNG_STATE, .u.change = &c[i]});
+	}
+	qsort(l->v, l->n, sizeof(*l->v), rung_cmp);
+	return l;
+}
+
+static void path_build(struct m_path *p, const struct fl_states *st,
+		       uint32_t id, int dir, uint64_t stop_ns)
+{
+	p->n = st ? fl_states_path_ns(st, id, dir, p->st, p->at,
+				      FL_STATES_PATH_MAX) : 0;
+	p->own = p->n;
+	if (stop_ns) {
+		p->own = 0;
+		for (size_t i = 0; i < p->n; i++)
+			p->own += p->at[i] < stop_ns;
+	}
+}
+
+static void flow_build(struct m_flow *m, const struct fl_run_facts *f,
+		       const struct fl_flow *fl)
+{
+	m->fl = fl;
+	m->id = fl->id;
+	m->first_ns = fl->first_ns;
+	for (int d = 0; d < 2; d++)
+		m->target[d] = fl_flow_target_dir(fl, d);
+	fl_endpoint_format(&fl->ep[0], m->client, sizeof(m->client));
+	fl_endpoint_format(&fl->ep[1], m->server, sizeof(m->server));
+	m->target_side = side_name(fl->target_side);
+	/* The target's socket's states (with both ends in the target: its
+	 * server's). */
+	m->target_dir = fl->target_side == FL_SIDE_ANY ? -1
+			: fl->target_side == FL_SIDE_CLIENT ? FL_DIR_C2S
+							    : FL_DIR_S2C;
+	m->packets = fl->packets[0] + fl->packets[1];
+	m->faults = fl->faults;
+	for (int d = 0; d < 2; d++)
+		path_build(&m->side[d], f->states, fl->id, d, f->stop_ns);
+	m->dead = fl_dead_peer(f, fl->id, &m->dp);
+	if (m->dead)
+		fl_dead_peer_describe(&m->dp, m->dp_text, sizeof(m->dp_text));
+	m->cover_pid = -1;
+	m->cover = fl_cover_target(f->cover, fl, &m->cover_pid, &m->cover_lost_ns);
+	fl_cover_explain(f->cover, fl->id, fl->target_side == FL_SIDE_CLIENT
+			 ? FL_DIR_C2S : FL_DIR_S2C, m->cover_text,
+			 sizeof(m->cover_text));
+}
+
+static void model_free(struct model *m)
+{
+	for (size_t i = 0; i < m->nflows; i++) {
+		if (m->flows[i].ladder)
+			free(m->flows[i].ladder->v);
+		free(m->flows[i].ladder);
+	}
+	free(m->flows);
+	free(m->rules);
+	free(m->status);
+}
+
+/* The one walk over the facts.  0 or -ENOMEM. */
+static int build(struct model *m, const struct fl_report *r)
+{
+	const struct fl_run_facts *f = r->facts;
+	const struct fl_ruleset *rs = f->rs;
+
+	memset(m, 0, sizeof(*m));
+	m->r = r;
+	m->f = f;
+	fl_exit_describe(&f->target, m->target_how, sizeof(m->target_how));
+	fl_exit_describe(&f->driver, m->driver_how, sizeof(m->driver_how));
+	m->have_flows = f->flows != NULL;
+	m->nflows = f->flows ? fl_flow_count(f->flows) : 0;
+	m->nrules = rs ? rs->nrules : 0;
+	m->status = calloc(r->nchecks ? r->nchecks : 1, sizeof(*m->status));
+	m->flows = calloc(m->nflows ? m->nflows : 1, sizeof(*m->flows));
+	m->rules = calloc(m->nrules ? m->nrules : 1, sizeof(*m->rules));
+	if (!m->status || !m->flows || !m->rules)
+		goto nomem;
+	for (size_t i = 0; i < m->nflows; i++)
+		flow_build(&m->flows[i], f, fl_flow_get(f->flows, (uint32_t)i + 1));
+	for (size_t i = 0; i < m->nrules; i++) {
+		struct m_rule *u = &m->rules[i];
+
+		snprintf(u->where, sizeof(u->where), "%s:%u", rs->rules[i].file,
+			 rs->rules[i].line);
+		u->action = fl_action_name(rs->rules[i].action);
+		fl_rule_format(&rs->rules[i], u->text, sizeof(u->text));
+		u->acted = f->acted ? f->acted[i] : 0;
+	}
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct fl_check_result *c = &r->checks[i];
+
+		m->status[i] = !c->ok ? M_FAIL : c->skipped ? M_SKIP : M_PASS;
+		m->nfail += m->status[i] == M_FAIL;
+		m->nskip += m->status[i] == M_SKIP;
+		/* A failing check shows the ladders of the first flows it
+		 * names. */
+		for (unsigned j = 0; !c->ok && j < c->nflows && j < 3; j++) {
+			struct m_flow *mf = c->flows[j] >= 1 && c->flows[j] <= m->nflows
+					    ? &m->flows[c->flows[j] - 1] : NULL;
+
+			if (mf && !mf->ladder && !(mf->ladder = ladder_build(f, mf->fl)))
+				goto nomem;
+		}
+	}
+	return 0;
+nomem:
+	model_free(m);
+	return -ENOMEM;
+}
+
+/* ---- JSON ---- */
 
 static json_object *exit_json(const struct fl_exit *x)
 {
@@ -54,190 +298,152 @@ static json_object *exit_json(const struct fl_exit *x)
 	return o;
 }
 
-/* The trailing states of flow id's side dir that came after faultline
- * began stopping the target at stop_ns (the stop's doing). */
-static json_object *after_stop_json(const struct fl_states *st, uint32_t id,
-				    int dir, uint64_t stop_ns)
+/* The states of p; with stop_ns, those it got to from then on. */
+static json_object *path_json(const struct m_path *p, uint64_t stop_ns)
 {
 	json_object *a = json_object_new_array();
-	uint8_t path[FL_STATES_PATH_MAX];
-	uint64_t at[FL_STATES_PATH_MAX];
-	size_t n = st && stop_ns ? fl_states_path_ns(st, id, dir, path, at,
-						     FL_STATES_PATH_MAX) : 0;
 
-	for (size_t i = 0; i < n; i++)
-		if (at[i] >= stop_ns)
+	for (size_t i = 0; i < p->n; i++)
+		if (p->at[i] >= stop_ns)
 			json_object_array_add(a, json_object_new_string(
-				fl_state_name(path[i]) ?: "?"));
+						 fl_state_name(p->st[i]) ?: "?"));
 	return a;
 }
 
-static json_object *path_json(const struct fl_states *st, uint32_t id, int dir)
+/* The states that came after faultline began stopping the target at
+ * stop_ns (the stop's doing); none if it never did. */
+static json_object *after_stop_json(const struct m_path *p, uint64_t stop_ns)
 {
-	json_object *a = json_object_new_array();
-	uint8_t path[FL_STATES_PATH_MAX];
-	size_t n = st ? fl_states_path(st, id, dir, path, FL_STATES_PATH_MAX) : 0;
-
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_string(
-						 fl_state_name(path[i]) ?: "?"));
-	return a;
+	return stop_ns ? path_json(p, stop_ns) : json_object_new_array();
 }
 
 /* How the target learnt that its peer went silent, or NULL. */
-static json_object *dead_peer_json(const struct fl_run_facts *facts,
-				   uint32_t id)
+static json_object *dead_peer_json(const struct m_flow *m)
 {
-	struct fl_dead_peer d;
+	const struct fl_dead_peer *d = &m->dp;
 	json_object *o;
-	char text[400];
 
-	if (!facts || !fl_dead_peer(facts, id, &d))
+	if (!m->dead)
 		return NULL;
 	o = json_object_new_object();
-	json_object_object_add(o, "since", json_object_new_double((double)d.since_ns / 1e9));
-	json_object_object_add(o, "mechanism", json_object_new_string(fl_dead_peer_how(d.how)));
-	json_object_object_add(o, "keepalive_probes", json_object_new_int64(d.probes));
-	json_object_object_add(o, "unacked", json_object_new_int64(d.unacked));
-	json_object_object_add(o, "noticed", d.noticed_ns ? json_object_new_double(
-			(double)d.noticed_ns / 1e9) : NULL);
-	json_object_object_add(o, "errno", d.noticed_ns && strerrorname_np(d.err)
-			? json_object_new_string(strerrorname_np(d.err)) : NULL);
-	json_object_object_add(o, "closed", d.closed_ns ? json_object_new_double(
-			(double)d.closed_ns / 1e9) : NULL);
-	json_object_object_add(o, "so_keepalive", json_object_new_boolean(d.keepalive > 0));
-	json_object_object_add(o, "tcp_user_timeout_ms", d.user_timeout_ms >= 0
-			? json_object_new_int64(d.user_timeout_ms) : NULL);
-	fl_dead_peer_describe(&d, text, sizeof(text));
-	json_object_object_add(o, "detail", json_object_new_string(text));
+	json_object_object_add(o, "since", json_object_new_double((double)d->since_ns / 1e9));
+	json_object_object_add(o, "mechanism", json_object_new_string(fl_dead_peer_how(d->how)));
+	json_object_object_add(o, "keepalive_probes", json_object_new_int64(d->probes));
+	json_object_object_add(o, "unacked", json_object_new_int64(d->unacked));
+	json_object_object_add(o, "noticed", d->noticed_ns ? json_object_new_double(
+			(double)d->noticed_ns / 1e9) : NULL);
+	json_object_object_add(o, "errno", d->noticed_ns && strerrorname_np(d->err)
+			? json_object_new_string(strerrorname_np(d->err)) : NULL);
+	json_object_object_add(o, "closed", d->closed_ns ? json_object_new_double(
+			(double)d->closed_ns / 1e9) : NULL);
+	json_object_object_add(o, "so_keepalive", json_object_new_boolean(d->keepalive > 0));
+	json_object_object_add(o, "tcp_user_timeout_ms", d->user_timeout_ms >= 0
+			? json_object_new_int64(d->user_timeout_ms) : NULL);
+	json_object_object_add(o, "detail", json_object_new_string(m->dp_text));
 	return o;
 }
 
-/* cover.h: were the calls on the target's side of f observed?
+/* cover.h: were the calls on the target's side of the flow observed?
  * {"status":"yes"|"no-shim"|"lost"|"unknown","pid":N|null,
  *  "lost_at":S|null,"detail":"..."} */
-static json_object *cover_json(const struct fl_run_facts *facts,
-			       const struct fl_flow *f)
-{
-	json_object *o = json_object_new_object();
-	uint64_t lost = 0;
-	int pid = -1;
-	enum fl_cover c = fl_cover_target(facts->cover, f, &pid, &lost);
-	char buf[512];
-
-	json_object_object_add(o, "status", json_object_new_string(fl_cover_name(c)));
-	json_object_object_add(o, "pid", pid > 0 ? json_object_new_int(pid) : NULL);
-	json_object_object_add(o, "lost_at", c == FL_COVER_LOST
-				   ? json_object_new_double((double)lost / 1e9) : NULL);
-	fl_cover_explain(facts->cover, f->id,
-			 f->target_side == FL_SIDE_CLIENT ? FL_DIR_C2S : FL_DIR_S2C,
-			 buf, sizeof(buf));
-	json_object_object_add(o, "detail", json_object_new_string(buf));
-	return o;
-}
-
-static json_object *flows_json(const struct fl_engine *e,
-			       const struct fl_states *st,
-			       const struct fl_run_facts *facts)
-{
-	json_object *a = json_object_new_array();
-	const struct fl_flow_table *t;
-	char buf[64];
-
-	if (!e)
-		return a;
-	t = fl_engine_flows(e);
-	for (uint32_t id = 1; id <= fl_flow_count(t); id++) {
-		const struct fl_flow *f = fl_flow_get(t, id);
-		json_object *o = json_object_new_object();
-		const char *ts = side_name(f->target_side);
-
-		json_object_object_add(o, "id", json_object_new_int((int)f->id));
-		fl_endpoint_format(&f->ep[0], buf, sizeof(buf));
-		json_object_object_add(o, "client", json_object_new_string(buf));
-		fl_endpoint_format(&f->ep[1], buf, sizeof(buf));
-		json_object_object_add(o, "server", json_object_new_string(buf));
-		json_object_object_add(o, "target_side",
-				       ts ? json_object_new_string(ts) : NULL);
-		json_object_object_add(
-			o, "packets",
-			json_object_new_int64((int64_t)(f->packets[0] + f->packets[1])));
-		json_object_object_add(o, "faults",
-				       json_object_new_int64((int64_t)f->faults));
-		/* The target's socket's states (with both ends in the
-		 * target: its server's); both sides too. */
-		json_object_object_add(
-			o, "states",
-			f->target_side == FL_SIDE_ANY
-				? json_object_new_array()
-				: path_json(st, f->id,
-					    f->target_side == FL_SIDE_CLIENT
-						    ? FL_DIR_C2S
-						    : FL_DIR_S2C));
-		json_object_object_add(o, "client_states",
-				       path_json(st, f->id, FL_DIR_C2S));
-		json_object_object_add(o, "server_states",
-				       path_json(st, f->id, FL_DIR_S2C));
-		{
-			json_object *as = json_object_new_object();
-			uint64_t stop = facts ? facts->stop_ns : 0;
-
-			json_object_object_add(as, "client",
-					       after_stop_json(st, f->id, FL_DIR_C2S, stop));
-			json_object_object_add(as, "server",
-					       after_stop_json(st, f->id, FL_DIR_S2C, stop));
-			json_object_object_add(o, "states_after_stop", as);
-		}
-		json_object_object_add(o, "first",
-				       json_object_new_double((double)f->first_ns / 1e9));
-		json_object_object_add(o, "peer_gone", dead_peer_json(facts, id));
-		json_object_object_add(o, "calls_observed", cover_json(facts, f));
-		json_object_array_add(a, o);
-	}
-	return a;
-}
-
-static json_object *faults_json(const struct fl_report *r)
-{
-	json_object *a = json_object_new_array();
-	const struct fl_ruleset *rs = r->facts->rs;
-	char buf[512];
-
-	for (size_t i = 0; rs && i < rs->nrules; i++) {
-		json_object *o = json_object_new_object();
-
-		snprintf(buf, sizeof(buf), "%s:%u", rs->rules[i].file,
-			 rs->rules[i].line);
-		json_object_object_add(o, "rule", json_object_new_string(buf));
-		json_object_object_add(o, "action", json_object_new_string(
-			fl_action_name(rs->rules[i].action)));
-		json_object_object_add(o, "count", json_object_new_int64(
-			r->engine ? (int64_t)fl_engine_rule_fired(r->engine, i) : 0));
-		json_object_array_add(a, o);
-	}
-	return a;
-}
-
-static json_object *calls_json(const struct fl_calls *c)
+static json_object *cover_json(const struct m_flow *m)
 {
 	json_object *o = json_object_new_object();
 
-	for (unsigned fn = 1; c && fn < FL_FN_COUNT; fn++)
-		if (fl_calls_count(c, fn))
-			json_object_object_add(o, fl_ev_fn_name(fn),
-					       json_object_new_int64(
-						       (int64_t)fl_calls_count(c, fn)));
+	json_object_object_add(o, "status", json_object_new_string(fl_cover_name(m->cover)));
+	json_object_object_add(o, "pid", m->cover_pid > 0
+				   ? json_object_new_int(m->cover_pid) : NULL);
+	json_object_object_add(o, "lost_at", m->cover == FL_COVER_LOST
+				   ? json_object_new_double((double)m->cover_lost_ns / 1e9)
+				   : NULL);
+	json_object_object_add(o, "detail", json_object_new_string(m->cover_text));
 	return o;
 }
 
-int fl_report_json(const struct fl_report *r, const char *path)
+static json_object *flow_json(const struct m_flow *m, uint64_t stop_ns)
 {
+	json_object *o = json_object_new_object();
+	json_object *as = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_int((int)m->id));
+	json_object_object_add(o, "client", json_object_new_string(m->client));
+	json_object_object_add(o, "server", json_object_new_string(m->server));
+	json_object_object_add(o, "target_side", m->target_side
+			       ? json_object_new_string(m->target_side) : NULL);
+	json_object_object_add(o, "packets", json_object_new_int64((int64_t)m->packets));
+	json_object_object_add(o, "faults", json_object_new_int64((int64_t)m->faults));
+	json_object_object_add(o, "states", m->target_dir < 0 ? json_object_new_array()
+			       : path_json(&m->side[m->target_dir], 0));
+	json_object_object_add(o, "client_states", path_json(&m->side[FL_DIR_C2S], 0));
+	json_object_object_add(o, "server_states", path_json(&m->side[FL_DIR_S2C], 0));
+	json_object_object_add(as, "client", after_stop_json(&m->side[FL_DIR_C2S], stop_ns));
+	json_object_object_add(as, "server", after_stop_json(&m->side[FL_DIR_S2C], stop_ns));
+	json_object_object_add(o, "states_after_stop", as);
+	json_object_object_add(o, "first", json_object_new_double((double)m->first_ns / 1e9));
+	json_object_object_add(o, "peer_gone", dead_peer_json(m));
+	json_object_object_add(o, "calls_observed", cover_json(m));
+	return o;
+}
+
+static json_object *check_json(const struct fl_check_result *c)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(c->name));
+	json_object_object_add(o, "expect", c->expect[0]
+			       ? json_object_new_string(c->expect) : NULL);
+	json_object_object_add(o, "ok", json_object_new_boolean(c->ok));
+	json_object_object_add(o, "judged", json_object_new_boolean(!c->skipped));
+	json_object_object_add(o, "detail", json_object_new_string(c->detail));
+	if (c->skipped)
+		json_object_object_add(o, "skipped", json_object_new_boolean(1));
+	if (c->file) {
+		char where[512];
+
+		snprintf(where, sizeof(where), "%s:%u", c->file, c->line);
+		json_object_object_add(o, "rule", json_object_new_string(where));
+	}
+	return o;
+}
+
+/* What the harness did: its queue's counters and what state sampling
+ * asked the kernel, on which thread (dumps walk the host's whole TCP
+ * table, lookups do not). */
+static json_object *harness_json(const struct model *m)
+{
+	const struct fl_report *r = m->r;
+	const struct fl_engine_stats *s = &m->f->eng;
+	const struct fl_sdiag_stats *q = &r->diag_run, *t = &r->diag_sampler;
+	json_object *h = json_object_new_object();
+	json_object *d = json_object_new_object();
+
+	json_object_object_add(h, "backend",
+			       json_object_new_string(r->backend ? r->backend : "none"));
+	json_object_object_add(h, "segments", json_object_new_int64((int64_t)s->packets));
+	json_object_object_add(h, "injected", json_object_new_int64((int64_t)s->injected));
+	json_object_object_add(h, "enobufs", json_object_new_int64((int64_t)s->enobufs));
+	json_object_object_add(h, "queue_dropped", json_object_new_int64(s->queue_dropped));
+	json_object_object_add(h, "user_dropped", json_object_new_int64(s->user_dropped));
+	json_object_object_add(h, "max_held", json_object_new_int64((int64_t)s->max_held));
+	json_object_object_add(d, "dumps", json_object_new_int64(
+		(int64_t)(q->dumps + t->dumps)));
+	json_object_object_add(d, "listener_dumps", json_object_new_int64(
+		(int64_t)(q->listener_dumps + t->listener_dumps)));
+	json_object_object_add(d, "lookups", json_object_new_int64((int64_t)t->lookups));
+	json_object_object_add(d, "run_thread_lookups",
+			       json_object_new_int64((int64_t)q->lookups));
+	json_object_object_add(h, "sock_diag", d);
+	return h;
+}
+
+static int write_json(const struct model *m, const char *path)
+{
+	const struct fl_report *r = m->r;
+	const struct fl_run_facts *f = m->f;
 	json_object *root = json_object_new_object();
 	json_object *target = json_object_new_object();
 	json_object *argv = json_object_new_array();
-	json_object *checks = json_object_new_array();
-	json_object *harness = json_object_new_object();
-	const struct fl_engine_stats *s = &r->facts->eng;
+	json_object *a;
 	int ret = 0;
 
 	json_object_object_add(root, "ok", json_object_new_boolean(r->ok));
@@ -246,15 +452,15 @@ int fl_report_json(const struct fl_report *r, const char *path)
 	for (size_t i = 0; r->argv[i]; i++)
 		json_object_array_add(argv, json_object_new_string(r->argv[i]));
 	json_object_object_add(target, "argv", argv);
-	json_object_object_add(target, "exit", exit_json(&r->facts->target));
+	json_object_object_add(target, "exit", exit_json(&f->target));
 	json_object_object_add(target, "stopped_by_faultline",
-			       json_object_new_boolean(r->facts->killed_by_harness));
+			       json_object_new_boolean(f->killed_by_harness));
 	json_object_object_add(root, "target", target);
-	if (r->facts->stop_ns) {
+	if (f->stop_ns) {
 		json_object *st = json_object_new_object();
 
 		json_object_object_add(st, "t", json_object_new_double(
-					       (double)r->facts->stop_ns / 1e9));
+					       (double)f->stop_ns / 1e9));
 		json_object_object_add(st, "signal", json_object_new_string("SIGTERM"));
 		json_object_object_add(root, "stop", st);
 	} else {
@@ -262,61 +468,55 @@ int fl_report_json(const struct fl_report *r, const char *path)
 	}
 	if (r->driver) {
 		json_object *st = json_object_new_object();
-
-		json_object_object_add(st, "waited", json_object_new_double(
-					       (double)r->facts->settle_ns / 1e9));
-		json_object_object_add(st, "reason", r->facts->settle_why[0]
-				       ? json_object_new_string(r->facts->settle_why)
-				       : NULL);
-		json_object_object_add(st, "cut_by_timeout",
-				       json_object_new_boolean(r->facts->settle_cut));
-		json_object_object_add(root, "settle", st);
-	}
-	if (r->driver) {
 		json_object *d = json_object_new_object();
 
+		json_object_object_add(st, "waited", json_object_new_double(
+					       (double)f->settle_ns / 1e9));
+		json_object_object_add(st, "reason", f->settle_why[0]
+				       ? json_object_new_string(f->settle_why) : NULL);
+		json_object_object_add(st, "cut_by_timeout",
+				       json_object_new_boolean(f->settle_cut));
+		json_object_object_add(root, "settle", st);
 		json_object_object_add(d, "cmd", json_object_new_string(r->driver));
-		json_object_object_add(d, "exit", exit_json(&r->facts->driver));
+		json_object_object_add(d, "exit", exit_json(&f->driver));
 		json_object_object_add(root, "driver", d);
 	}
-	for (size_t i = 0; i < r->nchecks; i++) {
-		const struct fl_check_result *c = &r->checks[i];
+	a = json_object_new_array();
+	for (size_t i = 0; i < r->nchecks; i++)
+		json_object_array_add(a, check_json(&r->checks[i]));
+	json_object_object_add(root, "checks", a);
+	a = json_object_new_array();
+	for (size_t i = 0; i < m->nflows; i++)
+		json_object_array_add(a, flow_json(&m->flows[i], f->stop_ns));
+	json_object_object_add(root, "flows", a);
+	a = json_object_new_array();
+	for (size_t i = 0; i < m->nrules; i++) {
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "name", json_object_new_string(c->name));
-		json_object_object_add(o, "expect", c->expect[0]
-				       ? json_object_new_string(c->expect) : NULL);
-		json_object_object_add(o, "ok", json_object_new_boolean(c->ok));
-		json_object_object_add(o, "judged", json_object_new_boolean(!c->skipped));
-		json_object_object_add(o, "detail",
-				       json_object_new_string(c->detail));
-		if (c->skipped)
-			json_object_object_add(o, "skipped",
-					       json_object_new_boolean(1));
-		if (c->file) {
-			char where[512];
-
-			snprintf(where, sizeof(where), "%s:%u", c->file, c->line);
-			json_object_object_add(o, "rule",
-					       json_object_new_string(where));
-		}
-		json_object_array_add(checks, o);
+		json_object_object_add(o, "rule", json_object_new_string(m->rules[i].where));
+		json_object_object_add(o, "action", json_object_new_string(m->rules[i].action));
+		json_object_object_add(o, "count", json_object_new_int64(
+					       (int64_t)m->rules[i].acted));
+		json_object_array_add(a, o);
 	}
-	json_object_object_add(root, "checks", checks);
-	json_object_object_add(root, "flows", flows_json(r->engine, r->states, r->facts));
-	json_object_object_add(root, "faults", faults_json(r));
-	json_object_object_add(root, "calls", calls_json(r->calls));
-	if (r->calls) {
+	json_object_object_add(root, "faults", a);
+	a = json_object_new_object();
+	for (unsigned fn = 1; r->have_calls && fn < FL_FN_COUNT; fn++)
+		if (r->calls_by_fn[fn])
+			json_object_object_add(a, fl_ev_fn_name(fn), json_object_new_int64(
+						       (int64_t)r->calls_by_fn[fn]));
+	json_object_object_add(root, "calls", a);
+	if (r->have_calls) {
 		json_object *sh = json_object_new_object();
 
 		json_object_object_add(sh, "loaded", json_object_new_boolean(
-			fl_calls_shimmed(r->calls) > 0));
+			r->shim_processes > 0));
 		json_object_object_add(sh, "processes", json_object_new_int64(
-			(int64_t)fl_calls_shimmed(r->calls)));
+			(int64_t)r->shim_processes));
 		json_object_object_add(sh, "lost", json_object_new_int64(
-			(int64_t)fl_calls_lost(r->calls)));
+			(int64_t)f->calls_lost));
 		json_object_object_add(sh, "malformed", json_object_new_int64(
-			(int64_t)fl_calls_malformed(r->calls)));
+			(int64_t)r->calls_malformed));
 		json_object_object_add(root, "shim", sh);
 	}
 	json_object_object_add(root, "seed", json_object_new_uint64(r->seed));
@@ -325,37 +525,7 @@ int fl_report_json(const struct fl_report *r, const char *path)
 		fl_seed_text(r->seed, (char[FL_SEED_TEXT_SIZE]){0})));
 	json_object_object_add(root, "duration",
 			       json_object_new_double((double)r->duration_ns / 1e9));
-	json_object_object_add(harness, "backend",
-			       json_object_new_string(r->backend ? r->backend : "none"));
-	json_object_object_add(harness, "segments",
-			       json_object_new_int64((int64_t)s->packets));
-	json_object_object_add(harness, "injected",
-			       json_object_new_int64((int64_t)s->injected));
-	json_object_object_add(harness, "enobufs",
-			       json_object_new_int64((int64_t)s->enobufs));
-	json_object_object_add(harness, "queue_dropped",
-			       json_object_new_int64(s->queue_dropped));
-	json_object_object_add(harness, "user_dropped",
-			       json_object_new_int64(s->user_dropped));
-	json_object_object_add(harness, "max_held",
-			       json_object_new_int64((int64_t)s->max_held));
-	{
-		/* What state sampling asked the kernel, and on which thread:
-		 * dumps walk the host's whole TCP table, lookups do not. */
-		json_object *d = json_object_new_object();
-		const struct fl_sdiag_stats *q = &r->diag_run, *t = &r->diag_sampler;
-
-		json_object_object_add(d, "dumps", json_object_new_int64(
-			(int64_t)(q->dumps + t->dumps)));
-		json_object_object_add(d, "listener_dumps", json_object_new_int64(
-			(int64_t)(q->listener_dumps + t->listener_dumps)));
-		json_object_object_add(d, "lookups", json_object_new_int64(
-			(int64_t)t->lookups));
-		json_object_object_add(d, "run_thread_lookups",
-			json_object_new_int64((int64_t)q->lookups));
-		json_object_object_add(harness, "sock_diag", d);
-	}
-	json_object_object_add(root, "harness", harness);
+	json_object_object_add(root, "harness", harness_json(m));
 
 	if (json_object_to_file_ext(path, root,
 				    JSON_C_TO_STRING_PRETTY |
@@ -365,109 +535,40 @@ int fl_report_json(const struct fl_report *r, const char *path)
 	return ret;
 }
 
+/* ---- text ---- */
 
-/* ---- the ladder of a flow: segments, calls and states in time order ---- */
-
-struct rung {
-	uint64_t t_ns;
-	int kind; /* 0 segment, 1 call, 2 state */
-	const void *p;
-};
-
-struct rungs {
-	struct rung *v;
-	size_t n, cap;
-};
-
-static void rung_add(struct rungs *r, uint64_t t, int kind, const void *p)
+static void text_ladder(const struct model *m, const struct m_flow *mf, FILE *f)
 {
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 128;
-		struct rung *v = realloc(r->v, cap * sizeof(*v));
-
-		if (!v)
-			return;
-		r->v = v;
-		r->cap = cap;
-	}
-	r->v[r->n++] = (struct rung){.t_ns = t, .kind = kind, .p = p};
-}
-
-static void rung_pkt(void *ctx, const struct fl_pkt_rec *rec)
-{
-	struct rungs *r = ctx;
-	struct fl_pkt_rec *copy = malloc(sizeof(*copy));
-
-	if (!copy)
-		return;
-	*copy = *rec;
-	rung_add(r, rec->t_ns, 0, copy);
-}
-
-static int rung_cmp(const void *a, const void *b)
-{
-	const struct rung *x = a, *y = b;
-
-	if (x->t_ns != y->t_ns)
-		return x->t_ns < y->t_ns ? -1 : 1;
-	return x->kind - y->kind;
-}
-
-static void print_ladder(const struct fl_report *r, uint32_t id, FILE *f)
-{
-	const struct fl_flow *fl = fl_flow_get(fl_engine_flows(r->engine), id);
-	const struct fl_ruleset *rs = r->facts->rs;
-	struct rungs g = {0};
-	char a[64], b[64], flags[40];
-	uint64_t skipped;
+	const struct fl_ruleset *rs = m->f->rs;
 	const char *side[2];
+	char flags[40];
 
-	if (!fl)
-		return;
-	side[0] = fl_flow_target_dir(fl, FL_DIR_C2S) ? "client (target)" : "client";
-	side[1] = fl_flow_target_dir(fl, FL_DIR_S2C) ? "server (target)" : "server";
-	fl_endpoint_format(&fl->ep[0], a, sizeof(a));
-	fl_endpoint_format(&fl->ep[1], b, sizeof(b));
-	fprintf(f, "    flow %u: %s %s <-> %s %s   (* = fault)\n", id, side[0],
-		a, side[1], b);
-	skipped = fl_flow_log_walk(fl, rung_pkt, &g);
-	if (r->calls) {
-		size_t n;
-		const struct fl_call *k = fl_calls_get(r->calls, &n);
-
-		for (size_t i = 0; i < n; i++)
-			if (k[i].flow == id)
-				rung_add(&g, k[i].t_ns, 1, &k[i]);
-	}
-	if (r->states) {
-		size_t n;
-		const struct fl_state_change *c = fl_states_changes(r->states, &n);
-
-		for (size_t i = 0; i < n; i++)
-			if (c[i].flow == id)
-				rung_add(&g, c[i].t_ns, 2, &c[i]);
-	}
-	qsort(g.v, g.n, sizeof(*g.v), rung_cmp);
-	for (size_t i = 0; i < g.n; i++) {
-		const struct rung *u = &g.v[i];
+	side[0] = mf->target[FL_DIR_C2S] ? "client (target)" : "client";
+	side[1] = mf->target[FL_DIR_S2C] ? "server (target)" : "server";
+	fprintf(f, "    flow %u: %s %s <-> %s %s   (* = fault)\n", mf->id, side[0],
+		mf->client, side[1], mf->server);
+	for (size_t i = 0; i < mf->ladder->n; i++) {
+		const struct rung *u = &mf->ladder->v[i];
 
 		fprintf(f, "    %10.6f  ", (double)u->t_ns / 1e9);
-		if (u->kind == 0) {
-			const struct fl_pkt_rec *p = u->p;
-			int fault = p->verdict != FL_V_PASS;
+		switch (u->kind) {
+		case RUNG_PKT: {
+			const struct fl_pkt_rec *p = &u->u.pkt;
+			enum fl_verdict v = p->verdict;
 
 			fl_flags_format(p->flags, flags, sizeof(flags));
 			fprintf(f, "%c %-6s %s %-8s seq=%u ack=%u len=%u  %s",
-				fault ? '*' : ' ', p->dir ? "server" : "client",
+				v != FL_V_PASS ? '*' : ' ', p->dir ? "server" : "client",
 				p->dir ? "<--" : "-->", flags, p->seq, p->ack,
-				p->len, fl_verdict_name(p->verdict));
+				p->len, fl_verdict_name(v));
 			if (p->rule >= 0 && rs && (size_t)p->rule < rs->nrules)
 				fprintf(f, " (%s:%u)", rs->rules[p->rule].file,
 					rs->rules[p->rule].line);
 			fputc('\n', f);
-			free((void *)p);
-		} else if (u->kind == 1) {
-			const struct fl_call *k = u->p;
+			break;
+		}
+		case RUNG_CALL: {
+			const struct fl_call *k = u->u.call;
 			const char *st = fl_ev_tcp_state_name(k->state);
 
 			fprintf(f, "  %-6s     %s(fd %d) = %lld%s%s  pid %d%s%s\n",
@@ -475,131 +576,97 @@ static void print_ladder(const struct fl_report *r, uint32_t id, FILE *f)
 				k->fd, (long long)k->ret, k->err ? " " : "",
 				k->err ? strerrorname_np(k->err) : "", k->pid,
 				st ? "  in " : "", st ? st : "");
-		} else {
-			const struct fl_state_change *c = u->p;
+			break;
+		}
+		case RUNG_STATE: {
+			const struct fl_state_change *c = u->u.change;
 
 			fprintf(f, "  %-6s     state %s -> %s\n",
 				c->dir ? "server" : "client",
 				c->from ? fl_state_name(c->from) : "(new)",
 				fl_state_name(c->to) ? fl_state_name(c->to) : "?");
+			break;
+		}
 		}
 	}
-	if (skipped)
+	if (mf->ladder->skipped)
 		fprintf(f, "    (%llu segments in the middle not kept; see --trace)\n",
-			(unsigned long long)skipped);
-	free(g.v);
+			(unsigned long long)mf->ladder->skipped);
 }
 
-void fl_report_text(const struct fl_report *r, FILE *f)
+static void write_text(const struct model *m, FILE *f)
 {
-	const struct fl_ruleset *rs = r->facts->rs;
-	size_t nfail = 0, nskip = 0;
-	char how[64];
+	const struct fl_report *r = m->r;
+	const struct fl_run_facts *x = m->f;
+	static const char *const status[] = {[M_PASS] = "PASS",
+					     [M_FAIL] = "FAIL",
+					     [M_SKIP] = "SKIP"};
 
 	fprintf(f, "\nfaultline report (seed %llu, %.3fs)\n",
 		(unsigned long long)r->seed, (double)r->duration_ns / 1e9);
-	fl_exit_describe(&r->facts->target, how, sizeof(how));
-	if (r->facts->killed_by_harness)
+	if (x->killed_by_harness)
 		fprintf(f, "target: stopped by faultline at %.3fs (SIGTERM), then "
-			"%s at %.3fs\n", (double)r->facts->stop_ns / 1e9, how,
-			(double)r->facts->target.t_ns / 1e9);
+			"%s at %.3fs\n", (double)x->stop_ns / 1e9, m->target_how,
+			(double)x->target.t_ns / 1e9);
 	else
-		fprintf(f, "target: %s at %.3fs\n", how,
-			(double)r->facts->target.t_ns / 1e9);
+		fprintf(f, "target: %s at %.3fs\n", m->target_how,
+			(double)x->target.t_ns / 1e9);
 	if (r->driver) {
-		uint64_t end = r->facts->stop_ns ? r->facts->stop_ns
-						 : r->facts->target.t_ns;
+		uint64_t end = x->stop_ns ? x->stop_ns : x->target.t_ns;
 
-		fl_exit_describe(&r->facts->driver, how, sizeof(how));
 		fprintf(f, "driver: %s at %.3fs; the target ran %.3fs more%s%s%s\n",
-			how, (double)r->facts->driver.t_ns / 1e9,
-			end > r->facts->driver.t_ns
-				? (double)(end - r->facts->driver.t_ns) / 1e9 : 0.0,
-			r->facts->settle_why[0] ? " (waiting: " : "",
-			r->facts->settle_why,
-			r->facts->settle_why[0] ? ")" : "");
+			m->driver_how, (double)x->driver.t_ns / 1e9,
+			end > x->driver.t_ns ? (double)(end - x->driver.t_ns) / 1e9 : 0.0,
+			x->settle_why[0] ? " (waiting: " : "", x->settle_why,
+			x->settle_why[0] ? ")" : "");
 	}
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct fl_check_result *c = &r->checks[i];
 
-		fprintf(f, "  %s  %-24s %s\n",
-			!c->ok ? "FAIL" : c->skipped ? "SKIP" : "PASS",
+		fprintf(f, "  %s  %-24s %s\n", status[m->status[i]],
 			c->expect[0] ? c->expect : c->name, c->detail);
-		nfail += !c->ok;
-		nskip += c->ok && c->skipped;
-		for (unsigned j = 0; !c->ok && r->engine && j < c->nflows && j < 3; j++)
-			print_ladder(r, c->flows[j], f);
+		for (unsigned j = 0; m->status[i] == M_FAIL && j < c->nflows && j < 3; j++)
+			if (c->flows[j] >= 1 && c->flows[j] <= m->nflows)
+				text_ladder(m, &m->flows[c->flows[j] - 1], f);
 	}
-	if (rs && rs->nrules && r->engine) {
+	if (m->nrules && m->have_flows) {
 		fprintf(f, "faults:\n");
-		for (size_t i = 0; i < rs->nrules; i++) {
-			char text[256];
-
-			fl_rule_format(&rs->rules[i], text, sizeof(text));
-			fprintf(f, "  %s:%u  %-40s acted %llu times\n",
-				rs->rules[i].file, rs->rules[i].line, text,
-				(unsigned long long)fl_engine_rule_fired(r->engine, i));
-		}
+		for (size_t i = 0; i < m->nrules; i++)
+			fprintf(f, "  %s  %-40s acted %llu times\n", m->rules[i].where,
+				m->rules[i].text, (unsigned long long)m->rules[i].acted);
 	}
-	if (r->engine) {
-		const struct fl_flow_table *t = fl_engine_flows(r->engine);
-		struct fl_dead_peer dp;
-		char c[64], s[64];
+	if (m->have_flows) {
+		fprintf(f, "flows: %zu\n", m->nflows);
+		for (size_t i = 0; i < m->nflows && i < 20; i++) {
+			const struct m_flow *mf = &m->flows[i];
 
-		fprintf(f, "flows: %zu\n", fl_flow_count(t));
-		for (uint32_t id = 1; id <= fl_flow_count(t) && id <= 20; id++) {
-			const struct fl_flow *fl = fl_flow_get(t, id);
-
-			fl_endpoint_format(&fl->ep[0], c, sizeof(c));
-			fl_endpoint_format(&fl->ep[1], s, sizeof(s));
 			fprintf(f, "  #%u %s -> %s  %llu segments, %llu faults\n",
-				fl->id, c, s,
-				(unsigned long long)(fl->packets[0] + fl->packets[1]),
-				(unsigned long long)fl->faults);
-			for (int d = 0; r->states && d < 2; d++) {
-				uint8_t p[FL_STATES_PATH_MAX];
-				size_t n = fl_states_path(r->states, id, d, p,
-							  FL_STATES_PATH_MAX);
+				mf->id, mf->client, mf->server,
+				(unsigned long long)mf->packets,
+				(unsigned long long)mf->faults);
+			for (int d = 0; d < 2; d++) {
+				const struct m_path *p = &mf->side[d];
 
-				if (!n)
+				if (!p->n)
 					continue;
 				fprintf(f, "      %s%s:", d ? "server" : "client",
-					fl_flow_target_dir(fl, d)
-						? " (target)" : "");
-				{
-					size_t nch, j = 0, own = n;
-					const struct fl_state_change *ch =
-						fl_states_changes(r->states, &nch);
-
-					/* How many came before the stop. */
-					if (r->facts->stop_ns) {
-						own = 0;
-						for (size_t i = 0; i < nch; i++)
-							if (ch[i].flow == id && ch[i].dir == d &&
-							    ch[i].t_ns < r->facts->stop_ns)
-								own++;
-					}
-					for (j = 0; j < n; j++)
-						fprintf(f, "%s%s", j == own ? " | stopped by faultline > "
-							: j ? " > " : " ",
-							fl_state_name(p[j]) ?: "?");
-				}
+					mf->target[d] ? " (target)" : "");
+				for (size_t j = 0; j < p->n; j++)
+					fprintf(f, "%s%s", j == p->own ? " | stopped by faultline > "
+						: j ? " > " : " ", fl_state_name(p->st[j]) ?: "?");
 				fputc('\n', f);
 			}
-			if (r->facts && fl_dead_peer(r->facts, id, &dp)) {
-				char text[400];
-
-				fl_dead_peer_describe(&dp, text, sizeof(text));
-				fprintf(f, "      peer gone silent: %s\n", text);
-			}
+			if (mf->dead)
+				fprintf(f, "      peer gone silent: %s\n", mf->dp_text);
 		}
-		if (fl_flow_count(t) > 20)
-			fprintf(f, "  ... (%zu more in the JSON report)\n",
-				fl_flow_count(t) - 20);
+		if (m->nflows > 20)
+			fprintf(f, "  ... (%zu more in the JSON report)\n", m->nflows - 20);
 	}
 	fprintf(f, "result: %s (%zu of %zu checks failed, %zu not judged)\n",
-		fl_result_name(r->result), nfail, r->nchecks, nskip);
+		fl_result_name(r->result), m->nfail, r->nchecks, m->nskip);
 }
+
+/* ---- JUnit ---- */
 
 static void xml_str(FILE *f, const char *s)
 {
@@ -626,40 +693,41 @@ static void xml_str(FILE *f, const char *s)
 	}
 }
 
-int fl_report_junit(const struct fl_report *r, const char *path)
+static int write_junit(const struct model *m, const char *path)
 {
+	const struct fl_report *r = m->r;
 	FILE *f = fopen(path, "we");
-	size_t nfail = 0, nskip = 0;
 	int ret = 0;
 
 	if (!f)
 		return -errno;
-	for (size_t i = 0; i < r->nchecks; i++) {
-		nfail += !r->checks[i].ok;
-		nskip += r->checks[i].skipped;
-	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f, "<testsuites tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\">\n",
-		r->nchecks, nfail, nskip);
+		r->nchecks, m->nfail, m->nskip);
 	fprintf(f, "  <testsuite name=\"faultline\" tests=\"%zu\" failures=\"%zu\" "
 		"skipped=\"%zu\" time=\"%.3f\">\n",
-		r->nchecks, nfail, nskip, (double)r->duration_ns / 1e9);
+		r->nchecks, m->nfail, m->nskip, (double)r->duration_ns / 1e9);
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct fl_check_result *c = &r->checks[i];
 
 		fputs("    <testcase classname=\"faultline\" name=\"", f);
 		xml_str(f, c->name);
 		fputs("\">", f);
-		if (!c->ok) {
+		switch (m->status[i]) {
+		case M_FAIL:
 			fputs("<failure message=\"", f);
 			xml_str(f, c->detail);
 			fputs("\">", f);
 			xml_str(f, c->detail);
 			fputs("</failure>", f);
-		} else if (c->skipped) {
+			break;
+		case M_SKIP:
 			fputs("<skipped message=\"", f);
 			xml_str(f, c->detail);
 			fputs("\"/>", f);
+			break;
+		case M_PASS:
+			break;
 		}
 		fputs("</testcase>\n", f);
 	}
@@ -669,4 +737,22 @@ int fl_report_junit(const struct fl_report *r, const char *path)
 	if (fclose(f) != 0 && !ret)
 		ret = -errno;
 	return ret;
+}
+
+int fl_report_write(const struct fl_report *r, struct fl_report_out *o)
+{
+	struct model m;
+	int ret = build(&m, r);
+
+	o->json_err = o->junit_err = 0;
+	if (ret < 0)
+		return ret;
+	if (o->text)
+		write_text(&m, o->text);
+	if (o->json)
+		o->json_err = write_json(&m, o->json);
+	if (o->junit)
+		o->junit_err = write_junit(&m, o->junit);
+	model_free(&m);
+	return 0;
 }

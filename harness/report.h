@@ -1,7 +1,10 @@
 /*
  * report.h - the end-of-run reports: the human report on stdout, the JSON
- * report (--report) and JUnit XML (--junit).  One set of facts feeds all
- * three, so they cannot disagree.  Single-threaded.
+ * report (--report) and JUnit XML (--junit).  One walk over the run's
+ * facts builds one model of the report, and the three writers print that
+ * model, so they cannot disagree.  The report reads the run's facts only
+ * (checks.h's struct fl_run_facts and what struct fl_report adds); it
+ * asks no module of the run anything.  Single-threaded.
  */
 #ifndef FL_REPORT_H
 #define FL_REPORT_H
@@ -10,21 +13,24 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "calls.h"
 #include "checks.h"
 #include "diag.h"
-#include "engine.h"
-#include "states.h"
+#include "event.h"
 
 struct fl_report {
 	char *const *argv;          /* the target's argv, NULL-terminated */
 	const char *driver;         /* the driver command, or NULL */
+	/* flows, states, calls, dead peers, per-rule counts, engine stats,
+	 * exits: what the run observed, copied once at its end */
 	const struct fl_run_facts *facts;
 	const struct fl_check_result *checks;
 	size_t nchecks;
-	const struct fl_engine *engine; /* NULL if the run never started */
-	const struct fl_calls *calls;   /* NULL without the shim channel */
-	const struct fl_states *states; /* NULL if not sampled */
+	/* What the shim's channel counted (calls.h); have_calls 0: the run
+	 * had no channel, and the report has no "shim" section. */
+	int have_calls;
+	uint64_t calls_by_fn[FL_FN_COUNT]; /* events per enum fl_ev_fn */
+	size_t shim_processes;      /* images that loaded the shim */
+	uint64_t calls_malformed;   /* datagrams that were not events */
 	/* sock_diag requests: the run's thread's (owner, readiness, the
 	 * final look) and the sampler thread's */
 	struct fl_sdiag_stats diag_run, diag_sampler;
@@ -35,9 +41,21 @@ struct fl_report {
 	int ok;                     /* result == PASS */
 };
 
-void fl_report_text(const struct fl_report *r, FILE *f);
-/* Returns 0 or -errno. */
-int fl_report_json(const struct fl_report *r, const char *path);
-int fl_report_junit(const struct fl_report *r, const char *path);
+/* Where the reports go; NULL: that one is not written. */
+struct fl_report_out {
+	FILE *text;        /* the human report */
+	const char *json;  /* --report FILE */
+	const char *junit; /* --junit FILE */
+	int json_err;      /* set by fl_report_write: 0 or -errno */
+	int junit_err;
+};
+
+/*
+ * Builds the report's model from r in one walk and writes each report o
+ * asks for from it.  Returns 0, or -ENOMEM when the model could not be
+ * built (then nothing is written); a file that could not be written sets
+ * o->json_err or o->junit_err and the others are still written.
+ */
+int fl_report_write(const struct fl_report *r, struct fl_report_out *o);
 
 #endif

@@ -572,8 +572,10 @@ int fl_run(struct fl_run_opts o)
 	struct fl_engine_cfg ecfg = {0};
 	struct fl_check_result *checks = NULL;
 	struct fl_dead_peer *dead_peers = NULL;
+	uint64_t *acted = NULL;
 	size_t nchecks = 0;
 	struct fl_report rep = {0};
+	struct fl_report_out rout = {0};
 	uint16_t ports[64];
 	char preload_path[PATH_MAX] = "";
 	char err[1024] = "";
@@ -731,6 +733,13 @@ int fl_run(struct fl_run_opts o)
 	r.facts.states = r.states;
 	r.facts.alive_at_stop = r.alive;
 	r.facts.nalive = r.nalive;
+	r.facts.acted = acted = calloc(r.rs->nrules ? r.rs->nrules : 1, sizeof(*acted));
+	if (!acted) {
+		fprintf(stderr, "faultline: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < r.rs->nrules; i++)
+		acted[i] = fl_engine_rule_fired(r.eng, i);
 	/* Once, for the checks and the report alike. */
 	r.facts.dead_peers = dead_peers = fl_peer_gone_all(&r.facts,
 							   &r.facts.ndead_peers);
@@ -743,9 +752,11 @@ int fl_run(struct fl_run_opts o)
 	rep.facts = &r.facts;
 	rep.checks = checks;
 	rep.nchecks = nchecks;
-	rep.engine = r.eng;
-	rep.calls = r.calls;
-	rep.states = r.states;
+	rep.have_calls = r.calls != NULL;
+	for (unsigned fn = 0; r.calls && fn < FL_FN_COUNT; fn++)
+		rep.calls_by_fn[fn] = fl_calls_count(r.calls, fn);
+	rep.shim_processes = r.calls ? fl_calls_shimmed(r.calls) : 0;
+	rep.calls_malformed = r.calls ? fl_calls_malformed(r.calls) : 0;
 	fl_sdiag_get_stats(r.diag, &rep.diag_run);
 	rep.diag_sampler = r.diag_sampler;
 	rep.seed = r.seed;
@@ -759,15 +770,20 @@ int fl_run(struct fl_run_opts o)
 	status = rep.ok ? EXIT_OK : EXIT_CHECK;
 	fl_trace_flush(r.trace); /* every event is in; before a report on stdout */
 	fflush(stdout);
-	fl_report_text(&rep, stdout);
-	if (o.report && (ret = fl_report_json(&rep, o.report)) < 0) {
+	rout = (struct fl_report_out){.text = stdout, .json = o.report,
+				      .junit = o.junit};
+	if (fl_report_write(&rep, &rout) < 0) {
+		fprintf(stderr, "faultline: out of memory\n");
+		status = EXIT_ENV;
+	}
+	if (rout.json_err < 0) {
 		fprintf(stderr, "faultline: --report %s: %s\n", o.report,
-			strerror(-ret));
+			strerror(-rout.json_err));
 		status = EXIT_USAGE;
 	}
-	if (o.junit && (ret = fl_report_junit(&rep, o.junit)) < 0) {
+	if (rout.junit_err < 0) {
 		fprintf(stderr, "faultline: --junit %s: %s\n", o.junit,
-			strerror(-ret));
+			strerror(-rout.junit_err));
 		status = EXIT_USAGE;
 	}
 	goto out;
@@ -783,6 +799,7 @@ out:
 	}
 	free(checks);
 	free(dead_peers);
+	free(acted);
 	free(r.alive);
 	fl_owner_free(r.owner);
 	fl_watch_free(r.watch);

@@ -1,13 +1,13 @@
 /*
  * format.c - print rules and expects: the canonical one-line form (which
  * parses back to the identical rule), a plain-English explanation, and the
- * names of actions, sides, flags, signals, checks and TCP states.
+ * names of actions, match keywords, sides, flags, signals, checks and TCP
+ * states.
  *
  * Canonical form: tokens separated by one space; the action and its
- * arguments, then matches in the order from, port, flags, !flags, data,
- * len, conn, nth, prob, then limits in the order times, after, before,
- * after-bytes.  Defaults are left out (reset in-window, duplicate 1, jitter
- * 0, reorder without a timeout).  A duration is printed in the largest unit
+ * arguments, then the matches and limits in rules/matches.def's order.
+ * Defaults are left out (reset in-window, duplicate 1, jitter 0, reorder
+ * without a timeout).  A duration is printed in the largest unit
  * in which it is a whole number (2000000us -> 2s, 1500000us -> 1500ms), a
  * byte count likewise with k, m, g = 2^10, 2^20, 2^30 (4096 -> 4k, 1500 ->
  * 1500).  No I/O; reentrant.
@@ -65,6 +65,26 @@ static int sb_done(const struct sbuf *sb)
 }
 
 /* ---- names ---- */
+
+const struct fl_kw_desc fl__kw[FL_KW_COUNT] = {
+#define FL_MATCH(id, nm, c) [FL_KW_##id] = {.name = nm, .cls = c},
+#include "matches.def"
+#undef FL_MATCH
+};
+
+const char *const fl__rw_field_names[4] = {
+	[__builtin_ctz(FL_RW_FLAGS)] = "flags",
+	[__builtin_ctz(FL_RW_WINDOW)] = "window",
+	[__builtin_ctz(FL_RW_SEQ)] = "seq",
+	[__builtin_ctz(FL_RW_ACK)] = "ack",
+};
+
+const char *const fl__reset_mode_names[2] = {
+	[FL_RESET_IN_WINDOW] = "in-window",
+	[FL_RESET_OUT_OF_WINDOW] = "out-of-window",
+};
+
+const char fl__jitter_name[] = "jitter";
 
 const char *const fl__flag_names[8] = { "FIN", "SYN", "RST", "PSH",
 					"ACK", "URG", "ECE", "CWR" };
@@ -202,8 +222,17 @@ int fl_signal_number(const char *name)
 	return -1;
 }
 
-/* Canonical names first (indexed by state), then aliases with the state
- * each stands for.  Lookup ignores case and treats '-' like '_'. */
+/* The other spellings rule files accept: RFC 793's and ss(8)'s.
+ * STATE_ALIAS(ALIAS, STATE) for the two tables below. */
+#define STATE_ALIASES                              \
+	STATE_ALIAS(CLOSED, CLOSE)                 \
+	STATE_ALIAS(FIN_WAIT_1, FIN_WAIT1)         \
+	STATE_ALIAS(FIN_WAIT_2, FIN_WAIT2)         \
+	STATE_ALIAS(SYN_RECEIVED, SYN_RECV)        \
+	STATE_ALIAS(ESTAB, ESTABLISHED)
+
+/* Canonical names first, then the aliases, each with the state it stands
+ * for.  Lookup ignores case and treats '-' like '_'. */
 static const struct {
 	const char *name;
 	int state;
@@ -211,27 +240,34 @@ static const struct {
 #define FL_TCP_STATE(name, num) { #name, num },
 #include "tcp_states.def"
 #undef FL_TCP_STATE
-	/* aliases: RFC 793 spellings and ss(8)'s */
-	{ "CLOSED", FL_TCP_CLOSE },
-	{ "FIN_WAIT_1", FL_TCP_FIN_WAIT1 },
-	{ "FIN_WAIT_2", FL_TCP_FIN_WAIT2 },
-	{ "SYN_RECEIVED", FL_TCP_SYN_RECV },
-	{ "ESTAB", FL_TCP_ESTABLISHED },
+#define STATE_ALIAS(alias, st) { #alias, FL_TCP_##st },
+	STATE_ALIASES
+#undef STATE_ALIAS
 };
 
+/* The same words, for "did you mean". */
 const char *const fl__state_words[] = {
 #define FL_TCP_STATE(name, num) #name,
 #include "tcp_states.def"
 #undef FL_TCP_STATE
-	"CLOSED", "FIN_WAIT_1", "FIN_WAIT_2", "SYN_RECEIVED", "ESTAB",
+#define STATE_ALIAS(alias, st) #alias,
+	STATE_ALIASES
+#undef STATE_ALIAS
 };
 const size_t fl__nstate_words = sizeof(fl__state_words) / sizeof(fl__state_words[0]);
 
 const char *fl_state_name(int state)
 {
-	if (state < FL_TCP_ESTABLISHED || state > FL_TCP_NEW_SYN_RECV)
+	/* by the kernel's number, whatever the .def's order */
+	static const char *const names[] = {
+#define FL_TCP_STATE(name, num) [num] = #name,
+#include "tcp_states.def"
+#undef FL_TCP_STATE
+	};
+
+	if (state < 0 || (size_t)state >= sizeof(names) / sizeof(names[0]))
 		return NULL;
-	return state_tab[state - 1].name;
+	return names[state];
 }
 
 int fl_state_parse(const char *name)
@@ -311,9 +347,83 @@ static void pct_format(uint32_t ppm, char *buf, size_t n)
 
 /* ---- rules ---- */
 
+#define RW_NAME(bit) fl__rw_field_names[__builtin_ctz(bit)]
+
+/* " KEYWORD VALUE" for one match or limit of r, nothing when r lacks it. */
+static void match_format(struct sbuf *sb, const struct fl_rule *r, enum fl_kw k)
+{
+	const char *kw = fl__kw[k].name;
+	char a[64];
+
+	switch (k) {
+	case FL_KW_FROM:
+		if (r->from != FL_SIDE_ANY)
+			sb_printf(sb, " %s %s", kw, fl_side_name(r->from));
+		break;
+	case FL_KW_PORT:
+		if (r->port)
+			sb_printf(sb, " %s %u", kw, (unsigned)r->port);
+		break;
+	case FL_KW_FLAGS:
+	case FL_KW_NFLAGS: {
+		uint8_t f = k == FL_KW_FLAGS ? r->flags_set : r->flags_clear;
+
+		if (f) {
+			fl_flags_format(f, a, sizeof(a));
+			sb_printf(sb, " %s %s", kw, a);
+		}
+		break;
+	}
+	case FL_KW_DATA:
+		if (r->data)
+			sb_printf(sb, " %s", kw);
+		break;
+	case FL_KW_LEN:
+		if (r->has_len) {
+			fl__size_format(r->len_val, a, sizeof(a));
+			sb_printf(sb, " %s %s %s", kw, fl__cmp_name(r->len_op), a);
+		}
+		break;
+	case FL_KW_CONN:
+		if (r->conn)
+			sb_printf(sb, " %s %u", kw, (unsigned)r->conn);
+		break;
+	case FL_KW_NTH:
+		if (r->nth)
+			sb_printf(sb, " %s %u", kw, (unsigned)r->nth);
+		break;
+	case FL_KW_PROB:
+		if (r->has_prob) {
+			pct_format(r->prob_ppm, a, sizeof(a));
+			sb_printf(sb, " %s %s%%", kw, a);
+		}
+		break;
+	case FL_KW_TIMES:
+		if (r->times)
+			sb_printf(sb, " %s %llu", kw, (unsigned long long)r->times);
+		break;
+	case FL_KW_AFTER:
+	case FL_KW_BEFORE:
+		if (k == FL_KW_AFTER ? r->has_after : r->has_before) {
+			fl__dur_format(k == FL_KW_AFTER ? r->after_us : r->before_us,
+				       a, sizeof(a));
+			sb_printf(sb, " %s %s", kw, a);
+		}
+		break;
+	case FL_KW_AFTER_BYTES:
+		if (r->has_after_bytes) {
+			fl__size_format(r->after_bytes, a, sizeof(a));
+			sb_printf(sb, " %s %s", kw, a);
+		}
+		break;
+	case FL_KW_COUNT:
+		break;
+	}
+}
+
 int fl_rule_format(const struct fl_rule *r, char *buf, size_t n)
 {
-	char a[64], b[64];
+	char a[64];
 	struct sbuf sb;
 
 	if (!r || !buf || !n)
@@ -330,24 +440,28 @@ int fl_rule_format(const struct fl_rule *r, char *buf, size_t n)
 		sb_printf(&sb, " %s", a);
 		if (r->jitter_us) {
 			fl__dur_format(r->jitter_us, a, sizeof(a));
-			sb_printf(&sb, " jitter %s", a);
+			sb_printf(&sb, " %s %s", fl__jitter_name, a);
 		}
 		break;
 	case FL_ACT_REWRITE:
 		if (r->rw_mask & FL_RW_FLAGS) {
 			fl_flags_format(r->rw_flags, a, sizeof(a));
-			sb_printf(&sb, " flags=%s", a);
+			sb_printf(&sb, " %s=%s", RW_NAME(FL_RW_FLAGS), a);
 		}
 		if (r->rw_mask & FL_RW_WINDOW)
-			sb_printf(&sb, " window=%u", (unsigned)r->rw_window);
+			sb_printf(&sb, " %s=%u", RW_NAME(FL_RW_WINDOW),
+				  (unsigned)r->rw_window);
 		if (r->rw_mask & FL_RW_SEQ)
-			sb_printf(&sb, " seq=%+lld", (long long)r->rw_seq);
+			sb_printf(&sb, " %s=%+lld", RW_NAME(FL_RW_SEQ),
+				  (long long)r->rw_seq);
 		if (r->rw_mask & FL_RW_ACK)
-			sb_printf(&sb, " ack=%+lld", (long long)r->rw_ack);
+			sb_printf(&sb, " %s=%+lld", RW_NAME(FL_RW_ACK),
+				  (long long)r->rw_ack);
 		break;
 	case FL_ACT_RESET:
-		if (r->reset_mode == FL_RESET_OUT_OF_WINDOW)
-			sb_printf(&sb, " out-of-window");
+		if (r->reset_mode == FL_RESET_OUT_OF_WINDOW) /* in-window: the default */
+			sb_printf(&sb, " %s",
+				  fl__reset_mode_names[FL_RESET_OUT_OF_WINDOW]);
 		break;
 	case FL_ACT_DUPLICATE:
 		if (r->count != 1)
@@ -364,46 +478,8 @@ int fl_rule_format(const struct fl_rule *r, char *buf, size_t n)
 		sb_printf(&sb, " %s", a);
 		break;
 	}
-	if (r->from != FL_SIDE_ANY)
-		sb_printf(&sb, " from %s", fl_side_name(r->from));
-	if (r->port)
-		sb_printf(&sb, " port %u", (unsigned)r->port);
-	if (r->flags_set) {
-		fl_flags_format(r->flags_set, a, sizeof(a));
-		sb_printf(&sb, " flags %s", a);
-	}
-	if (r->flags_clear) {
-		fl_flags_format(r->flags_clear, a, sizeof(a));
-		sb_printf(&sb, " !flags %s", a);
-	}
-	if (r->data)
-		sb_printf(&sb, " data");
-	if (r->has_len) {
-		fl__size_format(r->len_val, a, sizeof(a));
-		sb_printf(&sb, " len %s %s", fl__cmp_name(r->len_op), a);
-	}
-	if (r->conn)
-		sb_printf(&sb, " conn %u", (unsigned)r->conn);
-	if (r->nth)
-		sb_printf(&sb, " nth %u", (unsigned)r->nth);
-	if (r->has_prob) {
-		pct_format(r->prob_ppm, a, sizeof(a));
-		sb_printf(&sb, " prob %s%%", a);
-	}
-	if (r->times)
-		sb_printf(&sb, " times %llu", (unsigned long long)r->times);
-	if (r->has_after) {
-		fl__dur_format(r->after_us, a, sizeof(a));
-		sb_printf(&sb, " after %s", a);
-	}
-	if (r->has_before) {
-		fl__dur_format(r->before_us, b, sizeof(b));
-		sb_printf(&sb, " before %s", b);
-	}
-	if (r->has_after_bytes) {
-		fl__size_format(r->after_bytes, a, sizeof(a));
-		sb_printf(&sb, " after-bytes %s", a);
-	}
+	for (int k = 0; k < FL_KW_COUNT; k++)
+		match_format(&sb, r, (enum fl_kw)k);
 	return sb_done(&sb);
 }
 

@@ -154,7 +154,8 @@ static const char *src_line(const struct fl_ruleset *rs, const char *file,
 	return s;
 }
 
-/* Column of keyword kw ("!flags" too) in r's line, else the rule's. */
+/* Column of keyword kw (an action's name, a match's, "!flags" too) in r's
+ * line, else the rule's. */
 __attribute__((format(printf, 4, 5)))
 static void warn(struct linter *l, const struct fl_rule *r, const char *kw,
 		 const char *fmt, ...)
@@ -193,24 +194,28 @@ static void warn(struct linter *l, const struct fl_rule *r, const char *kw,
 static void lint_rule(struct linter *l, size_t j, int *prob_warned)
 {
 	const struct fl_rule *r = &l->rs->rules[j];
+	const char *kw_nflags = fl__kw[FL_KW_NFLAGS].name,
+		   *kw_len = fl__kw[FL_KW_LEN].name,
+		   *kw_prob = fl__kw[FL_KW_PROB].name;
 	struct lrange alone, with;
 	char a[64], b[64], text[256];
 	size_t i;
 
 	if (r->flags_set & r->flags_clear) {
 		fl_flags_format(r->flags_set & r->flags_clear, a, sizeof(a));
-		warn(l, r, "!flags", "'flags' and '!flags' both name %s: this rule "
-		     "never matches", a);
+		warn(l, r, kw_nflags, "'%s' and '%s' both name %s: this rule "
+		     "never matches", fl__kw[FL_KW_FLAGS].name, kw_nflags, a);
 	}
 	len_range(r, 0, &alone);
 	len_range(r, 1, &with);
 	fl__size_format(r->len_val, a, sizeof(a));
 	if (r->has_len && lrange_empty(&alone))
-		warn(l, r, "len", "'len %s %s' never holds: this rule never matches",
-		     fl__cmp_name(r->len_op), a);
+		warn(l, r, kw_len, "'%s %s %s' never holds: this rule never matches",
+		     kw_len, fl__cmp_name(r->len_op), a);
 	else if (lrange_empty(&with))
-		warn(l, r, "len", "'data' and 'len %s %s' contradict: this rule "
-		     "never matches", fl__cmp_name(r->len_op), a);
+		warn(l, r, kw_len, "'%s' and '%s %s %s' contradict: this rule "
+		     "never matches", fl__kw[FL_KW_DATA].name, kw_len,
+		     fl__cmp_name(r->len_op), a);
 
 	for (i = 0; i < j && !never_matches(r); i++) {
 		const struct fl_rule *e = &l->rs->rules[i];
@@ -219,23 +224,23 @@ static void lint_rule(struct linter *l, size_t j, int *prob_warned)
 			continue;
 		fl_rule_format(e, text, sizeof(text));
 		warn(l, r, NULL, "this rule never fires: the rule at %s:%u ('%s') "
-		     "matches every segment it matches and has no limit, prob or "
-		     "nth, so it always wins", e->file ? e->file : "<rules>",
-		     e->line, text);
+		     "matches every segment it matches and has no limit, %s or "
+		     "%s, so it always wins", e->file ? e->file : "<rules>",
+		     e->line, text, kw_prob, fl__kw[FL_KW_NTH].name);
 		break;
 	}
 
 	/* RFC 6298 section 2.1: RTO starts at 1s (Linux TCP_TIMEOUT_INIT). */
 	if (r->action == FL_ACT_DELAY && r->delay_us + r->jitter_us >= 1000000) {
 		fl__dur_format(r->delay_us + r->jitter_us, b, sizeof(b));
-		warn(l, r, "delay", "a delay of up to %s reaches the initial "
+		warn(l, r, fl_action_name(FL_ACT_DELAY), "a delay of up to %s reaches the initial "
 		     "retransmission timeout (1s on Linux, RFC 6298 section 2.1): "
 		     "the sender will retransmit while the segment is held", b);
 	}
 	if (r->has_prob && !l->rs->has_seed && !*prob_warned) {
 		*prob_warned = 1;
-		warn(l, r, "prob", "'prob' without 'set seed': runs are not "
-		     "reproducible unless --seed is given");
+		warn(l, r, kw_prob, "'%s' without 'set seed': runs are not "
+		     "reproducible unless --seed is given", kw_prob);
 	}
 }
 
@@ -243,13 +248,24 @@ static void lint_rule(struct linter *l, size_t j, int *prob_warned)
 static void lint_expects(struct linter *l)
 {
 	const struct fl_ruleset *rs = l->rs;
+	/* the actions that lose a segment, so that its sender's peer may
+	 * hear nothing more */
+	static const enum fl_action losing[] = { FL_ACT_DROP, FL_ACT_BLACKHOLE,
+						 FL_ACT_CORRUPT };
+	const char *names[sizeof(losing) / sizeof(losing[0])];
+	char list[128], msg[256];
 	int loses = 0;
-	size_t i, len = 0;
+	size_t i, k, len = 0;
 
+	for (k = 0; k < sizeof(losing) / sizeof(losing[0]); k++)
+		names[k] = fl_action_name(losing[k]);
+	fl__word_list(list, sizeof(list), names, k, ", ", ", ");
+	snprintf(msg, sizeof(msg), "no rule loses segments (%s): no peer can go "
+		 "silent, and %s judges nothing", list,
+		 fl_check_name(FL_CHK_DEAD_PEER));
 	for (i = 0; i < rs->nrules; i++)
-		loses |= rs->rules[i].action == FL_ACT_DROP ||
-			 rs->rules[i].action == FL_ACT_BLACKHOLE ||
-			 rs->rules[i].action == FL_ACT_CORRUPT;
+		for (k = 0; k < sizeof(losing) / sizeof(losing[0]); k++)
+			loses |= rs->rules[i].action == losing[k];
 	for (i = 0; i < rs->nexpects && !loses; i++) {
 		const struct fl_expect *e = &rs->expects[i];
 		const char *line;
@@ -259,10 +275,7 @@ static void lint_expects(struct linter *l)
 		line = src_line(rs, e->file, e->line, &len);
 		l->count++;
 		if (fl__diag_report(l->diag, 0, e->file ? e->file : "<rules>",
-				    e->line, e->col, line, len,
-				    "no rule loses segments (drop, blackhole, "
-				    "corrupt): no peer can go silent, and "
-				    "dead-peer judges nothing") < 0)
+				    e->line, e->col, line, len, msg) < 0)
 			l->nomem = 1;
 	}
 }

@@ -76,6 +76,28 @@ int fl__diag_report(struct fl_diag *d, int is_error, const char *file,
 		    unsigned line, unsigned col, const char *src, size_t srclen,
 		    const char *msg);
 
+/* ---- the keywords after a rule's action (rules/matches.def) ---- */
+
+enum fl_kw {
+#define FL_MATCH(id, name, cls) FL_KW_##id,
+#include "matches.def"
+#undef FL_MATCH
+	FL_KW_COUNT
+};
+
+enum fl_kw_class {
+	FL_KWC_MATCH, /* a test on the segment or its flow */
+	FL_KWC_LIMIT, /* when and how often the rule may act */
+};
+
+struct fl_kw_desc {
+	const char *name; /* "after-bytes"; "!flags" is two tokens */
+	enum fl_kw_class cls;
+};
+
+/* Indexed by enum fl_kw, in the canonical order (format.c). */
+extern const struct fl_kw_desc fl__kw[FL_KW_COUNT];
+
 /* ---- small helpers (util.c) ---- */
 
 /* Case-insensitive compare of s[0..n) with the NUL-terminated kw. */
@@ -83,6 +105,13 @@ int fl__word_eq(const char *s, size_t n, const char *kw);
 /* The candidate closest to s[0..n) by edit distance, if close enough. */
 const char *fl__suggest(const char *s, size_t n, const char *const *cands,
 			size_t ncands);
+/*
+ * words[0..nwords) into buf as "a, b, c<last>d" (sep between the others):
+ * the lists of the "expected one of" messages.  Always NUL-terminates a
+ * non-empty buf; a list that does not fit is cut.
+ */
+void fl__word_list(char *buf, size_t n, const char *const *words,
+		   size_t nwords, const char *sep, const char *last);
 /* malloc'ed NUL-terminated copy of s[0..n); NULL when out of memory. */
 char *fl__strndup(const char *s, size_t n);
 
@@ -99,5 +128,11 @@ extern const char *const fl__flag_names[8];   /* FIN SYN ... by bit */
 extern const char *const fl__state_words[];   /* names and aliases */
 extern const size_t fl__nstate_words;
 extern const char *const fl__check_names[FL_CHK_COUNT];
+/* The words of actions' arguments (format.c): rewrite's fields by the bit
+ * of their FL_RW_* (flags window seq ack, each written "NAME="), reset's
+ * modes by enum fl_reset_mode, delay's option. */
+extern const char *const fl__rw_field_names[4];
+extern const char *const fl__reset_mode_names[2];
+extern const char fl__jitter_name[];
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * util.c - the pieces every rule-language module shares: the ruleset's
  * lifetime, compiler-style diagnostics, strict number parsing (durations,
- * sizes, percentages) and "did you mean" suggestions.
+ * sizes, percentages), "did you mean" suggestions and the word lists of
+ * "expected one of" messages.
  *
  * No I/O: diagnostics are formatted into a caller-owned buffer.  Reentrant.
  */
@@ -40,6 +41,24 @@ void fl_ruleset_free(struct fl_ruleset *rs)
 	free(rs->rules);
 	free(rs->expects);
 	free(rs);
+}
+
+void fl__word_list(char *buf, size_t n, const char *const *words,
+		   size_t nwords, const char *sep, const char *last)
+{
+	size_t len = 0, k;
+
+	if (!n)
+		return;
+	buf[0] = '\0';
+	for (k = 0; k < nwords && len < n; k++) {
+		int w = snprintf(buf + len, n - len, "%s%s",
+				 !k ? "" : k + 1 == nwords ? last : sep, words[k]);
+
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
 }
 
 char *fl__strndup(const char *s, size_t n)
