@@ -28,6 +28,38 @@ static struct fl_ruleset *parse_str(const char *text, struct fl_diag *d, int *re
 
 /* ---- the table ---- */
 
+/* The check names in checks.def's order, as the parser's messages list
+ * them: "a, b, c" (sep_last ", ") or "a, b or c" (sep_last " or ").  Built
+ * here from the table itself, so that the cases can write {checks} and
+ * {checks-or} and a new check does not change them. */
+static const char *const check_names[] = {
+#define FL_CHECK(id, name, arg, on_calls, text) name,
+#include "checks.def"
+#undef FL_CHECK
+};
+
+static void check_list(char *buf, size_t n, const char *sep_last)
+{
+	size_t nk = sizeof(check_names) / sizeof(check_names[0]), at = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < nk && at < n; i++)
+		at += (size_t)snprintf(buf + at, n - at, "%s%s",
+				       i == 0 ? "" : i + 1 == nk ? sep_last : ", ",
+				       check_names[i]);
+}
+
+/* Replaces each `from` in s (of size n) by `to`. */
+static void replace_all(char *s, size_t n, const char *from, const char *to)
+{
+	char *p, tmp[2048];
+
+	while ((p = strstr(s, from))) {
+		snprintf(tmp, sizeof(tmp), "%s", p + strlen(from));
+		snprintf(p, n - (size_t)(p - s), "%s%s", to, tmp);
+	}
+}
+
 static void chomp(char *s)
 {
 	size_t n = strlen(s);
@@ -111,6 +143,10 @@ Test(parser, table)
 	char line[2048], regen_path[] = CASES ".new";
 	unsigned lineno = 0, ncases = 0, nok = 0, nerr = 0;
 	int regen = getenv("FL_REGEN") != NULL;
+	char checks_comma[1024], checks_or[1024], wantx[2048];
+
+	check_list(checks_comma, sizeof(checks_comma), ", ");
+	check_list(checks_or, sizeof(checks_or), " or ");
 
 	cr_assert_not_null(f, "cannot open %s", CASES);
 	if (regen) {
@@ -137,6 +173,10 @@ Test(parser, table)
 		kind += 3;
 		*want = '\0';
 		want += 3;
+		snprintf(wantx, sizeof(wantx), "%s", want);
+		replace_all(wantx, sizeof(wantx), "{checks}", checks_comma);
+		replace_all(wantx, sizeof(wantx), "{checks-or}", checks_or);
+		want = wantx;
 		want_ok = strcmp(kind, "ok") == 0;
 		cr_expect(want_ok || strcmp(kind, "error") == 0,
 			  "cases:%u: kind must be ok or error, not '%s'", lineno, kind);
@@ -150,8 +190,14 @@ Test(parser, table)
 
 			snprintf(got, sizeof(got), "%.*s", (int)n, d.buf + 2);
 		}
-		if (out)
-			fprintf(out, "%s ; %s ; %s\n", line, ret == 0 ? "ok" : "error", got);
+		if (out) {
+			char gotx[2048];
+
+			snprintf(gotx, sizeof(gotx), "%s", got);
+			replace_all(gotx, sizeof(gotx), checks_comma, "{checks}");
+			replace_all(gotx, sizeof(gotx), checks_or, "{checks-or}");
+			fprintf(out, "%s ; %s ; %s\n", line, ret == 0 ? "ok" : "error", gotx);
+		}
 		if (want_ok) {
 			nok++;
 			cr_expect_eq(ret, 0, "cases:%u: '%s' should parse: %s", lineno,
