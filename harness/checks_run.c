@@ -163,3 +163,26 @@ void fl_check_settle(struct fl_check_result *c, const struct fl_run_facts *f)
 		 "ended the run %.3fs after the driver while %s",
 		 sec(f->settle_ns), f->settle_why);
 }
+
+/* expect rules-acted: a rule that never acted means the run did not
+ * exercise what the file was written to test (a match that never held, a
+ * connection that never came, a budget already spent elsewhere). */
+void fl_judge_RULES_ACTED(struct fl_check_result *c,
+			  const struct fl_run_facts *f,
+			  const struct fl_expect *e)
+{
+	size_t idle = 0;
+
+	for (size_t i = 0; i < f->rs->nrules; i++) {
+		const struct fl_rule *r = &f->rs->rules[i];
+
+		if (f->acted && f->acted[i])
+			continue;
+		fl_detail_add(c, "%s%s:%u: %s never acted", idle++ ? "; " : "",
+			      r->file, r->line, fl_action_name(r->action));
+	}
+	c->ok = !idle;
+	if (!idle)
+		fl_detail_add(c, "each of the %zu rule%s acted", f->rs->nrules,
+			      f->rs->nrules == 1 ? "" : "s");
+}

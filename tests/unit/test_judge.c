@@ -815,3 +815,26 @@ Test(judge, report_from_the_same_facts)
 	unlink(junit);
 	rmdir(dir);
 }
+
+Test(judge, rules_acted)
+{
+	uint64_t acted[2] = {2, 1};
+	const struct fl_check_result *c;
+
+	world("drop from server flags FIN\ndelay 5ms from client data\n"
+	      "expect rules-acted\n");
+	w.f.acted = acted;
+	c = judge("rules-acted");
+	HOLDS(c);
+	SAYS(c, "each of the 2 rules acted");
+	acted[1] = 0;
+	c = judge("rules-acted");
+	FAILS(c);
+	SAYS(c, "t.rules:2: delay never acted");
+	cr_assert(!strstr(c->detail, "t.rules:1"), "%s", c->detail);
+	w.f.acted = NULL; /* no engine ran: nothing acted */
+	c = judge("rules-acted");
+	FAILS(c);
+	SAYS(c, "t.rules:1: drop never acted; t.rules:2: delay never acted");
+	world_free();
+}
