@@ -36,6 +36,7 @@
 #include "sampler.h"
 #include "sandbox.h"
 #include "states.h"
+#include "timeline.h"
 #include "trace.h"
 
 enum { EXIT_OK = 0, EXIT_CHECK = 1, EXIT_USAGE = 2, EXIT_ENV = 3 };
@@ -455,6 +456,7 @@ struct run {
 	uint64_t sampled_segments; /* engine segment count at the last sample */
 	char *env[4];           /* LD_PRELOAD=..., FAULTLINE_SOCK=..., NULL */
 	struct fl_trace *trace;
+	struct fl_timeline *tl; /* the engine's sink: trace, ladder, facts */
 	struct fl_run_facts facts;
 	uint64_t seed;
 	pid_t target, driver;
@@ -1212,13 +1214,11 @@ static int cmd_run(int argc, char **argv)
 	ecfg.seed = r.seed;
 	ecfg.queue_num = scfg.queue_num;
 	ecfg.mark = FL_MARK;
-	ecfg.trace = r.trace;
 	ecfg.verbose = o.verbose;
 	ecfg.proc_fd = fl_sandbox_host_proc(r.sb);
 	ecfg.resolve_side = resolve_side;
 	ecfg.resolve_ctx = &r;
-	ecfg.observe = observe_segment;
-	ecfg.observe_ctx = &r;
+	ecfg.sink = fl_timeline_segment;
 	ret = fl_sdiag_new(&r.diag);
 	if (ret < 0) {
 		snprintf(err, sizeof(err), "cannot open NETLINK_SOCK_DIAG: %s "
@@ -1232,6 +1232,11 @@ static int cmd_run(int argc, char **argv)
 		ret = fl_owner_new(&r.owner, r.diag, fl_sandbox_host_proc(r.sb));
 	if (ret == 0)
 		ret = fl_cover_new(&r.cover);
+	if (ret == 0)
+		ret = fl_timeline_new(&r.tl, &(struct fl_timeline_cfg){
+			.rs = r.rs, .trace = r.trace,
+			.observe = observe_segment, .observe_ctx = &r});
+	ecfg.sink_ctx = r.tl;
 	if (ret < 0) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "out of memory");
@@ -1359,6 +1364,7 @@ out:
 		free(r.env[i]);
 	fl_sdiag_free(r.diag);
 	fl_engine_free(r.eng);
+	fl_timeline_free(r.tl);
 	fl_sandbox_free(r.sb); /* kills whatever is left in the sandbox */
 	if (r.sfd >= 0)
 		close(r.sfd);
