@@ -2,10 +2,12 @@
  * engine.c - the engine: decide and act on each segment; see engine.h.
  *
  * Each segment is parsed (harness/packet.c), assigned to its flow
- * (flow.c), matched (rules/) and given a verdict through the I/O
- * operations.  Nothing on this path allocates, once a flow exists, or
- * compares a string: verdicts are enum fl_verdict (flow.h), named only
- * where the trace is written.
+ * (flow.c), matched (rules/), given a verdict through the I/O operations
+ * and told to the sink as one struct fl_seg_event (verdict.h): the trace
+ * line, the flow's ladder and its delivery facts are the timeline's to
+ * write (timeline.c), not the engine's.  Nothing on this path allocates,
+ * once a flow exists, or compares a string: verdicts are enum fl_verdict
+ * (verdict.h), named only where the trace is written.
  *
  * Held segments (delay, reorder, and segments queued behind a held one)
  * live in hold.c, which keeps each direction's order; io's arm() is told
@@ -28,7 +30,6 @@
 #include "engine.h"
 #include "hold.h"
 #include "packet.h"
-#include "trace.h"
 
 #define SCRATCH_BUF FL_ENGINE_MTU_MAX /* one injected segment: at most the MTU */
 
@@ -42,7 +43,6 @@ struct fl_engine {
 
 	uint64_t *acted;   /* per rule: segments it acted on */
 	struct fl_engine_stats st;
-	char **rule_names; /* "file:line" per rule */
 };
 
 /* ---- the I/O operations ---- */
@@ -92,14 +92,14 @@ int fl_rule_needs_data_segments(const struct fl_rule *r)
 	return !(r->flags_set & (FL_TCP_SYN | FL_TCP_FIN | FL_TCP_RST));
 }
 
-/* Tells the observer that the verdicts sent so far are out (engine.h). */
+/* Tells the sink that the verdicts sent so far are out (engine.h). */
 void fl_engine_sent(struct fl_engine *e)
 {
 	struct fl_seg_event ev = {.rule = -1};
 
-	if (e->cfg.observe) {
+	if (e->cfg.sink) {
 		ev.t_ns = io_now(e);
-		e->cfg.observe(e->cfg.observe_ctx, &ev);
+		e->cfg.sink(e->cfg.sink_ctx, &ev);
 	}
 }
 
@@ -120,113 +120,40 @@ struct seg_ctx {
 };
 
 /*
- * What dead-peer needs: when each side was last heard, when a rule last
- * lost a segment, and the probes each side sent.  A probe is a bare ACK
- * one below the highest sequence number sent (RFC 9293 3.8.4; Linux's
- * tcp_xmit_probe_skb): a keepalive when the peer's window is open, a
- * zero-window probe when it is shut.
+ * Tells the sink (the run's timeline) about segment s and what the engine
+ * did with it: verdict v, decided by rule (-1 none), held delay_ns (0:
+ * goes on now), held only behind its direction's earlier segments
+ * (queued), with the trace's words (detail, may be NULL).  The engine
+ * writes nothing of its own: the trace line, the ladder and the delivery
+ * facts are the timeline's.
  */
-static void note_liveness(struct fl_flow *f, const struct seg_ctx *s,
-			  enum fl_fate fate, int delivered, uint64_t t)
+static void tell(struct fl_engine *e, const struct seg_ctx *s,
+		 enum fl_verdict v, int rule, uint64_t delay_ns, int queued,
+		 const char *detail)
 {
-	int d = s->dir;
-	uint32_t end = s->rseq + s->p.payload_len +
-		       !!(s->p.flags & FL_TCP_SYN) + !!(s->p.flags & FL_TCP_FIN);
-
-	/* A zero-window probe looks the same: not counted. */
-	if (s->p.flags == FL_TCP_ACK && s->p.payload_len <= 1 &&
-	    f->snd_max_known[d] && s->rseq == f->snd_max[d] - 1 &&
-	    !(f->arrived_ns[!d] && f->last_win[!d] == 0))
-		f->ka_probes[d]++;
-	if (!f->snd_max_known[d] || (int32_t)(end - f->snd_max[d]) > 0) {
-		f->snd_max[d] = end;
-		f->snd_max_known[d] = 1;
-	}
-	end -= !!(s->p.flags & FL_TCP_FIN);
-	if ((int32_t)(end - f->data_max[d]) > 0)
-		f->data_max[d] = end;
-	if (delivered || fate == FL_FATE_CHANGED) {
-		f->arrived_ns[d] = t;
-		f->last_win[d] = s->p.window;
-		if ((s->p.flags & FL_TCP_ACK) &&
-		    (!f->acked_known[d] || (int32_t)(s->rack - f->acked[d]) > 0)) {
-			f->acked[d] = s->rack;
-			f->acked_known[d] = 1;
-		}
-	} else if (fate == FL_FATE_LOST) {
-		f->lost_ns = t;
-	}
-}
-
-/* The first FIN and RST each side got through to its peer (not the ones a
- * rule dropped or changed), for the checks' CLOSE_WAIT timing. */
-static void note_delivery(struct fl_engine *e, const struct seg_ctx *s,
-			  enum fl_verdict v, int rule, uint64_t delay_ns)
-{
-	uint64_t t = (s->now_ns + delay_ns) | 1;
-	enum fl_fate fate = fl_verdict_fate(v);
-	int delivered = fate == FL_FATE_DELIVERED &&
+	int delivered = fl_verdict_fate(v) == FL_FATE_DELIVERED &&
 			s->forged != FL_FORGED_CHALLENGED;
-
-	if (e->cfg.observe) {
-		struct fl_seg_event ev = {
-			.f = s->f,
-			.dir = s->dir,
-			.flags = s->p.flags,
-			.rseq = s->rseq,
-			.rack = s->rack,
-			.len = s->p.payload_len,
-			.delivered = delivered,
-			.forged = s->forged,
-			.verdict = v,
-			.rule = rule,
-			.t_ns = t,
-		};
-
-		e->cfg.observe(e->cfg.observe_ctx, &ev);
-	}
-	if (!s->forged)
-		note_liveness(s->f, s, fate, delivered, t);
-	if (!delivered || s->forged)
-		return;
-	if ((s->p.flags & FL_TCP_FIN) && !s->f->fin_ns[s->dir])
-		s->f->fin_ns[s->dir] = t;
-	if ((s->p.flags & FL_TCP_RST) && !s->f->rst_ns[s->dir])
-		s->f->rst_ns[s->dir] = t;
-}
-
-static void trace_seg(struct fl_engine *e, const struct seg_ctx *s,
-		      enum fl_verdict v, int rule, uint64_t delay_ns,
-		      const char *detail)
-{
-	struct fl_trace_pkt tp = {
-		.t_ns = s->now_ns,
-		.flow = s->f->id,
-		.from = s->dir == FL_DIR_C2S ? "client" : "server",
+	struct fl_seg_event ev = {
+		.f = s->f,
+		.dir = s->dir,
 		.flags = s->p.flags,
-		.seq = s->rseq,
-		.ack = (s->p.flags & FL_TCP_ACK) ? s->rack : 0,
-		.len = s->p.payload_len,
 		.win = s->p.window,
+		.rseq = s->rseq,
+		.rack = s->rack,
+		.len = s->p.payload_len,
+		.delivered = delivered,
+		.forged = s->forged,
 		.verdict = v,
-		.rule = rule >= 0 ? e->rule_names[rule] : NULL,
+		.rule = rule,
+		.read_ns = s->now_ns,
 		.delay_ns = delay_ns,
+		.queued = queued,
 		.detail = detail,
-	};
-	struct fl_pkt_rec rec = {
-		.t_ns = s->now_ns,
-		.seq = tp.seq,
-		.ack = tp.ack,
-		.len = tp.len,
-		.dir = (uint8_t)s->dir,
-		.flags = s->p.flags,
-		.rule = (int16_t)(rule >= 0 && rule < INT16_MAX ? rule : -1),
-		.verdict = (uint8_t)v,
+		.t_ns = (s->now_ns + delay_ns) | 1,
 	};
 
-	fl_trace_pkt(e->cfg.trace, &tp);
-	fl_flow_log(s->f, &rec);
-	note_delivery(e, s, v, rule, delay_ns);
+	if (e->cfg.sink)
+		e->cfg.sink(e->cfg.sink_ctx, &ev);
 }
 
 /* Relative seq/ack of a segment of flow f sent in direction dir. */
@@ -286,7 +213,7 @@ static void inject_copies(struct fl_engine *e, struct fl_flow *f, int dir,
 			else
 				snprintf(detail, sizeof(detail), "copy %u of %u",
 					 c, copies);
-			trace_seg(e, &is, FL_V_INJECT, rule, 0, detail);
+			tell(e, &is, FL_V_INJECT, rule, 0, 0, detail);
 			off += n;
 		} while (off < p->payload_len);
 	}
@@ -364,19 +291,13 @@ static void emit(struct fl_engine *e, struct seg_ctx *s,
 {
 	struct fl_flow *f = s->f;
 	struct fl_held_data *d = NULL;
-	char buf[192];
 
 	if (!s->hd->held) {
-		trace_seg(e, shown, v, o->rule, 0, detail);
+		tell(e, shown, v, o->rule, 0, 0, detail);
 		finish(e, f, s->dir, s->id, &s->p, o, s->p.len);
 		return;
 	}
-	/* The detail is the trace's alone: not formatted without one. */
-	if (e->cfg.trace)
-		snprintf(buf, sizeof(buf), "%s%squeued behind a held segment",
-			 detail ? detail : "", detail ? "; " : "");
-	trace_seg(e, shown, v, o->rule, s->hd->floor_ns - s->now_ns,
-		  e->cfg.trace ? buf : NULL);
+	tell(e, shown, v, o->rule, s->hd->floor_ns - s->now_ns, 1, detail);
 	if (o->kind != FL_OUT_PASS || o->copies) {
 		d = fl_hold_data_get(e->hold, s->p.len);
 		if (!d) {
@@ -449,7 +370,7 @@ static void act_reset(struct fl_engine *e, struct seg_ctx *s,
 		seq += 1;
 	len = fl_pkt_build(out, sizeof(out), s->p.family, &s->p.src, &s->p.dst,
 			   s->p.sport, s->p.dport, seq, 0, FL_TCP_RST, 0);
-	trace_seg(e, s, FL_V_DROP, rule, 0, "replaced by an injected RST");
+	tell(e, s, FL_V_DROP, rule, 0, 0, "replaced by an injected RST");
 	io_verdict(e, s->id, FL_IO_DROP, NULL, 0, s->p.len);
 	e->st.dropped++;
 	if (len > 0 && io_inject(e, out, (size_t)len, s->p.family, &s->p.dst) == 0) {
@@ -467,7 +388,7 @@ static void act_reset(struct fl_engine *e, struct seg_ctx *s,
 				 ? "at RCV.NXT+1, in the window but not exact "
 				   "(challenge ACK expected)"
 				 : "at RCV.NXT");
-		trace_seg(e, &is, FL_V_INJECT, rule, 0, detail);
+		tell(e, &is, FL_V_INJECT, rule, 0, 0, detail);
 	}
 }
 
@@ -666,7 +587,7 @@ static void act_reorder(struct fl_engine *e, struct seg_ctx *s,
 	snprintf(detail, sizeof(detail),
 		 "held until the next segment from the %s, at most %s",
 		 s->dir == FL_DIR_C2S ? "client" : "server", dur);
-	trace_seg(e, s, FL_V_REORDER, rule, 0, detail);
+	tell(e, s, FL_V_REORDER, rule, 0, 0, detail);
 	if (fl_hold_reorder(e->hold, &h) < 0) {
 		unheld(e, f, s->dir, s->id, NULL);
 		return;
@@ -698,7 +619,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 
 	if (s->f->blackholed) {
 		rule = s->f->blackholed - 1;
-		trace_seg(e, s, FL_V_DROP, rule, 0, "blackholed flow");
+		tell(e, s, FL_V_DROP, rule, 0, 0, "blackholed flow");
 		io_verdict(e, s->id, FL_IO_DROP, NULL, 0, s->p.len);
 		e->st.dropped++;
 		e->acted[rule]++;
@@ -733,7 +654,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 	s->f->faults++;
 	switch (r->action) {
 	case FL_ACT_DROP:
-		trace_seg(e, s, FL_V_DROP, rule, 0, NULL);
+		tell(e, s, FL_V_DROP, rule, 0, 0, NULL);
 		io_verdict(e, s->id, FL_IO_DROP, NULL, 0, s->p.len);
 		e->st.dropped++;
 		break;
@@ -743,7 +664,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 
 		if (rel < s->hd->floor_ns)
 			rel = s->hd->floor_ns;
-		trace_seg(e, s, FL_V_DELAY, rule, rel - s->now_ns, NULL);
+		tell(e, s, FL_V_DELAY, rule, rel - s->now_ns, 0, NULL);
 		hold(e, s, rel, NULL);
 		e->st.delayed++;
 		break;
@@ -756,7 +677,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 		break;
 	case FL_ACT_BLACKHOLE:
 		s->f->blackholed = rule + 1;
-		trace_seg(e, s, FL_V_DROP, rule, 0, "blackhole begins");
+		tell(e, s, FL_V_DROP, rule, 0, 0, "blackhole begins");
 		io_verdict(e, s->id, FL_IO_DROP, NULL, 0, s->p.len);
 		e->st.dropped++;
 		break;
@@ -903,20 +824,10 @@ int fl_engine_open(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 	e->io = *io;
 	e->scratch = malloc(SCRATCH_BUF);
 	e->acted = calloc(nrules ? nrules : 1, sizeof(*e->acted));
-	e->rule_names = calloc(nrules ? nrules : 1, sizeof(char *));
 	e->flows = fl_flow_table_new(nrules);
 	e->hold = fl_hold_new();
-	if (!e->scratch || !e->acted || !e->rule_names || !e->flows || !e->hold)
+	if (!e->scratch || !e->acted || !e->flows || !e->hold)
 		goto fail;
-	for (size_t i = 0; i < nrules; i++) {
-		const struct fl_rule *r = &cfg->rs->rules[i];
-		char name[512];
-
-		snprintf(name, sizeof(name), "%s:%u", r->file, r->line);
-		e->rule_names[i] = strdup(name);
-		if (!e->rule_names[i])
-			goto fail;
-	}
 	if (nrules) {
 		e->matcher = fl_matcher_new(cfg->rs, cfg->seed);
 		if (!e->matcher)
@@ -936,10 +847,6 @@ void fl_engine_close(struct fl_engine *e)
 		return;
 	fl_matcher_free(e->matcher);
 	fl_flow_table_free(e->flows);
-	if (e->rule_names)
-		for (size_t i = 0; i < (e->cfg.rs ? e->cfg.rs->nrules : 0); i++)
-			free(e->rule_names[i]);
-	free(e->rule_names);
 	free(e->acted);
 	fl_hold_free(e->hold);
 	free(e->scratch);

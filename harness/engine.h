@@ -25,19 +25,22 @@
 #include "rules.h"
 #include "verdict.h"
 
-struct fl_trace;
 struct fl_engine;
 
 /* Called for a flow when its first segment is seen, to tell which side
  * belongs to the target: returns FL_SIDE_CLIENT, _SERVER or _ANY. */
 typedef enum fl_side (*fl_side_resolver)(void *ctx, const struct fl_flow *f);
 
-/* Called for every segment the engine decided on (verdict.h's struct
- * fl_seg_event): delivered says whether it reaches the receiver and takes
- * effect there (passed, delayed, duplicated, reordered, injected) or not
- * (dropped, changed so its flags no longer hold, an RST the receiver only
+/*
+ * The engine's sink (cfg's sink, of verdict.h's type fl_segment_sink) is
+ * told every segment the engine decided on, as one struct fl_seg_event:
+ * delivered says whether it reaches the receiver and takes effect there
+ * (passed, delayed, duplicated, reordered, injected) or not (dropped,
+ * changed so its flags no longer hold, an RST the receiver only
  * challenges); forged says the engine made it, so its apparent sender did
- * nothing.
+ * nothing.  The run's sink is its timeline (timeline.h), which writes the
+ * trace line, the flow's ladder record and its delivery facts; the engine
+ * writes none of them.
  *
  * Segments are told in the order the engine read them; t_ns is when the
  * segment is due at its receiver (its release time if held).  The
@@ -45,17 +48,15 @@ typedef enum fl_side (*fl_side_resolver)(void *ctx, const struct fl_flow *f);
  * delivered, since none had its verdict yet: the engine says when a
  * batch's verdicts have gone out with one more event, f NULL (the other
  * fields 0, t_ns now), from fl_engine_sent() and
- * fl_engine_release_all(). */
-typedef void (*fl_segment_observer)(void *ctx, const struct fl_seg_event *ev);
-
+ * fl_engine_release_all().
+ */
 struct fl_engine_cfg {
 	const struct fl_ruleset *rs;
 	uint64_t seed;
-	struct fl_trace *trace; /* may be NULL */
 	fl_side_resolver resolve_side;
 	void *resolve_ctx;
-	fl_segment_observer observe;
-	void *observe_ctx;
+	fl_segment_sink sink;   /* may be NULL: nothing is recorded */
+	void *sink_ctx;
 	/* The queue's, read by fl_engine_new() (nfq.c) only: */
 	uint16_t queue_num;
 	uint32_t mark;          /* mark of the segments the engine injects */
@@ -129,10 +130,10 @@ void fl_engine_segment(struct fl_engine *e, uint32_t id, uint8_t *pkt,
 		       size_t len);
 /* Releases the held segments due by now (io's clock), earliest first. */
 void fl_engine_release_due(struct fl_engine *e);
-/* The verdicts given so far have gone out: tells the observer. */
+/* The verdicts given so far have gone out: tells the sink. */
 void fl_engine_sent(struct fl_engine *e);
 /* Releases every held segment now (end of run), flushes, tells the
- * observer and disarms the timer. */
+ * sink and disarms the timer. */
 void fl_engine_release_all(struct fl_engine *e);
 /* When the earliest held segment is due (relative ns), 0 when none is. */
 uint64_t fl_engine_next_due(const struct fl_engine *e);

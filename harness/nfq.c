@@ -223,7 +223,7 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
  * One recvmmsg() reads what the kernel has queued, up to RECV_SLOTS
  * segments (one netlink datagram each), and their verdicts leave with one
  * sendto(): a round.  Every segment of a round was read before any of its
- * verdicts went out, which is what fl_engine_sent() tells the observer.
+ * verdicts went out, which is what fl_engine_sent() tells the sink.
  * Held segments that have become due are released before each round, so
  * a busy queue never makes a release wait for the timer's turn.
  */

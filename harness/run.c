@@ -37,6 +37,7 @@
 #include "sandbox.h"
 #include "shim.h"
 #include "states.h"
+#include "timeline.h"
 #include "trace.h"
 #include "watch.h"
 
@@ -59,6 +60,7 @@ struct run {
 	uint64_t next_progress_ns; /* 0 = no progress lines */
 	char *env[4];           /* LD_PRELOAD=..., FAULTLINE_SOCK=..., NULL */
 	struct fl_trace *trace;
+	struct fl_timeline *tl; /* the engine's sink: trace, ladder, facts */
 	struct fl_run_facts facts;
 	uint64_t seed;
 	pid_t target, driver;
@@ -651,13 +653,11 @@ int fl_run(struct fl_run_opts o)
 	ecfg.seed = r.seed;
 	ecfg.queue_num = scfg.queue_num;
 	ecfg.mark = FL_MARK;
-	ecfg.trace = r.trace;
 	ecfg.verbose = o.verbose;
 	ecfg.proc_fd = fl_sandbox_host_proc(r.sb);
 	ecfg.resolve_side = resolve_side;
 	ecfg.resolve_ctx = &r;
-	ecfg.observe = observe_segment;
-	ecfg.observe_ctx = &r;
+	ecfg.sink = fl_timeline_segment;
 	ret = fl_sdiag_new(&r.diag);
 	if (ret < 0) {
 		snprintf(err, sizeof(err), "cannot open NETLINK_SOCK_DIAG: %s "
@@ -672,6 +672,11 @@ int fl_run(struct fl_run_opts o)
 		ret = fl_owner_new(&r.owner, r.diag, fl_sandbox_host_proc(r.sb));
 	if (ret == 0)
 		ret = fl_cover_new(&r.cover);
+	if (ret == 0)
+		ret = fl_timeline_new(&r.tl, &(struct fl_timeline_cfg){
+			.rs = r.rs, .trace = r.trace,
+			.observe = observe_segment, .observe_ctx = &r});
+	ecfg.sink_ctx = r.tl;
 	if (ret < 0) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "out of memory");
@@ -810,6 +815,7 @@ out:
 		free(r.env[i]);
 	fl_sdiag_free(r.diag);
 	fl_engine_free(r.eng);
+	fl_timeline_free(r.tl);
 	fl_sandbox_free(r.sb); /* kills whatever is left in the sandbox */
 	if (r.sfd >= 0)
 		close(r.sfd);

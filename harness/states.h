@@ -31,7 +31,7 @@ int fl_states_new(struct fl_states **out, struct fl_sdiag *diag);
 void fl_states_free(struct fl_states *s);
 
 /*
- * Feeds one segment the engine decided on (see fl_segment_observer): the
+ * Feeds one segment the engine decided on (engine.h, via timeline.h): the
  * RFC 9293 state machine of each side moves on the segments, which
  * catches the states too short for sampling.  A segment moves its sender
  * at once (it has left its socket) and its receiver only when it is

@@ -69,21 +69,38 @@ enum fl_forged {
 };
 
 /*
- * One segment the engine decided on, as its observer (engine.h) is told:
- * f NULL marks the end of a batch (every other field 0 but t_ns, now).
+ * One segment the engine decided on, as its sink (the run's timeline,
+ * timeline.h) is told: f NULL marks the end of a batch (every other field
+ * 0 but t_ns, now, and rule, -1).
  */
 struct fl_seg_event {
-	const struct fl_flow *f;
+	struct fl_flow *f;      /* its flow: the sink records the segment in
+				   it (the ladder, the delivery facts); an
+				   observer after the sink only reads it */
 	int dir;                /* FL_DIR_*: its sender */
 	uint8_t flags;
-	uint32_t rseq, rack;    /* relative to each side's ISN */
+	uint16_t win;           /* its window field, as sent (unscaled) */
+	uint32_t rseq, rack;    /* relative to each side's ISN (rack: as
+				   the ack field says, ACK set or not) */
 	uint32_t len;           /* payload bytes */
 	int delivered;          /* it reaches its receiver and takes effect
 				   there (engine.h) */
 	enum fl_forged forged;
 	enum fl_verdict verdict;
 	int rule;               /* the rule that decided it, -1 none */
-	uint64_t t_ns;          /* when it is due at its receiver */
+	uint64_t read_ns;       /* when the engine read it (or made it) */
+	uint64_t delay_ns;      /* how long it is held (the trace's "delay"),
+				   0 when it goes on at once */
+	int queued;             /* held only behind earlier held segments of
+				   its direction, to keep their order */
+	const char *detail;     /* what the trace adds in words, or NULL;
+				   valid during the call only */
+	uint64_t t_ns;          /* when it is due at its receiver:
+				   (read_ns + delay_ns) | 1 */
 };
+
+/* Where the engine sends its events (engine.h's fl_engine_cfg), and how
+ * the timeline forwards them to its observer (timeline.h). */
+typedef void (*fl_segment_sink)(void *ctx, const struct fl_seg_event *ev);
 
 #endif

@@ -171,7 +171,7 @@ static void start(const char *text, uint64_t seed)
 	fl_diag_free(&d);
 	cfg.rs = rs;
 	cfg.seed = seed;
-	cfg.observe = observe;
+	cfg.sink = observe;
 	cr_assert_eq(fl_engine_open(&eng, &cfg, &io), 0);
 }
 

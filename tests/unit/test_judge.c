@@ -588,7 +588,7 @@ Test(judge, time_wait)
 	SAYS(&w.res[0], "3 sockets in TIME_WAIT on the target's side at the end");
 }
 
-static void seg(const struct fl_flow *fl, int dir, uint8_t flags, uint32_t seq,
+static void seg(struct fl_flow *fl, int dir, uint8_t flags, uint32_t seq,
 		uint32_t ack)
 {
 	/* Due at its receiver now: passed, as the engine tells it. */
@@ -603,7 +603,7 @@ static void seg(const struct fl_flow *fl, int dir, uint8_t flags, uint32_t seq,
 }
 
 /* A handshake, then the close: the peer (client) first if passive. */
-static void close_segments(const struct fl_flow *fl, int passive)
+static void close_segments(struct fl_flow *fl, int passive)
 {
 	int a = passive ? C : S;
 
