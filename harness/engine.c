@@ -320,6 +320,17 @@ static void emit_plain(struct fl_engine *e, struct seg_ctx *s, enum fl_verdict v
 	emit(e, s, s, v, detail, &o);
 }
 
+/* Passes s untouched because rule r could not be carried out: the
+ * trace says "<action> <why>". */
+static void not_done(struct fl_engine *e, struct seg_ctx *s,
+		     const struct fl_rule *r, int rule, const char *why)
+{
+	char detail[96];
+
+	snprintf(detail, sizeof(detail), "%s %s", fl_action_name(r->action), why);
+	emit_plain(e, s, FL_V_PASS, rule, detail);
+}
+
 static void pass(struct fl_engine *e, struct seg_ctx *s)
 {
 	emit_plain(e, s, FL_V_PASS, -1, NULL);
@@ -402,8 +413,7 @@ static void act_rewrite(struct fl_engine *e, struct seg_ctx *s,
 	int ret = 0;
 
 	if (s->p.caplen < s->p.len) {
-		emit_plain(e, s, FL_V_PASS, rule,
-			   "rewrite skipped: only part of the packet was copied");
+		not_done(e, s, r, rule, "skipped: only part of the packet was copied");
 		return;
 	}
 	detail[0] = 0;
@@ -435,7 +445,7 @@ static void act_rewrite(struct fl_engine *e, struct seg_ctx *s,
 	}
 	if (ret) {
 		/* FL_OUT_PASS: the kernel keeps its own, unchanged copy. */
-		emit_plain(e, &orig, FL_V_PASS, rule, "rewrite failed");
+		not_done(e, &orig, r, rule, "failed");
 		return;
 	}
 	emit(e, s, &orig, FL_V_REWRITE, detail[0] ? detail : NULL, &o);
@@ -459,14 +469,14 @@ static int is_gso(const struct fl_engine *e, const struct fl_pkt *p)
 	return p->len > e->io.mtu;
 }
 
-static void act_corrupt(struct fl_engine *e, struct seg_ctx *s, int rule)
+static void act_corrupt(struct fl_engine *e, struct seg_ctx *s,
+			const struct fl_rule *r, int rule)
 {
 	struct seg_ctx orig = *s;
 	struct fl_out o = {.kind = FL_OUT_PASS_BYTES, .rule = rule};
 
 	if (s->p.caplen < s->p.len) {
-		emit_plain(e, s, FL_V_PASS, rule,
-			   "corrupt skipped: only part of the packet was copied");
+		not_done(e, s, r, rule, "skipped: only part of the packet was copied");
 		return;
 	}
 	if (is_gso(e, &s->p)) {
@@ -479,7 +489,7 @@ static void act_corrupt(struct fl_engine *e, struct seg_ctx *s, int rule)
 		return;
 	}
 	if (fl_pkt_corrupt(&s->p) < 0) {
-		emit_plain(e, s, FL_V_PASS, rule, "corrupt failed");
+		not_done(e, s, r, rule, "failed");
 		return;
 	}
 	emit(e, s, &orig, FL_V_CORRUPT, "TCP checksum broken", &o);
@@ -510,8 +520,7 @@ static void act_truncate(struct fl_engine *e, struct seg_ctx *s,
 		return;
 	}
 	if (s->p.caplen < s->p.len) {
-		emit_plain(e, s, FL_V_PASS, rule,
-			   "truncate skipped: only part of the packet was copied");
+		not_done(e, s, r, rule, "skipped: only part of the packet was copied");
 		return;
 	}
 	if (is_gso(e, &s->p))
@@ -520,7 +529,7 @@ static void act_truncate(struct fl_engine *e, struct seg_ctx *s,
 	if (!ret && fin)
 		ret = fl_pkt_set_flags(&s->p, (uint8_t)(s->p.flags & ~FL_TCP_FIN));
 	if (ret) {
-		emit_plain(e, &orig, FL_V_PASS, rule, "truncate failed");
+		not_done(e, &orig, r, rule, "failed");
 		return;
 	}
 	snprintf(detail, sizeof(detail), "payload %u->%u bytes%s%s", was,
@@ -539,8 +548,7 @@ static void act_duplicate(struct fl_engine *e, struct seg_ctx *s,
 	char detail[128];
 
 	if (s->p.caplen < s->p.len) {
-		emit_plain(e, s, FL_V_PASS, rule,
-			   "duplicate skipped: only part of the packet was copied");
+		not_done(e, s, r, rule, "skipped: only part of the packet was copied");
 		return;
 	}
 	if (is_gso(e, &s->p))
@@ -675,14 +683,19 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 	case FL_ACT_RESET:
 		act_reset(e, s, r, rule);
 		break;
-	case FL_ACT_BLACKHOLE:
+	case FL_ACT_BLACKHOLE: {
+		char detail[32];
+
+		snprintf(detail, sizeof(detail), "%s begins",
+			 fl_action_name(r->action));
 		s->f->blackholed = rule + 1;
-		tell(e, s, FL_V_DROP, rule, 0, 0, "blackhole begins");
+		tell(e, s, FL_V_DROP, rule, 0, 0, detail);
 		io_verdict(e, s->id, FL_IO_DROP, NULL, 0, s->p.len);
 		e->st.dropped++;
 		break;
+	}
 	case FL_ACT_CORRUPT:
-		act_corrupt(e, s, rule);
+		act_corrupt(e, s, r, rule);
 		break;
 	case FL_ACT_DUPLICATE:
 		act_duplicate(e, s, r, rule);

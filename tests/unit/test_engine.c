@@ -38,6 +38,7 @@ enum { C = FL_DIR_C2S, S = FL_DIR_S2C };
 #define ISN_S 5000u
 
 static char iolog[8192], oblog[8192];
+static char details[1024]; /* the events' details, "; "-joined */
 static uint64_t now_ns, armed_ns;
 static int pending, family = AF_INET;
 static uint32_t next_id;
@@ -141,6 +142,12 @@ static void observe(void *ctx, const struct fl_seg_event *ev)
 		say(oblog, "/");
 		return;
 	}
+	if (ev->detail) {
+		size_t n = strlen(details);
+
+		snprintf(details + n, sizeof(details) - n, "%s%s",
+			 n ? "; " : "", ev->detail);
+	}
 	fl_flags_format(ev->flags, fl, sizeof(fl));
 	if (ev->rule >= 0)
 		snprintf(rule, sizeof(rule), ":%d", ev->rule);
@@ -159,7 +166,7 @@ static void start(const char *text, uint64_t seed)
 	struct fl_io io = {.ops = &fake_ops, .mtu = 1500};
 	struct fl_diag d = {0};
 
-	iolog[0] = oblog[0] = 0;
+	iolog[0] = oblog[0] = details[0] = 0;
 	now_ns = armed_ns = 0;
 	pending = 0;
 	next_id = 0;
@@ -231,7 +238,7 @@ static void handshake(void)
 	seg(C, SYN, 0, 0, 0);
 	seg(S, SYN | ACK, 0, 1, 0);
 	seg(C, ACK, 1, 1, 0);
-	iolog[0] = oblog[0] = 0;
+	iolog[0] = oblog[0] = details[0] = 0;
 }
 
 static void at_ms(uint64_t ms)
@@ -469,6 +476,7 @@ Test(engine, blackhole_drops_the_whole_flow_from_then_on)
 	seg(C, FIN | ACK, 11, 11, 0);
 	expect_io("A4 D5 D6 D7");
 	cr_assert_eq(fl_engine_rule_fired(eng, 0), 3);
+	cr_assert_str_eq(details, "blackhole begins; blackholed flow; blackholed flow");
 	stop();
 }
 
