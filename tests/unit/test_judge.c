@@ -836,5 +836,4 @@ Test(judge, rules_acted)
 	c = judge("rules-acted");
 	FAILS(c);
 	SAYS(c, "t.rules:1: drop never acted; t.rules:2: delay never acted");
-	world_free();
 }
