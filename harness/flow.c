@@ -38,10 +38,8 @@ void fl_flow_table_free(struct fl_flow_table *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->n; i++) {
-		free(t->byid[i]->log);
+	for (size_t i = 0; i < t->n; i++)
 		free(t->byid[i]);
-	}
 	free(t->byid);
 	free(t->slots);
 	free(t);
@@ -202,52 +200,4 @@ int fl_endpoint_format(const struct fl_endpoint *ep, char *buf, size_t n)
 	if (ep->family == AF_INET6)
 		return snprintf(buf, n, "[%s]:%u", a, ep->port);
 	return snprintf(buf, n, "%s:%u", a, ep->port);
-}
-
-/* The log's room: a few records, then the head, then head and tail. */
-#define LOG_FIRST 8u
-
-void fl_flow_log(struct fl_flow *f, const struct fl_pkt_rec *r)
-{
-	uint64_t i = f->nlog;
-
-	if (i >= f->logcap && f->logcap < FL_FLOW_LOG_HEAD + FL_FLOW_LOG_TAIL) {
-		uint32_t cap = f->logcap < LOG_FIRST ? LOG_FIRST
-			       : f->logcap < FL_FLOW_LOG_HEAD
-				       ? FL_FLOW_LOG_HEAD
-				       : FL_FLOW_LOG_HEAD + FL_FLOW_LOG_TAIL;
-		struct fl_pkt_rec *v = realloc(f->log, cap * sizeof(*v));
-
-		if (!v)
-			return; /* not logged: the ladder misses it */
-		f->log = v;
-		f->logcap = cap;
-	}
-	f->nlog++;
-	if (i < FL_FLOW_LOG_HEAD)
-		f->log[i] = *r;
-	else
-		f->log[FL_FLOW_LOG_HEAD + (i - FL_FLOW_LOG_HEAD) % FL_FLOW_LOG_TAIL] = *r;
-}
-
-uint64_t fl_flow_log_walk(const struct fl_flow *f,
-			  void (*fn)(void *ctx, const struct fl_pkt_rec *r),
-			  void *ctx)
-{
-	uint64_t n = f->nlog, tail, start;
-
-	if (!f->log)
-		return 0;
-	for (uint64_t i = 0; i < n && i < FL_FLOW_LOG_HEAD; i++)
-		fn(ctx, &f->log[i]);
-	if (n <= FL_FLOW_LOG_HEAD)
-		return 0;
-	tail = n - FL_FLOW_LOG_HEAD;
-	if (tail > FL_FLOW_LOG_TAIL)
-		tail = FL_FLOW_LOG_TAIL;
-	start = n - tail; /* first kept index of the tail */
-	for (uint64_t i = start; i < n; i++)
-		fn(ctx, &f->log[FL_FLOW_LOG_HEAD +
-				(i - FL_FLOW_LOG_HEAD) % FL_FLOW_LOG_TAIL]);
-	return n - FL_FLOW_LOG_HEAD - tail;
 }

@@ -3,8 +3,9 @@
  * sink, without a kernel or an engine: hand-made segment events go in,
  * and what comes out is compared with what they say: the trace's pkt
  * lines (to a file, by a fake clock), the flow's ladder records, its
- * delivery and liveness facts, and the observer's events (every one,
- * batch ends too, in order, after the rest was recorded).
+ * delivery and liveness facts (the timeline's own, per flow id), and the
+ * observer's events (every one, batch ends too, in order, after the rest
+ * was recorded).
  *
  * Single-threaded, as the timeline.
  */
@@ -38,6 +39,27 @@ static uint64_t fake_now;
  * how many ladder records the flow held when it was. */
 static char oblog[4096];
 
+static void count_one(void *ctx, const struct fl_pkt_rec *r)
+{
+	(void)r;
+	++*(uint64_t *)ctx;
+}
+
+/* Segments on flow id's ladder, kept or not. */
+static uint64_t ladder_len(uint32_t id)
+{
+	uint64_t n = 0, skipped;
+
+	skipped = fl_timeline_ladder_walk(tl, id, count_one, &n);
+	return n + skipped;
+}
+
+/* The test flow's facts. */
+static const struct fl_flow_facts *facts(void)
+{
+	return fl_timeline_facts(tl, flow.id);
+}
+
 static uint64_t now_fn(void *ctx)
 {
 	(void)ctx;
@@ -58,7 +80,7 @@ static void observe(void *ctx, const struct fl_seg_event *ev)
 	snprintf(oblog + n, sizeof(oblog) - n, "%s%s@%llu#%llu", n ? " " : "",
 		 fl_verdict_name(ev->verdict),
 		 (unsigned long long)(ev->t_ns / MS),
-		 (unsigned long long)ev->f->nlog);
+		 (unsigned long long)ladder_len(ev->f->id));
 }
 
 /* A timeline for rules text (file "t"), with a trace unless no_trace. */
@@ -120,7 +142,6 @@ static void stop(void)
 	}
 	fl_timeline_free(tl);
 	fl_ruleset_free(rs);
-	free(flow.log);
 	tl = NULL;
 	rs = NULL;
 }
@@ -183,7 +204,7 @@ static const char *ladder(void)
 	static char buf[4096];
 
 	buf[0] = 0;
-	cr_assert_eq(fl_flow_log_walk(&flow, ladder_word, buf), 0);
+	cr_assert_eq(fl_timeline_ladder_walk(tl, flow.id, ladder_word, buf), 0);
 	return buf;
 }
 
@@ -263,8 +284,8 @@ Test(timeline, an_ack_only_where_ACK_says)
 			 "\"ack\":0,\"len\":0,\"win\":100,\"verdict\":\"pass\","
 			 "\"rule\":null}\n");
 	cr_assert_str_eq(ladder(), "c:SYN 0+0 a0 pass@1");
-	cr_assert_eq(flow.acked_known[C], 0, "no ACK: nothing acknowledged");
-	cr_assert_eq(flow.snd_max[C], 1, "the SYN takes one number");
+	cr_assert_eq(facts()->acked_known[C], 0, "no ACK: nothing acknowledged");
+	cr_assert_eq(facts()->snd_max[C], 1, "the SYN takes one number");
 	stop();
 }
 
@@ -273,7 +294,7 @@ Test(timeline, without_a_trace_the_ladder_and_facts_still)
 	start("", 1);
 	seg(S, FIN | ACK, 1, 1, 0, 64, FL_V_PASS, -1, 4, 0);
 	cr_assert_str_eq(ladder(), "s:FIN,ACK 1+0 a1 pass@4");
-	cr_assert_eq(flow.fin_ns[S], (4 * MS) | 1);
+	cr_assert_eq(facts()->fin_ns[S], (4 * MS) | 1);
 	cr_assert_str_eq(oblog, "pass@4#1");
 	stop();
 }
@@ -290,23 +311,23 @@ Test(timeline, delivered_fins_and_rsts)
 
 	start("", 1);
 	event(&forged);
-	cr_assert_eq(flow.rst_ns[C], 0, "the engine's RST is not the client's");
-	cr_assert_eq(flow.arrived_ns[C], 0, "nor says the client is alive");
-	cr_assert_eq(flow.snd_max_known[C], 0);
+	cr_assert_eq(facts()->rst_ns[C], 0, "the engine's RST is not the client's");
+	cr_assert_eq(facts()->arrived_ns[C], 0, "nor says the client is alive");
+	cr_assert_eq(facts()->snd_max_known[C], 0);
 	cr_assert_str_eq(ladder(), "c:RST 3+0 a0 inject@1", "but it is logged");
 	seg(C, FIN | ACK, 1, 1, 0, 63, FL_V_DROP, -1, 2, 0);
-	cr_assert_eq(flow.fin_ns[C], 0, "a dropped FIN did not get through");
-	cr_assert_eq(flow.lost_ns, (2 * MS) | 1, "but was lost then");
+	cr_assert_eq(facts()->fin_ns[C], 0, "a dropped FIN did not get through");
+	cr_assert_eq(facts()->lost_ns, (2 * MS) | 1, "but was lost then");
 	seg(C, FIN | ACK, 1, 1, 0, 63, FL_V_REWRITE, -1, 3, 0);
-	cr_assert_eq(flow.fin_ns[C], 0, "nor a changed one");
-	cr_assert_eq(flow.arrived_ns[C], (3 * MS) | 1, "which still arrived");
+	cr_assert_eq(facts()->fin_ns[C], 0, "nor a changed one");
+	cr_assert_eq(facts()->arrived_ns[C], (3 * MS) | 1, "which still arrived");
 	seg(C, FIN | ACK, 1, 1, 0, 63, FL_V_DELAY, -1, 4, 30);
-	cr_assert_eq(flow.fin_ns[C], (34 * MS) | 1, "a held one when released");
+	cr_assert_eq(facts()->fin_ns[C], (34 * MS) | 1, "a held one when released");
 	seg(C, FIN | ACK, 1, 1, 0, 63, FL_V_PASS, -1, 40, 0);
-	cr_assert_eq(flow.fin_ns[C], (34 * MS) | 1, "the first one stays");
+	cr_assert_eq(facts()->fin_ns[C], (34 * MS) | 1, "the first one stays");
 	seg(S, RST | ACK, 1, 2, 0, 0, FL_V_PASS, -1, 41, 0);
-	cr_assert_eq(flow.rst_ns[S], (41 * MS) | 1);
-	cr_assert_eq(flow.fin_ns[S], 0);
+	cr_assert_eq(facts()->rst_ns[S], (41 * MS) | 1);
+	cr_assert_eq(facts()->fin_ns[S], 0);
 	stop();
 }
 
@@ -319,29 +340,29 @@ Test(timeline, liveness_and_keepalive_probes)
 	seg(C, SYN, 0, 0, 0, 64240, FL_V_PASS, -1, 1, 0);
 	seg(S, SYN | ACK, 0, 1, 0, 65160, FL_V_PASS, -1, 1, 0);
 	seg(C, PSH | ACK, 1, 1, 10, 63, FL_V_PASS, -1, 2, 0);
-	cr_assert_eq(flow.snd_max[C], 11);
-	cr_assert_eq(flow.data_max[C], 11);
-	cr_assert_eq(flow.acked[C], 1);
+	cr_assert_eq(facts()->snd_max[C], 11);
+	cr_assert_eq(facts()->data_max[C], 11);
+	cr_assert_eq(facts()->acked[C], 1);
 	seg(S, ACK, 1, 11, 0, 64, FL_V_PASS, -1, 3, 0);
-	cr_assert_eq(flow.acked[S], 11);
-	cr_assert_eq(flow.last_win[S], 64);
+	cr_assert_eq(facts()->acked[S], 11);
+	cr_assert_eq(facts()->last_win[S], 64);
 	/* An ack that goes back is not the highest. */
 	seg(S, ACK, 1, 6, 0, 64, FL_V_PASS, -1, 4, 0);
-	cr_assert_eq(flow.acked[S], 11);
+	cr_assert_eq(facts()->acked[S], 11);
 	/* Two keepalives from the client: seq snd_max - 1, no data. */
 	seg(C, ACK, 10, 1, 0, 63, FL_V_PASS, -1, 5, 0);
 	seg(C, ACK, 10, 1, 0, 63, FL_V_DROP, -1, 6, 0);
-	cr_assert_eq(flow.ka_probes[C], 2, "lost or not, each was sent");
-	cr_assert_eq(flow.arrived_ns[C], (5 * MS) | 1, "the lost one did not arrive");
-	cr_assert_eq(flow.lost_ns, (6 * MS) | 1);
+	cr_assert_eq(facts()->ka_probes[C], 2, "lost or not, each was sent");
+	cr_assert_eq(facts()->arrived_ns[C], (5 * MS) | 1, "the lost one did not arrive");
+	cr_assert_eq(facts()->lost_ns, (6 * MS) | 1);
 	/* Once the server's window is shut, the same segment is a
 	 * zero-window probe: not counted. */
 	seg(S, ACK, 1, 11, 0, 0, FL_V_PASS, -1, 7, 0);
 	seg(C, ACK, 10, 1, 0, 63, FL_V_PASS, -1, 8, 0);
-	cr_assert_eq(flow.ka_probes[C], 2);
+	cr_assert_eq(facts()->ka_probes[C], 2);
 	/* A FIN counts in snd_max, not in data_max. */
 	seg(C, FIN | ACK, 11, 1, 0, 63, FL_V_PASS, -1, 9, 0);
-	cr_assert_eq(flow.snd_max[C], 12);
-	cr_assert_eq(flow.data_max[C], 11);
+	cr_assert_eq(facts()->snd_max[C], 12);
+	cr_assert_eq(facts()->data_max[C], 11);
 	stop();
 }
