@@ -225,7 +225,7 @@ static int mid_teardown(const struct fl_run_facts *f, const struct fl_flow *fl)
 	const struct fl_flow_facts *ff = fl_timeline_facts(f->timeline, fl->id);
 	struct fin_ctx fc = {.rule = {-1, -1}};
 
-	if (!fl->faults || fl->blackholed || ff->rst_ns[0] || ff->rst_ns[1] ||
+	if (!fl->faults || ff->blackholed || ff->rst_ns[0] || ff->rst_ns[1] ||
 	    (fl->flags_seen[0] & FL_TCP_RST) || (fl->flags_seen[1] & FL_TCP_RST))
 		return 0;
 	fl_timeline_ladder_walk(f->timeline, fl->id, last_fins, &fc);

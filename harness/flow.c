@@ -15,10 +15,9 @@ struct fl_flow_table {
 	size_t nslots;
 	struct fl_flow **byid;  /* byid[id - 1] */
 	size_t n, cap;
-	size_t nrules;
 };
 
-struct fl_flow_table *fl_flow_table_new(size_t nrules)
+struct fl_flow_table *fl_flow_table_new(void)
 {
 	struct fl_flow_table *t = calloc(1, sizeof(*t));
 
@@ -30,7 +29,6 @@ struct fl_flow_table *fl_flow_table_new(size_t nrules)
 		free(t);
 		return NULL;
 	}
-	t->nrules = nrules;
 	return t;
 }
 
@@ -93,20 +91,6 @@ static int grow(struct fl_flow_table *t)
 	return 0;
 }
 
-/* A zeroed flow with the matcher's per-rule counters after it, in one
- * allocation (freed with free()). */
-static struct fl_flow *flow_new(struct fl_flow_table *t)
-{
-	size_t n = t->nrules ? t->nrules : 1;
-	struct fl_flow *f = calloc(1, sizeof(*f) + 2 * n * sizeof(uint32_t));
-
-	if (!f)
-		return NULL;
-	f->fm.hits = (uint32_t *)(f + 1);
-	f->fm.draws = f->fm.hits + n;
-	return f;
-}
-
 struct fl_flow *fl_flow_lookup(struct fl_flow_table *t,
 			       const struct fl_endpoint *src,
 			       const struct fl_endpoint *dst, uint8_t flags,
@@ -131,7 +115,7 @@ struct fl_flow *fl_flow_lookup(struct fl_flow_table *t,
 		t->byid = byid;
 		t->cap = cap;
 	}
-	f = flow_new(t);
+	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
 	j = pair_hash(src, dst) & (t->nslots - 1);
@@ -150,9 +134,6 @@ struct fl_flow *fl_flow_lookup(struct fl_flow_table *t,
 	f->id = (uint32_t)t->n + 1;
 	f->first_ns = now_ns;
 	f->target_side = FL_SIDE_ANY;
-	f->fm.flow_id = f->id;
-	f->fm.conn = f->id;
-	f->fm.first_us = now_ns / 1000;
 	t->byid[t->n++] = f;
 	t->slots[j] = f;
 	return f;

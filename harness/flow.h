@@ -6,7 +6,8 @@
  * sent the first SYN (without ACK) is the client.  The table only grows
  * during a run: flows are reported at the end, so nothing is evicted.
  * What else is kept of a flow is kept by id by the module it belongs to:
- * its hold state (hold.c), its delivery facts and ladder (timeline.c).
+ * the matcher's state and a blackhole (engine.c), the hold state
+ * (hold.c), the delivery facts and the ladder (timeline.c).
  * Single-threaded (the engine's thread).
  */
 #ifndef FL_FLOW_H
@@ -40,9 +41,6 @@ struct fl_flow {
 	enum fl_side target_side;    /* FL_SIDE_CLIENT/_SERVER/_BOTH (a proxy
 					and its backend in the target), or
 					_ANY (unknown, or neither) */
-	int blackholed;              /* rule index + 1 of the blackhole, or 0 */
-	struct fl_flow_match fm;     /* matcher state (hits/draws live in the
-					flow's own allocation) */
 };
 
 /* 1 if side dir (FL_DIR_C2S: the client) of f is the target's socket. */
@@ -55,9 +53,8 @@ static inline int fl_flow_target_dir(const struct fl_flow *f, int dir)
 
 struct fl_flow_table;
 
-/* Returns a new table for rulesets of nrules rules; free with
- * fl_flow_table_free(). */
-struct fl_flow_table *fl_flow_table_new(size_t nrules);
+/* Returns a new, empty table, or NULL; free with fl_flow_table_free(). */
+struct fl_flow_table *fl_flow_table_new(void);
 void fl_flow_table_free(struct fl_flow_table *t);
 
 /*

@@ -298,6 +298,18 @@ static void note_delivery(struct fl_flow_facts *fa,
 		fa->rst_ns[ev->dir] = ev->t_ns;
 }
 
+/* The blackhole that took the flow: the rule of the first segment a
+ * blackhole rule dropped (the engine drops every later one by it). */
+static void note_blackhole(const struct fl_timeline *tl,
+			   struct fl_flow_facts *fa,
+			   const struct fl_seg_event *ev)
+{
+	if (!fa->blackholed && ev->verdict == FL_V_DROP && ev->rule >= 0 &&
+	    (size_t)ev->rule < tl->nrules &&
+	    tl->cfg.rs->rules[ev->rule].action == FL_ACT_BLACKHOLE)
+		fa->blackholed = ev->rule + 1;
+}
+
 void fl_timeline_segment(void *ctx, const struct fl_seg_event *ev)
 {
 	struct fl_timeline *tl = ctx;
@@ -326,6 +338,7 @@ void fl_timeline_segment(void *ctx, const struct fl_seg_event *ev)
 			if (!ev->forged)
 				note_liveness(&fr->facts, ev);
 			note_delivery(&fr->facts, ev);
+			note_blackhole(tl, &fr->facts, ev);
 		}
 	}
 	/* The observer (states) reads none of the facts above: it is told

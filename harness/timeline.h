@@ -9,7 +9,7 @@
  *    checks that look at a flow's segments;
  *  - the flow's delivery facts (struct fl_flow_facts), for the checks and
  *    the dead-peer analysis: the first FIN and RST each side got through,
- *    and its liveness;
+ *    its liveness, and the blackhole that took it;
  *
  * and then forwards the event, unchanged, to its observer (the run's TCP
  * states, states.h), batch ends (f NULL) included.
@@ -72,6 +72,9 @@ struct fl_flow_facts {
 	uint32_t ka_probes[2];       /* keepalive probes sent (seq snd_max-1,
 					no data, while the peer's window is
 					open) */
+	/* The blackhole that took the flow (a rule that drops every segment
+	 * of it from then on): its rule index + 1, or 0. */
+	int blackholed;
 };
 
 struct fl_timeline_cfg {

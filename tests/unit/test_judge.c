@@ -61,7 +61,7 @@ static void world(const char *rules)
 	cr_assert_eq(fl_rules_parse(w.rs, "t.rules", rules, strlen(rules), &d), 0,
 		     "%s", d.buf ? d.buf : "");
 	fl_diag_free(&d);
-	w.flows = fl_flow_table_new(w.rs->nrules);
+	w.flows = fl_flow_table_new();
 	cr_assert_eq(fl_timeline_new(&w.tl, &(struct fl_timeline_cfg){.rs = w.rs}), 0);
 	cr_assert_eq(fl_states_new(&w.states, NULL), 0);
 	w.f.rs = w.rs;
@@ -693,6 +693,35 @@ Test(judge, undecided_while_a_window_is_open)
 	cr_assert_str_eq(why, "flow 1: the target's socket is in CLOSE_WAIT");
 	/* Past the window: decided. */
 	cr_assert_eq(fl_checks_undecided(&w.f, 1600 * MS, why, sizeof(why)), 0);
+}
+
+/* A flow a rule acted on whose FIN is not yet acknowledged: its
+ * retransmission may still get through, unless a blackhole took the
+ * flow, or the FIN is acknowledged. */
+Test(judge, undecided_while_a_faulted_flow_is_mid_teardown)
+{
+	char why[160];
+	struct fl_flow *fl;
+
+	world("drop from client flags FIN times 1\n");
+	w.f.stop_ns = 0;
+	fl = flow();
+	fl->faults = 1;
+	fl->flags_seen[C] = FL_TCP_FIN | FL_TCP_ACK;
+	facts(fl)->snd_max[C] = 2;
+	facts(fl)->snd_max_known[C] = 1;
+	cr_assert_eq(fl_checks_undecided(&w.f, 1000 * MS, why, sizeof(why)),
+		     1021 * MS, "20ms on, and 1ms past it");
+	cr_assert_str_eq(why, "flow 1 is still mid-teardown (a FIN not yet "
+			      "acknowledged)");
+	facts(fl)->blackholed = 1;
+	cr_assert_eq(fl_checks_undecided(&w.f, 1000 * MS, why, sizeof(why)), 0,
+		     "blackholed: nothing will get through (%s)", why);
+	facts(fl)->blackholed = 0;
+	facts(fl)->acked[S] = 2;
+	facts(fl)->acked_known[S] = 1;
+	cr_assert_eq(fl_checks_undecided(&w.f, 1000 * MS, why, sizeof(why)), 0,
+		     "acknowledged (%s)", why);
 }
 
 /* ---- the report of those facts (harness/report.c) ---- */

@@ -10,6 +10,7 @@
  * Single-threaded, as the timeline.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ static struct fl_ruleset *rs;
 static struct fl_timeline *tl;
 static struct fl_trace *trace;
 static struct fl_flow flow;
+static struct fl_flow other = {.id = 200}; /* a second flow, past the
+					     records' first room */
 static char path[64];
 static uint64_t fake_now;
 
@@ -75,7 +78,8 @@ static void observe(void *ctx, const struct fl_seg_event *ev)
 		snprintf(oblog + n, sizeof(oblog) - n, "%s/", n ? " " : "");
 		return;
 	}
-	cr_assert_eq(ev->f, &flow, "the event is forwarded as it came");
+	cr_assert(ev->f == &flow || ev->f == &other,
+		  "the event is forwarded as it came");
 	/* Told last: its segment is already on the ladder. */
 	snprintf(oblog + n, sizeof(oblog) - n, "%s%s@%llu#%llu", n ? " " : "",
 		 fl_verdict_name(ev->verdict),
@@ -364,5 +368,95 @@ Test(timeline, liveness_and_keepalive_probes)
 	seg(C, FIN | ACK, 11, 1, 0, 63, FL_V_PASS, -1, 9, 0);
 	cr_assert_eq(facts()->snd_max[C], 12);
 	cr_assert_eq(facts()->data_max[C], 11);
+	stop();
+}
+
+/* The blackhole that took the flow: the rule of its first drop by a
+ * blackhole rule; a drop by another rule is none, and it stays. */
+Test(timeline, the_blackhole_that_took_the_flow)
+{
+	start("drop from client flags FIN times 1\nblackhole from client data\n", 1);
+	seg(C, FIN | ACK, 1, 1, 0, 63, FL_V_DROP, 0, 1, 0);
+	cr_assert_eq(facts()->blackholed, 0, "a drop rule is no blackhole");
+	seg(C, PSH | ACK, 1, 1, 5, 63, FL_V_PASS, 1, 2, 0);
+	cr_assert_eq(facts()->blackholed, 0, "nothing dropped");
+	seg(C, PSH | ACK, 1, 1, 5, 63, FL_V_DROP, 1, 3, 0);
+	cr_assert_eq(facts()->blackholed, 2, "rule index + 1");
+	seg(C, FIN | ACK, 6, 1, 0, 63, FL_V_DROP, 0, 4, 0);
+	cr_assert_eq(facts()->blackholed, 2, "it stays");
+	stop();
+}
+
+/* Each flow's record is its own, by id; a flow with none reads as all
+ * zero, and so does every flow of no timeline. */
+Test(timeline, facts_and_ladders_per_flow_id)
+{
+	struct fl_seg_event ev = {
+		.f = &other, .dir = S, .flags = FIN | ACK, .rseq = 9, .rack = 4,
+		.delivered = 1, .verdict = FL_V_PASS, .rule = -1,
+		.read_ns = 5 * MS, .t_ns = (5 * MS) | 1,
+	};
+	static const struct fl_flow_facts zero;
+	const struct fl_flow_facts *before;
+	char buf[4096] = "";
+
+	start("", 1);
+	seg(C, FIN | ACK, 1, 1, 0, 63, FL_V_PASS, -1, 2, 0);
+	before = facts();
+	event(&ev);
+	cr_assert_eq(facts(), before, "a flow's facts stay where they are");
+	cr_assert_eq(facts()->fin_ns[C], (2 * MS) | 1);
+	cr_assert_eq(facts()->fin_ns[S], 0, "flow 200's FIN is not flow 3's");
+	cr_assert_eq(fl_timeline_facts(tl, 200)->fin_ns[S], (5 * MS) | 1);
+	cr_assert_eq(fl_timeline_facts(tl, 200)->fin_ns[C], 0);
+	cr_assert_eq(fl_timeline_ladder_walk(tl, 200, ladder_word, buf), 0);
+	cr_assert_str_eq(buf, "s:FIN,ACK 9+0 a4 pass@5");
+	cr_assert_str_eq(ladder(), "c:FIN,ACK 1+0 a1 pass@2");
+	cr_assert_eq(memcmp(fl_timeline_facts(tl, 4), &zero, sizeof(zero)), 0);
+	cr_assert_eq(memcmp(fl_timeline_facts(tl, 0), &zero, sizeof(zero)), 0);
+	cr_assert_eq(memcmp(fl_timeline_facts(tl, 100000), &zero, sizeof(zero)), 0);
+	cr_assert_eq(memcmp(fl_timeline_facts(NULL, 3), &zero, sizeof(zero)), 0);
+	buf[0] = 0;
+	cr_assert_eq(fl_timeline_ladder_walk(tl, 4, ladder_word, buf), 0);
+	cr_assert_eq(fl_timeline_ladder_walk(NULL, 3, ladder_word, buf), 0);
+	cr_assert_str_eq(buf, "", "no record, no rung");
+	/* By hand (a test's facts): the same record. */
+	cr_assert_null(fl_timeline_facts_edit(tl, 0));
+	cr_assert_eq(fl_timeline_facts_edit(tl, 3), facts());
+	fl_timeline_facts_edit(tl, 4)->lost_ns = 7;
+	cr_assert_eq(fl_timeline_facts(tl, 4)->lost_ns, 7);
+	cr_assert_eq(fl_timeline_ladder_add(tl, 0, &(struct fl_pkt_rec){0}), -EINVAL);
+	stop();
+}
+
+static void seq_of(void *ctx, const struct fl_pkt_rec *r)
+{
+	uint32_t **p = ctx;
+
+	*(*p)++ = r->seq;
+}
+
+/* The ladder keeps a flow's first FL_LADDER_HEAD and last FL_LADDER_TAIL
+ * segments, in order, and says how many in the middle it did not. */
+Test(timeline, the_ladder_keeps_head_and_tail)
+{
+	enum { N = FL_LADDER_HEAD + FL_LADDER_TAIL + 25 };
+	uint32_t seqs[N], *p = seqs;
+
+	start("", 1);
+	for (uint32_t i = 0; i < 3; i++)
+		seg(C, ACK, i, 1, 0, 63, FL_V_PASS, -1, 1, 0);
+	cr_assert_eq(fl_timeline_ladder_walk(tl, flow.id, seq_of, &p), 0);
+	cr_assert_eq(p - seqs, 3, "a short flow: every segment");
+	for (uint32_t i = 3; i < N; i++)
+		seg(C, ACK, i, 1, 0, 63, FL_V_PASS, -1, 1, 0);
+	p = seqs;
+	cr_assert_eq(fl_timeline_ladder_walk(tl, flow.id, seq_of, &p), 25);
+	cr_assert_eq(p - seqs, FL_LADDER_HEAD + FL_LADDER_TAIL);
+	for (uint32_t i = 0; i < FL_LADDER_HEAD; i++)
+		cr_assert_eq(seqs[i], i, "head %u", i);
+	for (uint32_t i = 0; i < FL_LADDER_TAIL; i++)
+		cr_assert_eq(seqs[FL_LADDER_HEAD + i], N - FL_LADDER_TAIL + i,
+			     "tail %u", i);
 	stop();
 }
