@@ -89,6 +89,8 @@ static void world_free(void)
 	fl_timeline_free(w.tl);
 	fl_flow_table_free(w.flows);
 	fl_ruleset_free(w.rs);
+	/* A test may free its world before the suite's fini does. */
+	memset(&w, 0, sizeof(w));
 }
 
 /* A new flow 127.0.0.1:40000+n -> 127.0.0.1:7000 whose server is the
