@@ -222,12 +222,13 @@ static int always_acts(const struct fl_ruleset *rs, int rule)
  * limits keeps losing or rewriting (nothing will ever get through). */
 static int mid_teardown(const struct fl_run_facts *f, const struct fl_flow *fl)
 {
+	const struct fl_flow_facts *ff = fl_timeline_facts(f->timeline, fl->id);
 	struct fin_ctx fc = {.rule = {-1, -1}};
 
-	if (!fl->faults || fl->blackholed || fl->rst_ns[0] || fl->rst_ns[1] ||
+	if (!fl->faults || ff->blackholed || ff->rst_ns[0] || ff->rst_ns[1] ||
 	    (fl->flags_seen[0] & FL_TCP_RST) || (fl->flags_seen[1] & FL_TCP_RST))
 		return 0;
-	fl_flow_log_walk(fl, last_fins, &fc);
+	fl_timeline_ladder_walk(f->timeline, fl->id, last_fins, &fc);
 	if (fc.rst)
 		return 0; /* a rule's RST ended it (FIN rewritten to RST) */
 	for (int d = 0; d < 2; d++) {
@@ -235,8 +236,8 @@ static int mid_teardown(const struct fl_run_facts *f, const struct fl_flow *fl)
 			continue;
 		if (fc.lost[d] && always_acts(f->rs, fc.rule[d]))
 			continue;
-		if (!fl->snd_max_known[d] || !fl->acked_known[!d] ||
-		    (int32_t)(fl->acked[!d] - fl->snd_max[d]) < 0)
+		if (!ff->snd_max_known[d] || !ff->acked_known[!d] ||
+		    (int32_t)(ff->acked[!d] - ff->snd_max[d]) < 0)
 			return 1;
 	}
 	return 0;
@@ -268,11 +269,12 @@ uint64_t fl_checks_undecided(const struct fl_run_facts *f, uint64_t now,
 			      "flow %u: its peer went silent", id);
 	}
 	FOR_TARGET_SIDES(f, id, fl, t) {
+		const struct fl_flow_facts *ff = fl_timeline_facts(f->timeline, id);
 		int p = !t;
 
-		if (cw && fl->fin_ns[p] && !fl->fin_ns[t] && !fl->rst_ns[t] &&
-		    !fl->rst_ns[p] && now <= fl->fin_ns[p] + (uint64_t)cw->arg * 1000u + 1000000u)
-			later(&until, fl->fin_ns[p] + (uint64_t)cw->arg * 1000u, why,
+		if (cw && ff->fin_ns[p] && !ff->fin_ns[t] && !ff->rst_ns[t] &&
+		    !ff->rst_ns[p] && now <= ff->fin_ns[p] + (uint64_t)cw->arg * 1000u + 1000000u)
+			later(&until, ff->fin_ns[p] + (uint64_t)cw->arg * 1000u, why,
 			      n, "flow %u: the target's socket is in %s", id,
 			      fl_state_name(FL_TCP_CLOSE_WAIT));
 	}

@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "states.h"
 #include "rules.h"
+#include "timeline.h"
 
 /* How a process ended. */
 struct fl_exit {
@@ -64,6 +65,9 @@ struct fl_run_facts {
 	uint64_t calls_lost;
 	const struct fl_cover_db *cover; /* per flow: were its calls observed (cover.h) */
 	const struct fl_flow_table *flows;
+	/* Per flow, by id: its delivery facts and its ladder (timeline.h);
+	 * NULL: no flow has any. */
+	const struct fl_timeline *timeline;
 	int time_wait;            /* TIME_WAIT sockets on the target's side at the end */
 	const struct fl_states *states; /* TCP state paths */
 	/* Per flow (index id - 1), once the run is over: whether and how its

@@ -60,14 +60,24 @@ static void after_one(void *ctx, const struct fl_pkt_rec *r)
 		a->bytes += r->len;
 }
 
-/* Payload bytes side dir sent that got through from since_ns on (as far
- * as the flow's segment log reaches). */
-static uint64_t bytes_after(const struct fl_flow *fl, int dir, uint64_t since_ns)
+/* Payload bytes side dir of flow id sent that got through from since_ns
+ * on (as far as the flow's ladder reaches). */
+static uint64_t bytes_after(const struct fl_run_facts *f, uint32_t id, int dir,
+			    uint64_t since_ns)
 {
 	struct after_ctx a = {.dir = dir, .since_ns = since_ns};
 
-	fl_flow_log_walk(fl, after_one, &a);
+	fl_timeline_ladder_walk(f->timeline, id, after_one, &a);
 	return a.bytes;
+}
+
+/* 1 if call k's side of its flow got an RST through from 50ms before k
+ * on: the RST of a close that released the socket. */
+static int rst_after(const struct fl_run_facts *f, const struct fl_call *k)
+{
+	uint64_t rst = fl_timeline_facts(f->timeline, k->flow)->rst_ns[k->dir];
+
+	return rst && rst + 50000000u >= k->t_ns;
 }
 
 struct rst_ctx {
@@ -157,8 +167,7 @@ void fl_judge_NO_UNREAD_CLOSE(struct fl_check_result *c, const struct fl_run_fac
 		    (k->sock_family && !is_tcp(k)) || lingers_abort(k))
 			continue;
 		fl = call_flow(f, k);
-		if (fl && !(fl->rst_ns[k->dir] &&
-			    fl->rst_ns[k->dir] + 50000000u >= k->t_ns)) {
+		if (fl && !rst_after(f, k)) {
 			shared++;
 			continue;
 		}
@@ -170,11 +179,12 @@ void fl_judge_NO_UNREAD_CLOSE(struct fl_check_result *c, const struct fl_run_fac
 	}
 	/* The wire: an RST the target's kernel sent after a close. */
 	FOR_TARGET_SIDES(f, id, fl, t) {
+		const struct fl_flow_facts *ff = fl_timeline_facts(f->timeline, id);
 		const struct fl_call *k;
 		struct rst_ctx rc;
 		uint64_t rst, late;
 
-		rst = fl->rst_ns[t];
+		rst = ff->rst_ns[t];
 		if (!rst || (f->stop_ns && rst >= f->stop_ns))
 			continue;
 		k = close_before(f, id, rst);
@@ -184,10 +194,10 @@ void fl_judge_NO_UNREAD_CLOSE(struct fl_check_result *c, const struct fl_run_fac
 		if (!k || lingers_abort(k) || ((k->flags & FL_EVF_UNREAD) && k->unread))
 			continue;
 		rc = (struct rst_ctx){.dir = t, .before = rst};
-		fl_flow_log_walk(fl, rst_one, &rc);
-		if (rc.other || (fl->rst_ns[!t] && fl->rst_ns[!t] <= rst))
+		fl_timeline_ladder_walk(f->timeline, id, rst_one, &rc);
+		if (rc.other || (ff->rst_ns[!t] && ff->rst_ns[!t] <= rst))
 			continue; /* an answer to a reset, not a loss */
-		late = bytes_after(fl, !t, k->t_ns - k->dur_ns);
+		late = bytes_after(f, id, !t, k->t_ns - k->dur_ns);
 		where(w, sizeof(w), k);
 		fl_add_flow(c, id);
 		fl_detail_add(c, "%sclose() at %.3fs on %s with its receive queue "
@@ -231,13 +241,12 @@ void fl_judge_NO_ABORT_LOSS(struct fl_check_result *c,
 		if (!fl_call_closes(k) || !lingers_abort(k) || (k->sock_family && !is_tcp(k)))
 			continue;
 		/* A close that released nothing sent no RST. */
-		if (fl && !(fl->rst_ns[k->dir] &&
-			    fl->rst_ns[k->dir] + 50000000u >= k->t_ns))
+		if (fl && !rst_after(f, k))
 			continue;
 		unsent = (k->flags & FL_EVF_UNSENT) ? k->unsent : 0;
 		unread = (k->flags & FL_EVF_UNREAD) ? k->unread : 0;
 		if (fl)
-			late = bytes_after(fl, !k->dir, k->t_ns - k->dur_ns);
+			late = bytes_after(f, k->flow, !k->dir, k->t_ns - k->dur_ns);
 		if (!unsent && !unread && !late) {
 			harmless++;
 			continue;
@@ -542,9 +551,11 @@ uint64_t fl_conn_ended(const struct fl_run_facts *f, const struct fl_call *open,
 			end = (t);                                             \
 	} while (0)
 	if (fl) {
-		EARLIER(fl->fin_ns[!open->dir]);
-		EARLIER(fl->rst_ns[!open->dir]);
-		EARLIER(fl->rst_ns[open->dir]);
+		const struct fl_flow_facts *ff = fl_timeline_facts(f->timeline, fl->id);
+
+		EARLIER(ff->fin_ns[!open->dir]);
+		EARLIER(ff->rst_ns[!open->dir]);
+		EARLIER(ff->rst_ns[open->dir]);
 	}
 	for (size_t j = from; j < f->ncalls; j++) {
 		const struct fl_call *x = &f->calls[j];

@@ -23,23 +23,24 @@ void fl_judge_NO_CLOSE_WAIT(struct fl_check_result *c,
 	char cl[64], sv[64];
 
 	FOR_TARGET_SIDES(f, id, fl, t) {
+		const struct fl_flow_facts *ff = fl_timeline_facts(f->timeline, id);
 		int p = !t;
 		uint64_t fin, end;
 		const char *how;
 		int cut = 0;
 
-		fin = fl->fin_ns[p];
-		if (!fin || (fl->fin_ns[t] && fl->fin_ns[t] <= fin) ||
-		    (fl->rst_ns[t] && fl->rst_ns[t] <= fin) ||
-		    (fl->rst_ns[p] && fl->rst_ns[p] <= fin))
+		fin = ff->fin_ns[p];
+		if (!fin || (ff->fin_ns[t] && ff->fin_ns[t] <= fin) ||
+		    (ff->rst_ns[t] && ff->rst_ns[t] <= fin) ||
+		    (ff->rst_ns[p] && ff->rst_ns[p] <= fin))
 			continue;
 		n++;
 		/* A FIN or RST after faultline's stop is the stop's. */
-		if (fl->fin_ns[t] && (!f->stop_ns || fl->fin_ns[t] < f->stop_ns)) {
-			end = fl->fin_ns[t];
+		if (ff->fin_ns[t] && (!f->stop_ns || ff->fin_ns[t] < f->stop_ns)) {
+			end = ff->fin_ns[t];
 			how = "its FIN";
-		} else if (fl->rst_ns[t] && (!f->stop_ns || fl->rst_ns[t] < f->stop_ns)) {
-			end = fl->rst_ns[t];
+		} else if (ff->rst_ns[t] && (!f->stop_ns || ff->rst_ns[t] < f->stop_ns)) {
+			end = ff->rst_ns[t];
 			how = "its RST";
 		} else if (f->stop_ns && f->stop_ns > fin) {
 			end = f->stop_ns;
@@ -139,15 +140,18 @@ void fl_judge_RESETS(struct fl_check_result *c,
 	const struct fl_flow *fl;
 	int64_t n = 0, shown = 0;
 
-	FOR_TARGET_SIDES(f, id, fl, t)
-		n += fl->rst_ns[t] && (!f->stop_ns || fl->rst_ns[t] < f->stop_ns);
+	FOR_TARGET_SIDES(f, id, fl, t) {
+		uint64_t at = fl_timeline_facts(f->timeline, id)->rst_ns[t];
+
+		n += at && (!f->stop_ns || at < f->stop_ns);
+	}
 	c->ok = n <= e->arg;
 	fl_detail_add(c, "%lld connection%s reset by the target (at most %lld "
 		   "allowed)", (long long)n, n == 1 ? "" : "s",
 		   (long long)e->arg);
 	FOR_TARGET_SIDES(f, id, fl, t) {
 		char cl[64], sv[64];
-		uint64_t at = fl->rst_ns[t];
+		uint64_t at = fl_timeline_facts(f->timeline, id)->rst_ns[t];
 
 		if (!at || (f->stop_ns && at >= f->stop_ns) || shown == 4)
 			continue;

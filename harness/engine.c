@@ -9,6 +9,11 @@
  * once a flow exists, or compares a string: verdicts are enum fl_verdict
  * (verdict.h), named only where the trace is written.
  *
+ * Besides the flow table's identity and counters (flow.c), the engine
+ * keeps what it decides a flow's segments by per flow id: the matcher's
+ * state and the blackhole that took the flow (struct eng_flow, made when
+ * the flow's first segment comes, as hold.c's state is).
+ *
  * Held segments (delay, reorder, and segments queued behind a held one)
  * live in hold.c, which keeps each direction's order; io's arm() is told
  * when the earliest is due.  A segment held by `reorder` waits for the next
@@ -33,11 +38,20 @@
 
 #define SCRATCH_BUF FL_ENGINE_MTU_MAX /* one injected segment: at most the MTU */
 
+/* What the engine decides one flow's segments by. */
+struct eng_flow {
+	struct fl_flow_match fm; /* the matcher's state of the flow */
+	int blackholed;          /* rule index + 1 of the blackhole, or 0 */
+	uint32_t counts[];       /* fm.hits, then fm.draws: nrules each */
+};
+
 struct fl_engine {
 	struct fl_engine_cfg cfg;
 	struct fl_io io;
 	struct fl_matcher *matcher;
 	struct fl_flow_table *flows;
+	struct eng_flow **eflows; /* [flow id - 1], NULL: not yet made */
+	size_t neflows;           /* room in eflows */
 	struct fl_hold *hold;
 	uint8_t *scratch;  /* one injected segment being built */
 
@@ -108,6 +122,7 @@ void fl_engine_sent(struct fl_engine *e)
 struct seg_ctx {
 	struct fl_pkt p;
 	struct fl_flow *f;
+	struct eng_flow *ef;    /* f's decision state */
 	struct fl_hold_dir *hd; /* f's hold state in direction dir */
 	int dir;
 	uint32_t rseq, rack;
@@ -625,8 +640,8 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 	const struct fl_rule *r;
 	int rule;
 
-	if (s->f->blackholed) {
-		rule = s->f->blackholed - 1;
+	if (s->ef->blackholed) {
+		rule = s->ef->blackholed - 1;
 		tell(e, s, FL_V_DROP, rule, 0, 0, "blackholed flow");
 		io_verdict(e, s->id, FL_IO_DROP, NULL, 0, s->p.len);
 		e->st.dropped++;
@@ -641,7 +656,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 	seg.sport = s->p.sport;
 	seg.dport = s->p.dport;
 	seg.stream_off = s->rseq ? (uint64_t)s->rseq - 1 : 0;
-	rule = e->matcher ? fl_matcher_match(e->matcher, &seg, &s->f->fm,
+	rule = e->matcher ? fl_matcher_match(e->matcher, &seg, &s->ef->fm,
 					     s->now_ns / 1000u)
 			  : -1;
 	if (rule < 0) {
@@ -688,7 +703,7 @@ static void decide_rules(struct fl_engine *e, struct seg_ctx *s)
 
 		snprintf(detail, sizeof(detail), "%s begins",
 			 fl_action_name(r->action));
-		s->f->blackholed = rule + 1;
+		s->ef->blackholed = rule + 1;
 		tell(e, s, FL_V_DROP, rule, 0, 0, detail);
 		io_verdict(e, s->id, FL_IO_DROP, NULL, 0, s->p.len);
 		e->st.dropped++;
@@ -730,6 +745,43 @@ static void endpoint_of(struct fl_endpoint *ep, const struct fl_pkt *p,
 	ep->port = src ? p->sport : p->dport;
 }
 
+/* Flow f's decision state, made with its first segment (the matcher's
+ * counters zeroed after it, in one allocation).  NULL when out of
+ * memory. */
+static struct eng_flow *eng_flow(struct fl_engine *e, const struct fl_flow *f)
+{
+	size_t nrules = e->cfg.rs && e->cfg.rs->nrules ? e->cfg.rs->nrules : 1;
+	struct eng_flow *ef;
+
+	if (f->id > e->neflows) {
+		size_t cap = e->neflows ? e->neflows * 2 : 64;
+		struct eng_flow **v;
+
+		while (cap < f->id)
+			cap *= 2;
+		v = realloc(e->eflows, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		for (size_t i = e->neflows; i < cap; i++)
+			v[i] = NULL;
+		e->eflows = v;
+		e->neflows = cap;
+	}
+	ef = e->eflows[f->id - 1];
+	if (ef)
+		return ef;
+	ef = calloc(1, sizeof(*ef) + 2 * nrules * sizeof(uint32_t));
+	if (!ef)
+		return NULL;
+	ef->fm.flow_id = f->id;
+	ef->fm.conn = f->id;
+	ef->fm.first_us = f->first_ns / 1000;
+	ef->fm.hits = ef->counts;
+	ef->fm.draws = ef->counts + nrules;
+	e->eflows[f->id - 1] = ef;
+	return ef;
+}
+
 static void release(struct fl_engine *e, const struct fl_held *h)
 {
 	struct fl_pkt p;
@@ -761,6 +813,8 @@ void fl_engine_segment(struct fl_engine *e, uint32_t id, uint8_t *pkt,
 	s.f = fl_flow_lookup(e->flows, &src, &dst, s.p.flags, s.now_ns, &s.dir);
 	if (s.f && s.f->packets[0] + s.f->packets[1] == 0 &&
 	    fl_hold_track(e->hold, s.f->id) < 0)
+		s.f = NULL;
+	if (s.f && !(s.ef = eng_flow(e, s.f)))
 		s.f = NULL;
 	if (!s.f) {
 		io_verdict(e, s.id, FL_IO_ACCEPT, NULL, 0, 0);
@@ -837,7 +891,7 @@ int fl_engine_open(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 	e->io = *io;
 	e->scratch = malloc(SCRATCH_BUF);
 	e->acted = calloc(nrules ? nrules : 1, sizeof(*e->acted));
-	e->flows = fl_flow_table_new(nrules);
+	e->flows = fl_flow_table_new();
 	e->hold = fl_hold_new();
 	if (!e->scratch || !e->acted || !e->flows || !e->hold)
 		goto fail;
@@ -860,6 +914,9 @@ void fl_engine_close(struct fl_engine *e)
 		return;
 	fl_matcher_free(e->matcher);
 	fl_flow_table_free(e->flows);
+	for (size_t i = 0; i < e->neflows; i++)
+		free(e->eflows[i]);
+	free(e->eflows);
 	free(e->acted);
 	fl_hold_free(e->hold);
 	free(e->scratch);

@@ -15,10 +15,9 @@ struct fl_flow_table {
 	size_t nslots;
 	struct fl_flow **byid;  /* byid[id - 1] */
 	size_t n, cap;
-	size_t nrules;
 };
 
-struct fl_flow_table *fl_flow_table_new(size_t nrules)
+struct fl_flow_table *fl_flow_table_new(void)
 {
 	struct fl_flow_table *t = calloc(1, sizeof(*t));
 
@@ -30,7 +29,6 @@ struct fl_flow_table *fl_flow_table_new(size_t nrules)
 		free(t);
 		return NULL;
 	}
-	t->nrules = nrules;
 	return t;
 }
 
@@ -38,10 +36,8 @@ void fl_flow_table_free(struct fl_flow_table *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->n; i++) {
-		free(t->byid[i]->log);
+	for (size_t i = 0; i < t->n; i++)
 		free(t->byid[i]);
-	}
 	free(t->byid);
 	free(t->slots);
 	free(t);
@@ -95,20 +91,6 @@ static int grow(struct fl_flow_table *t)
 	return 0;
 }
 
-/* A zeroed flow with the matcher's per-rule counters after it, in one
- * allocation (freed with free()). */
-static struct fl_flow *flow_new(struct fl_flow_table *t)
-{
-	size_t n = t->nrules ? t->nrules : 1;
-	struct fl_flow *f = calloc(1, sizeof(*f) + 2 * n * sizeof(uint32_t));
-
-	if (!f)
-		return NULL;
-	f->fm.hits = (uint32_t *)(f + 1);
-	f->fm.draws = f->fm.hits + n;
-	return f;
-}
-
 struct fl_flow *fl_flow_lookup(struct fl_flow_table *t,
 			       const struct fl_endpoint *src,
 			       const struct fl_endpoint *dst, uint8_t flags,
@@ -133,7 +115,7 @@ struct fl_flow *fl_flow_lookup(struct fl_flow_table *t,
 		t->byid = byid;
 		t->cap = cap;
 	}
-	f = flow_new(t);
+	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
 	j = pair_hash(src, dst) & (t->nslots - 1);
@@ -152,9 +134,6 @@ struct fl_flow *fl_flow_lookup(struct fl_flow_table *t,
 	f->id = (uint32_t)t->n + 1;
 	f->first_ns = now_ns;
 	f->target_side = FL_SIDE_ANY;
-	f->fm.flow_id = f->id;
-	f->fm.conn = f->id;
-	f->fm.first_us = now_ns / 1000;
 	t->byid[t->n++] = f;
 	t->slots[j] = f;
 	return f;
@@ -202,52 +181,4 @@ int fl_endpoint_format(const struct fl_endpoint *ep, char *buf, size_t n)
 	if (ep->family == AF_INET6)
 		return snprintf(buf, n, "[%s]:%u", a, ep->port);
 	return snprintf(buf, n, "%s:%u", a, ep->port);
-}
-
-/* The log's room: a few records, then the head, then head and tail. */
-#define LOG_FIRST 8u
-
-void fl_flow_log(struct fl_flow *f, const struct fl_pkt_rec *r)
-{
-	uint64_t i = f->nlog;
-
-	if (i >= f->logcap && f->logcap < FL_FLOW_LOG_HEAD + FL_FLOW_LOG_TAIL) {
-		uint32_t cap = f->logcap < LOG_FIRST ? LOG_FIRST
-			       : f->logcap < FL_FLOW_LOG_HEAD
-				       ? FL_FLOW_LOG_HEAD
-				       : FL_FLOW_LOG_HEAD + FL_FLOW_LOG_TAIL;
-		struct fl_pkt_rec *v = realloc(f->log, cap * sizeof(*v));
-
-		if (!v)
-			return; /* not logged: the ladder misses it */
-		f->log = v;
-		f->logcap = cap;
-	}
-	f->nlog++;
-	if (i < FL_FLOW_LOG_HEAD)
-		f->log[i] = *r;
-	else
-		f->log[FL_FLOW_LOG_HEAD + (i - FL_FLOW_LOG_HEAD) % FL_FLOW_LOG_TAIL] = *r;
-}
-
-uint64_t fl_flow_log_walk(const struct fl_flow *f,
-			  void (*fn)(void *ctx, const struct fl_pkt_rec *r),
-			  void *ctx)
-{
-	uint64_t n = f->nlog, tail, start;
-
-	if (!f->log)
-		return 0;
-	for (uint64_t i = 0; i < n && i < FL_FLOW_LOG_HEAD; i++)
-		fn(ctx, &f->log[i]);
-	if (n <= FL_FLOW_LOG_HEAD)
-		return 0;
-	tail = n - FL_FLOW_LOG_HEAD;
-	if (tail > FL_FLOW_LOG_TAIL)
-		tail = FL_FLOW_LOG_TAIL;
-	start = n - tail; /* first kept index of the tail */
-	for (uint64_t i = start; i < n; i++)
-		fn(ctx, &f->log[FL_FLOW_LOG_HEAD +
-				(i - FL_FLOW_LOG_HEAD) % FL_FLOW_LOG_TAIL]);
-	return n - FL_FLOW_LOG_HEAD - tail;
 }

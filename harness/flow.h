@@ -1,9 +1,13 @@
 /*
- * flow.h - per-connection state kept by the engine.
+ * flow.h - the flows the engine has seen: each one's identity and
+ * counters.
  *
  * A flow is one TCP connection, keyed by its two endpoints.  The side that
  * sent the first SYN (without ACK) is the client.  The table only grows
  * during a run: flows are reported at the end, so nothing is evicted.
+ * What else is kept of a flow is kept by id by the module it belongs to:
+ * the matcher's state and a blackhole (engine.c), the hold state
+ * (hold.c), the delivery facts and the ladder (timeline.c).
  * Single-threaded (the engine's thread).
  */
 #ifndef FL_FLOW_H
@@ -24,19 +28,6 @@ struct fl_endpoint {
 	uint16_t port;
 };
 
-/* One segment as the ladder shows it. */
-struct fl_pkt_rec {
-	uint64_t t_ns;
-	uint32_t seq, ack, len;
-	uint8_t dir, flags;
-	int16_t rule;        /* rule index, -1 none */
-	uint8_t verdict;     /* enum fl_verdict */
-};
-
-/* Segments kept per flow for the ladder: the first and the last ones. */
-#define FL_FLOW_LOG_HEAD 40
-#define FL_FLOW_LOG_TAIL 40
-
 struct fl_flow {
 	uint32_t id;                 /* 1-based, in order of first packet */
 	struct fl_endpoint ep[2];    /* [0] client, [1] server */
@@ -47,29 +38,9 @@ struct fl_flow {
 	uint64_t faults;             /* segments a rule acted on */
 	uint64_t first_ns, last_ns;  /* relative to the run's start */
 	uint8_t flags_seen[2];       /* union of flags each side sent */
-	uint64_t fin_ns[2], rst_ns[2]; /* first FIN / RST each side got through
-					  (relative, never 0 once seen) */
-	/* Liveness, for dead-peer (per direction, relative times, never 0
-	 * once seen): */
-	uint64_t arrived_ns[2];      /* last segment that reached its receiver */
-	uint64_t lost_ns;            /* last segment a rule dropped (either way) */
-	uint32_t snd_max[2];         /* highest relative seq + len sent */
-	int snd_max_known[2];
-	uint32_t data_max[2];        /* the same without FINs */
-	uint32_t acked[2];           /* highest relative ack that arrived */
-	int acked_known[2];
-	uint16_t last_win[2];        /* window field of the last arrival */
-	uint32_t ka_probes[2];       /* keepalive probes sent (seq snd_max-1,
-					no data, while the peer's window is open) */
 	enum fl_side target_side;    /* FL_SIDE_CLIENT/_SERVER/_BOTH (a proxy
 					and its backend in the target), or
 					_ANY (unknown, or neither) */
-	int blackholed;              /* rule index + 1 of the blackhole, or 0 */
-	struct fl_flow_match fm;     /* matcher state (hits/draws live in the
-					flow's own allocation) */
-	struct fl_pkt_rec *log;      /* up to HEAD + TAIL records, owned */
-	uint64_t nlog;               /* records ever logged */
-	uint32_t logcap;             /* records log has room for */
 };
 
 /* 1 if side dir (FL_DIR_C2S: the client) of f is the target's socket. */
@@ -80,21 +51,10 @@ static inline int fl_flow_target_dir(const struct fl_flow *f, int dir)
 	       (f->target_side == FL_SIDE_SERVER && dir == FL_DIR_S2C);
 }
 
-/* Remembers a segment for the ladder.  The room grows with the flow (a
- * short connection keeps a few records, not HEAD + TAIL): at most three
- * allocations in a flow's life, none once it holds HEAD + TAIL. */
-void fl_flow_log(struct fl_flow *f, const struct fl_pkt_rec *r);
-/* Calls fn for the logged segments in time order; returns how many
- * records in the middle were not kept. */
-uint64_t fl_flow_log_walk(const struct fl_flow *f,
-			  void (*fn)(void *ctx, const struct fl_pkt_rec *r),
-			  void *ctx);
-
 struct fl_flow_table;
 
-/* Returns a new table for rulesets of nrules rules; free with
- * fl_flow_table_free(). */
-struct fl_flow_table *fl_flow_table_new(size_t nrules);
+/* Returns a new, empty table, or NULL; free with fl_flow_table_free(). */
+struct fl_flow_table *fl_flow_table_new(void);
 void fl_flow_table_free(struct fl_flow_table *t);
 
 /*

@@ -73,6 +73,7 @@ static int analyse(const struct fl_run_facts *f, uint32_t id,
 		   struct fl_dead_peer *d)
 {
 	const struct fl_flow *fl = f->flows ? fl_flow_get(f->flows, id) : NULL;
+	const struct fl_flow_facts *ff = fl_timeline_facts(f->timeline, id);
 	size_t first = f->ncalls, from;
 	int t, p;
 
@@ -84,16 +85,16 @@ static int analyse(const struct fl_run_facts *f, uint32_t id,
 	p = !t;
 	/* The peer was heard, then a rule lost segments, and the peer
 	 * neither closed nor reset. */
-	if (!fl->arrived_ns[p] || fl->lost_ns <= fl->arrived_ns[p] ||
-	    fl->fin_ns[p] || fl->rst_ns[p] || fl->rst_ns[t])
+	if (!ff->arrived_ns[p] || ff->lost_ns <= ff->arrived_ns[p] ||
+	    ff->fin_ns[p] || ff->rst_ns[p] || ff->rst_ns[t])
 		return 0;
 	memset(d, 0, sizeof(*d));
 	d->silent = 1;
-	d->since_ns = fl->arrived_ns[p];
-	d->probes = fl->ka_probes[t];
-	if (fl->snd_max_known[t] && fl->acked_known[p] &&
-	    (int32_t)(fl->data_max[t] - fl->acked[p]) > 0)
-		d->unacked = fl->data_max[t] - fl->acked[p];
+	d->since_ns = ff->arrived_ns[p];
+	d->probes = ff->ka_probes[t];
+	if (ff->snd_max_known[t] && ff->acked_known[p] &&
+	    (int32_t)(ff->data_max[t] - ff->acked[p]) > 0)
+		d->unacked = ff->data_max[t] - ff->acked[p];
 	d->keepalive = d->keepidle = d->keepintvl = d->keepcnt = -1;
 	d->user_timeout_ms = -1;
 	d->fd = -1;

@@ -148,7 +148,7 @@ static struct m_ladder *ladder_build(const struct fl_run_facts *f,
 
 	if (!l)
 		return NULL;
-	l->skipped = fl_flow_log_walk(fl, rung_pkt, l);
+	l->skipped = fl_timeline_ladder_walk(f->timeline, fl->id, rung_pkt, l);
 	for (size_t i = 0; i < f->ncalls; i++)
 		if (f->calls[i].flow == fl->id)
 			rung_add(l, &(struct rung){.t_ns = f->calls[i].t_ns,

@@ -677,6 +677,7 @@ int fl_run(struct fl_run_opts o)
 			.rs = r.rs, .trace = r.trace,
 			.observe = observe_segment, .observe_ctx = &r});
 	ecfg.sink_ctx = r.tl;
+	r.facts.timeline = r.tl;
 	if (ret < 0) {
 		if (!err[0])
 			snprintf(err, sizeof(err), "out of memory");

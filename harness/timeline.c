@@ -1,12 +1,17 @@
 /*
  * timeline.c - the one sink of the engine's segment events: the trace
  * line, the flow's ladder record and its delivery facts, then the
- * observer; see timeline.h.
+ * observer; and the per-flow records those two are kept in; see
+ * timeline.h.
  *
  * The engine hands over what it did (struct fl_seg_event); what that
  * means for the checks (a segment's fate, whether it is a keepalive
  * probe, the highest sequence number sent) is worked out here, once per
  * segment, from the event's enums and numbers.
+ *
+ * A flow's record is allocated when its first segment is recorded and
+ * found by id from then on (an array of pointers in id order, grown by
+ * doubling), so a pointer to it stays valid as long as the timeline.
  *
  * Single-threaded (the engine's thread).
  */
@@ -19,11 +24,24 @@
 #include "timeline.h"
 #include "trace.h"
 
+/* One flow's record: its facts and its ladder. */
+struct flow_rec {
+	struct fl_flow_facts facts;
+	struct fl_pkt_rec *log; /* up to HEAD + TAIL records */
+	uint64_t nlog;          /* records ever logged */
+	uint32_t logcap;        /* records log has room for */
+};
+
 struct fl_timeline {
 	struct fl_timeline_cfg cfg;
 	char **rule_names; /* "file:line" per rule */
 	size_t nrules;
+	struct flow_rec **flows; /* [id - 1], NULL: nothing recorded yet */
+	size_t nflows;           /* room in flows */
 };
+
+/* The facts of a flow with no record. */
+static const struct fl_flow_facts no_facts;
 
 /* The trace's names of a segment's sender, by FL_DIR_*. */
 static const char *const side_names[2] = {"client", "server"};
@@ -60,6 +78,12 @@ void fl_timeline_free(struct fl_timeline *tl)
 {
 	if (!tl)
 		return;
+	for (size_t i = 0; i < tl->nflows; i++) {
+		if (tl->flows[i])
+			free(tl->flows[i]->log);
+		free(tl->flows[i]);
+	}
+	free(tl->flows);
 	if (tl->rule_names)
 		for (size_t i = 0; i < tl->nrules; i++)
 			free(tl->rule_names[i]);
@@ -73,6 +97,121 @@ const char *fl_timeline_rule_name(const struct fl_timeline *tl, int i)
 		return NULL;
 	return tl->rule_names[i];
 }
+
+/* ---- the per-flow records ---- */
+
+static const struct flow_rec *rec_find(const struct fl_timeline *tl,
+				       uint32_t id)
+{
+	if (!tl || id == 0 || id > tl->nflows)
+		return NULL;
+	return tl->flows[id - 1];
+}
+
+/* Flow id's record, made when absent; NULL for id 0 or out of memory. */
+static struct flow_rec *rec_get(struct fl_timeline *tl, uint32_t id)
+{
+	if (id == 0)
+		return NULL;
+	if (id > tl->nflows) {
+		size_t cap = tl->nflows ? tl->nflows * 2 : 64;
+		struct flow_rec **v;
+
+		while (cap < id)
+			cap *= 2;
+		v = realloc(tl->flows, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		for (size_t i = tl->nflows; i < cap; i++)
+			v[i] = NULL;
+		tl->flows = v;
+		tl->nflows = cap;
+	}
+	if (!tl->flows[id - 1])
+		tl->flows[id - 1] = calloc(1, sizeof(struct flow_rec));
+	return tl->flows[id - 1];
+}
+
+const struct fl_flow_facts *fl_timeline_facts(const struct fl_timeline *tl,
+					      uint32_t id)
+{
+	const struct flow_rec *fr = rec_find(tl, id);
+
+	return fr ? &fr->facts : &no_facts;
+}
+
+struct fl_flow_facts *fl_timeline_facts_edit(struct fl_timeline *tl,
+					     uint32_t id)
+{
+	struct flow_rec *fr = rec_get(tl, id);
+
+	return fr ? &fr->facts : NULL;
+}
+
+/* The log's room: a few records, then the head, then head and tail; so a
+ * short connection keeps a few records, not HEAD + TAIL. */
+#define LOG_FIRST 8u
+
+static int ladder_add(struct flow_rec *fr, const struct fl_pkt_rec *r)
+{
+	uint64_t i = fr->nlog;
+
+	if (i >= fr->logcap && fr->logcap < FL_LADDER_HEAD + FL_LADDER_TAIL) {
+		uint32_t cap = fr->logcap < LOG_FIRST ? LOG_FIRST
+			       : fr->logcap < FL_LADDER_HEAD
+				       ? FL_LADDER_HEAD
+				       : FL_LADDER_HEAD + FL_LADDER_TAIL;
+		struct fl_pkt_rec *v = realloc(fr->log, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM; /* not logged: the ladder misses it */
+		fr->log = v;
+		fr->logcap = cap;
+	}
+	fr->nlog++;
+	if (i < FL_LADDER_HEAD)
+		fr->log[i] = *r;
+	else
+		fr->log[FL_LADDER_HEAD + (i - FL_LADDER_HEAD) % FL_LADDER_TAIL] = *r;
+	return 0;
+}
+
+int fl_timeline_ladder_add(struct fl_timeline *tl, uint32_t id,
+			   const struct fl_pkt_rec *r)
+{
+	struct flow_rec *fr;
+
+	if (id == 0)
+		return -EINVAL;
+	fr = rec_get(tl, id);
+	return fr ? ladder_add(fr, r) : -ENOMEM;
+}
+
+uint64_t fl_timeline_ladder_walk(const struct fl_timeline *tl, uint32_t id,
+				 void (*fn)(void *ctx, const struct fl_pkt_rec *r),
+				 void *ctx)
+{
+	const struct flow_rec *fr = rec_find(tl, id);
+	uint64_t n, tail, start;
+
+	if (!fr || !fr->log)
+		return 0;
+	n = fr->nlog;
+	for (uint64_t i = 0; i < n && i < FL_LADDER_HEAD; i++)
+		fn(ctx, &fr->log[i]);
+	if (n <= FL_LADDER_HEAD)
+		return 0;
+	tail = n - FL_LADDER_HEAD;
+	if (tail > FL_LADDER_TAIL)
+		tail = FL_LADDER_TAIL;
+	start = n - tail; /* first kept index of the tail */
+	for (uint64_t i = start; i < n; i++)
+		fn(ctx, &fr->log[FL_LADDER_HEAD +
+				 (i - FL_LADDER_HEAD) % FL_LADDER_TAIL]);
+	return n - FL_LADDER_HEAD - tail;
+}
+
+/* ---- recording a segment ---- */
 
 /* The trace's pkt line: the segment as it arrived, at the time it was
  * read; a segment held only to keep its direction's order says so. */
@@ -112,7 +251,7 @@ static void trace_line(struct fl_timeline *tl, const struct fl_seg_event *ev,
  * tcp_xmit_probe_skb): a keepalive when the peer's window is open, a
  * zero-window probe when it is shut.
  */
-static void note_liveness(struct fl_flow *f, const struct fl_seg_event *ev)
+static void note_liveness(struct fl_flow_facts *fa, const struct fl_seg_event *ev)
 {
 	enum fl_fate fate = fl_verdict_fate(ev->verdict);
 	int d = ev->dir;
@@ -120,52 +259,67 @@ static void note_liveness(struct fl_flow *f, const struct fl_seg_event *ev)
 		       !!(ev->flags & FL_TCP_FIN);
 
 	/* A zero-window probe looks the same: not counted. */
-	if (ev->flags == FL_TCP_ACK && ev->len <= 1 && f->snd_max_known[d] &&
-	    ev->rseq == f->snd_max[d] - 1 &&
-	    !(f->arrived_ns[!d] && f->last_win[!d] == 0))
-		f->ka_probes[d]++;
-	if (!f->snd_max_known[d] || (int32_t)(end - f->snd_max[d]) > 0) {
-		f->snd_max[d] = end;
-		f->snd_max_known[d] = 1;
+	if (ev->flags == FL_TCP_ACK && ev->len <= 1 && fa->snd_max_known[d] &&
+	    ev->rseq == fa->snd_max[d] - 1 &&
+	    !(fa->arrived_ns[!d] && fa->last_win[!d] == 0))
+		fa->ka_probes[d]++;
+	if (!fa->snd_max_known[d] || (int32_t)(end - fa->snd_max[d]) > 0) {
+		fa->snd_max[d] = end;
+		fa->snd_max_known[d] = 1;
 	}
 	end -= !!(ev->flags & FL_TCP_FIN);
-	if ((int32_t)(end - f->data_max[d]) > 0)
-		f->data_max[d] = end;
+	if ((int32_t)(end - fa->data_max[d]) > 0)
+		fa->data_max[d] = end;
 	if (ev->delivered || fate == FL_FATE_CHANGED) {
-		f->arrived_ns[d] = ev->t_ns;
-		f->last_win[d] = ev->win;
+		fa->arrived_ns[d] = ev->t_ns;
+		fa->last_win[d] = ev->win;
 		if ((ev->flags & FL_TCP_ACK) &&
-		    (!f->acked_known[d] ||
-		     (int32_t)(ev->rack - f->acked[d]) > 0)) {
-			f->acked[d] = ev->rack;
-			f->acked_known[d] = 1;
+		    (!fa->acked_known[d] ||
+		     (int32_t)(ev->rack - fa->acked[d]) > 0)) {
+			fa->acked[d] = ev->rack;
+			fa->acked_known[d] = 1;
 		}
 	} else if (fate == FL_FATE_LOST) {
-		f->lost_ns = ev->t_ns;
+		fa->lost_ns = ev->t_ns;
 	}
 }
 
 /* The first FIN and RST each side got through to its peer (not the ones a
  * rule dropped or changed, nor the engine's own), for the checks'
  * CLOSE_WAIT timing. */
-static void note_delivery(struct fl_flow *f, const struct fl_seg_event *ev)
+static void note_delivery(struct fl_flow_facts *fa,
+			  const struct fl_seg_event *ev)
 {
 	if (!ev->delivered || ev->forged)
 		return;
-	if ((ev->flags & FL_TCP_FIN) && !f->fin_ns[ev->dir])
-		f->fin_ns[ev->dir] = ev->t_ns;
-	if ((ev->flags & FL_TCP_RST) && !f->rst_ns[ev->dir])
-		f->rst_ns[ev->dir] = ev->t_ns;
+	if ((ev->flags & FL_TCP_FIN) && !fa->fin_ns[ev->dir])
+		fa->fin_ns[ev->dir] = ev->t_ns;
+	if ((ev->flags & FL_TCP_RST) && !fa->rst_ns[ev->dir])
+		fa->rst_ns[ev->dir] = ev->t_ns;
+}
+
+/* The blackhole that took the flow: the rule of the first segment a
+ * blackhole rule dropped (the engine drops every later one by it). */
+static void note_blackhole(const struct fl_timeline *tl,
+			   struct fl_flow_facts *fa,
+			   const struct fl_seg_event *ev)
+{
+	if (!fa->blackholed && ev->verdict == FL_V_DROP && ev->rule >= 0 &&
+	    (size_t)ev->rule < tl->nrules &&
+	    tl->cfg.rs->rules[ev->rule].action == FL_ACT_BLACKHOLE)
+		fa->blackholed = ev->rule + 1;
 }
 
 void fl_timeline_segment(void *ctx, const struct fl_seg_event *ev)
 {
 	struct fl_timeline *tl = ctx;
-	struct fl_flow *f = ev->f;
 	/* The trace and the ladder show an ack only where ACK says it is. */
 	uint32_t ack = (ev->flags & FL_TCP_ACK) ? ev->rack : 0;
 
-	if (f) {
+	if (ev->f) {
+		/* Out of memory for a new flow's record: traced, but its
+		 * ladder and facts stay empty. */
+		struct flow_rec *fr = rec_get(tl, ev->f->id);
 		struct fl_pkt_rec rec = {
 			.t_ns = ev->read_ns,
 			.seq = ev->rseq,
@@ -179,10 +333,13 @@ void fl_timeline_segment(void *ctx, const struct fl_seg_event *ev)
 		};
 
 		trace_line(tl, ev, ack);
-		fl_flow_log(f, &rec);
-		if (!ev->forged)
-			note_liveness(f, ev);
-		note_delivery(f, ev);
+		if (fr) {
+			ladder_add(fr, &rec);
+			if (!ev->forged)
+				note_liveness(&fr->facts, ev);
+			note_delivery(&fr->facts, ev);
+			note_blackhole(tl, &fr->facts, ev);
+		}
 	}
 	/* The observer (states) reads none of the facts above: it is told
 	 * last, so what it sees is already on the record. */

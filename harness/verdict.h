@@ -74,9 +74,9 @@ enum fl_forged {
  * 0 but t_ns, now, and rule, -1).
  */
 struct fl_seg_event {
-	struct fl_flow *f;      /* its flow: the sink records the segment in
-				   it (the ladder, the delivery facts); an
-				   observer after the sink only reads it */
+	const struct fl_flow *f; /* its flow (identity and counters): the
+				   sink records the segment under its id
+				   (the ladder, the delivery facts) */
 	int dir;                /* FL_DIR_*: its sender */
 	uint8_t flags;
 	uint16_t win;           /* its window field, as sent (unscaled) */

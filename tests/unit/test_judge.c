@@ -1,8 +1,9 @@
 /*
  * test_judge.c - the judgement (harness/checks*.c) from synthetic facts:
  * each check of rules/checks.def judged on a struct fl_run_facts built by
- * hand (a flow table, socket calls as the shim reports them, segments in
- * a flow's log, TCP states from segments, the processes' exits), where it
+ * hand (a flow table, each flow's delivery facts and ladder in a timeline,
+ * socket calls as the shim reports them, TCP states from segments, the
+ * processes' exits), where it
  * must hold, where it must fail, and where it cannot be judged; and the
  * reports (harness/report.c) written from such facts.  No root, no
  * kernel, no sandbox.  Single-threaded.
@@ -26,6 +27,7 @@
 #include "report.h"
 #include "rules.h"
 #include "states.h"
+#include "timeline.h"
 
 #define MS 1000000ull
 enum { C = FL_DIR_C2S, S = FL_DIR_S2C };
@@ -35,6 +37,7 @@ enum { PID = 100, LFD = 3 };
 struct world {
 	struct fl_ruleset *rs;
 	struct fl_flow_table *flows;
+	struct fl_timeline *tl; /* the flows' facts and ladders */
 	struct fl_states *states;
 	struct fl_call calls[64];
 	struct fl_run_facts f;
@@ -58,10 +61,12 @@ static void world(const char *rules)
 	cr_assert_eq(fl_rules_parse(w.rs, "t.rules", rules, strlen(rules), &d), 0,
 		     "%s", d.buf ? d.buf : "");
 	fl_diag_free(&d);
-	w.flows = fl_flow_table_new(w.rs->nrules);
+	w.flows = fl_flow_table_new();
+	cr_assert_eq(fl_timeline_new(&w.tl, &(struct fl_timeline_cfg){.rs = w.rs}), 0);
 	cr_assert_eq(fl_states_new(&w.states, NULL), 0);
 	w.f.rs = w.rs;
 	w.f.flows = w.flows;
+	w.f.timeline = w.tl;
 	w.f.states = w.states;
 	w.f.calls = w.calls;
 	w.f.shim_loaded = w.f.shim_wanted = 1;
@@ -81,8 +86,11 @@ static void world_free(void)
 	free(w.res);
 	free(w.dead);
 	fl_states_free(w.states);
+	fl_timeline_free(w.tl);
 	fl_flow_table_free(w.flows);
 	fl_ruleset_free(w.rs);
+	/* A test may free its world before the suite's fini does. */
+	memset(&w, 0, sizeof(w));
 }
 
 /* A new flow 127.0.0.1:40000+n -> 127.0.0.1:7000 whose server is the
@@ -102,7 +110,17 @@ static struct fl_flow *flow(void)
 	return fl;
 }
 
-/* A segment in fl's log (what the ladder and the wire checks read). */
+/* fl's delivery facts, to write by hand (what the timeline writes from
+ * the segments in a run). */
+static struct fl_flow_facts *facts(const struct fl_flow *fl)
+{
+	struct fl_flow_facts *ff = fl_timeline_facts_edit(w.tl, fl->id);
+
+	cr_assert_not_null(ff);
+	return ff;
+}
+
+/* A segment on fl's ladder (what the report and the wire checks read). */
 static void logseg(struct fl_flow *fl, uint64_t t, int dir, uint8_t flags,
 		   uint32_t len, enum fl_verdict v, int rule)
 {
@@ -110,7 +128,7 @@ static void logseg(struct fl_flow *fl, uint64_t t, int dir, uint8_t flags,
 			       .flags = flags, .rule = (int16_t)rule,
 			       .verdict = v};
 
-	fl_flow_log(fl, &r);
+	cr_assert_eq(fl_timeline_ladder_add(w.tl, fl->id, &r), 0);
 }
 
 /* A call of the target's, on fd, at t ms; flow 0: none. */
@@ -264,7 +282,7 @@ static void eof_world(const char *rules, uint64_t close_ms)
 
 	world(rules);
 	fl = flow();
-	fl->fin_ns[C] = 1000 * MS;
+	facts(fl)->fin_ns[C] = 1000 * MS;
 	accepted(10, 5, 1);
 	call(1000, FL_FN_READ, 5, 0, 1);
 	if (close_ms)
@@ -364,7 +382,7 @@ static void abort_world(uint32_t unsent, uint32_t late)
 
 	world("expect no-abort-loss\n");
 	fl = flow();
-	fl->rst_ns[S] = 1000 * MS;
+	facts(fl)->rst_ns[S] = 1000 * MS;
 	accepted(10, 5, 1);
 	k = call(1000, FL_FN_CLOSE, 5, 0, 1);
 	k->flags = FL_EVF_LINGER | FL_EVF_UNSENT | FL_EVF_UNREAD;
@@ -401,7 +419,7 @@ Test(judge, no_unread_close)
 	accepted(10, 5, 1);
 	k = call(1000, FL_FN_CLOSE, 5, 0, 1);
 	k->flags = FL_EVF_UNREAD;
-	fl->fin_ns[S] = 1000 * MS;
+	facts(fl)->fin_ns[S] = 1000 * MS;
 	HOLDS(judge("no-unread-close"));
 	world_free();
 	/* Unread bytes at the close, and the RST that followed. */
@@ -411,7 +429,7 @@ Test(judge, no_unread_close)
 	k = call(1000, FL_FN_CLOSE, 5, 0, 1);
 	k->flags = FL_EVF_UNREAD;
 	k->unread = 7;
-	fl->rst_ns[S] = 1000 * MS;
+	facts(fl)->rst_ns[S] = 1000 * MS;
 	FAILS(judge("no-unread-close"));
 	SAYS(&w.res[0], "close() at 1.000s with 7 unread bytes on pid 100 fd 5");
 	world_free();
@@ -423,7 +441,7 @@ Test(judge, no_unread_close)
 	call(1000, FL_FN_CLOSE, 5, 0, 1)->flags = FL_EVF_UNREAD;
 	logseg(fl, 1010 * MS, C, FL_TCP_ACK | FL_TCP_PSH, 40, FL_V_PASS, -1);
 	logseg(fl, 1011 * MS, S, FL_TCP_RST, 0, FL_V_PASS, -1);
-	fl->rst_ns[S] = 1011 * MS;
+	facts(fl)->rst_ns[S] = 1011 * MS;
 	FAILS(judge("no-unread-close"));
 	SAYS(&w.res[0], "40 bytes from the peer arrived after the close");
 }
@@ -436,7 +454,7 @@ static void leak_world(uint64_t close_ms)
 
 	world("expect no-fd-leak\n");
 	fl = flow();
-	fl->fin_ns[C] = 500 * MS;
+	facts(fl)->fin_ns[C] = 500 * MS;
 	accepted(10, 5, 1);
 	if (close_ms)
 		call(close_ms, FL_FN_CLOSE, 5, 0, 1);
@@ -496,8 +514,8 @@ static void cw_world(uint64_t fin_ms)
 
 	world("expect no-close-wait 500ms\n");
 	fl = flow();
-	fl->fin_ns[C] = 1000 * MS;
-	fl->fin_ns[S] = fin_ms * MS;
+	facts(fl)->fin_ns[C] = 1000 * MS;
+	facts(fl)->fin_ns[S] = fin_ms * MS;
 	accepted(10, 5, 1);
 	call(1000, FL_FN_READ, 5, 0, 1);
 }
@@ -529,8 +547,8 @@ static void dead_world(uint64_t close_ms)
 
 	world("expect dead-peer 2s\n");
 	fl = flow();
-	fl->arrived_ns[C] = 1000 * MS;
-	fl->lost_ns = 1500 * MS;
+	facts(fl)->arrived_ns[C] = 1000 * MS;
+	facts(fl)->lost_ns = 1500 * MS;
 	accepted(10, 5, 1);
 	if (close_ms)
 		call(close_ms, FL_FN_CLOSE, 5, 0, 1);
@@ -561,15 +579,15 @@ Test(judge, resets)
 
 	world("expect resets <= 0\n");
 	fl = flow();
-	fl->rst_ns[C] = 1000 * MS; /* the peer's: not the target's */
+	facts(fl)->rst_ns[C] = 1000 * MS; /* the peer's: not the target's */
 	fl = flow();
-	fl->rst_ns[S] = 10500 * MS; /* after the stop: the stop's */
+	facts(fl)->rst_ns[S] = 10500 * MS; /* after the stop: the stop's */
 	HOLDS(judge("resets <= 0"));
 	world_free();
 	world("expect resets <= 0\n");
 	flow();
 	fl = flow();
-	fl->rst_ns[S] = 1000 * MS;
+	facts(fl)->rst_ns[S] = 1000 * MS;
 	FAILS(judge("resets <= 0"));
 	SAYS(&w.res[0], "1 connection reset by the target (at most 0 allowed): "
 			"flow 2 (127.0.0.1:40001 -> 127.0.0.1:7000): the target's "
@@ -679,6 +697,35 @@ Test(judge, undecided_while_a_window_is_open)
 	cr_assert_eq(fl_checks_undecided(&w.f, 1600 * MS, why, sizeof(why)), 0);
 }
 
+/* A flow a rule acted on whose FIN is not yet acknowledged: its
+ * retransmission may still get through, unless a blackhole took the
+ * flow, or the FIN is acknowledged. */
+Test(judge, undecided_while_a_faulted_flow_is_mid_teardown)
+{
+	char why[160];
+	struct fl_flow *fl;
+
+	world("drop from client flags FIN times 1\n");
+	w.f.stop_ns = 0;
+	fl = flow();
+	fl->faults = 1;
+	fl->flags_seen[C] = FL_TCP_FIN | FL_TCP_ACK;
+	facts(fl)->snd_max[C] = 2;
+	facts(fl)->snd_max_known[C] = 1;
+	cr_assert_eq(fl_checks_undecided(&w.f, 1000 * MS, why, sizeof(why)),
+		     1021 * MS, "20ms on, and 1ms past it");
+	cr_assert_str_eq(why, "flow 1 is still mid-teardown (a FIN not yet "
+			      "acknowledged)");
+	facts(fl)->blackholed = 1;
+	cr_assert_eq(fl_checks_undecided(&w.f, 1000 * MS, why, sizeof(why)), 0,
+		     "blackholed: nothing will get through (%s)", why);
+	facts(fl)->blackholed = 0;
+	facts(fl)->acked[S] = 2;
+	facts(fl)->acked_known[S] = 1;
+	cr_assert_eq(fl_checks_undecided(&w.f, 1000 * MS, why, sizeof(why)), 0,
+		     "acknowledged (%s)", why);
+}
+
 /* ---- the report of those facts (harness/report.c) ---- */
 
 static json_object *jget(json_object *o, const char *key)
@@ -713,8 +760,8 @@ Test(judge, report_from_the_same_facts)
 		struct fl_flow *f1 = flow();
 		struct timespec ms = {0, 2000000};
 
-		f1->fin_ns[C] = 1000 * MS;
-		f1->fin_ns[S] = 2500 * MS;
+		facts(f1)->fin_ns[C] = 1000 * MS;
+		facts(f1)->fin_ns[S] = 2500 * MS;
 		accepted(10, 5, 1);
 		call(1000, FL_FN_READ, 5, 0, 1);
 		/* The server's states: to CLOSE_WAIT before faultline's

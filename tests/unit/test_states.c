@@ -306,7 +306,7 @@ Test(states, fin_that_acknowledges_the_peers_is_a_passive_close)
 
 static struct fl_flow_table *one_flow(struct fl_flow **f)
 {
-	struct fl_flow_table *t = fl_flow_table_new(0);
+	struct fl_flow_table *t = fl_flow_table_new();
 	struct fl_endpoint c = {.family = AF_INET, .addr = {127, 0, 0, 1},
 				.port = 40000};
 	struct fl_endpoint sv = {.family = AF_INET, .addr = {127, 0, 0, 1},

@@ -3,12 +3,14 @@
  * sink, without a kernel or an engine: hand-made segment events go in,
  * and what comes out is compared with what they say: the trace's pkt
  * lines (to a file, by a fake clock), the flow's ladder records, its
- * delivery and liveness facts, and the observer's events (every one,
- * batch ends too, in order, after the rest was recorded).
+ * delivery and liveness facts (the timeline's own, per flow id), and the
+ * observer's events (every one, batch ends too, in order, after the rest
+ * was recorded).
  *
  * Single-threaded, as the timeline.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +33,35 @@ static struct fl_ruleset *rs;
 static struct fl_timeline *tl;
 static struct fl_trace *trace;
 static struct fl_flow flow;
+static struct fl_flow other = {.id = 200}; /* a second flow, past the
+					     records' first room */
 static char path[64];
 static uint64_t fake_now;
 
 /* What the observer was told, one word per event ("/" a batch end), and
  * how many ladder records the flow held when it was. */
 static char oblog[4096];
+
+static void count_one(void *ctx, const struct fl_pkt_rec *r)
+{
+	(void)r;
+	++*(uint64_t *)ctx;
+}
+
+/* Segments on flow id's ladder, kept or not. */
+static uint64_t ladder_len(uint32_t id)
+{
+	uint64_t n = 0, skipped;
+
+	skipped = fl_timeline_ladder_walk(tl, id, count_one, &n);
+	return n + skipped;
+}
+
+/* The test flow's facts. */
+static const struct fl_flow_facts *facts(void)
+{
+	return fl_timeline_facts(tl, flow.id);
+}
 
 static uint64_t now_fn(void *ctx)
 {
@@ -53,12 +78,13 @@ static void observe(void *ctx, const struct fl_seg_event *ev)
 		snprintf(oblog + n, sizeof(oblog) - n, "%s/", n ? " " : "");
 		return;
 	}
-	cr_assert_eq(ev->f, &flow, "the event is forwarded as it came");
+	cr_assert(ev->f == &flow || ev->f == &other,
+		  "the event is forwarded as it came");
 	/* Told last: its segment is already on the ladder. */
 	snprintf(oblog + n, sizeof(oblog) - n, "%s%s@%llu#%llu", n ? " " : "",
 		 fl_verdict_name(ev->verdict),
 		 (unsigned long long)(ev->t_ns / MS),
-		 (unsigned long long)ev->f->nlog);
+		 (unsigned long long)ladder_len(ev->f->id));
 }
 
 /* A timeline for rules text (file "t"), with a trace unless no_trace. */
@@ -120,7 +146,6 @@ static void stop(void)
 	}
 	fl_timeline_free(tl);
 	fl_ruleset_free(rs);
-	free(flow.log);
 	tl = NULL;
 	rs = NULL;
 }
@@ -183,7 +208,7 @@ static const char *ladder(void)
 	static char buf[4096];
 
 	buf[0] = 0;
-	cr_assert_eq(fl_flow_log_walk(&flow, ladder_word, buf), 0);
+	cr_assert_eq(fl_timeline_ladder_walk(tl, flow.id, ladder_word, buf), 0);
 	return buf;
 }
 
@@ -263,8 +288,8 @@ Test(timeline, an_ack_only_where_ACK_says)
 			 "\"ack\":0,\"len\":0,\"win\":100,\"verdict\":\"pass\","
 			 "\"rule\":null}\n");
 	cr_assert_str_eq(ladder(), "c:SYN 0+0 a0 pass@1");
-	cr_assert_eq(flow.acked_known[C], 0, "no ACK: nothing acknowledged");
-	cr_assert_eq(flow.snd_max[C], 1, "the SYN takes one number");
+	cr_assert_eq(facts()->acked_known[C], 0, "no ACK: nothing acknowledged");
+	cr_assert_eq(facts()->snd_max[C], 1, "the SYN takes one number");
 	stop();
 }
 
@@ -273,7 +298,7 @@ Test(timeline, without_a_trace_the_ladder_and_facts_still)
 	start("", 1);
 	seg(S, FIN | ACK, 1, 1, 0, 64, FL_V_PASS, -1, 4, 0);
 	cr_assert_str_eq(ladder(), "s:FIN,ACK 1+0 a1 pass@4");
-	cr_assert_eq(flow.fin_ns[S], (4 * MS) | 1);
+	cr_assert_eq(facts()->fin_ns[S], (4 * MS) | 1);
 	cr_assert_str_eq(oblog, "pass@4#1");
 	stop();
 }
@@ -290,23 +315,23 @@ Test(timeline, delivered_fins_and_rsts)
 
 	start("", 1);
 	event(&forged);
-	cr_assert_eq(flow.rst_ns[C], 0, "the engine's RST is not the client's");
-	cr_assert_eq(flow.arrived_ns[C], 0, "nor says the client is alive");
-	cr_assert_eq(flow.snd_max_known[C], 0);
+	cr_assert_eq(facts()->rst_ns[C], 0, "the engine's RST is not the client's");
+	cr_assert_eq(facts()->arrived_ns[C], 0, "nor says the client is alive");
+	cr_assert_eq(facts()->snd_max_known[C], 0);
 	cr_assert_str_eq(ladder(), "c:RST 3+0 a0 inject@1", "but it is logged");
 	seg(C, FIN | ACK, 1, 1, 0, 63, FL_V_DROP, -1, 2, 0);
-	cr_assert_eq(flow.fin_ns[C], 0, "a dropped FIN did not get through");
-	cr_assert_eq(flow.lost_ns, (2 * MS) | 1, "but was lost then");
+	cr_assert_eq(facts()->fin_ns[C], 0, "a dropped FIN did not get through");
+	cr_assert_eq(facts()->lost_ns, (2 * MS) | 1, "but was lost then");
 	seg(C, FIN | ACK, 1, 1, 0, 63, FL_V_REWRITE, -1, 3, 0);
-	cr_assert_eq(flow.fin_ns[C], 0, "nor a changed one");
-	cr_assert_eq(flow.arrived_ns[C], (3 * MS) | 1, "which still arrived");
+	cr_assert_eq(facts()->fin_ns[C], 0, "nor a changed one");
+	cr_assert_eq(facts()->arrived_ns[C], (3 * MS) | 1, "which still arrived");
 	seg(C, FIN | ACK, 1, 1, 0, 63, FL_V_DELAY, -1, 4, 30);
-	cr_assert_eq(flow.fin_ns[C], (34 * MS) | 1, "a held one when released");
+	cr_assert_eq(facts()->fin_ns[C], (34 * MS) | 1, "a held one when released");
 	seg(C, FIN | ACK, 1, 1, 0, 63, FL_V_PASS, -1, 40, 0);
-	cr_assert_eq(flow.fin_ns[C], (34 * MS) | 1, "the first one stays");
+	cr_assert_eq(facts()->fin_ns[C], (34 * MS) | 1, "the first one stays");
 	seg(S, RST | ACK, 1, 2, 0, 0, FL_V_PASS, -1, 41, 0);
-	cr_assert_eq(flow.rst_ns[S], (41 * MS) | 1);
-	cr_assert_eq(flow.fin_ns[S], 0);
+	cr_assert_eq(facts()->rst_ns[S], (41 * MS) | 1);
+	cr_assert_eq(facts()->fin_ns[S], 0);
 	stop();
 }
 
@@ -319,29 +344,119 @@ Test(timeline, liveness_and_keepalive_probes)
 	seg(C, SYN, 0, 0, 0, 64240, FL_V_PASS, -1, 1, 0);
 	seg(S, SYN | ACK, 0, 1, 0, 65160, FL_V_PASS, -1, 1, 0);
 	seg(C, PSH | ACK, 1, 1, 10, 63, FL_V_PASS, -1, 2, 0);
-	cr_assert_eq(flow.snd_max[C], 11);
-	cr_assert_eq(flow.data_max[C], 11);
-	cr_assert_eq(flow.acked[C], 1);
+	cr_assert_eq(facts()->snd_max[C], 11);
+	cr_assert_eq(facts()->data_max[C], 11);
+	cr_assert_eq(facts()->acked[C], 1);
 	seg(S, ACK, 1, 11, 0, 64, FL_V_PASS, -1, 3, 0);
-	cr_assert_eq(flow.acked[S], 11);
-	cr_assert_eq(flow.last_win[S], 64);
+	cr_assert_eq(facts()->acked[S], 11);
+	cr_assert_eq(facts()->last_win[S], 64);
 	/* An ack that goes back is not the highest. */
 	seg(S, ACK, 1, 6, 0, 64, FL_V_PASS, -1, 4, 0);
-	cr_assert_eq(flow.acked[S], 11);
+	cr_assert_eq(facts()->acked[S], 11);
 	/* Two keepalives from the client: seq snd_max - 1, no data. */
 	seg(C, ACK, 10, 1, 0, 63, FL_V_PASS, -1, 5, 0);
 	seg(C, ACK, 10, 1, 0, 63, FL_V_DROP, -1, 6, 0);
-	cr_assert_eq(flow.ka_probes[C], 2, "lost or not, each was sent");
-	cr_assert_eq(flow.arrived_ns[C], (5 * MS) | 1, "the lost one did not arrive");
-	cr_assert_eq(flow.lost_ns, (6 * MS) | 1);
+	cr_assert_eq(facts()->ka_probes[C], 2, "lost or not, each was sent");
+	cr_assert_eq(facts()->arrived_ns[C], (5 * MS) | 1, "the lost one did not arrive");
+	cr_assert_eq(facts()->lost_ns, (6 * MS) | 1);
 	/* Once the server's window is shut, the same segment is a
 	 * zero-window probe: not counted. */
 	seg(S, ACK, 1, 11, 0, 0, FL_V_PASS, -1, 7, 0);
 	seg(C, ACK, 10, 1, 0, 63, FL_V_PASS, -1, 8, 0);
-	cr_assert_eq(flow.ka_probes[C], 2);
+	cr_assert_eq(facts()->ka_probes[C], 2);
 	/* A FIN counts in snd_max, not in data_max. */
 	seg(C, FIN | ACK, 11, 1, 0, 63, FL_V_PASS, -1, 9, 0);
-	cr_assert_eq(flow.snd_max[C], 12);
-	cr_assert_eq(flow.data_max[C], 11);
+	cr_assert_eq(facts()->snd_max[C], 12);
+	cr_assert_eq(facts()->data_max[C], 11);
+	stop();
+}
+
+/* The blackhole that took the flow: the rule of its first drop by a
+ * blackhole rule; a drop by another rule is none, and it stays. */
+Test(timeline, the_blackhole_that_took_the_flow)
+{
+	start("drop from client flags FIN times 1\nblackhole from client data\n", 1);
+	seg(C, FIN | ACK, 1, 1, 0, 63, FL_V_DROP, 0, 1, 0);
+	cr_assert_eq(facts()->blackholed, 0, "a drop rule is no blackhole");
+	seg(C, PSH | ACK, 1, 1, 5, 63, FL_V_PASS, 1, 2, 0);
+	cr_assert_eq(facts()->blackholed, 0, "nothing dropped");
+	seg(C, PSH | ACK, 1, 1, 5, 63, FL_V_DROP, 1, 3, 0);
+	cr_assert_eq(facts()->blackholed, 2, "rule index + 1");
+	seg(C, FIN | ACK, 6, 1, 0, 63, FL_V_DROP, 0, 4, 0);
+	cr_assert_eq(facts()->blackholed, 2, "it stays");
+	stop();
+}
+
+/* Each flow's record is its own, by id; a flow with none reads as all
+ * zero, and so does every flow of no timeline. */
+Test(timeline, facts_and_ladders_per_flow_id)
+{
+	struct fl_seg_event ev = {
+		.f = &other, .dir = S, .flags = FIN | ACK, .rseq = 9, .rack = 4,
+		.delivered = 1, .verdict = FL_V_PASS, .rule = -1,
+		.read_ns = 5 * MS, .t_ns = (5 * MS) | 1,
+	};
+	static const struct fl_flow_facts zero;
+	const struct fl_flow_facts *before;
+	char buf[4096] = "";
+
+	start("", 1);
+	seg(C, FIN | ACK, 1, 1, 0, 63, FL_V_PASS, -1, 2, 0);
+	before = facts();
+	event(&ev);
+	cr_assert_eq(facts(), before, "a flow's facts stay where they are");
+	cr_assert_eq(facts()->fin_ns[C], (2 * MS) | 1);
+	cr_assert_eq(facts()->fin_ns[S], 0, "flow 200's FIN is not flow 3's");
+	cr_assert_eq(fl_timeline_facts(tl, 200)->fin_ns[S], (5 * MS) | 1);
+	cr_assert_eq(fl_timeline_facts(tl, 200)->fin_ns[C], 0);
+	cr_assert_eq(fl_timeline_ladder_walk(tl, 200, ladder_word, buf), 0);
+	cr_assert_str_eq(buf, "s:FIN,ACK 9+0 a4 pass@5");
+	cr_assert_str_eq(ladder(), "c:FIN,ACK 1+0 a1 pass@2");
+	cr_assert_eq(memcmp(fl_timeline_facts(tl, 4), &zero, sizeof(zero)), 0);
+	cr_assert_eq(memcmp(fl_timeline_facts(tl, 0), &zero, sizeof(zero)), 0);
+	cr_assert_eq(memcmp(fl_timeline_facts(tl, 100000), &zero, sizeof(zero)), 0);
+	cr_assert_eq(memcmp(fl_timeline_facts(NULL, 3), &zero, sizeof(zero)), 0);
+	buf[0] = 0;
+	cr_assert_eq(fl_timeline_ladder_walk(tl, 4, ladder_word, buf), 0);
+	cr_assert_eq(fl_timeline_ladder_walk(NULL, 3, ladder_word, buf), 0);
+	cr_assert_str_eq(buf, "", "no record, no rung");
+	/* By hand (a test's facts): the same record. */
+	cr_assert_null(fl_timeline_facts_edit(tl, 0));
+	cr_assert_eq(fl_timeline_facts_edit(tl, 3), facts());
+	fl_timeline_facts_edit(tl, 4)->lost_ns = 7;
+	cr_assert_eq(fl_timeline_facts(tl, 4)->lost_ns, 7);
+	cr_assert_eq(fl_timeline_ladder_add(tl, 0, &(struct fl_pkt_rec){0}), -EINVAL);
+	stop();
+}
+
+static void seq_of(void *ctx, const struct fl_pkt_rec *r)
+{
+	uint32_t **p = ctx;
+
+	*(*p)++ = r->seq;
+}
+
+/* The ladder keeps a flow's first FL_LADDER_HEAD and last FL_LADDER_TAIL
+ * segments, in order, and says how many in the middle it did not. */
+Test(timeline, the_ladder_keeps_head_and_tail)
+{
+	enum { N = FL_LADDER_HEAD + FL_LADDER_TAIL + 25 };
+	uint32_t seqs[N], *p = seqs;
+
+	start("", 1);
+	for (uint32_t i = 0; i < 3; i++)
+		seg(C, ACK, i, 1, 0, 63, FL_V_PASS, -1, 1, 0);
+	cr_assert_eq(fl_timeline_ladder_walk(tl, flow.id, seq_of, &p), 0);
+	cr_assert_eq(p - seqs, 3, "a short flow: every segment");
+	for (uint32_t i = 3; i < N; i++)
+		seg(C, ACK, i, 1, 0, 63, FL_V_PASS, -1, 1, 0);
+	p = seqs;
+	cr_assert_eq(fl_timeline_ladder_walk(tl, flow.id, seq_of, &p), 25);
+	cr_assert_eq(p - seqs, FL_LADDER_HEAD + FL_LADDER_TAIL);
+	for (uint32_t i = 0; i < FL_LADDER_HEAD; i++)
+		cr_assert_eq(seqs[i], i, "head %u", i);
+	for (uint32_t i = 0; i < FL_LADDER_TAIL; i++)
+		cr_assert_eq(seqs[FL_LADDER_HEAD + i], N - FL_LADDER_TAIL + i,
+			     "tail %u", i);
 	stop();
 }
