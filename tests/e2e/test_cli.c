@@ -347,3 +347,29 @@ BOTH(sigterm_during_run)
 	json_object_put(rep);
 	rr_free(&r);
 }
+
+/* Outputs are opened before the sandbox: --report /dev/stdout is the
+ * caller's stdout (a pipe here), not a path in the sandbox's /proc; the
+ * text report comes first (flushed), then the JSON one. */
+BOTH(report_to_dev_stdout)
+{
+	struct run_result r;
+	char cmd[512];
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	const char *json;
+	json_object *rep;
+
+	rr_init(&r);
+	snprintf(cmd, sizeof(cmd), FL_BIN " run -r %s --report /dev/stdout -- "
+		 "true | cat", rr_write(&r, "ok.rules", "expect exit 0\n"));
+	rr_run(&r, u, argv, 30);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	json = strstr(r.out, "\n{");
+	cr_assert_not_null(json, "%s", r.out);
+	cr_assert(strstr(r.out, "result: PASS") < json, "%s", r.out);
+	rep = json_tokener_parse(json + 1);
+	cr_assert_not_null(rep, "%s", json);
+	cr_assert_str_eq(js(rep, "result"), "PASS");
+	json_object_put(rep);
+	rr_free(&r);
+}
