@@ -130,6 +130,9 @@ void fl_check_timeout(struct fl_check_result *c,
 		snprintf(c->detail, sizeof(c->detail),
 			 "the run did not end within --timeout %.3fs",
 			 (double)f->timeout_ns / 1e9);
+	else if (!f->timeout_ns)
+		snprintf(c->detail, sizeof(c->detail),
+			 "the run ended by itself (--timeout 0: no limit)");
 	else
 		snprintf(c->detail, sizeof(c->detail),
 			 "the run ended within %.3fs",

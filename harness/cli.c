@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "checks.h"
+#include "files.h"
 #include "rules.h"
 #include "run.h"
 
@@ -34,6 +35,8 @@ static const char usage_text[] =
 	"      --report FILE     write the JSON report\n"
 	"      --trace FILE      write every event as JSON Lines ('-' = stdout)\n"
 	"      --junit FILE      write the checks as JUnit XML\n"
+	"                        (outputs are opened before the run; a FIFO must\n"
+	"                        already have a reader: faultline never waits)\n"
 	"      --timeout DUR     end the run after DUR (default 60s; 0 = never);\n"
 	"                        a run that times out fails\n"
 	"      --seed N          seed for prob/jitter (overrides 'set seed';\n"
@@ -60,7 +63,13 @@ static const char usage_text[] =
 	"                        the run INCONCLUSIVE (exit 0 if nothing failed)\n"
 	"  -v, --verbose         harness diagnostics on stderr\n"
 	"\n"
-	"Durations: 500ms, 2s, 1.5s, 200us.  Rule language: rules/README.md.\n"
+	"Durations: 500ms, 2s, 1.5s, 200us (at most 1000000000s), or 0.\n"
+	"Rule files: regular files, FIFOs or pipes of at most 16 MiB.\n"
+	"Rule language: rules/README.md.\n"
+	"\n"
+	"SIGINT/SIGTERM/SIGHUP: during the run the first stops the target (the\n"
+	"run fails: interrupted), the second kills it, the third ends faultline;\n"
+	"before or after the run (writing the reports) the first ends it.\n"
 	"\n"
 	"Result: PASS when every check was judged and held; FAIL when one failed\n"
 	"(also a target that exits non-zero or by a signal before faultline\n"
@@ -76,48 +85,6 @@ static const char usage_text[] =
 	"  faultline run -r rules/scenarios/lost-fin.rules \\\n"
 	"      --driver 'tcp_client -p 7000 --rtt 3' -- echo_server -p 7000\n";
 
-static int read_file(const char *path, char **text, size_t *len)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	int ret = 0;
-
-	if (!f)
-		return -errno;
-	for (;;) {
-		size_t got;
-
-		if (n + 4096 > cap) {
-			char *p = realloc(buf, cap = cap ? cap * 2 : 8192);
-
-			if (!p) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			buf = p;
-		}
-		got = fread(buf + n, 1, cap - n - 1, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f))
-		ret = -EIO;
-out:
-	fclose(f);
-	if (ret < 0) {
-		free(buf);
-		return ret;
-	}
-	if (!buf && !(buf = malloc(1)))
-		return -ENOMEM;
-	buf[n] = 0;
-	*text = buf;
-	*len = n;
-	return 0;
-}
-
 /* Parses every file, printing all diagnostics.  Returns 0, or an exit
  * status. */
 static int load_rules(struct fl_ruleset *rs, const char *const *files,
@@ -127,13 +94,14 @@ static int load_rules(struct fl_ruleset *rs, const char *const *files,
 	int status = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		char *text = NULL;
+		char *text = NULL, why[256];
 		size_t len = 0;
-		int ret = read_file(files[i], &text, &len);
+		int ret = fl_file_read_rules(files[i], FL_RULES_MAX_BYTES,
+					     FL_RULES_WAIT_MS, &text, &len, why,
+					     sizeof(why));
 
 		if (ret < 0) {
-			fprintf(stderr, "faultline: %s: %s\n", files[i],
-				strerror(-ret));
+			fprintf(stderr, "faultline: %s: %s\n", files[i], why);
 			status = EXIT_USAGE;
 			continue;
 		}
@@ -193,23 +161,46 @@ static int cmd_check(int argc, char **argv)
 	return status;
 }
 
+/* The longest duration an option takes: 10^9 s (about 31 years), so
+ * that a deadline (now + a few of them) never wraps. */
+#define DUR_MAX_US (1000000000ull * 1000000u)
+
+/* A duration option, parsed as strictly as the rule language's (unit
+ * required, trailing junk, overflow and sub-microsecond precision are
+ * errors), except that a bare 0 needs no unit. */
 static int opt_duration(const char *opt, const char *arg, uint64_t *ns)
 {
-	uint64_t us;
+	uint64_t us = 0;
+	int ret = strcmp(arg, "0") ? fl_parse_duration(arg, &us) : 0;
 
-	if (fl_parse_duration(arg, &us) < 0) {
-		fprintf(stderr, "faultline: %s: invalid duration '%s' (e.g. "
-			"500ms, 2s, 1.5s)\n", opt, arg);
+	if (ret == -ERANGE || (ret == 0 && us > DUR_MAX_US)) {
+		fprintf(stderr, "faultline: %s: duration '%s' is too large (at "
+			"most %llus)\n", opt, arg, DUR_MAX_US / 1000000u);
+		return -ERANGE;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "faultline: %s: invalid duration '%s' (a number "
+			"and a unit, e.g. 500ms, 2s, 1.5s, 200us; or 0)\n", opt,
+			arg);
 		return -EINVAL;
 	}
 	*ns = us * 1000u;
 	return 0;
 }
 
-static int opt_number(const char *opt, const char *arg, uint64_t max,
-		      uint64_t *v)
+/* A whole number option in [min, max]. */
+static int opt_number(const char *opt, const char *arg, uint64_t min,
+		      uint64_t max, uint64_t *v)
 {
-	if (fl_parse_u64(arg, v) < 0 || *v > max) {
+	int ret = fl_parse_u64(arg, v);
+
+	if (ret == -ERANGE || (ret == 0 && (*v < min || *v > max))) {
+		fprintf(stderr, "faultline: %s: %s is out of range (%llu..%llu)\n",
+			opt, arg, (unsigned long long)min,
+			(unsigned long long)max);
+		return -ERANGE;
+	}
+	if (ret < 0) {
 		fprintf(stderr, "faultline: %s: invalid number '%s'\n", opt, arg);
 		return -EINVAL;
 	}
@@ -269,6 +260,14 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 			o->rule_files[o->nrule_files++] = optarg;
 			break;
 		case OPT_DRIVER:
+			/* sh -c '' does nothing and succeeds: a run that
+			 * tests nothing would pass. */
+			if (!optarg[strspn(optarg, " \t\n")]) {
+				fprintf(stderr, "faultline: --driver: empty command "
+					"(give the shell command that drives the "
+					"target, or leave --driver out)\n");
+				return -EINVAL;
+			}
 			o->driver = optarg;
 			break;
 		case OPT_REPORT:
@@ -289,7 +288,7 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 				return -EINVAL;
 			break;
 		case OPT_SEED:
-			if (opt_number("--seed", optarg, UINT64_MAX, &o->seed) < 0)
+			if (opt_number("--seed", optarg, 0, UINT64_MAX, &o->seed) < 0)
 				return -EINVAL;
 			o->have_seed = 1;
 			break;
@@ -302,7 +301,7 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 				return -EINVAL;
 			break;
 		case OPT_READY_PORT:
-			if (opt_number("--ready-port", optarg, 65535, &v) < 0 || !v)
+			if (opt_number("--ready-port", optarg, 1, 65535, &v) < 0)
 				return -EINVAL;
 			o->ready_port = (uint16_t)v;
 			break;
@@ -318,10 +317,8 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 				return -EINVAL;
 			break;
 		case OPT_MTU:
-			if (opt_number("--mtu", optarg, 65535, &v) < 0 || v < 576) {
-				fprintf(stderr, "faultline: --mtu: must be 576..65535\n");
+			if (opt_number("--mtu", optarg, 576, 65535, &v) < 0)
 				return -EINVAL;
-			}
 			o->mtu = (unsigned)v;
 			break;
 		case OPT_USER: {
@@ -330,8 +327,8 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 
 			if (colon)
 				*colon = 0;
-			if (opt_number("--user", optarg, 0xfffffffe, &u) < 0 ||
-			    (colon && opt_number("--user", colon + 1,
+			if (opt_number("--user", optarg, 0, 0xfffffffe, &u) < 0 ||
+			    (colon && opt_number("--user", colon + 1, 0,
 						 0xfffffffe, &g) < 0))
 				return -EINVAL;
 			o->have_user = 1;
@@ -418,6 +415,10 @@ out:
 
 int main(int argc, char **argv)
 {
+	if (fl_run_catch_signals() < 0) {
+		perror("faultline: signals");
+		return EXIT_ENV;
+	}
 	if (argc < 2) {
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;

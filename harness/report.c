@@ -436,7 +436,7 @@ static json_object *harness_json(const struct model *m)
 	return h;
 }
 
-static int write_json(const struct model *m, const char *path)
+static int write_json(const struct model *m, FILE *out)
 {
 	const struct fl_report *r = m->r;
 	const struct fl_run_facts *f = m->f;
@@ -444,6 +444,7 @@ static int write_json(const struct model *m, const char *path)
 	json_object *target = json_object_new_object();
 	json_object *argv = json_object_new_array();
 	json_object *a;
+	const char *text;
 	int ret = 0;
 
 	json_object_object_add(root, "ok", json_object_new_boolean(r->ok));
@@ -527,10 +528,12 @@ static int write_json(const struct model *m, const char *path)
 			       json_object_new_double((double)r->duration_ns / 1e9));
 	json_object_object_add(root, "harness", harness_json(m));
 
-	if (json_object_to_file_ext(path, root,
-				    JSON_C_TO_STRING_PRETTY |
-					    JSON_C_TO_STRING_NOSLASHESCAPE) < 0)
-		ret = errno ? -errno : -EIO;
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+							    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!text)
+		ret = -ENOMEM;
+	else if (fputs(text, out) < 0 || fflush(out) != 0 || ferror(out))
+		ret = -EIO;
 	json_object_put(root);
 	return ret;
 }
@@ -693,14 +696,11 @@ static void xml_str(FILE *f, const char *s)
 	}
 }
 
-static int write_junit(const struct model *m, const char *path)
+static int write_junit(const struct model *m, FILE *f)
 {
 	const struct fl_report *r = m->r;
-	FILE *f = fopen(path, "we");
 	int ret = 0;
 
-	if (!f)
-		return -errno;
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f, "<testsuites tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\">\n",
 		r->nchecks, m->nfail, m->nskip);
@@ -732,10 +732,8 @@ static int write_junit(const struct model *m, const char *path)
 		fputs("</testcase>\n", f);
 	}
 	fputs("  </testsuite>\n</testsuites>\n", f);
-	if (ferror(f))
+	if (fflush(f) != 0 || ferror(f))
 		ret = -EIO;
-	if (fclose(f) != 0 && !ret)
-		ret = -errno;
 	return ret;
 }
 
@@ -747,8 +745,10 @@ int fl_report_write(const struct fl_report *r, struct fl_report_out *o)
 	o->json_err = o->junit_err = 0;
 	if (ret < 0)
 		return ret;
-	if (o->text)
+	if (o->text) {
 		write_text(&m, o->text);
+		fflush(o->text); /* before a report to the same pipe */
+	}
 	if (o->json)
 		o->json_err = write_json(&m, o->json);
 	if (o->junit)

@@ -41,19 +41,20 @@ struct fl_report {
 	int ok;                     /* result == PASS */
 };
 
-/* Where the reports go; NULL: that one is not written. */
+/* Where the reports go, streams the caller opened (and closes: a write
+ * error may show only then); NULL: that one is not written. */
 struct fl_report_out {
 	FILE *text;        /* the human report */
-	const char *json;  /* --report FILE */
-	const char *junit; /* --junit FILE */
-	int json_err;      /* set by fl_report_write: 0 or -errno */
+	FILE *json;        /* --report FILE */
+	FILE *junit;       /* --junit FILE */
+	int json_err;      /* set by fl_report_write: 0 or -EIO */
 	int junit_err;
 };
 
 /*
  * Builds the report's model from r in one walk and writes each report o
  * asks for from it.  Returns 0, or -ENOMEM when the model could not be
- * built (then nothing is written); a file that could not be written sets
+ * built (then nothing is written); a stream that could not be written sets
  * o->json_err or o->junit_err and the others are still written.
  */
 int fl_report_write(const struct fl_report *r, struct fl_report_out *o);

@@ -7,6 +7,17 @@
  * until the run ends; then it judges and reports.  It wires the modules
  * together; what a segment does, what a state is and what a check holds
  * is theirs.  Single-threaded.
+ *
+ * Termination signals (SIGINT, SIGTERM, SIGHUP) are caught in every
+ * phase by one handler (fl_run_catch_signals()), never blocked, so that
+ * no open or write that waits (a FIFO, a full pipe, a stuck terminal)
+ * can make faultline deaf to them.  While the event loop runs, the first
+ * one stops the target gracefully and the second kills it (the handler
+ * only writes to a self-pipe the loop polls); a third, or any one before
+ * the loop or after it (judging, writing the reports), ends faultline at
+ * once with a message, by that signal.  The outputs are all opened
+ * before the sandbox is entered (files.c: no FIFO is waited for), so a
+ * bad path costs no run and /dev/stdout or /dev/fd/N name the caller's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +40,7 @@
 #include "checks.h"
 #include "clock.h"
 #include "diag.h"
+#include "files.h"
 #include "owner.h"
 #include "nfq.h"
 #include "report.h"
@@ -77,6 +89,104 @@ struct run {
 static uint64_t ms_to_ns(uint64_t ms)
 {
 	return ms * 1000000u;
+}
+
+/* ---- termination signals ---- */
+
+/* What the handler does: end faultline at once, or tell the loop. */
+static volatile sig_atomic_t sig_graceful;
+static volatile sig_atomic_t sig_count;   /* caught while graceful */
+/* The handler's words after "faultline: SIGTERM" when it ends faultline. */
+static const char *volatile sig_words = " before the run: ending now\n";
+static int sig_pipe[2] = {-1, -1};        /* the handler to the loop */
+
+static void write_str(const char *s)
+{
+	ssize_t n = write(STDERR_FILENO, s, strlen(s));
+
+	(void)n;
+}
+
+/* Async-signal-safe: write(), sigaction(), sigprocmask(), raise(). */
+static void on_term_signal(int sig)
+{
+	int saved = errno;
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigset_t set;
+
+	if (sig_graceful && ++sig_count < 3) {
+		char c = (char)sig;
+		ssize_t n = write(sig_pipe[1], &c, 1);
+
+		(void)n;
+		errno = saved;
+		return;
+	}
+	write_str(sig == SIGINT ? "faultline: SIGINT" : sig == SIGHUP ?
+		  "faultline: SIGHUP" : "faultline: SIGTERM");
+	write_str(sig_graceful ? " a third time: ending now, without the "
+		  "reports\n" : sig_words);
+	/* Die of it, so the caller sees the signal (the sandbox dies with
+	 * faultline, as after a SIGKILL). */
+	sigaction(sig, &dfl, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	errno = saved;
+}
+
+int fl_run_catch_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_term_signal,
+			       .sa_flags = SA_RESTART};
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+	if (sig_pipe[0] < 0 && pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	sigfillset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -errno;
+	return 0;
+}
+
+/* From here on a termination signal is the loop's (graceful) or, with
+ * words, ends faultline at once (they follow "faultline: SIGTERM"). */
+static void signals_graceful(int graceful, const char *words)
+{
+	if (words)
+		sig_words = words;
+	sig_graceful = graceful;
+}
+
+/* Opens the output opt names (files.c: never waits for a FIFO's reader);
+ * 0, or -errno after a message. */
+static int open_output(const char *opt, const char *path, FILE **f)
+{
+	char why[256];
+
+	*f = fl_output_open(path);
+	if (*f)
+		return 0;
+	fl_output_strerror(path, errno, why, sizeof(why));
+	fprintf(stderr, "faultline: %s %s: %s\n", opt, path, why);
+	return -EINVAL;
+}
+
+/* Closes an output open_output() opened; 0, or -1 after a message (a
+ * write error may show only at the close). */
+static int close_output(const char *opt, const char *path, FILE *f, int err)
+{
+	if (!f)
+		return 0;
+	if (fclose(f) != 0 && !err)
+		err = -errno;
+	if (!err)
+		return 0;
+	fprintf(stderr, "faultline: %s %s: write error: %s\n", opt, path,
+		strerror(-err));
+	return -1;
 }
 
 static void stop_processes(struct run *r, int sig)
@@ -324,6 +434,10 @@ static int poll_timeout_ms(struct run *r)
 		return 1000;
 	if (next <= now)
 		return 0;
+	/* A far deadline (--timeout 1000000s) is looked at again each
+	 * second rather than overflowing poll's int. */
+	if (next - now >= 1000000000u)
+		return 1000;
 	return (int)((next - now) / 1000000u) + 1;
 }
 
@@ -365,22 +479,30 @@ static void watch_turn(struct run *r)
 		      queue_waiting, r);
 }
 
+/* The termination signals the handler passed on: the first stops the
+ * target, the second kills it. */
+static void handle_term(struct run *r)
+{
+	char c;
+
+	while (read(sig_pipe[0], &c, 1) == 1) {
+		if (r->facts.interrupted)
+			stop_processes(r, SIGKILL);
+		r->facts.interrupted = 1;
+		if (r->phase < PH_TERM)
+			begin_stop(r);
+	}
+}
+
+/* SIGCHLD, through the signalfd: the children that ended. */
 static int handle_signals(struct run *r)
 {
 	struct signalfd_siginfo si;
 	int st;
 	pid_t pid;
 
-	while (read(r->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
-		    si.ssi_signo == SIGHUP) {
-			if (r->facts.interrupted)
-				stop_processes(r, SIGKILL);
-			r->facts.interrupted = 1;
-			if (r->phase < PH_TERM)
-				begin_stop(r);
-		}
-	}
+	while (read(r->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		;
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
 		on_child_exit(r, pid, st);
 	return 0;
@@ -419,18 +541,19 @@ static int segments_ever(struct run *r)
 
 static int event_loop(struct run *r, char *err, size_t errlen)
 {
-	struct pollfd pfd[4];
+	struct pollfd pfd[5];
 	int ret;
 
 	pfd[0].fd = fl_engine_fd(r->eng);
 	pfd[1].fd = fl_engine_timer_fd(r->eng);
 	pfd[2].fd = r->sfd;
 	pfd[3].fd = fl_calls_fd(r->calls);
-	for (int i = 0; i < 4; i++)
+	pfd[4].fd = sig_pipe[0];
+	for (int i = 0; i < 5; i++)
 		pfd[i].events = POLLIN;
 
 	while (r->phase != PH_DONE) {
-		int n = poll(pfd, 4, poll_timeout_ms(r));
+		int n = poll(pfd, 5, poll_timeout_ms(r));
 
 		if (n < 0 && errno != EINTR) {
 			snprintf(err, errlen, "poll: %s", strerror(errno));
@@ -451,6 +574,8 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 					 r->trace);
 		if (n > 0 && (pfd[2].revents & POLLIN))
 			handle_signals(r);
+		if (n > 0 && (pfd[4].revents & POLLIN))
+			handle_term(r);
 		fl_cover_poll(r->cover, r->calls, r->owner, /* cover */
 			      fl_engine_flows(r->eng), fl_clock_now_rel_ns());
 		fl_trace_tick(r->trace); /* a quiet run's last events reach the file */
@@ -578,6 +703,7 @@ int fl_run(struct fl_run_opts o)
 	size_t nchecks = 0;
 	struct fl_report rep = {0};
 	struct fl_report_out rout = {0};
+	FILE *report_f = NULL, *junit_f = NULL;
 	uint16_t ports[64];
 	char preload_path[PATH_MAX] = "";
 	char err[1024] = "";
@@ -604,22 +730,29 @@ int fl_run(struct fl_run_opts o)
 	r.facts.timeout_ns = o.timeout_ns;
 	r.facts.eng.queue_dropped = r.facts.eng.user_dropped = -1;
 
+	/* Every output before the run: a path that cannot be written costs
+	 * no run, and none is opened inside the sandbox's mounts. */
 	if (o.trace) {
 		r.trace = fl_trace_open(o.trace);
 		if (!r.trace) {
-			fprintf(stderr, "faultline: --trace %s: %s\n", o.trace,
-				strerror(errno));
+			char why[256];
+
+			fl_output_strerror(o.trace, errno, why, sizeof(why));
+			fprintf(stderr, "faultline: --trace %s: %s\n", o.trace, why);
 			status = EXIT_USAGE;
 			goto out;
 		}
 	}
+	if ((o.report && open_output("--report", o.report, &report_f) < 0) ||
+	    (o.junit && open_output("--junit", o.junit, &junit_f) < 0)) {
+		status = EXIT_USAGE;
+		goto out;
+	}
 
-	/* Signals arrive through the signalfd only. */
+	/* SIGCHLD arrives through the signalfd; the termination signals
+	 * through their handler (fl_run_catch_signals()). */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	r.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -701,6 +834,7 @@ int fl_run(struct fl_run_opts o)
 	fl_trace_run(r.trace, FL_VERSION, r.seed, o.argv, o.rule_files,
 		     o.nrule_files);
 	r.end_ns = o.timeout_ns;
+	signals_graceful(1, NULL); /* the loop stops the target */
 	r.target = fl_sandbox_spawn(r.sb, o.argv, r.env, err, sizeof(err));
 	if (r.target < 0) {
 		fprintf(stderr, "faultline: %s\n", err);
@@ -717,6 +851,9 @@ int fl_run(struct fl_run_opts o)
 	if (isatty(STDERR_FILENO) || o.verbose)
 		r.next_progress_ns = 5000000000ull;
 	ret = event_loop(&r, err, sizeof(err));
+	handle_term(&r); /* one that came while the loop wound down */
+	signals_graceful(0, " while faultline judged the run and wrote the "
+			 "reports: ending now; they may be incomplete\n");
 	if (ret < 0) {
 		fprintf(stderr, "faultline: %s\n", err);
 		stop_processes(&r, SIGKILL);
@@ -776,28 +913,28 @@ int fl_run(struct fl_run_opts o)
 	status = rep.ok ? EXIT_OK : EXIT_CHECK;
 	fl_trace_flush(r.trace); /* every event is in; before a report on stdout */
 	fflush(stdout);
-	rout = (struct fl_report_out){.text = stdout, .json = o.report,
-				      .junit = o.junit};
+	rout = (struct fl_report_out){.text = stdout, .json = report_f,
+				      .junit = junit_f};
 	if (fl_report_write(&rep, &rout) < 0) {
 		fprintf(stderr, "faultline: out of memory\n");
 		status = EXIT_ENV;
 	}
-	if (rout.json_err < 0) {
-		fprintf(stderr, "faultline: --report %s: %s\n", o.report,
-			strerror(-rout.json_err));
+	if (close_output("--report", o.report, report_f, rout.json_err) < 0)
 		status = EXIT_USAGE;
-	}
-	if (rout.junit_err < 0) {
-		fprintf(stderr, "faultline: --junit %s: %s\n", o.junit,
-			strerror(-rout.junit_err));
+	if (close_output("--junit", o.junit, junit_f, rout.junit_err) < 0)
 		status = EXIT_USAGE;
-	}
+	report_f = junit_f = NULL;
 	goto out;
 
 env_error:
 	fprintf(stderr, "faultline: %s\n", err);
 	status = EXIT_ENV;
 out:
+	/* A run that ended before its reports leaves them empty, not stale. */
+	if (report_f)
+		fclose(report_f);
+	if (junit_f)
+		fclose(junit_f);
 	if (r.trace && fl_trace_close(r.trace) < 0) {
 		fprintf(stderr, "faultline: --trace %s: write error\n", o.trace);
 		if (status == EXIT_OK)

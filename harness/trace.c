@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "files.h"
 #include "rules.h"
 #include "trace.h"
 
@@ -104,7 +105,7 @@ struct fl_trace *fl_trace_open(const char *path)
 		t->f = stdout;
 		t->is_stdout = 1;
 	} else {
-		t->f = fopen(path, "we");
+		t->f = fl_output_open(path); /* a FIFO: never waits */
 		if (!t->f) {
 			int e = errno;
 

@@ -790,9 +790,13 @@ Test(judge, report_from_the_same_facts)
 	snprintf(json, sizeof(json), "%s/r.json", dir);
 	snprintf(junit, sizeof(junit), "%s/r.xml", dir);
 	tf = open_memstream(&text, &ntext);
-	o = (struct fl_report_out){.text = tf, .json = json, .junit = junit};
+	o = (struct fl_report_out){.text = tf, .json = fopen(json, "w"),
+				   .junit = fopen(junit, "w")};
+	cr_assert(o.json && o.junit);
 	cr_assert_eq(fl_report_write(&r, &o), 0);
 	fclose(tf);
+	cr_assert_eq(fclose(o.json), 0);
+	cr_assert_eq(fclose(o.junit), 0);
 	cr_assert_eq(o.json_err, 0);
 	cr_assert_eq(o.junit_err, 0);
 

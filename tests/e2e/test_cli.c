@@ -1,0 +1,375 @@
+/*
+ * test_cli.c - the faultline command line and its files through the real
+ * binary, as root and as uid 65534: a table of bad invocations (each exit
+ * status and message: durations that would wrap, empty commands, numbers
+ * out of range, rule files that are devices or too large, outputs that
+ * are directories, missing directories or FIFOs nobody reads), --timeout
+ * 0 meaning no limit, and termination signals in each phase (before the
+ * run while a rule FIFO waits, during the run, while a report waits on a
+ * full FIFO).  The table's cases need no kernel feature; the rest run a
+ * sandbox.  Single-threaded; the programs are children of the test.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+#define BOTH(name) FX_BOTH(cli, name, 120)
+
+/* A bad invocation: faultline's arguments ("{dir}" is the scratch
+ * directory; {dir}/ok.rules holds "expect exit 0", {dir}/fifo is a FIFO
+ * nobody opens, {dir}/big.rules is 50 MB), its exit status and a part of
+ * its stderr. */
+struct bad_case {
+	const char *args[12];
+	int status;
+	const char *err;
+};
+
+#define RUN "run", "-r", "{dir}/ok.rules"
+#define BIG_US "18446744073709552us" /* * 1000 wraps to 384 ns */
+
+static const struct bad_case bad_cases[] = {
+	{{RUN, "--timeout", BIG_US, "--", "true"}, 2,
+	 "--timeout: duration '" BIG_US "' is too large (at most 1000000000s)"},
+	{{RUN, "--grace", BIG_US, "--", "true"}, 2, "--grace: duration '" BIG_US "' is too large"},
+	{{RUN, "--settle", BIG_US, "--", "true"}, 2, "--settle: duration '" BIG_US "' is too large"},
+	{{RUN, "--ready-timeout", BIG_US, "--", "true"}, 2,
+	 "--ready-timeout: duration '" BIG_US "' is too large"},
+	{{RUN, "--ready-delay", BIG_US, "--", "true"}, 2,
+	 "--ready-delay: duration '" BIG_US "' is too large"},
+	{{RUN, "--timeout", "1000000001s", "--", "true"}, 2, "--timeout: duration '1000000001s' is too large"},
+	{{RUN, "--timeout", "99999999999999999999s", "--", "true"}, 2, "is too large"},
+	{{RUN, "--timeout", "5 parsecs", "--", "true"}, 2, "--timeout: invalid duration '5 parsecs'"},
+	{{RUN, "--timeout", "10", "--", "true"}, 2, "--timeout: invalid duration '10'"},
+	{{RUN, "--grace", "1.5ns", "--", "true"}, 2, "--grace: invalid duration '1.5ns'"},
+	{{RUN, "--driver", "", "--", "true"}, 2, "--driver: empty command"},
+	{{RUN, "--driver", " \t ", "--", "true"}, 2, "--driver: empty command"},
+	{{RUN, "--ready-port", "0", "--", "true"}, 2, "--ready-port: 0 is out of range (1..65535)"},
+	{{RUN, "--ready-port", "65536", "--", "true"}, 2, "--ready-port: 65536 is out of range"},
+	{{RUN, "--ready-port", "80x", "--", "true"}, 2, "--ready-port: invalid number '80x'"},
+	{{RUN, "--mtu", "100", "--", "true"}, 2, "--mtu: 100 is out of range (576..65535)"},
+	{{RUN, "--seed", "18446744073709551616", "--", "true"}, 2, "--seed: 18446744073709551616 is out of range"},
+	{{"check", "/dev/zero"}, 2, "/dev/zero: a character device, not a rule file"},
+	{{"run", "-r", "/dev/zero", "--", "true"}, 2, "/dev/zero: a character device, not a rule file"},
+	{{"check", "{dir}"}, 2, ": a directory, not a rule file"},
+	{{"check", "{dir}/big.rules"}, 2,
+	 "big.rules: 50000000 bytes: a rule file may hold at most 16777216 bytes (16 MiB)"},
+	{{"run", "-r", "{dir}/big.rules", "--", "true"}, 2, "at most 16777216 bytes (16 MiB)"},
+	{{RUN, "--report", "{dir}", "--", "true"}, 2, "--report {dir}: is a directory"},
+	{{RUN, "--report", "{dir}/no/r.json", "--", "true"}, 2,
+	 "--report {dir}/no/r.json: its directory does not exist"},
+	{{RUN, "--junit", "{dir}", "--", "true"}, 2, "--junit {dir}: is a directory"},
+	{{RUN, "--trace", "{dir}/no/t.jsonl", "--", "true"}, 2,
+	 "--trace {dir}/no/t.jsonl: its directory does not exist"},
+	{{RUN, "--report", "{dir}/fifo", "--", "true"}, 2,
+	 "--report {dir}/fifo: a FIFO that no process has open for reading"},
+	{{RUN, "--junit", "{dir}/fifo", "--", "true"}, 2,
+	 "--junit {dir}/fifo: a FIFO that no process has open for reading"},
+	{{RUN, "--trace", "{dir}/fifo", "--", "true"}, 2,
+	 "--trace {dir}/fifo: a FIFO that no process has open for reading"},
+};
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The FIFO DIR/name, writable by both users. */
+static const char *make_fifo(const struct run_result *r, const char *name)
+{
+	const char *p = rr_path(r, name);
+
+	cr_assert_eq(mkfifo(p, 0666), 0, "mkfifo %s: %s", p, strerror(errno));
+	cr_assert_eq(chmod(p, 0666), 0);
+	return p;
+}
+
+static int wait_bounded(pid_t pid, double secs);
+
+/* Each bad invocation exits with its status and says so on stderr, and
+ * soon: none waits for a FIFO or reads a device (the 20s bound shows as
+ * -1).  Through rr_spawn(), not rr_run(): no run starts, so there is
+ * nothing to compare with the kernel. */
+BOTH(bad_invocations)
+{
+	struct run_result r;
+	int fd;
+
+	rr_init(&r);
+	rr_write(&r, "ok.rules", "expect exit 0\n");
+	make_fifo(&r, "fifo");
+	fd = open(rr_path(&r, "big.rules"), O_WRONLY | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 50000000), 0);
+	close(fd);
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		char *argv[16] = {FL_BIN};
+		size_t n = 1;
+		char *want = strdup(rr_expand(&r, c->err));
+
+		for (size_t j = 0; c->args[j]; j++)
+			argv[n++] = strdup(rr_expand(&r, c->args[j]));
+		int st = wait_bounded(rr_spawn(&r, u, argv), 20);
+		const char *err = rr_read(&r, "stderr");
+
+		cr_expect(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == c->status,
+			  "case %zu (%s %s): status %#x\n%s", i, c->args[0],
+			  c->args[3] ? c->args[3] : "", st, err);
+		cr_expect(strstr(err, want), "case %zu: want '%s' in:\n%s", i,
+			  want, err);
+		/* A refused output is not created. */
+		cr_expect_eq(access(rr_path(&r, "no"), F_OK), -1);
+		for (size_t j = 1; j < n; j++)
+			free(argv[j]);
+		free(want);
+	}
+	rr_free(&r);
+}
+
+/* --timeout 0 is no limit (as --help says), not an immediate end: a
+ * target that runs 1.5s ends by itself and the run passes. */
+BOTH(timeout_zero_is_never)
+{
+	struct run_result r;
+	json_object *rep, *c;
+
+	rr_init(&r);
+	rr_faultline(&r, u, &(struct fl_args){.rules_text = "expect exit 0\n",
+					      .timeout = "0",
+					      .sh = "sleep 1.5; exit 0"});
+	cr_assert_eq(r.status, 0, "exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	c = report_check(rep, "timeout");
+	cr_assert_not_null(c);
+	cr_assert(json_object_get_boolean(json_object_object_get(c, "ok")));
+	cr_assert(strstr(js(c, "detail"), "--timeout 0: no limit"), "%s",
+		  js(c, "detail"));
+	cr_assert_geq(jd(rep, "duration"), 1.5);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* Waits at most secs for pid; its wait status, or -1 (then it is
+ * killed). */
+static int wait_bounded(pid_t pid, double secs)
+{
+	double t0 = now_s();
+	int st;
+
+	while (now_s() - t0 < secs) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return st;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+/* Whether DIR/name contains s, waiting at most secs. */
+static int file_has(const struct run_result *r, const char *name,
+		    const char *s, double secs)
+{
+	double t0 = now_s();
+
+	do {
+		if (strstr(rr_read(r, name), s))
+			return 1;
+		usleep(20000);
+	} while (now_s() - t0 < secs);
+	return 0;
+}
+
+/* The report goes to a FIFO whose reader never reads and whose buffer is
+ * full: faultline blocks writing it (the kernel says pipe_write), and a
+ * SIGTERM then ends it at once, by SIGTERM, with a message. */
+BOTH(report_fifo_sigterm)
+{
+	struct run_result r;
+	char buf[4096] = {0};
+	const char *fifo, *argv[12];
+	char wchan[64] = "";
+	int rd, st, blocked = 0;
+	double t0;
+	pid_t pid;
+
+	rr_init(&r);
+	fifo = make_fifo(&r, "report.fifo");
+	/* The test holds both ends: faultline finds a reader, and the
+	 * buffer is full before it writes a byte. */
+	rd = open(fifo, O_RDWR | O_NONBLOCK);
+	cr_assert_geq(rd, 0);
+	fcntl(rd, F_SETPIPE_SZ, 4096);
+	while (write(rd, buf, sizeof(buf)) > 0)
+		;
+	argv[0] = FL_BIN;
+	argv[1] = "run";
+	argv[2] = "-r";
+	argv[3] = rr_write(&r, "ok.rules", "expect exit 0\n");
+	argv[4] = "--report";
+	argv[5] = fifo;
+	argv[6] = "--";
+	argv[7] = "true";
+	argv[8] = NULL;
+	pid = rr_spawn(&r, u, (char *const *)argv);
+	/* The text report is out (flushed before the JSON one): then the
+	 * JSON waits on the FIFO. */
+	cr_assert(file_has(&r, "stdout", "result: PASS", 30), "%s%s",
+		  rr_read(&r, "stdout"), rr_read(&r, "stderr"));
+	for (t0 = now_s(); now_s() - t0 < 10 && !blocked; usleep(20000)) {
+		FILE *f;
+		char p[64];
+
+		snprintf(p, sizeof(p), "/proc/%d/wchan", (int)pid);
+		f = fopen(p, "r");
+		if (f) {
+			if (!fgets(wchan, sizeof(wchan), f))
+				wchan[0] = 0;
+			fclose(f);
+		}
+		blocked = strstr(wchan, "pipe_write") != NULL;
+	}
+	cr_assert(blocked, "faultline is not blocked writing the FIFO (wchan %s)",
+		  wchan);
+	t0 = now_s();
+	kill(pid, SIGTERM);
+	st = wait_bounded(pid, 5);
+	cr_assert_neq(st, -1, "faultline did not end within 5s of SIGTERM");
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status %#x", st);
+	cr_assert(strstr(rr_read(&r, "stderr"), "faultline: SIGTERM while faultline "
+			 "judged the run and wrote the reports: ending now"),
+		  "%s", rr_read(&r, "stderr"));
+	close(rd);
+	rr_free(&r);
+}
+
+/* A rule file that is a FIFO nobody writes to: faultline waits (at most
+ * its bound, 10s) and a SIGTERM meanwhile ends it at once, with a
+ * message; without one it gives up, naming the FIFO. */
+BOTH(rules_fifo_wait)
+{
+	struct run_result r;
+	const char *argv[4] = {FL_BIN, "check", NULL, NULL};
+	double t0;
+	int st;
+	pid_t pid;
+
+	rr_init(&r);
+	argv[2] = make_fifo(&r, "rules.fifo");
+	pid = rr_spawn(&r, u, (char *const *)argv);
+	usleep(300000);
+	cr_assert_eq(waitpid(pid, &st, WNOHANG), 0, "check ended early: %s",
+		     rr_read(&r, "stderr"));
+	kill(pid, SIGTERM);
+	st = wait_bounded(pid, 5);
+	cr_assert_neq(st, -1, "faultline did not end within 5s of SIGTERM");
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status %#x", st);
+	cr_assert(strstr(rr_read(&r, "stderr"), "faultline: SIGTERM before the "
+			 "run: ending now"), "%s", rr_read(&r, "stderr"));
+
+	t0 = now_s();
+	rr_run(&r, u, (char *const *)argv, 30);
+	cr_assert_eq(r.status, 2, "%s", r.err);
+	cr_assert_geq(now_s() - t0, 9.5);
+	cr_assert(strstr(r.err, "rules.fifo: nothing written to a FIFO in 10.0s"),
+		  "%s", r.err);
+	rr_free(&r);
+}
+
+/* A rule file written through a pipe (process substitution's kind) is
+ * read to its end, as a regular file would be. */
+BOTH(rules_through_a_pipe)
+{
+	struct run_result r;
+	char *argv[] = {"/bin/sh", "-c", "printf 'drop from client flags FIN "
+			"times 1\\nexpect exit 0\\n' | " FL_BIN " check /dev/stdin",
+			NULL};
+
+	rr_init(&r);
+	rr_run(&r, u, argv, 20);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "1 rule, 1 check: OK"), "%s", r.out);
+	rr_free(&r);
+}
+
+/* SIGTERM during the run: the target is stopped and the reports are
+ * written, saying faultline was interrupted (exit 1); they were opened
+ * before the run. */
+BOTH(sigterm_during_run)
+{
+	struct run_result r;
+	const char *argv[12];
+	json_object *rep, *c;
+	int st;
+	pid_t pid;
+
+	rr_init(&r);
+	argv[0] = FL_BIN;
+	argv[1] = "run";
+	argv[2] = "-r";
+	argv[3] = rr_write(&r, "ok.rules", "expect exit 0\n");
+	argv[4] = "--report";
+	argv[5] = rr_path(&r, "report.json");
+	argv[6] = "--trace";
+	argv[7] = rr_path(&r, "trace.jsonl");
+	argv[8] = "--";
+	argv[9] = "sleep";
+	argv[10] = "60";
+	argv[11] = NULL;
+	pid = rr_spawn(&r, u, (char *const *)argv);
+	cr_assert(file_has(&r, "trace.jsonl", "\"role\":\"target\"", 30), "%s",
+		  rr_read(&r, "stderr"));
+	kill(pid, SIGTERM);
+	st = wait_bounded(pid, 20);
+	cr_assert_neq(st, -1, "faultline did not end within 20s of SIGTERM");
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x\n%s", st,
+		  rr_read(&r, "stderr"));
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	c = report_check(rep, "timeout");
+	cr_assert_not_null(c);
+	cr_assert(strstr(js(c, "detail"), "interrupted"), "%s", js(c, "detail"));
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* Outputs are opened before the sandbox: --report /dev/stdout is the
+ * caller's stdout (a pipe here), not a path in the sandbox's /proc; the
+ * text report comes first (flushed), then the JSON one. */
+BOTH(report_to_dev_stdout)
+{
+	struct run_result r;
+	char cmd[512];
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	const char *json;
+	json_object *rep;
+
+	rr_init(&r);
+	snprintf(cmd, sizeof(cmd), FL_BIN " run -r %s --report /dev/stdout -- "
+		 "true | cat", rr_write(&r, "ok.rules", "expect exit 0\n"));
+	rr_run(&r, u, argv, 30);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	json = strstr(r.out, "\n{");
+	cr_assert_not_null(json, "%s", r.out);
+	cr_assert(strstr(r.out, "result: PASS") < json, "%s", r.out);
+	rep = json_tokener_parse(json + 1);
+	cr_assert_not_null(rep, "%s", json);
+	cr_assert_str_eq(js(rep, "result"), "PASS");
+	json_object_put(rep);
+	rr_free(&r);
+}
