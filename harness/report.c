@@ -20,6 +20,7 @@
 #include "flow.h"
 #include "report.h"
 #include "trace.h"
+#include "utf8.h"
 
 /* ---- the model ---- */
 
@@ -444,6 +445,8 @@ static int write_json(const struct model *m, const char *path)
 	json_object *target = json_object_new_object();
 	json_object *argv = json_object_new_array();
 	json_object *a;
+	const char *text;
+	FILE *jf;
 	int ret = 0;
 
 	json_object_object_add(root, "ok", json_object_new_boolean(r->ok));
@@ -527,9 +530,18 @@ static int write_json(const struct model *m, const char *path)
 			       json_object_new_double((double)r->duration_ns / 1e9));
 	json_object_object_add(root, "harness", harness_json(m));
 
-	if (json_object_to_file_ext(path, root,
-				    JSON_C_TO_STRING_PRETTY |
-					    JSON_C_TO_STRING_NOSLASHESCAPE) < 0)
+	/* json-c copies a string's bytes as they are: utf8.h's escape keeps
+	 * the file UTF-8 when the argv or the driver command is not */
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+						     JSON_C_TO_STRING_NOSLASHESCAPE);
+	jf = text ? fopen(path, "we") : NULL;
+	if (!text)
+		ret = -ENOMEM;
+	else if (!jf)
+		ret = errno ? -errno : -EIO;
+	else if (fl_utf8_json_write(jf, text, strlen(text)) < 0)
+		ret = -EIO;
+	if (jf && fclose(jf) != 0 && ret == 0)
 		ret = errno ? -errno : -EIO;
 	json_object_put(root);
 	return ret;
