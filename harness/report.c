@@ -520,6 +520,8 @@ static int write_json(const struct model *m, const char *path)
 			(int64_t)f->calls_lost));
 		json_object_object_add(sh, "malformed", json_object_new_int64(
 			(int64_t)r->calls_malformed));
+		json_object_object_add(sh, "forged", json_object_new_int64(
+			(int64_t)r->calls_forged));
 		json_object_object_add(root, "shim", sh);
 	}
 	json_object_object_add(root, "seed", json_object_new_uint64(r->seed));
