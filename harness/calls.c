@@ -1,6 +1,17 @@
-/* calls.c - receiving the shim's events; see calls.h. */
+/*
+ * calls.c - receiving the shim's events; see calls.h.  Single-threaded.
+ *
+ * The channel is untrusted: any process of the target can write to it.  So
+ * a datagram is only decoded when it is exactly one event of this version
+ * (copied into an aligned struct), the sender's pid is the kernel's
+ * (SCM_CREDENTIALS, mapped to the sandbox's pid from /proc's NSpid) and not
+ * the event's, and what is kept per event is bounded (FL_CALLS_KEEP calls,
+ * FL_CALLS_KEEP_PROCS processes and hellos); the rest is counted, never
+ * silently dropped.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +38,25 @@ struct fd_last {
 	int via_ret;     /* that call is an accept that returned fd */
 };
 
+/* Bounds on what a target's events can make the harness keep. */
+#define FL_CALLS_KEEP (1u << 20)
+#define FL_CALLS_KEEP_PROCS (1u << 16)
+#define FL_PIDMAP_SIZE (1u << 16) /* a power of two; cleared when half full */
+
+/* The kernel's pid of a sender (the harness's namespace) and the same
+ * process's pid in the sandbox. */
+struct pid_entry {
+	int host, ns;
+};
+
 struct fl_calls {
 	int fd;
+	int host_proc;        /* /proc of the harness's pid namespace, or -1 */
+	struct pid_entry *pidmap;
+	size_t pidmap_used;
+	uint64_t forged;      /* events whose pid was not their sender's */
+	uint64_t unverified;  /* events whose sender the kernel did not name */
+	uint64_t over;        /* events past FL_CALLS_KEEP(_PROCS), not kept */
 	struct fl_call *v;
 	size_t n, cap;
 	struct fd_last *last; /* open addressing, nlast a power of two */
@@ -55,6 +83,7 @@ int fl_calls_new(struct fl_calls **out, char *name, size_t namelen,
 
 	if (!c)
 		return -ENOMEM;
+	c->host_proc = -1;
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		rnd = (uint32_t)fl_clock_ns();
 	snprintf(name, namelen, "faultline-%d-%08x", getpid(), rnd);
@@ -65,6 +94,10 @@ int fl_calls_new(struct fl_calls **out, char *name, size_t namelen,
 	 * the event as lost. */
 	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) < 0)
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	/* The kernel names every sender (SCM_CREDENTIALS): the pid of an
+	 * event is the sender's, whatever its body says. */
+	if (setsockopt(c->fd, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0)
+		goto fail;
 	memcpy(sun.sun_path + 1, name, strlen(name));
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
 	if (bind(c->fd, (struct sockaddr *)&sun, len) < 0)
@@ -89,7 +122,13 @@ void fl_calls_free(struct fl_calls *c)
 	free(c->last);
 	free(c->procs);
 	free(c->hv);
+	free(c->pidmap);
 	free(c);
+}
+
+void fl_calls_set_proc(struct fl_calls *c, int host_proc)
+{
+	c->host_proc = host_proc;
 }
 
 int fl_calls_fd(const struct fl_calls *c)
@@ -124,6 +163,10 @@ static void note_loss(struct fl_calls *c, int pid, uint64_t dropped)
 			return;
 		}
 	}
+	if (c->nprocs == FL_CALLS_KEEP_PROCS) {
+		c->over++;
+		return;
+	}
 	if (c->nprocs == c->capprocs) {
 		size_t cap = c->capprocs ? c->capprocs * 2 : 16;
 		struct proc_loss *p = realloc(c->procs, cap * sizeof(*p));
@@ -141,6 +184,10 @@ static void note_hello(struct fl_calls *c, const struct fl_ev *ev)
 {
 	struct fl_hello *h;
 
+	if (c->nhv == FL_CALLS_KEEP_PROCS) {
+		c->over++;
+		return;
+	}
 	if (c->nhv == c->caphv) {
 		size_t cap = c->caphv ? c->caphv * 2 : 16;
 		struct fl_hello *v = realloc(c->hv, cap * sizeof(*v));
@@ -348,6 +395,10 @@ static void on_event(struct fl_calls *c, const struct fl_ev *ev,
 	if (ev->kind != FL_EV_CALL || ev->fn >= FL_FN_COUNT)
 		return;
 	c->count[ev->fn]++;
+	if (c->n == FL_CALLS_KEEP) {
+		c->over++;
+		return;
+	}
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
 		struct fl_call *v = realloc(c->v, cap * sizeof(*v));
@@ -398,21 +449,126 @@ static void on_event(struct fl_calls *c, const struct fl_ev *ev,
 	trace_call(trace, k);
 }
 
+/* The pid in the innermost pid namespace of host pid pid (NSpid's last
+ * field), or -1 when /proc no longer has it. */
+static int read_ns_pid(int host_proc, int pid)
+{
+	char path[32], buf[2048], *p, *end;
+	ssize_t n;
+	long v, last = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "%d/status", pid);
+	fd = openat(host_proc, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strstr(buf, "\nNSpid:");
+	if (!p)
+		return -1;
+	for (p += 7; *p && *p != '\n'; p = end) {
+		v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		last = v;
+	}
+	return last > 0 && last <= INT32_MAX ? (int)last : -1;
+}
+
+/* The sandbox's pid of the sender the kernel names (host pid), cached; a
+ * hello (a new process image or a fork child) reads it again, since a host
+ * pid may have been reused.  0 when it cannot be told. */
+static int sender_ns_pid(struct fl_calls *c, int host, int fresh)
+{
+	struct pid_entry *e;
+	size_t i;
+	int ns;
+
+	if (c->host_proc < 0 || host <= 0)
+		return 0;
+	if (!c->pidmap || 2 * (c->pidmap_used + 1) > FL_PIDMAP_SIZE) {
+		free(c->pidmap);
+		c->pidmap = calloc(FL_PIDMAP_SIZE, sizeof(*c->pidmap));
+		c->pidmap_used = 0;
+		if (!c->pidmap)
+			return 0;
+	}
+	i = ((uint32_t)host * 2654435761u) & (FL_PIDMAP_SIZE - 1);
+	while (c->pidmap[i].host && c->pidmap[i].host != host)
+		i = (i + 1) & (FL_PIDMAP_SIZE - 1);
+	e = &c->pidmap[i];
+	if (e->host && !fresh)
+		return e->ns;
+	ns = read_ns_pid(c->host_proc, host);
+	if (ns <= 0)
+		return e->host ? e->ns : 0;
+	if (!e->host)
+		c->pidmap_used++;
+	*e = (struct pid_entry){.host = host, .ns = ns};
+	return ns;
+}
+
+void fl_calls_feed(struct fl_calls *c, const void *buf, size_t n, int sender,
+		   const struct fl_flow_table *flows, struct fl_trace *trace)
+{
+	struct fl_ev ev;
+	char detail[96];
+
+	if (n != sizeof(ev) || fl_ev_check(buf, n) < 0) {
+		c->malformed++;
+		return;
+	}
+	memcpy(&ev, buf, sizeof(ev)); /* aligned, and ours to change */
+	if (sender <= 0) {
+		c->unverified++;
+	} else if (ev.pid != sender) {
+		if (c->forged++ < 16) {
+			snprintf(detail, sizeof(detail), "an event says pid %d, the "
+				 "kernel says its sender is pid %d", (int)ev.pid, sender);
+			fl_trace_note(trace, fl_clock_rel_ns(fl_clock_ns()),
+				      "forged-pid", detail);
+		}
+		ev.pid = sender;
+	}
+	on_event(c, &ev, flows, trace);
+}
+
 void fl_calls_process(struct fl_calls *c, const struct fl_flow_table *flows,
 		      struct fl_trace *trace)
 {
-	struct fl_ev ev;
+	union {
+		struct fl_ev ev;
+		char bytes[sizeof(struct fl_ev)];
+	} u;
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(struct ucred))];
+	} ctl;
 
 	for (;;) {
-		ssize_t n = recv(c->fd, &ev, sizeof(ev), MSG_DONTWAIT | MSG_TRUNC);
+		struct iovec iov = {.iov_base = &u, .iov_len = sizeof(u)};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+				    .msg_control = &ctl, .msg_controllen = sizeof(ctl)};
+		struct cmsghdr *cm;
+		struct ucred cr = {0};
+		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+		int sender = 0;
 
 		if (n < 0)
 			break;
-		if (fl_ev_check(&ev, (size_t)n) < 0) {
-			c->malformed++;
-			continue;
-		}
-		on_event(c, &ev, flows, trace);
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == SOL_SOCKET &&
+			    cm->cmsg_type == SCM_CREDENTIALS &&
+			    cm->cmsg_len >= CMSG_LEN(sizeof(cr)))
+				memcpy(&cr, CMSG_DATA(cm), sizeof(cr));
+		if (cr.pid > 0)
+			sender = sender_ns_pid(c, cr.pid, (size_t)n == sizeof(u.ev) &&
+					       u.ev.kind == FL_EV_HELLO);
+		fl_calls_feed(c, &u, (size_t)n, sender, flows, trace);
 	}
 }
 
@@ -444,12 +600,22 @@ uint64_t fl_calls_lost(const struct fl_calls *c)
 
 	for (size_t i = 0; i < c->nprocs; i++)
 		sum += c->procs[i].dropped;
-	return sum;
+	return sum + c->over;
 }
 
 uint64_t fl_calls_malformed(const struct fl_calls *c)
 {
 	return c->malformed;
+}
+
+uint64_t fl_calls_forged(const struct fl_calls *c)
+{
+	return c->forged;
+}
+
+uint64_t fl_calls_unverified(const struct fl_calls *c)
+{
+	return c->unverified;
 }
 
 const char *fl_err_name(int e)

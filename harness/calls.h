@@ -64,6 +64,19 @@ int fl_calls_new(struct fl_calls **out, char *name, size_t namelen,
 void fl_calls_free(struct fl_calls *c);
 int fl_calls_fd(const struct fl_calls *c);
 
+/* host_proc: /proc of the harness's pid namespace (the sandbox's
+ * fl_sandbox_host_proc), to map the pid the kernel gives for each sender to
+ * the sandbox's; without it (-1, the default) no event's pid is verified. */
+void fl_calls_set_proc(struct fl_calls *c, int host_proc);
+
+/* Decodes one datagram buf[0..n) as the shim's event: anything but exactly
+ * one event of this version is counted as malformed.  sender is the
+ * sandbox's pid of the process that sent it as the kernel says, 0 when not
+ * known (counted as unverified); an event naming another pid is counted as
+ * forged, noted in the trace (the first 16) and taken as sender's. */
+void fl_calls_feed(struct fl_calls *c, const void *buf, size_t n, int sender,
+		   const struct fl_flow_table *flows, struct fl_trace *trace);
+
 /* Reads every pending event.  flows (may be NULL) links calls to flows. */
 void fl_calls_process(struct fl_calls *c, const struct fl_flow_table *flows,
 		      struct fl_trace *trace);
@@ -75,10 +88,15 @@ uint64_t fl_calls_count(const struct fl_calls *c, unsigned fn);
 size_t fl_calls_shimmed(const struct fl_calls *c);
 /* Every hello in the order received (FL_HELLO_REOPEN ones too). */
 const struct fl_hello *fl_calls_hellos(const struct fl_calls *c, size_t *n);
-/* Events the shim counted as lost, summed over processes. */
+/* Events the shim counted as lost, summed over processes, and the events
+ * not kept past the bounds on calls, processes and hellos. */
 uint64_t fl_calls_lost(const struct fl_calls *c);
 /* Datagrams that were not events (wrong size, magic or version). */
 uint64_t fl_calls_malformed(const struct fl_calls *c);
+/* Events whose body named another pid than the kernel's for its sender. */
+uint64_t fl_calls_forged(const struct fl_calls *c);
+/* Events whose sender could not be told (exited before it was read). */
+uint64_t fl_calls_unverified(const struct fl_calls *c);
 
 /* What a call means, for everyone who reads the calls. */
 static inline int fl_call_is_read(unsigned fn)

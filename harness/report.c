@@ -20,6 +20,7 @@
 #include "flow.h"
 #include "report.h"
 #include "trace.h"
+#include "utf8.h"
 
 /* ---- the model ---- */
 
@@ -518,6 +519,8 @@ static int write_json(const struct model *m, FILE *out)
 			(int64_t)f->calls_lost));
 		json_object_object_add(sh, "malformed", json_object_new_int64(
 			(int64_t)r->calls_malformed));
+		json_object_object_add(sh, "forged", json_object_new_int64(
+			(int64_t)r->calls_forged));
 		json_object_object_add(root, "shim", sh);
 	}
 	json_object_object_add(root, "seed", json_object_new_uint64(r->seed));
@@ -528,11 +531,14 @@ static int write_json(const struct model *m, FILE *out)
 			       json_object_new_double((double)r->duration_ns / 1e9));
 	json_object_object_add(root, "harness", harness_json(m));
 
+	/* json-c copies a string's bytes as they are: utf8.h's escape keeps
+	 * the file UTF-8 when the argv or the driver command is not */
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 							    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!text)
 		ret = -ENOMEM;
-	else if (fputs(text, out) < 0 || fflush(out) != 0 || ferror(out))
+	else if (fl_utf8_json_write(out, text, strlen(text)) < 0 ||
+		 fflush(out) != 0 || ferror(out))
 		ret = -EIO;
 	json_object_put(root);
 	return ret;

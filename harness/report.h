@@ -31,6 +31,7 @@ struct fl_report {
 	uint64_t calls_by_fn[FL_FN_COUNT]; /* events per enum fl_ev_fn */
 	size_t shim_processes;      /* images that loaded the shim */
 	uint64_t calls_malformed;   /* datagrams that were not events */
+	uint64_t calls_forged;      /* events naming another pid than the kernel's */
 	/* sock_diag requests: the run's thread's (owner, readiness, the
 	 * final look) and the sampler thread's */
 	struct fl_sdiag_stats diag_run, diag_sampler;

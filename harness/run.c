@@ -654,6 +654,7 @@ static int setup_shim(struct run *r, const char *preload, char *err,
 	ret = fl_calls_new(&r->calls, name, sizeof(name), err, errlen);
 	if (ret < 0)
 		return ret;
+	fl_calls_set_proc(r->calls, fl_sandbox_host_proc(r->sb));
 	return fl_shim_env(preload, name, r->o->no_preload, r->env, err,
 			   errlen);
 }
@@ -900,6 +901,7 @@ int fl_run(struct fl_run_opts o)
 		rep.calls_by_fn[fn] = fl_calls_count(r.calls, fn);
 	rep.shim_processes = r.calls ? fl_calls_shimmed(r.calls) : 0;
 	rep.calls_malformed = r.calls ? fl_calls_malformed(r.calls) : 0;
+	rep.calls_forged = r.calls ? fl_calls_forged(r.calls) : 0;
 	fl_sdiag_get_stats(r.diag, &rep.diag_run);
 	rep.diag_sampler = r.diag_sampler;
 	rep.seed = r.seed;

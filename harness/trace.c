@@ -27,6 +27,7 @@
 #include "files.h"
 #include "rules.h"
 #include "trace.h"
+#include "utf8.h"
 
 /* One pending line: text[off, off + len) of the arrival-order buffer. */
 struct trace_line {
@@ -175,16 +176,23 @@ static void put_str(struct fl_trace *t, const char *s)
 	t->text_len += n;
 }
 
-/* s as a JSON string, with its quotes. */
+/* s as a JSON string, with its quotes; a byte outside valid UTF-8 as
+ * \udcXX (utf8.h's convention). */
 static void put_json_str(struct fl_trace *t, const char *s)
 {
 	const char *run = s;
+	size_t k;
 
 	put_str(t, "\"");
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c != '"' && c != '\\' && c >= 0x20)
+		/* 4: fl_utf8_seq stops at the NUL, which is no continuation */
+		if (c >= 0x80 && (k = fl_utf8_seq((const unsigned char *)s, 4))) {
+			s += k - 1;
+			continue;
+		}
+		if (c != '"' && c != '\\' && c >= 0x20 && c < 0x80)
 			continue;
 		put(t, "%.*s", (int)(s - run), run);
 		if (c == '"' || c == '\\')
@@ -193,6 +201,8 @@ static void put_json_str(struct fl_trace *t, const char *s)
 			put_str(t, "\\n");
 		else if (c == '\t')
 			put_str(t, "\\t");
+		else if (c >= 0x80)
+			put(t, "\\udc%02x", c);
 		else
 			put(t, "\\u%04x", c);
 		run = s + 1;

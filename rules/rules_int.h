@@ -135,4 +135,11 @@ extern const char *const fl__rw_field_names[4];
 extern const char *const fl__reset_mode_names[2];
 extern const char fl__jitter_name[];
 
+/* ---- lint.c ---- */
+
+/* fl_rules_lint, and into *work (if not NULL) the steps its shadow search
+ * took (binary-search and Fenwick-tree steps): tests bound its growth. */
+int fl__rules_lint_work(const struct fl_ruleset *rs, struct fl_diag *diag,
+			uint64_t *work);
+
 #endif

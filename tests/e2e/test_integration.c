@@ -794,3 +794,54 @@ BOTH(no_full_dump_while_queued)
 	json_object_put(rep);
 	rr_free(&r);
 }
+
+/* The shim's channel is untrusted (issue 12): a target that writes three
+ * malformed datagrams and one event claiming pid 4242 to it leaves a run
+ * that ends normally, the three counted as malformed, the forged one
+ * counted and noted and taken as the sender's own call (the kernel's pid,
+ * SCM_CREDENTIALS), no call of pid 4242 anywhere, and a trace that parses
+ * line by line. */
+BOTH(forged_events_are_the_senders)
+{
+	struct run_result r;
+	json_object *rep, *tr, *sh, *e;
+	int me = -1, mine = 0, notes = 0, lines;
+	size_t i, n;
+
+	rr_init(&r);
+	rr_faultline(&r, u, &(struct fl_args){.opts = "--allow-skip",
+		.sh = "exec " FL_TARGETS "/forge_events > {dir}/forge.out", .wait_s = 30});
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	cr_assert_eq(sscanf(rr_read(&r, "forge.out"), "forged %d", &me), 1, "%s",
+		     rr_read(&r, "forge.out"));
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	sh = json_object_object_get(rep, "shim");
+	cr_assert_not_null(sh, "%s", json_object_to_json_string(rep));
+	cr_assert_eq(ji(sh, "malformed"), 3, "%s", json_object_to_json_string(sh));
+	cr_assert_eq(ji(sh, "forged"), 1, "%s", json_object_to_json_string(sh));
+	tr = rr_trace(&r);
+	n = json_object_array_length(tr);
+	lines = 0;
+	for (const char *p = rr_read(&r, "trace.jsonl"); (p = strchr(p, '\n')); p++)
+		lines++;
+	cr_assert_eq((int)n, lines, "a trace line does not parse");
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(tr, i);
+		if (!strcmp(js(e, "ev"), "call")) {
+			cr_assert_neq(ji(e, "pid"), 4242, "%s", json_object_to_json_string(e));
+			if (ji(e, "fd") == 99 && !strcmp(js(e, "fn"), "setsockopt")) {
+				cr_assert_eq(ji(e, "pid"), me, "%s", json_object_to_json_string(e));
+				mine++;
+			}
+		}
+		if (!strcmp(js(e, "ev"), "note") && js(e, "what") &&
+		    !strcmp(js(e, "what"), "forged-pid"))
+			notes++;
+	}
+	cr_assert_eq(mine, 1, "the forged call is not in the trace as the sender's");
+	cr_assert_eq(notes, 1);
+	json_object_put(tr);
+	json_object_put(rep);
+	rr_free(&r);
+}

@@ -147,3 +147,38 @@ Test(trace_run, user_seed_round_trips, .timeout = 60)
 	json_object_put(run);
 	rr_free(&r);
 }
+
+/* Bytes that are not UTF-8 in the target's argv and the driver command
+ * (issue 12): the report and the trace still parse as JSON (python3's
+ * json module, which decodes the file as UTF-8 first), and the escape
+ * gives the exact bytes back (utf8.h: \udcXX, surrogateescape). */
+Test(trace_run, non_utf8_argv_is_valid_json, .timeout = 60)
+{
+	static const char *const argv[] = {"/bin/sh", "-c", "sleep 1", "x\xff" "y",
+					   "\xc3\xa9\xc3", NULL};
+	static const char check[] =
+		"import json, sys\n"
+		"rep = json.load(open(sys.argv[1], encoding='utf-8'))\n"
+		"tr = [json.loads(l) for l in open(sys.argv[2], encoding='utf-8')]\n"
+		"b = lambda s: s.encode('utf-8', 'surrogateescape')\n"
+		"assert [b(a) for a in rep['target']['argv'][3:]] == [b'x\\xffy', b'\\xc3\\xa9\\xc3'], rep['target']\n"
+		"assert b(rep['driver']['cmd']) == b'true \\xfe', rep['driver']\n"
+		"run = [e for e in tr if e['ev'] == 'run'][0]\n"
+		"assert [b(a) for a in run['argv']].count(b'x\\xffy') == 1, run['argv']\n"
+		"print('ok', len(tr))\n";
+	struct run_result r, py;
+
+	rr_init(&r);
+	rr_faultline(&r, AS_ROOT, &(struct fl_args){
+		.opts = "--allow-skip --ready-delay 10ms",
+		.driver = "true \xfe", .argv = argv, .wait_s = 30});
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	rr_init(&py);
+	rr_run(&py, AS_ROOT, (char *const[]){"python3", "-c", (char *)check,
+		(char *)rr_path(&r, "report.json"), (char *)rr_path(&r, "trace.jsonl"),
+		NULL}, 30);
+	cr_assert_eq(py.status, 0, "python3: %s%s", py.out, py.err);
+	cr_assert(strncmp(py.out, "ok ", 3) == 0, "%s", py.out);
+	rr_free(&py);
+	rr_free(&r);
+}

@@ -19,7 +19,7 @@ cmake -S "$root" -B "$bld" -DCMAKE_C_COMPILER="$cc" -DFL_FUZZ=ON \
 	-DFL_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
 
 status=0
-for t in packet rules; do
+for t in packet rules calls; do
 	if ! cmake --build "$bld" --target "fuzz_$t" -j "$(nproc)"; then
 		echo "run.sh: fuzz_$t failed to build" >&2
 		status=1
@@ -34,9 +34,11 @@ for t in packet rules; do
 	rm -rf "$work"
 	mkdir -p "$work"
 	cp "$root/tests/fuzz/corpus/$t/"* "$work/"
+	dict=
+	[ -f "$root/tests/fuzz/$t.dict" ] && dict=-dict=$root/tests/fuzz/$t.dict
 	echo "run.sh: fuzz_$t for ${secs}s" >&2
 	if ! "$bld/fuzz_$t" -max_total_time="$secs" -print_final_stats=1 \
-		-artifact_prefix="$bld/crash-$t-" "$work"; then
+		-artifact_prefix="$bld/crash-$t-" $dict "$work"; then
 		echo "run.sh: fuzz_$t found a crash: $bld/crash-$t-*" >&2
 		status=1
 	fi

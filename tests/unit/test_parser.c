@@ -9,11 +9,13 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rules.h"
+#include "rules_int.h"
 
 #define CASES FL_SOURCE_DIR "/tests/data/parser_cases.txt"
 
@@ -697,6 +699,50 @@ Test(lint, warnings)
 				"never matches\n"), "%s", d.buf);
 	fl_ruleset_free(rs);
 	fl_diag_free(&d);
+}
+
+/* n rules the pairwise linter compared in n*n/2 pairs: every one can shadow
+ * and none holds another's lengths (each is "len == k" on one key), plus a
+ * shadowed one every 64 rules; the shadow search's steps and its warnings. */
+static uint64_t lint_work(unsigned n, int *warnings)
+{
+	struct fl_diag d = { 0 };
+	struct fl_ruleset *rs;
+	char *text = malloc((size_t)n * 64 + 1);
+	size_t len = 0;
+	uint64_t work = 0;
+	unsigned i;
+	int ret;
+
+	cr_assert_not_null(text);
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, 64, i % 64 == 63 ?
+					"delay 5ms from client flags FIN,ACK len == %u\n" :
+					"drop flags FIN len == %u\n", i % 64 == 63 ? i - 1 : i);
+	rs = parse_str(text, &d, &ret);
+	cr_assert_eq(ret, 0, "%s", d.buf ? d.buf : "");
+	*warnings = fl__rules_lint_work(rs, &d, &work);
+	fl_ruleset_free(rs);
+	fl_diag_free(&d);
+	free(text);
+	return work;
+}
+
+Test(lint, shadow_search_is_n_log_n)
+{
+	unsigned n = 20000;
+	int w1, w2;
+	uint64_t a = lint_work(n, &w1), b = lint_work(2 * n, &w2);
+
+	/* the same warnings the pairwise loop gave: each shadowed rule once */
+	cr_assert_eq(w1, (int)(n / 64), "%d", w1);
+	cr_assert_eq(w2, (int)(2 * n / 64), "%d", w2);
+	/* n log n: doubling n a little more than doubles the work (a pairwise
+	 * loop quadruples it), and the work stays within a few log2(n) steps
+	 * per rule (log2(20000) < 15) */
+	cr_assert_lt(b, a * 5 / 2, "%llu then %llu", (unsigned long long)a,
+		     (unsigned long long)b);
+	cr_assert_lt(a, (uint64_t)n * 15 * 8, "%llu", (unsigned long long)a);
 }
 
 /* dead-peer needs a rule that loses segments; with one it is quiet. */

@@ -3,7 +3,8 @@
  * lines come out in t order (stable for equal t) once older than the
  * window, the run line first, a line later than the window is written with
  * its own t and marked, and what is older than the window reaches the file
- * before close (a killed run keeps it).
+ * before close (a killed run keeps it); and its strings, like every JSON
+ * text faultline writes, stay valid UTF-8 (utf8.h).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "trace.h"
+#include "utf8.h"
 
 #define MS 1000000ull
 
@@ -204,5 +206,69 @@ Test(trace, many_events_in_order)
 		n++;
 	}
 	cr_assert_eq(n, 20000);
+	unlink(path);
+}
+
+/* utf8.h's convention: valid UTF-8 as is, every other byte as \udcXX. */
+static const struct {
+	const char *in, *out;
+} utf8_cases[] = {
+	{ "plain", "plain" },
+	{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+	{ "\xff", "\\udcff" },
+	{ "a\x80z", "a\\udc80z" },                 /* stray continuation */
+	{ "\xc3", "\\udcc3" },                     /* truncated at the end */
+	{ "\xc3(", "\\udcc3(" },                   /* truncated by ASCII */
+	{ "\xc0\xaf", "\\udcc0\\udcaf" },          /* overlong '/' */
+	{ "\xe0\x80\xaf", "\\udce0\\udc80\\udcaf" }, /* overlong, 3 bytes */
+	{ "\xed\xa0\x80", "\\udced\\udca0\\udc80" }, /* a surrogate, U+D800 */
+	{ "\xed\xb3\xbf", "\\udced\\udcb3\\udcbf" }, /* U+DCFF: no confusion */
+	{ "\xf4\x90\x80\x80", "\\udcf4\\udc90\\udc80\\udc80" }, /* > U+10FFFF */
+	{ "\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf" }, /* U+10FFFF itself */
+	{ "\xf5\xfe", "\\udcf5\\udcfe" },
+};
+
+Test(utf8, json_write_escapes_every_invalid_byte)
+{
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(utf8_cases) / sizeof(utf8_cases[0]); i++) {
+		FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+		cr_assert_not_null(f);
+		cr_assert_eq(fl_utf8_json_write(f, utf8_cases[i].in,
+						strlen(utf8_cases[i].in)), 0);
+		fclose(f);
+		cr_assert_str_eq(buf, utf8_cases[i].out, "case %zu", i);
+	}
+}
+
+/* The trace's strings follow it too: argv bytes that are not UTF-8 are
+ * escaped, and the file is valid UTF-8. */
+Test(utf8, trace_argv_is_valid_utf8)
+{
+	static char *const argv[] = {"prog", "x\xff" "y", "\xc3\xa9\xc3", NULL};
+	struct fl_trace *t;
+	const char *text;
+	size_t i, n, k;
+	int fd;
+
+	strcpy(path, "/tmp/fl-test-trace-XXXXXX");
+	fd = mkstemp(path);
+	close(fd);
+	t = fl_trace_open(path);
+	fl_trace_set_clock(t, 250 * MS, now_fn, NULL);
+	fl_trace_run(t, "test", 1, argv, NULL, 0);
+	fl_trace_note(t, 0, "w\x80hat", "d\xfe");
+	cr_assert_eq(fl_trace_close(t), 0);
+	text = file_now();
+	cr_assert(strstr(text, "\"argv\":[\"prog\",\"x\\udcffy\",\"\xc3\xa9\\udcc3\"]"),
+		  "%s", text);
+	cr_assert(strstr(text, "\"what\":\"w\\udc80hat\",\"detail\":\"d\\udcfe\""),
+		  "%s", text);
+	for (i = 0, n = strlen(text); i < n; i += k) {
+		k = fl_utf8_seq((const unsigned char *)text + i, n - i);
+		cr_assert_gt(k, 0, "invalid UTF-8 at byte %zu: %s", i, text);
+	}
 	unlink(path);
 }
