@@ -381,7 +381,7 @@ static int handle_signals(struct run *r)
 				begin_stop(r);
 		}
 	}
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+	while (fl_sandbox_wait(r->sb, &pid, &st) > 0)
 		on_child_exit(r, pid, st);
 	return 0;
 }
@@ -419,18 +419,19 @@ static int segments_ever(struct run *r)
 
 static int event_loop(struct run *r, char *err, size_t errlen)
 {
-	struct pollfd pfd[4];
+	struct pollfd pfd[5];
 	int ret;
 
 	pfd[0].fd = fl_engine_fd(r->eng);
 	pfd[1].fd = fl_engine_timer_fd(r->eng);
 	pfd[2].fd = r->sfd;
 	pfd[3].fd = fl_calls_fd(r->calls);
-	for (int i = 0; i < 4; i++)
+	pfd[4].fd = fl_sandbox_fd(r->sb); /* the target's and driver's exits */
+	for (int i = 0; i < 5; i++)
 		pfd[i].events = POLLIN;
 
 	while (r->phase != PH_DONE) {
-		int n = poll(pfd, 4, poll_timeout_ms(r));
+		int n = poll(pfd, 5, poll_timeout_ms(r));
 
 		if (n < 0 && errno != EINTR) {
 			snprintf(err, errlen, "poll: %s", strerror(errno));
@@ -449,7 +450,7 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 		if (n > 0 && (pfd[3].revents & POLLIN))
 			fl_calls_process(r->calls, fl_engine_flows(r->eng),
 					 r->trace);
-		if (n > 0 && (pfd[2].revents & POLLIN))
+		if (n > 0 && ((pfd[2].revents | pfd[4].revents) & POLLIN))
 			handle_signals(r);
 		fl_cover_poll(r->cover, r->calls, r->owner, /* cover */
 			      fl_engine_flows(r->eng), fl_clock_now_rel_ns());
@@ -492,7 +493,7 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 				fl_engine_process(r->eng);
 			if (n > 0 && (pfd[1].revents & POLLIN))
 				fl_engine_timer(r->eng);
-			while (waitpid(-1, NULL, WNOHANG) > 0)
+			while (fl_sandbox_wait(r->sb, &(pid_t){0}, &(int){0}) > 0)
 				;
 		}
 		if (!segments_ever(r))
