@@ -631,6 +631,17 @@ static void init_main(int ctl, const struct fl_sandbox_cfg *cfg)
 	else if (mount("proc", "/proc", "proc",
 		       MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		ready.value = errno;
+	/* /proc/sys read-only: a target running as uid 0 has no
+	 * capabilities, but most sysctls check only the file's mode, and
+	 * those outside the network namespace are the host's.  The
+	 * harness wrote the sandbox's own before. */
+	else if (mount("/proc/sys", "/proc/sys", NULL, MS_BIND | MS_REC,
+		       NULL) < 0 ||
+		 mount(NULL, "/proc/sys", NULL,
+		       MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
+			       MS_NOEXEC,
+		       NULL) < 0)
+		ready.value = errno;
 	if (ctl_send(ctl, &ready, NULL, 0, 0) < 0 || ready.value)
 		_exit(1);
 	pfd[0] = (struct pollfd){.fd = ctl, .events = POLLIN};
@@ -703,7 +714,7 @@ static int start_init(struct fl_sandbox *sb, char *err, size_t errlen)
 		return -ECHILD;
 	}
 	if (m.value) {
-		snprintf(err, errlen, "cannot mount /proc in the sandbox: %s",
+		snprintf(err, errlen, "cannot mount /proc (read-only /proc/sys) in the sandbox: %s",
 			 strerror(m.value));
 		return -m.value;
 	}
