@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -298,5 +299,52 @@ BOTH(target_signal)
 	cr_assert_str_eq(js(ex, "signal"), "SIGSEGV", "%s", r.out);
 	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
 	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* /proc/sys is read-only in the sandbox, for a root target too (most
+ * sysctls check only the file's mode; all but the network namespace's are
+ * the host's), and the harness's own settings were made before. */
+BOTH(proc_sys_read_only)
+{
+	struct run_result r;
+
+	rr_init(&r);
+	rr_faultline(&r, u, &(struct fl_args){
+		.rules_text = "expect exit 0\n", .timeout = "30s",
+		.sh = "if (exec 3>>/proc/sys/net/ipv4/ip_unprivileged_port_start)"
+		      " 2>/dev/null; then echo writable; else echo refused; fi"
+		      " > {dir}/sys.out; "
+		      "cat /proc/sys/net/ipv4/ip_unprivileged_port_start"
+		      " >> {dir}/sys.out"});
+	cr_assert_str_eq(rr_read(&r, "sys.out"), "refused\n0\n", "%s%s",
+			 r.out, r.err);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	rr_free(&r);
+}
+
+/* What README's Security section says: root without --user runs the
+ * target as uid 0 (no capabilities), and it keeps root's file access: it
+ * reads a root-owned file of mode 0600 that uid 65534 cannot. */
+BOTH(root_target_keeps_file_access)
+{
+	struct run_result r;
+	const char *secret;
+	FILE *f;
+
+	rr_init(&r);
+	secret = rr_path(&r, "secret");
+	f = fopen(secret, "w");
+	cr_assert(f);
+	fputs("root's\n", f);
+	fclose(f);
+	cr_assert_eq(chmod(secret, 0600), 0);
+	rr_faultline(&r, u, &(struct fl_args){
+		.rules_text = "expect exit 0\n", .timeout = "30s",
+		.sh = "id -u > {dir}/uid.out; cat {dir}/secret > {dir}/read.out"
+		      " 2>/dev/null; true"});
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	cr_assert_str_eq(rr_read(&r, "uid.out"), u == AS_ROOT ? "0\n" : "65534\n");
+	cr_assert_str_eq(rr_read(&r, "read.out"), u == AS_ROOT ? "root's\n" : "");
 	rr_free(&r);
 }
