@@ -1176,11 +1176,11 @@ static void restore_close(struct restore *r)
 }
 
 /*
- * Starts `bin -w --noflush` with the text that write() puts into its stdin
- * (write_ruleset() or write_flush(); cfg and connmark are for the former).
- * The child gets CAP_NET_ADMIN/CAP_NET_RAW as ambient capabilities, so an
- * iptables exec'd by a non-root harness keeps them.  Returns 0 with r->pid
- * set, or -errno with r's descriptors closed.
+ * Starts `bin -w --noflush`, a child of the sandbox's init, with the
+ * ruleset (write_ruleset() with connmark, or with flush write_flush()) as
+ * its stdin.  The child gets CAP_NET_ADMIN/CAP_NET_RAW as ambient
+ * capabilities, so an iptables exec'd by a non-root harness keeps them.
+ * Returns 0 with r->pid set, or -errno with r's descriptors closed.
  */
 static int restore_start(struct fl_sandbox *sb, struct restore *r,
 			 const char *bin, int connmark, int flush)
