@@ -450,8 +450,11 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 		if (n > 0 && (pfd[3].revents & POLLIN))
 			fl_calls_process(r->calls, fl_engine_flows(r->eng),
 					 r->trace);
-		if (n > 0 && ((pfd[2].revents | pfd[4].revents) & POLLIN))
+		if ((n > 0 && ((pfd[2].revents | pfd[4].revents) & POLLIN)) ||
+		    fl_sandbox_pending(r->sb))
 			handle_signals(r);
+		if (n > 0 && (pfd[4].revents & (POLLHUP | POLLERR)))
+			pfd[4].fd = -1; /* the init is gone: no exit will come */
 		fl_cover_poll(r->cover, r->calls, r->owner, /* cover */
 			      fl_engine_flows(r->eng), fl_clock_now_rel_ns());
 		fl_trace_tick(r->trace); /* a quiet run's last events reach the file */

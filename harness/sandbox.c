@@ -959,6 +959,11 @@ int fl_sandbox_fd(const struct fl_sandbox *sb)
 	return sb->ctl;
 }
 
+int fl_sandbox_pending(const struct fl_sandbox *sb)
+{
+	return sb->nexits > 0;
+}
+
 /* The exit m as (*pid, *status), and the init told to reap it.  Returns 1,
  * or 0 for an EXIT of no child of ours. */
 static int take_exit(struct fl_sandbox *sb, const struct ctl_msg *m,

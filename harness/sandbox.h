@@ -66,12 +66,15 @@ pid_t fl_sandbox_spawn(struct fl_sandbox *sb, char *const argv[],
 /*
  * The processes fl_sandbox_spawn() started are not the harness's children:
  * their exits come from the init.  fl_sandbox_fd() is readable when one
- * may wait; fl_sandbox_wait() is waitpid(-1, status, WNOHANG) for them:
- * returns 1 with *pid (the harness's view) and *status (as waitpid gives
- * it), 0 when none has ended, or -ECHILD when the init is gone.  A process
- * stays a zombie (its /proc entry readable) until its exit is returned.
+ * may wait, and fl_sandbox_pending() nonzero when one was read already (a
+ * spawn reads past the exits that came before its answer).
+ * fl_sandbox_wait() is waitpid(-1, status, WNOHANG) for them: returns 1
+ * with *pid (the harness's view) and *status (as waitpid gives it), 0 when
+ * none has ended, or -ECHILD when the init is gone.  A process stays a
+ * zombie (its /proc entry readable) until its exit is returned.
  */
 int fl_sandbox_fd(const struct fl_sandbox *sb);
+int fl_sandbox_pending(const struct fl_sandbox *sb);
 int fl_sandbox_wait(struct fl_sandbox *sb, pid_t *pid, int *status);
 
 /* An O_PATH descriptor of the host's /proc (valid for the harness, which
