@@ -494,7 +494,8 @@ static void handle_term(struct run *r)
 	}
 }
 
-/* SIGCHLD, through the signalfd: the children that ended. */
+/* The children that ended: the sandbox's init reports the target's and the
+ * driver's exits (fl_sandbox_wait()); SIGCHLD is only drained. */
 static int handle_signals(struct run *r)
 {
 	struct signalfd_siginfo si;
@@ -503,7 +504,7 @@ static int handle_signals(struct run *r)
 
 	while (read(r->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 		;
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+	while (fl_sandbox_wait(r->sb, &pid, &st) > 0)
 		on_child_exit(r, pid, st);
 	return 0;
 }
@@ -541,7 +542,7 @@ static int segments_ever(struct run *r)
 
 static int event_loop(struct run *r, char *err, size_t errlen)
 {
-	struct pollfd pfd[5];
+	struct pollfd pfd[6];
 	int ret;
 
 	pfd[0].fd = fl_engine_fd(r->eng);
@@ -549,11 +550,12 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 	pfd[2].fd = r->sfd;
 	pfd[3].fd = fl_calls_fd(r->calls);
 	pfd[4].fd = sig_pipe[0];
-	for (int i = 0; i < 5; i++)
+	pfd[5].fd = fl_sandbox_fd(r->sb); /* the target's and driver's exits */
+	for (int i = 0; i < 6; i++)
 		pfd[i].events = POLLIN;
 
 	while (r->phase != PH_DONE) {
-		int n = poll(pfd, 5, poll_timeout_ms(r));
+		int n = poll(pfd, 6, poll_timeout_ms(r));
 
 		if (n < 0 && errno != EINTR) {
 			snprintf(err, errlen, "poll: %s", strerror(errno));
@@ -572,10 +574,13 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 		if (n > 0 && (pfd[3].revents & POLLIN))
 			fl_calls_process(r->calls, fl_engine_flows(r->eng),
 					 r->trace);
-		if (n > 0 && (pfd[2].revents & POLLIN))
+		if ((n > 0 && ((pfd[2].revents | pfd[5].revents) & POLLIN)) ||
+		    fl_sandbox_pending(r->sb))
 			handle_signals(r);
 		if (n > 0 && (pfd[4].revents & POLLIN))
 			handle_term(r);
+		if (n > 0 && (pfd[5].revents & (POLLHUP | POLLERR)))
+			pfd[5].fd = -1; /* the init is gone: no exit will come */
 		fl_cover_poll(r->cover, r->calls, r->owner, /* cover */
 			      fl_engine_flows(r->eng), fl_clock_now_rel_ns());
 		fl_trace_tick(r->trace); /* a quiet run's last events reach the file */
@@ -617,7 +622,7 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 				fl_engine_process(r->eng);
 			if (n > 0 && (pfd[1].revents & POLLIN))
 				fl_engine_timer(r->eng);
-			while (waitpid(-1, NULL, WNOHANG) > 0)
+			while (fl_sandbox_wait(r->sb, &(pid_t){0}, &(int){0}) > 0)
 				;
 		}
 		if (!segments_ever(r))
