@@ -17,6 +17,7 @@
 #include "files.h"
 #include "rules.h"
 #include "run.h"
+#include "signals.h"
 
 static const char usage_text[] =
 	"Usage:\n"
@@ -415,7 +416,7 @@ out:
 
 int main(int argc, char **argv)
 {
-	if (fl_run_catch_signals() < 0) {
+	if (fl_signals_catch() < 0) {
 		perror("faultline: signals");
 		return EXIT_ENV;
 	}

@@ -9,7 +9,7 @@
  * is theirs.  Single-threaded.
  *
  * Termination signals (SIGINT, SIGTERM, SIGHUP) are caught in every
- * phase by one handler (fl_run_catch_signals()), never blocked, so that
+ * phase by one handler (signals.c), never blocked, so that
  * no open or write that waits (a FIFO, a full pipe, a stuck terminal)
  * can make faultline deaf to them.  While the event loop runs, the first
  * one stops the target gracefully and the second kills it (the handler
@@ -46,6 +46,7 @@
 #include "report.h"
 #include "rules.h"
 #include "run.h"
+#include "signals.h"
 #include "sandbox.h"
 #include "shim.h"
 #include "states.h"
@@ -92,73 +93,6 @@ static uint64_t ms_to_ns(uint64_t ms)
 }
 
 /* ---- termination signals ---- */
-
-/* What the handler does: end faultline at once, or tell the loop. */
-static volatile sig_atomic_t sig_graceful;
-static volatile sig_atomic_t sig_count;   /* caught while graceful */
-/* The handler's words after "faultline: SIGTERM" when it ends faultline. */
-static const char *volatile sig_words = " before the run: ending now\n";
-static int sig_pipe[2] = {-1, -1};        /* the handler to the loop */
-
-static void write_str(const char *s)
-{
-	ssize_t n = write(STDERR_FILENO, s, strlen(s));
-
-	(void)n;
-}
-
-/* Async-signal-safe: write(), sigaction(), sigprocmask(), raise(). */
-static void on_term_signal(int sig)
-{
-	int saved = errno;
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	sigset_t set;
-
-	if (sig_graceful && ++sig_count < 3) {
-		char c = (char)sig;
-		ssize_t n = write(sig_pipe[1], &c, 1);
-
-		(void)n;
-		errno = saved;
-		return;
-	}
-	write_str(sig == SIGINT ? "faultline: SIGINT" : sig == SIGHUP ?
-		  "faultline: SIGHUP" : "faultline: SIGTERM");
-	write_str(sig_graceful ? " a third time: ending now, without the "
-		  "reports\n" : sig_words);
-	/* Die of it, so the caller sees the signal (the sandbox dies with
-	 * faultline, as after a SIGKILL). */
-	sigaction(sig, &dfl, NULL);
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	raise(sig);
-	errno = saved;
-}
-
-int fl_run_catch_signals(void)
-{
-	struct sigaction sa = {.sa_handler = on_term_signal,
-			       .sa_flags = SA_RESTART};
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-
-	if (sig_pipe[0] < 0 && pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
-		return -errno;
-	sigfillset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (sigaction(sigs[i], &sa, NULL) < 0)
-			return -errno;
-	return 0;
-}
-
-/* From here on a termination signal is the loop's (graceful) or, with
- * words, ends faultline at once (they follow "faultline: SIGTERM"). */
-static void signals_graceful(int graceful, const char *words)
-{
-	if (words)
-		sig_words = words;
-	sig_graceful = graceful;
-}
 
 /* Opens the output opt names (files.c: never waits for a FIFO's reader);
  * 0, or -errno after a message. */
@@ -483,9 +417,7 @@ static void watch_turn(struct run *r)
  * target, the second kills it. */
 static void handle_term(struct run *r)
 {
-	char c;
-
-	while (read(sig_pipe[0], &c, 1) == 1) {
+	for (int n = fl_signals_take(); n > 0; n--) {
 		if (r->facts.interrupted)
 			stop_processes(r, SIGKILL);
 		r->facts.interrupted = 1;
@@ -549,7 +481,7 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 	pfd[1].fd = fl_engine_timer_fd(r->eng);
 	pfd[2].fd = r->sfd;
 	pfd[3].fd = fl_calls_fd(r->calls);
-	pfd[4].fd = sig_pipe[0];
+	pfd[4].fd = fl_signals_fd();
 	pfd[5].fd = fl_sandbox_fd(r->sb); /* the target's and driver's exits */
 	for (int i = 0; i < 6; i++)
 		pfd[i].events = POLLIN;
@@ -756,7 +688,7 @@ int fl_run(struct fl_run_opts o)
 	}
 
 	/* SIGCHLD arrives through the signalfd; the termination signals
-	 * through their handler (fl_run_catch_signals()). */
+	 * through their handler (signals.c). */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
@@ -840,7 +772,7 @@ int fl_run(struct fl_run_opts o)
 	fl_trace_run(r.trace, FL_VERSION, r.seed, o.argv, o.rule_files,
 		     o.nrule_files);
 	r.end_ns = o.timeout_ns;
-	signals_graceful(1, NULL); /* the loop stops the target */
+	fl_signals_graceful(1, NULL); /* the loop stops the target */
 	r.target = fl_sandbox_spawn(r.sb, o.argv, r.env, err, sizeof(err));
 	if (r.target < 0) {
 		fprintf(stderr, "faultline: %s\n", err);
@@ -858,7 +790,7 @@ int fl_run(struct fl_run_opts o)
 		r.next_progress_ns = 5000000000ull;
 	ret = event_loop(&r, err, sizeof(err));
 	handle_term(&r); /* one that came while the loop wound down */
-	signals_graceful(0, " while faultline judged the run and wrote the "
+	fl_signals_graceful(0, " while faultline judged the run and wrote the "
 			 "reports: ending now; they may be incomplete\n");
 	if (ret < 0) {
 		fprintf(stderr, "faultline: %s\n", err);

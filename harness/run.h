@@ -53,14 +53,4 @@ struct fl_run_opts {
  */
 int fl_run(struct fl_run_opts o);
 
-/*
- * Installs faultline's handler of SIGINT, SIGTERM and SIGHUP, for the
- * whole process, before anything can block: outside fl_run()'s event
- * loop such a signal ends faultline at once, by that signal, after a
- * line on stderr saying in which phase; in the loop the first stops the
- * target gracefully (the timeout check then fails), the second kills it,
- * the third ends faultline.  Returns 0, or -errno.
- */
-int fl_run_catch_signals(void);
-
 #endif
