@@ -21,6 +21,8 @@ struct fl_run_opts {
 	const char **rule_files;     /* the files they came from, in order */
 	size_t nrule_files;
 	const char *driver;          /* --driver: a shell command, or NULL */
+	const char *peer;            /* --peer: a shell command started before
+	                              * the target, stopped after it, or NULL */
 	const char *report;          /* --report, --trace, --junit: or NULL */
 	const char *trace;
 	const char *junit;
@@ -40,6 +42,7 @@ struct fl_run_opts {
 	const char *preload;         /* --preload, or NULL */
 	int no_preload, preload_driver;
 	int allow_skip;
+	uint64_t keep_caps;          /* --keep-cap: 1ULL << CAP_x the target keeps */
 	char **argv;                 /* the target's, NULL-terminated */
 };
 
