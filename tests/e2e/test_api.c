@@ -1,0 +1,285 @@
+/*
+ * test_api.c - libfaultline's C API (harness/faultline.h) against the
+ * real binary: a run's result through faultline_run() equals what
+ * `faultline run --report` writes for the same seeded run (verdict, each
+ * check's name, ok, judged and evidence, flows and each side's state
+ * path, faults per rule), rule-text errors come back as -EINVAL with
+ * file:line:col, a missing target as -ENOENT and no result, and the API
+ * prints nothing on stdout or stderr unless asked.
+ *
+ * Runs in the Criterion test process, single-threaded, as root (the
+ * library forks and execs its helper; the CLI runs through the fixture).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "faultline.h"
+#include "fixture.h"
+
+#define ECHO FL_TARGETS "/echo_server"
+#define DRIVER WAIT_7000 "exec " FL_TARGETS "/tcp_client -p 7000 --rtt 3"
+
+static const char *const echo_argv[] = {ECHO, "-p", "7000", NULL};
+
+/* s with each decimal fraction ("0.452") replaced by '#', and the
+ * client's ephemeral port by ':#': what differs between two runs of the
+ * same seeded scenario is when things happened, not what. */
+static char *untimed(const char *s)
+{
+	static char buf[8][1024];
+	static unsigned k;
+	char *out = buf[k++ % 8];
+	regex_t re;
+	regmatch_t m;
+	size_t o = 0;
+
+	cr_assert_eq(regcomp(&re, "[0-9]+\\.[0-9]+|:[0-9]{5}", REG_EXTENDED), 0);
+	while (s && *s && o + 2 < sizeof(buf[0])) {
+		if (regexec(&re, s, 1, &m, 0) != 0) {
+			o += (size_t)snprintf(out + o, sizeof(buf[0]) - o, "%s", s);
+			break;
+		}
+		o += (size_t)snprintf(out + o, sizeof(buf[0]) - o, "%.*s%s",
+				      (int)m.rm_so, s, s[m.rm_so] == ':' ? ":#" : "#");
+		s += m.rm_eo;
+	}
+	out[o < sizeof(buf[0]) ? o : sizeof(buf[0]) - 1] = 0;
+	regfree(&re);
+	return out;
+}
+
+/* The result's fields equal the report's keys (both reports: the CLI's
+ * and the API's own report_json); with timed, the evidence as is, else
+ * untimed. */
+static void assert_equals_report(const struct faultline_result *r,
+				 json_object *rep, int timed)
+{
+	json_object *checks, *flows, *faults, *calls;
+
+	cr_assert_str_eq(faultline_verdict_name(r->result), js(rep, "result"));
+	cr_assert_eq(r->ok, json_object_get_boolean(json_object_object_get(rep, "ok")));
+	cr_assert(json_object_object_get_ex(rep, "checks", &checks));
+	cr_assert_eq(r->nchecks, json_object_array_length(checks));
+	for (size_t i = 0; i < r->nchecks; i++) {
+		json_object *c = json_object_array_get_idx(checks, i);
+		const struct faultline_check *k = &r->checks[i];
+
+		cr_assert_str_eq(k->name, js(c, "name"));
+		cr_assert_eq(k->ok, json_object_get_boolean(json_object_object_get(c, "ok")),
+			     "%s", k->name);
+		cr_assert_eq(k->judged, json_object_get_boolean(json_object_object_get(c, "judged")),
+			     "%s", k->name);
+		if (timed)
+			cr_assert_str_eq(k->detail, js(c, "detail"));
+		else
+			cr_assert_str_eq(untimed(k->detail), untimed(js(c, "detail")),
+					 "check %s", k->name);
+		cr_assert_eq(!k->expect, !js(c, "expect"));
+		if (k->expect)
+			cr_assert_str_eq(k->expect, js(c, "expect"));
+	}
+	cr_assert(json_object_object_get_ex(rep, "flows", &flows));
+	cr_assert_eq(r->nflows, json_object_array_length(flows));
+	for (size_t i = 0; i < r->nflows; i++) {
+		json_object *f = json_object_array_get_idx(flows, i);
+		const struct faultline_flow *w = &r->flows[i];
+
+		cr_assert_eq(w->id, (unsigned)ji(f, "id"));
+		cr_assert_str_eq(w->server, js(f, "server"));
+		cr_assert_str_eq(w->target_side, js(f, "target_side"));
+		cr_assert_eq(w->packets, (uint64_t)ji(f, "packets"));
+		cr_assert_eq(w->faults, (uint64_t)ji(f, "faults"));
+		cr_assert_str_eq(w->states.text, path_of(f, "states"));
+		cr_assert_str_eq(w->client_states.text, path_of(f, "client_states"));
+		cr_assert_str_eq(w->server_states.text, path_of(f, "server_states"));
+		cr_assert_eq(w->states.n, json_object_array_length(
+				     json_object_object_get(f, "states")));
+	}
+	cr_assert(json_object_object_get_ex(rep, "faults", &faults));
+	cr_assert_eq(r->nfaults, json_object_array_length(faults));
+	for (size_t i = 0; i < r->nfaults; i++) {
+		json_object *f = json_object_array_get_idx(faults, i);
+
+		cr_assert_str_eq(r->faults[i].rule, js(f, "rule"));
+		cr_assert_str_eq(r->faults[i].action, js(f, "action"));
+		cr_assert_eq(r->faults[i].count, (uint64_t)ji(f, "count"));
+	}
+	cr_assert(json_object_object_get_ex(rep, "calls", &calls));
+	cr_assert_eq(r->ncalls, (size_t)json_object_object_length(calls));
+	for (size_t i = 0; i < r->ncalls; i++)
+		cr_assert_eq(r->calls[i].count, (uint64_t)ji(calls, r->calls[i].fn),
+			     "calls.%s", r->calls[i].fn);
+}
+
+/* The same seeded run (lost-fin.rules on echo_server, the client's FIN
+ * dropped twice) through the CLI and through faultline_run(). */
+Test(api, equals_cli, .timeout = 120)
+{
+	struct run_result cli;
+	struct faultline_result *r = NULL;
+	const char *files[] = {SC("lost-fin.rules"), NULL};
+	char err[4096];
+	json_object *rep, *own;
+	int ret;
+
+	rr_init(&cli);
+	rr_faultline(&cli, AS_ROOT, &(struct fl_args){
+		.rules = {SC("lost-fin.rules")}, .seed = "42",
+		.driver = DRIVER, .argv = echo_argv});
+	cr_assert_eq(cli.status, 0, "%s", cli.err);
+	rep = rr_report(&cli);
+	cr_assert_not_null(rep);
+
+	ret = faultline_run(&(struct faultline_opts){
+		.argv = echo_argv, .rule_files = files, .driver = DRIVER,
+		.have_seed = 1, .seed = 42,
+		.report = rr_path(&cli, "api-report.json")}, &r, err, sizeof(err));
+	cr_assert_eq(ret, 0, "faultline_run: %d: %s", ret, err);
+	cr_assert_eq(r->exit_status, cli.status);
+	cr_assert_eq(r->seed, 42u);
+	cr_assert_eq(r->target.ended, 1);
+	cr_assert_eq(r->nflows, 1);
+	cr_assert_eq(r->nfaults, 1);
+	cr_assert_eq(r->faults[0].count, 2, "the FIN dropped twice");
+	assert_equals_report(r, rep, 0);
+
+	/* The API's own report, byte for byte what --report wrote. */
+	own = json_tokener_parse(r->report_json);
+	cr_assert_not_null(own);
+	assert_equals_report(r, own, 1);
+	cr_assert_str_eq(rr_read(&cli, "api-report.json"), r->report_json);
+	json_object_put(own);
+	json_object_put(rep);
+	faultline_result_free(r);
+	rr_free(&cli);
+}
+
+Test(api, rules_error, .timeout = 30)
+{
+	struct faultline_result *r = (void *)1;
+	char err[2048];
+	int ret;
+
+	ret = faultline_rules_check("drop from client flags FIN\n"
+				    "delay 5 from server\n", 0, "bad.rules",
+				    err, sizeof(err));
+	cr_assert_eq(ret, -EINVAL);
+	cr_assert(strstr(err, "bad.rules:2:7: error:"), "%s", err);
+	cr_assert(strstr(err, "\ndelay 5 from server\n"), "%s", err);
+
+	ret = faultline_run(&(struct faultline_opts){
+		.argv = echo_argv, .rules = "expect no-close-wait 1s\nexpect bogus\n",
+		.rules_name = "mine.rules"}, &r, err, sizeof(err));
+	cr_assert_eq(ret, -EINVAL, "%d: %s", ret, err);
+	cr_assert_null(r);
+	cr_assert(strstr(err, "mine.rules:2:8: error:"), "%s", err);
+
+	cr_assert_eq(faultline_rules_check("drop from client flags FIN times 2\n",
+					   0, NULL, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(faultline_version(), FAULTLINE_VERSION);
+}
+
+Test(api, missing_target, .timeout = 30)
+{
+	const char *const gone[] = {"/nonexistent/echo_server", NULL};
+	const char *const nopath[] = {"no-such-program-faultline", NULL};
+	const char *const files[] = {"/nonexistent/x.rules", NULL};
+	struct faultline_result *r = (void *)1;
+	char err[1024];
+
+	cr_assert_eq(faultline_run(&(struct faultline_opts){.argv = gone}, &r,
+				   err, sizeof(err)), -ENOENT, "%s", err);
+	cr_assert_null(r);
+	cr_assert(strstr(err, "/nonexistent/echo_server"), "%s", err);
+	cr_assert_eq(faultline_run(&(struct faultline_opts){.argv = nopath}, &r,
+				   err, sizeof(err)), -ENOENT, "%s", err);
+	cr_assert(strstr(err, "not found"), "%s", err);
+	cr_assert_eq(faultline_run(&(struct faultline_opts){.argv = echo_argv,
+		.rule_files = files}, &r, err, sizeof(err)), -ENOENT, "%s", err);
+	cr_assert_eq(faultline_run(&(struct faultline_opts){0}, &r, err,
+				   sizeof(err)), -EINVAL);
+}
+
+/* fd (1 or 2) into a memfd while fn runs; what was written there. */
+static char *capture(int fd, void (*fn)(void *), void *arg)
+{
+	static char buf[2][65536];
+	int m = memfd_create("capture", 0), saved = dup(fd);
+	ssize_t n;
+
+	cr_assert(m >= 0 && saved >= 0);
+	fflush(NULL);
+	dup2(m, fd);
+	fn(arg);
+	fflush(NULL);
+	dup2(saved, fd);
+	close(saved);
+	n = pread(m, buf[fd - 1], sizeof(buf[0]) - 1, 0);
+	close(m);
+	buf[fd - 1][n > 0 ? n : 0] = 0;
+	return buf[fd - 1];
+}
+
+struct quiet_run {
+	unsigned flags;
+	int ret;
+	char err[1024];
+	struct faultline_result *r;
+};
+
+static void quiet_run(void *arg)
+{
+	struct quiet_run *q = arg;
+
+	q->ret = faultline_run(&(struct faultline_opts){
+		.argv = echo_argv, .driver = DRIVER,
+		/* a shim that is not there: an environment error (the
+		 * CLI's exit 3), unless no_preload: then a warning on
+		 * stderr and checks that cannot be judged */
+		.rules = "drop from client flags FIN times 1\n",
+		.preload = "/nonexistent/libfaultline-preload.so",
+		.ready_port = 7000, .flags = q->flags}, &q->r, q->err,
+		sizeof(q->err));
+}
+
+/* Nothing on stdout nor stderr unless asked: the text report only with
+ * FAULTLINE_PRINT_REPORT, the run's warnings kept in diagnostics. */
+Test(api, quiet_unless_asked, .timeout = 120)
+{
+	struct quiet_run q = {.flags = 0};
+	const char *out;
+
+	out = capture(1, quiet_run, &q);
+	cr_assert_eq(q.ret, -ENXIO, "%d: %s", q.ret, q.err);
+	cr_assert_str_eq(out, "", "stdout: %s", out);
+	cr_assert(strstr(q.err, "/nonexistent/libfaultline-preload.so"), "%s", q.err);
+
+	/* -v: the harness's lines go to diagnostics, not to stderr */
+	q = (struct quiet_run){.flags = FAULTLINE_NO_PRELOAD | FAULTLINE_VERBOSE};
+	out = capture(2, quiet_run, &q);
+	cr_assert_eq(q.ret, 0, "%d: %s", q.ret, q.err);
+	cr_assert_str_eq(out, "", "stderr: %s", out);
+	cr_assert(strstr(q.r->diagnostics, "faultline: sandbox ready"), "%s",
+		  q.r->diagnostics);
+	cr_assert_eq(q.r->result, FAULTLINE_INCONCLUSIVE);
+	faultline_result_free(q.r);
+
+	q = (struct quiet_run){.flags = FAULTLINE_NO_PRELOAD};
+	out = capture(1, quiet_run, &q);
+	cr_assert_eq(q.ret, 0, "%d: %s", q.ret, q.err);
+	cr_assert_str_eq(out, "", "stdout: %s", out);
+	faultline_result_free(q.r);
+
+	q = (struct quiet_run){.flags = FAULTLINE_NO_PRELOAD | FAULTLINE_PRINT_REPORT};
+	out = capture(1, quiet_run, &q);
+	cr_assert_eq(q.ret, 0, "%d: %s", q.ret, q.err);
+	cr_assert(strstr(out, "INCONCLUSIVE"), "stdout: %s", out);
+	faultline_result_free(q.r);
+}
