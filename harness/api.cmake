@@ -9,6 +9,7 @@ add_library(libfaultline SHARED harness/api.c harness/api_result.c
   harness/api_helper.c)
 set_target_properties(libfaultline PROPERTIES
   OUTPUT_NAME faultline
+  EXPORT_NAME faultline
   VERSION ${PROJECT_VERSION}
   SOVERSION ${PROJECT_VERSION_MAJOR}
   C_VISIBILITY_PRESET hidden
@@ -46,18 +47,13 @@ install(TARGETS libfaultline EXPORT faultlineTargets
 install(TARGETS faultline-run
   RUNTIME DESTINATION ${CMAKE_INSTALL_LIBDIR}/faultline)
 
-# pkg-config: faultline.pc.  Absolute libdir/includedir as GNUInstallDirs
-# gives them, relative to ${prefix} where they are under it.
-if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
-  set(FL_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
-else()
-  set(FL_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
-endif()
-if(IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
-  set(FL_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
-else()
-  set(FL_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
-endif()
+# pkg-config: faultline.pc, relocatable (its prefix from where it is, so
+# `cmake --install --prefix P` and a staged package both get it right).
+file(RELATIVE_PATH FL_PC_UP "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
+string(REGEX REPLACE "/$" "" FL_PC_UP "${FL_PC_UP}")
+set(FL_PC_PREFIX "\${pcfiledir}/${FL_PC_UP}")
+set(FL_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
+set(FL_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 configure_file(harness/faultline.pc.in ${PROJECT_BINARY_DIR}/faultline.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/faultline.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

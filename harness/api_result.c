@@ -114,6 +114,8 @@ FAULTLINE_API void faultline_result_free(struct faultline_result *r)
 			path_free(&pv->flows[i].states);
 			path_free(&pv->flows[i].client_states);
 			path_free(&pv->flows[i].server_states);
+			path_free(&pv->flows[i].client_after_stop);
+			path_free(&pv->flows[i].server_after_stop);
 		}
 		free(pv->checks);
 		free(pv->flows);
@@ -149,7 +151,11 @@ static int parse_flows(json_object *a, struct faultline_result *r,
 		fl->faults = get_u64(f, "faults");
 		if (path_from(get(f, "states"), &fl->states) < 0 ||
 		    path_from(get(f, "client_states"), &fl->client_states) < 0 ||
-		    path_from(get(f, "server_states"), &fl->server_states) < 0)
+		    path_from(get(f, "server_states"), &fl->server_states) < 0 ||
+		    path_from(get(get(f, "states_after_stop"), "client"),
+			      &fl->client_after_stop) < 0 ||
+		    path_from(get(get(f, "states_after_stop"), "server"),
+			      &fl->server_after_stop) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -200,6 +206,8 @@ int api_result_parse(const char *json, size_t len, const char *diag,
 	r->exit_status = exit_status;
 	r->seed = get_u64(root, "seed");
 	exit_from(get(get(root, "target"), "exit"), &r->target);
+	r->stopped_by_faultline = json_object_get_boolean(
+		get(get(root, "target"), "stopped_by_faultline"));
 	exit_from(get(get(root, "driver"), "exit"), &r->driver);
 
 	a = get(root, "checks");

@@ -182,6 +182,11 @@ struct faultline_flow {
 	struct faultline_path states;        /* the target's side ("states") */
 	struct faultline_path client_states; /* each side's */
 	struct faultline_path server_states;
+	/* The tail of each side's path that came after faultline began
+	 * stopping the target ("states_after_stop"): the stop's doing, not
+	 * the program's (a socket left in CLOSE_WAIT is closed by it). */
+	struct faultline_path client_after_stop;
+	struct faultline_path server_after_stop;
 };
 
 /* One rule that acts on segments (the report's faults[]). */
@@ -208,6 +213,7 @@ struct faultline_result {
 	int exit_status; /* what `faultline run` exits with: 0 or 1 */
 	uint64_t seed;   /* the seed the run used (reproduce with it) */
 	struct faultline_exit target;
+	int stopped_by_faultline; /* the target ran until faultline stopped it */
 	struct faultline_exit driver; /* ended 0 without a driver */
 	const struct faultline_check *checks;
 	size_t nchecks;

@@ -65,6 +65,9 @@ static void assert_equals_report(const struct faultline_result *r,
 
 	cr_assert_str_eq(faultline_verdict_name(r->result), js(rep, "result"));
 	cr_assert_eq(r->ok, json_object_get_boolean(json_object_object_get(rep, "ok")));
+	cr_assert_eq(r->stopped_by_faultline, json_object_get_boolean(
+		json_object_object_get(json_object_object_get(rep, "target"),
+				       "stopped_by_faultline")));
 	cr_assert(json_object_object_get_ex(rep, "checks", &checks));
 	cr_assert_eq(r->nchecks, json_object_array_length(checks));
 	for (size_t i = 0; i < r->nchecks; i++) {
@@ -99,6 +102,10 @@ static void assert_equals_report(const struct faultline_result *r,
 		cr_assert_str_eq(w->states.text, path_of(f, "states"));
 		cr_assert_str_eq(w->client_states.text, path_of(f, "client_states"));
 		cr_assert_str_eq(w->server_states.text, path_of(f, "server_states"));
+		cr_assert_str_eq(w->client_after_stop.text, path_of(
+			json_object_object_get(f, "states_after_stop"), "client"));
+		cr_assert_str_eq(w->server_after_stop.text, path_of(
+			json_object_object_get(f, "states_after_stop"), "server"));
 		cr_assert_eq(w->states.n, json_object_array_length(
 				     json_object_object_get(f, "states")));
 	}
