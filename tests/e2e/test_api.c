@@ -5,19 +5,27 @@
  * check's name, ok, judged and evidence, flows and each side's state
  * path, faults per rule), rule-text errors come back as -EINVAL with
  * file:line:col, a missing target as -ENOENT and no result, and the API
- * prints nothing on stdout or stderr unless asked.
+ * prints nothing on stdout or stderr unless asked; two threads may run
+ * at once, a caller of uid 65534 gets the same verdict, and a caller
+ * killed mid-run takes its run with it.
  *
- * Runs in the Criterion test process, single-threaded, as root (the
- * library forks and execs its helper; the CLI runs through the fixture).
+ * Runs in the Criterion test process as root (the library forks and
+ * execs its helper; the CLI runs through the fixture); single-threaded
+ * but for api/threads.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "faultline.h"
@@ -289,4 +297,138 @@ Test(api, quiet_unless_asked, .timeout = 120)
 	cr_assert_eq(q.ret, 0, "%d: %s", q.ret, q.err);
 	cr_assert(strstr(out, "INCONCLUSIVE"), "stdout: %s", out);
 	faultline_result_free(q.r);
+}
+
+/* ---- a caller with threads, as another user, and one that dies ---- */
+
+struct thread_run {
+	pthread_t th;
+	int ret;
+	char err[1024];
+	struct faultline_result *r;
+};
+
+static void *thread_run(void *arg)
+{
+	struct thread_run *t = arg;
+
+	t->ret = faultline_run(&(struct faultline_opts){
+		.argv = echo_argv, .driver = DRIVER,
+		.rules = "drop from client flags FIN times 2\n"
+			 "expect no-close-wait 2s\n",
+		.have_seed = 1, .seed = 3}, &t->r, t->err, sizeof(t->err));
+	return NULL;
+}
+
+/* Two runs at once from two threads of one process (the fork of a
+ * multi-threaded caller execs at once): each its own sandbox, verdict
+ * and flow. */
+Test(api, threads, .timeout = 120)
+{
+	struct thread_run t[2] = {0};
+
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&t[i].th, NULL, thread_run, &t[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i].th, NULL);
+		cr_assert_eq(t[i].ret, 0, "thread %d: %d: %s", i, t[i].ret, t[i].err);
+		cr_assert_eq(t[i].r->result, FAULTLINE_PASS, "thread %d: %s", i,
+			     t[i].r->report_json);
+		cr_assert_eq(t[i].r->nflows, 1);
+		cr_assert_eq(t[i].r->faults[0].count, 2);
+		faultline_result_free(t[i].r);
+	}
+}
+
+/* A caller that is not root (uid 65534): the run takes a user namespace,
+ * as the CLI's does, with the same verdict. */
+Test(api, as_nobody, .timeout = 120)
+{
+	pid_t pid = fork();
+	int st;
+
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		const char *files[] = {SC("lost-fin.rules"), NULL};
+		struct faultline_result *r = NULL;
+		char err[1024];
+		int ret;
+
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(10);
+		ret = faultline_run(&(struct faultline_opts){
+			.argv = echo_argv, .rule_files = files, .driver = DRIVER,
+			.have_seed = 1, .seed = 42}, &r, err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "as nobody: %d: %s\n", ret, err);
+			_exit(11);
+		}
+		_exit(r->result == FAULTLINE_PASS && r->nflows == 1 &&
+		      r->faults[0].count == 2 ? 0 : 12);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "the run as uid 65534: status 0x%x", st);
+}
+
+/* The children of pid, from /proc. */
+static size_t children_of(pid_t pid, pid_t *out, size_t max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	size_t n = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) && n < max) {
+		char path[300], buf[512], *p;
+		FILE *f;
+		int ppid = -1;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+			sscanf(p + 2, "%*c %d", &ppid);
+		fclose(f);
+		if (ppid == pid)
+			out[n++] = (pid_t)atoi(e->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+/* A caller killed (SIGKILL: no handler of its own runs) during a run
+ * takes the run with it: the helper is told (PR_SET_PDEATHSIG) and ends,
+ * and the sandbox with it. */
+Test(api, caller_dies, .timeout = 60)
+{
+	pid_t caller = fork(), helper[4];
+	size_t n = 0;
+	int st;
+
+	cr_assert(caller >= 0);
+	if (caller == 0) {
+		const char *const sleeper[] = {"/bin/sleep", "300", NULL};
+		struct faultline_result *r = NULL;
+		char err[256];
+
+		faultline_run(&(struct faultline_opts){.argv = sleeper,
+			.timeout_ms = FAULTLINE_NO_TIMEOUT}, &r, err, sizeof(err));
+		_exit(1);
+	}
+	for (int i = 0; i < 500 && n == 0; i++) {
+		usleep(10000);
+		n = children_of(caller, helper, 4);
+	}
+	cr_assert_eq(n, 1, "the caller's helper");
+	usleep(500000); /* into its run */
+	kill(caller, SIGKILL);
+	cr_assert_eq(waitpid(caller, &st, 0), caller);
+	for (int i = 0; i < 1000 && kill(helper[0], 0) == 0; i++)
+		usleep(10000);
+	cr_assert_neq(kill(helper[0], 0), 0, "the helper %d outlived its caller",
+		      (int)helper[0]);
 }
