@@ -167,9 +167,16 @@ static int texts_collect(const struct faultline_opts *o, struct texts *t,
 	size_t max = sizeof(t->name) / sizeof(t->name[0]) - 1;
 
 	if (o->rules) {
+		size_t len = o->rules_len ? o->rules_len : strlen(o->rules);
+
+		if (len > FL_RULES_MAX_BYTES) {
+			set_err(err, errlen, "rule text of %zu bytes (at most "
+				"%u, as a rule file)", len, FL_RULES_MAX_BYTES);
+			return -EFBIG;
+		}
 		t->name[t->n] = o->rules_name ? o->rules_name : "rules";
 		t->text[t->n] = o->rules;
-		t->len[t->n] = o->rules_len ? o->rules_len : strlen(o->rules);
+		t->len[t->n] = len;
 		t->n++;
 	}
 	for (size_t i = 0; o->rule_files && o->rule_files[i]; i++) {
@@ -586,7 +593,8 @@ FAULTLINE_API int faultline_run(const struct faultline_opts *o,
 			helper, WTERMSIG(st));
 	else
 		set_err(err, errlen, "the helper %s exited with status %d and "
-			"no report", helper, code);
+			"no report%s", helper, code, err_fd == 2
+			? " (its diagnostics are on stderr)" : "");
 out:
 	/* A run without a report leaves the file empty, as the CLI does. */
 	if (user_report)

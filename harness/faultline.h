@@ -252,6 +252,7 @@ struct faultline_result {
  *   -EINVAL   o is incomplete, or the rules are not valid (err holds
  *             every diagnostic, "name:line:col: error: ...");
  *   -ENOENT   the target program (or a rule file) does not exist;
+ *   -EFBIG    the rule text (or a file) is over 16 MiB, as for the CLI;
  *   -EACCES   it is not executable (or not readable);
  *   -ENOEXEC  faultline could not start the target or write an output
  *             (the CLI's exit 2);

@@ -432,3 +432,46 @@ Test(api, caller_dies, .timeout = 60)
 	cr_assert_neq(kill(helper[0], 0), 0, "the helper %d outlived its caller",
 		      (int)helper[0]);
 }
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+}
+
+/* A terminal's Ctrl-C (SIGINT to the caller's process group) reaches
+ * the helper, which stops the target as the CLI does: the run ends and
+ * is reported as interrupted; a caller that handles SIGINT gets that
+ * result. */
+Test(api, ctrl_c, .timeout = 60)
+{
+	pid_t caller = fork(), helper[4];
+	size_t n = 0;
+	int st;
+
+	cr_assert(caller >= 0);
+	if (caller == 0) {
+		const char *const sleeper[] = {"/bin/sleep", "300", NULL};
+		struct faultline_result *r = NULL;
+		const struct faultline_check *c;
+		char err[256];
+
+		setpgid(0, 0);
+		signal(SIGINT, on_sigint);
+		if (faultline_run(&(struct faultline_opts){.argv = sleeper,
+			.timeout_ms = FAULTLINE_NO_TIMEOUT}, &r, err, sizeof(err)) < 0)
+			_exit(11);
+		c = faultline_result_check(r, "timeout");
+		_exit(r->result == FAULTLINE_FAIL && r->stopped_by_faultline &&
+		      c && !c->ok && strstr(c->detail, "interrupted") ? 0 : 12);
+	}
+	for (int i = 0; i < 500 && n == 0; i++) {
+		usleep(10000);
+		n = children_of(caller, helper, 4);
+	}
+	cr_assert_eq(n, 1, "the caller's helper");
+	usleep(500000); /* into its run */
+	kill(-caller, SIGINT);
+	cr_assert_eq(waitpid(caller, &st, 0), caller);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "the interrupted run: status 0x%x", st);
+}
