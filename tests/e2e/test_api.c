@@ -155,7 +155,9 @@ Test(api, equals_cli, .timeout = 120)
 	ret = faultline_run(&(struct faultline_opts){
 		.argv = echo_argv, .rule_files = files, .driver = DRIVER,
 		.have_seed = 1, .seed = 42,
-		.report = rr_path(&cli, "api-report.json")}, &r, err, sizeof(err));
+		.report = rr_path(&cli, "api-report.json"),
+		.trace = rr_path(&cli, "api-trace.jsonl"),
+		.junit = rr_path(&cli, "api-junit.xml")}, &r, err, sizeof(err));
 	cr_assert_eq(ret, 0, "faultline_run: %d: %s", ret, err);
 	cr_assert_eq(r->exit_status, cli.status);
 	cr_assert_eq(r->seed, 42u);
@@ -170,6 +172,18 @@ Test(api, equals_cli, .timeout = 120)
 	cr_assert_not_null(own);
 	assert_equals_report(r, own, 1);
 	cr_assert_str_eq(rr_read(&cli, "api-report.json"), r->report_json);
+	/* The other outputs, as the CLI's: a trace that ends with the
+	 * checks, JUnit with a testcase per check. */
+	{
+		json_object *tr = jsonl_load(rr_path(&cli, "api-trace.jsonl"));
+		size_t n = json_object_array_length(tr);
+
+		cr_assert_gt(n, r->nchecks);
+		cr_assert_str_eq(js(json_object_array_get_idx(tr, n - 1), "ev"), "check");
+		json_object_put(tr);
+		cr_assert_eq(count_lines(rr_read(&cli, "api-junit.xml"), "    <testcase"),
+			     (int)r->nchecks, "%s", rr_read(&cli, "api-junit.xml"));
+	}
 	json_object_put(own);
 	json_object_put(rep);
 	faultline_result_free(r);
