@@ -13,8 +13,12 @@
  * execs its helper; the CLI runs through the fixture); single-threaded
  * but for api/threads.
  */
+/* First: faultline.h stands on its own. */
+#include "faultline.h"
+
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
@@ -28,7 +32,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "faultline.h"
 #include "fixture.h"
 
 #define ECHO FL_TARGETS "/echo_server"
@@ -488,4 +491,26 @@ Test(api, ctrl_c, .timeout = 60)
 	cr_assert_eq(waitpid(caller, &st, 0), caller);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		  "the interrupted run: status 0x%x", st);
+}
+
+/* The library exports faultline.h's functions, versioned, and none of
+ * the harness it folds in (fl_run, fl_rules_parse, json-c's are its
+ * own). */
+Test(api, exports, .timeout = 30)
+{
+	void *h = dlopen(FL_LIBFAULTLINE, RTLD_NOW | RTLD_LOCAL);
+	const char *(*version)(void);
+
+	cr_assert_not_null(h, "%s", dlerror());
+	version = (const char *(*)(void))dlvsym(h, "faultline_version", "FAULTLINE_0");
+	cr_assert_not_null(version);
+	cr_assert_str_eq(version(), FAULTLINE_VERSION);
+	cr_assert_not_null(dlvsym(h, "faultline_run", "FAULTLINE_0"));
+	cr_assert_not_null(dlvsym(h, "faultline_rules_check", "FAULTLINE_0"));
+	cr_assert_not_null(dlvsym(h, "faultline_result_free", "FAULTLINE_0"));
+	cr_assert_null(dlsym(h, "fl_run"));
+	cr_assert_null(dlsym(h, "fl_rules_parse"));
+	cr_assert_null(dlsym(h, "fl_checks_run"));
+	cr_assert_null(dlsym(h, "api_result_parse"));
+	dlclose(h);
 }
