@@ -304,6 +304,46 @@ BOTH(from_target_is_the_client)
 	rr_free(&r);
 }
 
+/* A real client against a real server: curl reset by faultline in place
+ * of python3 -m http.server's reply (client-peer-reset.rules).  curl
+ * notices (exit 56, "Recv failure: Connection reset by peer"), closes, and
+ * its socket went ESTABLISHED > CLOSE although the server's FIN followed
+ * the RST; only the sample's expect exit 1 fails.  Skips, naming the
+ * package, when either is missing. */
+BOTH(curl_reset_by_http_server)
+{
+	static const char *const curl[] = {"/usr/bin/curl", "-sS", "-o", "/dev/null",
+					   "http://127.0.0.1:8000/", NULL};
+	struct run_result r;
+	json_object *rep;
+
+	if (access("/usr/bin/curl", X_OK) || access("/usr/bin/python3", X_OK))
+		cr_skip_test("needs /usr/bin/curl and /usr/bin/python3 (Debian packages "
+			     "curl, python3; .ci/install-deps installs them)");
+	rr_init(&r);
+	rr_write(&r, "index.html", "hello\n");
+	rr_faultline(&r, u, &(struct fl_args){
+		.rules = {SC("client-peer-reset.rules")}, .timeout = "30s", .settle = "300ms",
+		.peer = "exec /usr/bin/python3 -m http.server 8000 --bind 127.0.0.1 "
+			"--directory {dir} 2> {dir}/server.out",
+		.argv = curl, .wait_s = 60});
+	cr_assert_eq(r.status, 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert(!check_ok(rep, "exit 1"));
+	cr_assert(strstr(js(report_check(rep, "exit 1"), "detail"), "target exit code 56 at "),
+		  "%s", js(report_check(rep, "exit 1"), "detail"));
+	cr_assert(check_ok(rep, "path client ESTABLISHED > CLOSE"), "%s",
+		  js(report_check(rep, "path client ESTABLISHED > CLOSE"), "detail"));
+	cr_assert(check_ok(rep, "no-sigpipe"));
+	cr_assert(check_ok(rep, "peer"), "%s", js(report_check(rep, "peer"), "detail"));
+	cr_assert_str_eq(path_of(only_flow(rep), "client_states"),
+			 "SYN_SENT > ESTABLISHED > CLOSE");
+	cr_assert(strstr(r.err, "Connection reset by peer"), "%s", r.err);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
 /* --peer and --driver together: refused before anything runs (exit 2,
  * no report); an empty --peer too. */
 Test(peer, with_driver_refused, .timeout = 30)
