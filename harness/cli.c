@@ -95,7 +95,9 @@ static const char usage_text[] =
 	"Examples:\n"
 	"  faultline check rules/scenarios/lost-fin.rules\n"
 	"  faultline run -r rules/scenarios/lost-fin.rules \\\n"
-	"      --driver 'tcp_client -p 7000 --rtt 3' -- echo_server -p 7000\n";
+	"      --driver 'tcp_client -p 7000 --rtt 3' -- echo_server -p 7000\n"
+	"  faultline run -r rules/scenarios/client-peer-reset.rules \\\n"
+	"      --peer 'echo_server -p 7000 -n 0' -- tcp_client -p 7000 --rtt 3\n";
 
 /* Parses every file, printing all diagnostics.  Returns 0, or an exit
  * status. */
