@@ -634,11 +634,13 @@ static void text_peer(const struct model *m, FILE *f)
 	else if (x->peer_stop_ns && (!p->ended || p->t_ns >= x->peer_stop_ns))
 		if (x->target.ended && !x->killed_by_harness)
 			fprintf(f, "peer: stopped by faultline at %.3fs (SIGTERM), "
-				"%.3fs after the target ended, then %s\n",
+				"%.3fs after the target ended%s%s%s, then %s\n",
 				(double)x->peer_stop_ns / 1e9,
 				x->peer_stop_ns > x->target.t_ns
 				? (double)(x->peer_stop_ns - x->target.t_ns) / 1e9
-				: 0.0, m->peer_how);
+				: 0.0, x->settle_why[0] ? " (waiting: " : "",
+				x->settle_why, x->settle_why[0] ? ")" : "",
+				m->peer_how);
 		else
 			fprintf(f, "peer: stopped by faultline at %.3fs (SIGTERM) "
 				"with the target, then %s\n",
