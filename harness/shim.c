@@ -6,10 +6,11 @@
  * .deb and a copy moved elsewhere all work: the directory of the running
  * binary (/proc/self/exe) and, when this code runs inside another
  * program that linked libfaultline.so, the directory of that library
- * (dladdr() on a function of this file).  From each, the build tree's
- * layout (the shim beside it, the samples in targets/) and the installed
- * one (FL_BIN_TO_PKGLIB from the binary, FL_LIB_TO_PKGLIB from the
- * library, both computed by CMake from GNUInstallDirs). */
+ * (dladdr() on a function of this file), which comes first.  From each,
+ * the build tree's layout (the shim beside it, the samples in targets/)
+ * and the installed one (FL_BIN_TO_PKGLIB from the binary,
+ * FL_LIB_TO_PKGLIB from the library, both computed by CMake from
+ * GNUInstallDirs). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
@@ -30,10 +31,15 @@
 
 #define SHIM_NAME "libfaultline-preload.so"
 
-/* The directories to look from: [0] the binary's, [1] the library's when
- * this code is not in the binary itself ("" when none). */
+/* The directories to look from, in order: the library's when this code
+ * is not in the binary itself (the shim of that library's version), then
+ * the binary's; each with LIBDIR/faultline relative to it.  dir "" when
+ * there is none. */
 struct bases {
-	char dir[2][PATH_MAX - 128];
+	struct {
+		char dir[PATH_MAX - 128];
+		const char *to_pkglib;
+	} b[2];
 };
 
 /* dir of path into out (n bytes); 0 or -1 when path has no slash. */
@@ -50,16 +56,18 @@ static int dir_of(const char *path, char *out, size_t n)
 
 static void bases_get(struct bases *b)
 {
-	char exe[sizeof(b->dir[0])];
+	char exe[sizeof(b->b[0].dir)];
 	char real[PATH_MAX];
 	ssize_t len;
 	Dl_info info;
 
-	b->dir[0][0] = b->dir[1][0] = 0;
+	b->b[0].dir[0] = b->b[1].dir[0] = 0;
+	b->b[0].to_pkglib = FL_LIB_TO_PKGLIB;
+	b->b[1].to_pkglib = FL_BIN_TO_PKGLIB;
 	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (len > 0) {
 		exe[len] = 0;
-		dir_of(exe, b->dir[0], sizeof(b->dir[0]));
+		dir_of(exe, b->b[1].dir, sizeof(b->b[1].dir));
 	}
 	/* The main program's dli_fname is its argv[0], not a path to trust:
 	 * only a shared object's name (a full path from the loader) counts,
@@ -67,26 +75,25 @@ static void bases_get(struct bases *b)
 	if (dladdr((void *)bases_get, &info) && info.dli_fname &&
 	    info.dli_fname[0] == '/' && realpath(info.dli_fname, real) &&
 	    (len <= 0 || strcmp(real, exe) != 0))
-		dir_of(real, b->dir[1], sizeof(b->dir[1]));
+		dir_of(real, b->b[0].dir, sizeof(b->b[0].dir));
 }
 
-/* The candidate i (0, 1, ...) for base directory k as "BASE/REL/name"
- * into path; 0, or -1 when there is no candidate i. */
+/* The candidate i (0, 1, ...) from base directory k as "BASE/build" (a
+ * build tree) or "BASE/TO_PKGLIB/installed" into path ("" if too long);
+ * 0, or -1 when there is no candidate i. */
 static int candidate(const struct bases *b, int k, int i, const char *build,
 		     const char *installed, char *path, size_t n)
 {
-	const char *rel;
+	int w;
 
-	if (!b->dir[k][0])
+	if (!b->b[k].dir[0] || i > 1)
 		return -1;
 	if (i == 0)
-		rel = build;
-	else if (i == 1)
-		rel = k == 0 ? FL_BIN_TO_PKGLIB "/" : FL_LIB_TO_PKGLIB "/";
+		w = snprintf(path, n, "%s/%s", b->b[k].dir, build);
 	else
-		return -1;
-	if ((size_t)snprintf(path, n, "%s/%s%s", b->dir[k], rel,
-			     i == 1 ? installed : "") >= n)
+		w = snprintf(path, n, "%s/%s/%s", b->b[k].dir,
+			     b->b[k].to_pkglib, installed);
+	if (w < 0 || (size_t)w >= n)
 		path[0] = 0;
 	return 0;
 }
@@ -150,10 +157,10 @@ int fl_shim_find(const char *preload, int no_preload, char *path, size_t n,
 	path[0] = 0;
 	shim_tried(&b, tried, sizeof(tried));
 	snprintf(err, errlen, "the shim " SHIM_NAME " was not found (looked "
-		 "for %s): install it with faultline (the package ships it in "
-		 "LIBDIR/faultline/), or name it with --preload PATH or "
-		 "FAULTLINE_PRELOAD, or run with --no-preload (the checks on "
-		 "the target's socket calls are then not judged)",
+		 "for %s): install faultline's shim (the package and cmake "
+		 "--install put it in LIBDIR/faultline/), give its path with "
+		 "--preload PATH or FAULTLINE_PRELOAD, or run with --no-preload "
+		 "(the checks on the target's socket calls are then not judged)",
 		 tried[0] ? tried : "nothing: /proc/self/exe unreadable");
 	return -ENOENT;
 }

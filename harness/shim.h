@@ -13,10 +13,10 @@
 /*
  * The shim's path into path[0..n): preload (--preload) if not NULL, else
  * $FAULTLINE_PRELOAD if set and not empty, else the first readable
- * libfaultline-preload.so of: beside this binary (a build tree), at the
- * installed LIBDIR/faultline/ relative to it, and the same two relative
- * to libfaultline.so when this code runs in a program that linked the
- * library.  "" when no_preload.  Returns 0, or -errno with err saying
+ * libfaultline-preload.so of: beside libfaultline.so and in
+ * LIBDIR/faultline/ relative to it, when this code runs in a program
+ * that linked the library; beside this binary (a build tree); at the
+ * installed LIBDIR/faultline/ relative to it.  "" when no_preload.  Returns 0, or -errno with err saying
  * what is missing and how to fix it: the named shim is not readable, or
  * none was found (-ENOENT: install it, --preload PATH, or --no-preload).
  * Must run before the sandbox's /proc hides /proc/self/exe from the
@@ -29,8 +29,9 @@ int fl_shim_find(const char *preload, int no_preload, char *path, size_t n,
  * The directory of the sample programs (echo_server, tcp_client, ...)
  * into path[0..n): $FAULTLINE_SAMPLES if set and not empty, else the
  * first directory holding an executable echo_server of: targets/ beside
- * this binary (a build tree), LIBDIR/faultline/samples relative to it
- * (installed), and the same two relative to libfaultline.so.  Returns 0,
+ * libfaultline.so and LIBDIR/faultline/samples relative to it (when
+ * linked), then the same two relative to this binary (a build tree,
+ * installed).  Returns 0,
  * or -ENOENT ("" in path).  Like fl_shim_find(), before the sandbox.
  */
 int fl_samples_dir(char *path, size_t n);
