@@ -754,7 +754,7 @@ int fl_run(struct fl_run_opts o)
 	struct fl_report_out rout = {0};
 	FILE *report_f = NULL, *junit_f = NULL;
 	uint16_t ports[64];
-	char preload_path[PATH_MAX] = "";
+	char preload_path[PATH_MAX] = "", samples[PATH_MAX];
 	char err[1024] = "";
 	int status = EXIT_ENV;
 	int ret;
@@ -828,8 +828,17 @@ int fl_run(struct fl_run_opts o)
 			scfg.gid = (gid_t)g;
 		}
 	}
-	fl_shim_find(o.preload, o.no_preload, preload_path,
-		     sizeof(preload_path));
+	/* A missing shim is the environment's fault (exit 3), never a run
+	 * whose call checks quietly go unjudged. */
+	ret = fl_shim_find(o.preload, o.no_preload, preload_path,
+			   sizeof(preload_path), err, sizeof(err));
+	if (ret < 0)
+		goto env_error;
+	/* The run's commands find the sample programs through it; the
+	 * harness's environment is what every spawn inherits.  One given
+	 * is kept. */
+	if (fl_samples_dir(samples, sizeof(samples)) == 0)
+		setenv("FAULTLINE_SAMPLES", samples, 0);
 	ret = fl_sandbox_enter(&r.sb, &scfg, err, sizeof(err));
 	if (ret < 0)
 		goto env_error;
