@@ -34,10 +34,15 @@ p1=$(plain "$man1")
 p5=$(plain "$man5")
 pref=$(cat "$ref")
 
-# Options: every -x and --long-name that starts a word of --help.
-opts=$(printf '%s\n' "$help" |
-	grep -oE -- '(^|[ ,[(|])--?[a-z][a-z0-9-]*' | sed 's/^[ ,[(|]//' |
-	sort -u)
+# Options: the ones each option line of --help opens with ("  -j, --jobs
+# N ..."), and the bracketed ones of its synopsis lines ("faultline run
+# [-r RULES]..."); not the words of its prose or its examples.
+opts=$({ printf '%s\n' "$help" | grep -E '^ +-' | sed -E 's/^ +//' |
+	grep -oE -- '^(-[a-zA-Z], )?--?[a-z][a-z0-9-]*' | tr ', ' '\n\n'
+	printf '%s\n' "$help" | grep -E '^ *(usage: )?faultline ' |
+	grep -oE -- '\[--?[a-z][a-z0-9-]*' | tr -d '['
+	printf '%s\n' "$help" | grep -E '^ *(usage: )?faultline -' |
+	grep -oE -- '--?[a-z][a-z0-9-]*'; } | grep . | sort -u)
 [ -n "$opts" ] || miss "no option found in faultline --help"
 for o in $opts; do
 	printf '%s\n' "$p1" | has_word "$o" ||
