@@ -41,6 +41,12 @@
 
 extern char **environ;
 
+/* LIBDIR/faultline relative to LIBDIR (CMake computes it, as for
+ * shim.c). */
+#ifndef FL_LIB_TO_PKGLIB
+#define FL_LIB_TO_PKGLIB "faultline"
+#endif
+
 /* How long past the run's own timeout (and its stop's grace) the caller
  * waits for the helper before killing it: judging and writing the
  * reports take well under this on a loaded machine. */
@@ -246,7 +252,7 @@ static int target_check(const char *prog, char *err, size_t errlen)
 
 /* The helper faultline-run: next to this library in a build tree, in
  * faultline/ beside it once installed (LIBDIR/faultline/, with the
- * shim, which the helper finds next to itself). */
+ * shim, which shim.c finds there from the library). */
 static int helper_find(char *path, size_t n, char *err, size_t errlen)
 {
 	Dl_info info;
@@ -260,15 +266,15 @@ static int helper_find(char *path, size_t n, char *err, size_t errlen)
 	}
 	slash = strrchr(lib, '/');
 	*slash = 0;
-	if ((size_t)snprintf(path, n, "%s/faultline/%s", lib, API_HELPER) < n &&
-	    access(path, X_OK) == 0)
+	if ((size_t)snprintf(path, n, "%s/%s/%s", lib, FL_LIB_TO_PKGLIB,
+			     API_HELPER) < n && access(path, X_OK) == 0)
 		return 0;
 	if ((size_t)snprintf(path, n, "%s/%s", lib, API_HELPER) < n &&
 	    access(path, X_OK) == 0)
 		return 0;
 	set_err(err, errlen, "libfaultline's helper %s is missing (looked "
-		"in %s/faultline/ and %s/): reinstall faultline", API_HELPER,
-		lib, lib);
+		"in %s/%s/ and %s/): reinstall faultline", API_HELPER, lib,
+		FL_LIB_TO_PKGLIB, lib);
 	return -ENXIO;
 }
 

@@ -34,8 +34,8 @@ endif()
 add_library(faultline::faultline ALIAS libfaultline)
 
 # The helper, next to the library in the build tree (api.c looks there
-# and in LIBDIR/faultline/ once installed, next to the shim, which the
-# helper finds next to itself as the binary does).
+# and in LIBDIR/faultline/ once installed, with the shim and the samples,
+# which shim.c finds there relative to the library the helper loads).
 add_executable(faultline-run harness/api_helper_main.c)
 target_link_libraries(faultline-run PRIVATE libfaultline)
 set_target_properties(faultline-run PROPERTIES
