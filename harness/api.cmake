@@ -70,3 +70,7 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/faultlineConfigVersion.cm
 install(FILES ${PROJECT_BINARY_DIR}/faultlineConfig.cmake
   ${PROJECT_BINARY_DIR}/faultlineConfigVersion.cmake
   DESTINATION ${FL_CMAKE_DIR})
+
+# The .deb (CPack, configured in the top-level CMakeLists.txt): a shlibs
+# file for libfaultline.so.0 and the ldconfig trigger.
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
