@@ -209,6 +209,9 @@ int api_result_parse(const char *json, size_t len, const char *diag,
 	r->stopped_by_faultline = json_object_get_boolean(
 		get(get(root, "target"), "stopped_by_faultline"));
 	exit_from(get(get(root, "driver"), "exit"), &r->driver);
+	exit_from(get(get(root, "peer"), "exit"), &r->peer);
+	r->peer_stopped_by_faultline = json_object_get_boolean(
+		get(get(root, "peer"), "stopped_by_faultline"));
 
 	a = get(root, "checks");
 	n = arr_len(a);

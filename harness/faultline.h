@@ -215,6 +215,9 @@ struct faultline_result {
 	struct faultline_exit target;
 	int stopped_by_faultline; /* the target ran until faultline stopped it */
 	struct faultline_exit driver; /* ended 0 without a driver */
+	struct faultline_exit peer;   /* ended 0 without a peer */
+	int peer_stopped_by_faultline; /* the peer ran until faultline
+					  stopped it (no failure) */
 	const struct faultline_check *checks;
 	size_t nchecks;
 	const struct faultline_flow *flows;

@@ -79,6 +79,18 @@ static void assert_equals_report(const struct faultline_result *r,
 	cr_assert_eq(r->stopped_by_faultline, json_object_get_boolean(
 		json_object_object_get(json_object_object_get(rep, "target"),
 				       "stopped_by_faultline")));
+	{
+		json_object *peer = json_object_object_get(rep, "peer");
+		json_object *x = peer ? json_object_object_get(peer, "exit") : NULL;
+
+		cr_assert_eq(r->peer.ended, x != NULL);
+		cr_assert_eq(r->peer_stopped_by_faultline, peer && json_object_get_boolean(
+			json_object_object_get(peer, "stopped_by_faultline")));
+		if (x && js(x, "signal"))
+			cr_assert_str_eq(r->peer.signal, js(x, "signal"));
+		else if (x)
+			cr_assert_eq(r->peer.code, ji(x, "code"));
+	}
 	cr_assert(json_object_object_get_ex(rep, "checks", &checks));
 	cr_assert_eq(r->nchecks, json_object_array_length(checks));
 	for (size_t i = 0; i < r->nchecks; i++) {
@@ -188,6 +200,45 @@ Test(api, equals_cli, .timeout = 120)
 			     (int)r->nchecks, "%s", rr_read(&cli, "api-junit.xml"));
 	}
 	json_object_put(own);
+	json_object_put(rep);
+	faultline_result_free(r);
+	rr_free(&cli);
+}
+
+/* A client under test with --peer (client-peer-reset.rules: the peer's
+ * reply replaced by an RST), through the CLI and through the API. */
+Test(api, peer_equals_cli, .timeout = 120)
+{
+	const char *const client[] = {FL_TARGETS "/tcp_client", "-p", "7000",
+				      "--rtt", "3", NULL};
+	const char *files[] = {SC("client-peer-reset.rules"), NULL};
+	const char *peer = "exec " ECHO " -p 7000 -n 0";
+	struct run_result cli;
+	struct faultline_result *r = NULL;
+	char err[4096];
+	json_object *rep;
+	int ret;
+
+	rr_init(&cli);
+	rr_faultline(&cli, AS_ROOT, &(struct fl_args){
+		.rules = {SC("client-peer-reset.rules")}, .seed = "42",
+		.settle = "500ms", .peer = peer, .argv = client});
+	cr_assert_eq(cli.status, 0, "%s", cli.err);
+	rep = rr_report(&cli);
+	cr_assert_not_null(rep);
+	ret = faultline_run(&(struct faultline_opts){
+		.argv = client, .rule_files = files, .peer = peer,
+		.settle_ms = 500, .have_seed = 1, .seed = 42}, &r, err, sizeof(err));
+	cr_assert_eq(ret, 0, "faultline_run: %d: %s", ret, err);
+	cr_assert_eq(r->result, FAULTLINE_PASS, "%s", r->report_json);
+	cr_assert_eq(r->target.ended && r->target.code == 1, 1);
+	cr_assert_eq(r->peer.ended, 1);
+	cr_assert_eq(r->peer_stopped_by_faultline, 1);
+	cr_assert_eq(r->driver.ended, 0);
+	cr_assert_str_eq(r->flows[0].target_side, "client");
+	cr_assert_str_eq(r->flows[0].client_states.text,
+			 "SYN_SENT > ESTABLISHED > CLOSE");
+	assert_equals_report(r, rep, 0);
 	json_object_put(rep);
 	faultline_result_free(r);
 	rr_free(&cli);
