@@ -9,7 +9,7 @@
  * report (the CLI's --report contract); the library parses that report
  * into struct faultline_result.  So the result equals the CLI's JSON for
  * the same run by construction, and faultline.h's fields are named after
- * its keys (README.md, "The JSON report").
+ * its keys (README.md, "Outputs").
  *
  * Thread-safety: every function may be called from any thread, and
  * several runs may go on at once (each in its own sandbox); between fork
