@@ -700,6 +700,7 @@ int fl_run(struct fl_run_opts o)
 	scfg.mark = FL_MARK;
 	scfg.verbose = o.verbose;
 	collect_ports(r.rs, &scfg, ports, o.queue_all);
+	scfg.keep_caps = o.keep_caps;
 	if (o.have_user) {
 		scfg.have_user = 1;
 		scfg.uid = o.uid;
@@ -773,7 +774,7 @@ int fl_run(struct fl_run_opts o)
 		     o.nrule_files);
 	r.end_ns = o.timeout_ns;
 	fl_signals_graceful(1, NULL); /* the loop stops the target */
-	r.target = fl_sandbox_spawn(r.sb, o.argv, r.env, err, sizeof(err));
+	r.target = fl_sandbox_spawn_target(r.sb, o.argv, r.env, err, sizeof(err));
 	if (r.target < 0) {
 		fprintf(stderr, "faultline: %s\n", err);
 		status = EXIT_USAGE;
