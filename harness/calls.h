@@ -57,6 +57,22 @@ struct fl_hello {
 	char exe[164];
 };
 
+/* A privileged operation the kernel refused a process (preload/event.h's
+ * struct fl_ev_priv), the same refusals of one process counted once. */
+struct fl_denial {
+	uint64_t t_ns;     /* the first, relative to the run's start */
+	uint64_t count;
+	int pid, fd;
+	uint16_t fn;       /* FL_FN_BIND ... FL_FN_FCHOWNAT */
+	int err;
+	unsigned nids;
+	uint32_t ids[3];
+	uint32_t euid, egid;
+	uint64_t cap_eff;
+	int family, port, unpriv_port_start, flags;
+	char path[144];
+};
+
 /* Binds a fresh abstract name; *name gets it (for FAULTLINE_SOCK).
  * Returns 0 or -errno with err filled. */
 int fl_calls_new(struct fl_calls **out, char *name, size_t namelen,
@@ -95,6 +111,10 @@ uint64_t fl_calls_lost(const struct fl_calls *c);
 uint64_t fl_calls_malformed(const struct fl_calls *c);
 /* Events whose body named another pid than the kernel's for its sender. */
 uint64_t fl_calls_forged(const struct fl_calls *c);
+/* The refusals received, distinct ones in the order they came (at most
+ * FL_CALLS_KEEP_DENIALS; more count as lost). */
+const struct fl_denial *fl_calls_denials(const struct fl_calls *c, size_t *n);
+#define FL_CALLS_KEEP_DENIALS 256
 /* Events whose sender could not be told (exited before it was read). */
 uint64_t fl_calls_unverified(const struct fl_calls *c);
 

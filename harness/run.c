@@ -701,6 +701,10 @@ int fl_run(struct fl_run_opts o)
 	scfg.verbose = o.verbose;
 	collect_ports(r.rs, &scfg, ports, o.queue_all);
 	scfg.keep_caps = o.keep_caps;
+	/* What the target's refusals mean depends on it (denied.h). */
+	r.facts.denial_ctx = (struct fl_denial_ctx){
+		.userns = geteuid() != 0, .uid = (unsigned)geteuid(),
+		.gid = (unsigned)getegid(), .keep_caps = o.keep_caps};
 	if (o.have_user) {
 		scfg.have_user = 1;
 		scfg.uid = o.uid;
@@ -808,6 +812,8 @@ int fl_run(struct fl_run_opts o)
 	r.facts.shim_loaded = fl_calls_shimmed(r.calls) > 0;
 	r.facts.shim_wanted = r.env[0] != NULL;
 	r.facts.calls_lost = fl_calls_lost(r.calls);
+	if (r.calls)
+		r.facts.denials = fl_calls_denials(r.calls, &r.facts.ndenials);
 	fl_cover_finish(r.cover, r.calls, r.owner, fl_engine_flows(r.eng));
 	r.facts.cover = r.cover;
 	r.facts.flows = fl_engine_flows(r.eng);
