@@ -419,7 +419,7 @@ static int json_str(char *out, size_t n, const char *s)
 static void denial_trace(struct fl_trace *t, const struct fl_denial *d,
 			 int tid)
 {
-	char buf[768], path[600];
+	char buf[1024], path[600];
 	const char *en = strerrorname_np(d->err);
 	int n;
 
