@@ -72,6 +72,8 @@ struct fl_calls {
 	uint64_t malformed;
 	struct fl_denial *dv;
 	size_t ndv, capdv;
+	int (*role)(void *ctx, int pid);
+	void *role_ctx;
 };
 
 int fl_calls_new(struct fl_calls **out, char *name, size_t namelen,
@@ -456,6 +458,7 @@ static void on_denial(struct fl_calls *c, const struct fl_ev *ev,
 
 	d.t_ns = fl_clock_rel_ns(ev->t_ns);
 	d.count = 1;
+	d.role = c->role ? c->role(c->role_ctx, ev->pid) : FL_DENIAL_UNKNOWN;
 	d.pid = ev->pid;
 	d.fd = ev->fd;
 	d.fn = ev->fn;
@@ -695,6 +698,13 @@ void fl_calls_process(struct fl_calls *c, const struct fl_flow_table *flows,
 					       u.ev.kind == FL_EV_HELLO);
 		fl_calls_feed(c, &u, (size_t)n, sender, flows, trace);
 	}
+}
+
+void fl_calls_set_role(struct fl_calls *c, int (*role)(void *ctx, int pid),
+		       void *ctx)
+{
+	c->role = role;
+	c->role_ctx = ctx;
 }
 
 const struct fl_denial *fl_calls_denials(const struct fl_calls *c, size_t *n)

@@ -62,6 +62,7 @@ struct fl_hello {
 struct fl_denial {
 	uint64_t t_ns;     /* the first, relative to the run's start */
 	uint64_t count;
+	int role;          /* FL_DENIAL_TARGET, _DRIVER or _UNKNOWN */
 	int pid, fd;
 	uint16_t fn;       /* FL_FN_BIND ... FL_FN_FCHOWNAT */
 	int err;
@@ -72,6 +73,8 @@ struct fl_denial {
 	int family, port, unpriv_port_start, flags;
 	char path[144];
 };
+
+enum { FL_DENIAL_UNKNOWN, FL_DENIAL_TARGET, FL_DENIAL_DRIVER };
 
 /* Binds a fresh abstract name; *name gets it (for FAULTLINE_SOCK).
  * Returns 0 or -errno with err filled. */
@@ -111,6 +114,10 @@ uint64_t fl_calls_lost(const struct fl_calls *c);
 uint64_t fl_calls_malformed(const struct fl_calls *c);
 /* Events whose body named another pid than the kernel's for its sender. */
 uint64_t fl_calls_forged(const struct fl_calls *c);
+/* Who a refusal's process is (FL_DENIAL_*), asked when it arrives (the
+ * driver has the shim too under --preload-driver); without it, unknown. */
+void fl_calls_set_role(struct fl_calls *c, int (*role)(void *ctx, int pid),
+		       void *ctx);
 /* The refusals received, distinct ones in the order they came (at most
  * FL_CALLS_KEEP_DENIALS; more count as lost). */
 const struct fl_denial *fl_calls_denials(const struct fl_calls *c, size_t *n);

@@ -97,7 +97,9 @@ int fl_denial_withheld(const struct fl_denial *d, const struct fl_denial_ctx *x)
 {
 	int cap = fl_denial_cap(d);
 
-	if (cap < 0 || x->userns || d->euid != 0 || held(d, cap))
+	/* the driver never keeps a capability: not the target's state */
+	if (cap < 0 || x->userns || d->euid != 0 || held(d, cap) ||
+	    d->role == FL_DENIAL_DRIVER)
 		return 0;
 	/* EINVAL is an id no capability makes valid */
 	return d->fn == FL_FN_BIND ? d->err == EACCES || d->err == EPERM
@@ -146,6 +148,9 @@ void fl_denial_explain(const struct fl_denial *d, const struct fl_denial_ctx *x,
 			 "namespace (faultline runs unprivileged, as uid %u), "
 			 "whatever the capabilities: run faultline as root",
 			 x->uid);
+	} else if (d->role == FL_DENIAL_DRIVER && !held(d, cap)) {
+		snprintf(buf, n, "no %s: the driver never keeps a capability "
+			 "(--keep-cap is the target's alone)", cn);
 	} else if (held(d, cap)) {
 		snprintf(buf, n, "not for lack of a capability: the process held "
 			 "%s%s", cn, x->userns ? " (over the sandbox's user "

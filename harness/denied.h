@@ -29,8 +29,8 @@ int fl_denial_cap(const struct fl_denial *d);
 void fl_denial_call(const struct fl_denial *d, char *buf, size_t n);
 
 /* 1 when the sandbox withheld what the operation needed: faultline ran
- * as root (no user namespace), the caller's euid was 0 and it lacked the
- * capability, which root outside faultline has.  Such a run tested the
+ * as root (no user namespace), the caller (not the driver) had euid 0
+ * and lacked the capability, which root outside faultline has.  Such a run tested the
  * program in a state it never runs in. */
 int fl_denial_withheld(const struct fl_denial *d, const struct fl_denial_ctx *x);
 

@@ -536,6 +536,8 @@ static int write_json(const struct model *m, FILE *out)
 			cap >= 0 && (d->cap_eff & (1ull << cap))));
 		json_object_object_add(o, "withheld", json_object_new_boolean(
 			fl_denial_withheld(d, &f->denial_ctx)));
+		json_object_object_add(o, "role", json_object_new_string(
+			d->role == FL_DENIAL_DRIVER ? "driver" : "target"));
 		json_object_object_add(o, "pid", json_object_new_int(d->pid));
 		json_object_object_add(o, "euid", json_object_new_int64(d->euid));
 		json_object_object_add(o, "count", json_object_new_int64((int64_t)d->count));
@@ -677,7 +679,8 @@ static void write_text(const struct model *m, FILE *f)
 
 		fl_denial_call(d, call, sizeof(call));
 		fl_denial_explain(d, &x->denial_ctx, why, sizeof(why));
-		fprintf(f, "target: %s failed with %s (%s) [pid %d", call,
+		fprintf(f, "%s: %s failed with %s (%s) [pid %d",
+			d->role == FL_DENIAL_DRIVER ? "driver" : "target", call,
 			fl_err_name(d->err), why, d->pid);
 		if (d->count > 1)
 			fprintf(f, ", %llu times", (unsigned long long)d->count);

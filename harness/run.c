@@ -123,6 +123,23 @@ static int close_output(const char *opt, const char *path, FILE *f, int err)
 	return -1;
 }
 
+/* calls.h: whose a refused operation was (the driver has the shim too
+ * under --preload-driver). */
+static int denial_role(void *ctx, int pid)
+{
+	struct run *r = ctx;
+
+	switch (fl_owner_role(r->owner, pid)) {
+	case FL_ROLE_TARGET:
+		return FL_DENIAL_TARGET;
+	case FL_ROLE_DRIVER:
+		return FL_DENIAL_DRIVER;
+	case FL_ROLE_NONE:
+		break;
+	}
+	return FL_DENIAL_UNKNOWN;
+}
+
 static void stop_processes(struct run *r, int sig)
 {
 	if (r->target > 0 && !r->facts.target.ended)
@@ -592,6 +609,7 @@ static int setup_shim(struct run *r, const char *preload, char *err,
 	if (ret < 0)
 		return ret;
 	fl_calls_set_proc(r->calls, fl_sandbox_host_proc(r->sb));
+	fl_calls_set_role(r->calls, denial_role, r);
 	return fl_shim_env(preload, name, r->o->no_preload, r->env, err,
 			   errlen);
 }

@@ -17,6 +17,8 @@
  *     65534 alone): the kept set is there too, but setgroups stays EPERM
  *     and setuid(0) EINVAL, and the report says why (the namespace, not a
  *     capability) and only notes it;
+ * *   - a driver's refusal (--preload-driver) is named as its own and only
+ *     noted;
  *   - bad --keep-cap lists: exit 2, with the names or the reason.
  *
  * Runs in the Criterion test process, single-threaded.
@@ -199,4 +201,37 @@ Test(caps, bad_lists_exit_2, .timeout = 60)
 		cr_assert(strstr(r.err, bad[i].msg), "%s: %s", bad[i].opt, r.err);
 		rr_free(&r);
 	}
+}
+
+/*
+ * Under --preload-driver the driver reports its refusals too: a driver
+ * that setpriv --regid's (EPERM: the driver never keeps a capability,
+ * --keep-cap or not) is named as the driver's, and does not make the run
+ * INCONCLUSIVE: it says nothing about the state the target ran in.
+ */
+Test(caps, driver_denial_is_the_drivers, .timeout = 120)
+{
+	struct run_result r;
+	json_object *rep, *d;
+	const char *target[] = {SERVER, NULL};
+
+	rr_init(&r);
+	rr_faultline(&r, AS_ROOT, &(struct fl_args){.timeout = "30s",
+		     .opts = "--preload-driver --keep-cap setgid",
+		     .driver = "setpriv --regid=65534 --clear-groups true; "
+			       WAIT_7000 CLIENT_CMD("-p 7000 --rtt 1"),
+		     .argv = target});
+	rep = rr_report(&r);
+	cr_assert_not_null(rep, "no report: %s", r.err);
+	d = denied(rep, "setresgid");
+	cr_assert_not_null(d, "%s", r.out);
+	cr_assert_str_eq(js(d, "role"), "driver");
+	cr_assert_str_eq(js(d, "errno"), "EPERM");
+	cr_assert(!json_object_get_boolean(json_object_object_get(d, "withheld")));
+	cr_assert(strstr(r.out, "driver: setresgid(65534, 65534, 65534) failed "
+			 "with EPERM (no CAP_SETGID: the driver never keeps a "
+			 "capability"), "%s", r.out);
+	cr_assert_str_eq(js(rep, "result"), "PASS", "%s", r.out);
+	json_object_put(rep);
+	rr_free(&r);
 }
