@@ -1,7 +1,7 @@
 /*
  * sandbox.c - namespaces, loopback, and spawning the target and driver
- * with no privileges; see sandbox.h.  The NFQUEUE rules are
- * sandbox_queue.c's.
+ * with no privileges (the target: none but those --keep-cap names); see
+ * sandbox.h.  The NFQUEUE rules are sandbox_queue.c's.
  *
  * Process layout:
  *   harness (new user?/net/mount namespaces, host PID namespace)
