@@ -25,6 +25,7 @@
 #include "calls.h"
 #include "clock.h"
 #include "trace.h"
+#include "utf8.h"
 
 struct proc_loss {
 	int pid;
@@ -69,6 +70,10 @@ struct fl_calls {
 	struct fl_hello *hv;
 	size_t nhv, caphv;
 	uint64_t malformed;
+	struct fl_denial *dv;
+	size_t ndv, capdv;
+	int (*role)(void *ctx, int pid);
+	void *role_ctx;
 };
 
 int fl_calls_new(struct fl_calls **out, char *name, size_t namelen,
@@ -123,6 +128,7 @@ void fl_calls_free(struct fl_calls *c)
 	free(c->procs);
 	free(c->hv);
 	free(c->pidmap);
+	free(c->dv);
 	free(c);
 }
 
@@ -377,6 +383,124 @@ static void link_call(struct fl_calls *c, int pid, int fd, uint32_t id,
 			      .via_ret = via_ret};
 }
 
+/* s as a JSON string (quotes included) into out[0..n): the bytes outside
+ * valid UTF-8 as \udcXX (utf8.h); cut at a whole escape when it does not
+ * fit.  Returns 0, or -ENOSPC when not even "" fits. */
+static int json_str(char *out, size_t n, const char *s)
+{
+	size_t at = 0;
+
+	if (n < 3)
+		return -ENOSPC;
+	out[at++] = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		char piece[8];
+		size_t k = *p >= 0x80 ? fl_utf8_seq(p, strnlen((const char *)p, 4)) : 1;
+		size_t len;
+
+		if (*p == '"' || *p == '\\')
+			len = (size_t)snprintf(piece, sizeof(piece), "\\%c", *p);
+		else if (*p < 0x20)
+			len = (size_t)snprintf(piece, sizeof(piece), "\\u%04x", *p);
+		else if (k == 0)
+			len = (size_t)snprintf(piece, sizeof(piece), "\\udc%02x", *p);
+		else
+			len = (size_t)snprintf(piece, sizeof(piece), "%.*s", (int)k, p);
+		if (at + len + 2 > n)
+			break;
+		memcpy(out + at, piece, len);
+		at += len;
+		p += k ? k : 1;
+	}
+	out[at++] = '"';
+	out[at] = 0;
+	return 0;
+}
+
+/* The refused operation's arguments as its caller wrote them. */
+static void denial_trace(struct fl_trace *t, const struct fl_denial *d,
+			 int tid)
+{
+	char buf[1024], path[600];
+	const char *en = strerrorname_np(d->err);
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "\"pid\":%d,\"tid\":%d,\"fd\":%d,"
+		     "\"fn\":\"%s\",\"ret\":-1,", d->pid, tid, d->fd,
+		     fl_ev_fn_name(d->fn));
+	if (en)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\"errno\":\"%s\",", en);
+	else
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\"errno\":%d,", d->err);
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+		      "\"flow\":null,\"state\":null,\"ids\":[");
+	for (unsigned i = 0; i < d->nids; i++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%d", i ? "," : "",
+			      (int)d->ids[i]);
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+		      "],\"euid\":%u,\"egid\":%u,\"cap_eff\":\"%llx\"", d->euid,
+		      d->egid, (unsigned long long)d->cap_eff);
+	if (d->fn == FL_FN_BIND)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+			      ",\"port\":%d,\"unprivileged_port_start\":%d",
+			      d->port, d->unpriv_port_start);
+	if (d->path[0] && json_str(path, sizeof(path), d->path) >= 0)
+		snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"path\":%s", path);
+	fl_trace_raw(t, d->t_ns, "call", buf);
+}
+
+/* A refusal (u.priv): counted with the same refusals of its process. */
+static void on_denial(struct fl_calls *c, const struct fl_ev *ev,
+		      struct fl_trace *trace)
+{
+	const struct fl_ev_priv *p = &ev->u.priv;
+	struct fl_denial d = {0};
+
+	d.t_ns = fl_clock_rel_ns(ev->t_ns);
+	d.count = 1;
+	d.role = c->role ? c->role(c->role_ctx, ev->pid) : FL_DENIAL_UNKNOWN;
+	d.pid = ev->pid;
+	d.fd = ev->fd;
+	d.fn = ev->fn;
+	d.err = ev->err;
+	d.nids = p->nids < 3 ? p->nids : 3;
+	memcpy(d.ids, p->ids, d.nids * sizeof(d.ids[0]));
+	d.euid = p->euid;
+	d.egid = p->egid;
+	d.cap_eff = p->cap_eff;
+	d.family = p->family;
+	d.port = p->port;
+	d.unpriv_port_start = p->unpriv_port_start;
+	d.flags = p->flags;
+	memcpy(d.path, p->path, sizeof(d.path));
+	d.path[sizeof(d.path) - 1] = 0;
+	for (size_t i = 0; i < c->ndv; i++) {
+		struct fl_denial *x = &c->dv[i];
+
+		if (x->pid == d.pid && x->fn == d.fn && x->err == d.err &&
+		    x->nids == d.nids && !memcmp(x->ids, d.ids, sizeof(d.ids)) &&
+		    x->port == d.port && !strcmp(x->path, d.path)) {
+			x->count++;
+			return;
+		}
+	}
+	if (c->ndv == FL_CALLS_KEEP_DENIALS) {
+		c->over++;
+		return;
+	}
+	if (c->ndv == c->capdv) {
+		size_t cap = c->capdv ? c->capdv * 2 : 8;
+		struct fl_denial *v = realloc(c->dv, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		c->dv = v;
+		c->capdv = cap;
+	}
+	c->dv[c->ndv++] = d;
+	denial_trace(trace, &d, ev->tid);
+}
+
 static void on_event(struct fl_calls *c, const struct fl_ev *ev,
 		     const struct fl_flow_table *flows, struct fl_trace *trace)
 {
@@ -395,6 +519,10 @@ static void on_event(struct fl_calls *c, const struct fl_ev *ev,
 	if (ev->kind != FL_EV_CALL || ev->fn >= FL_FN_COUNT)
 		return;
 	c->count[ev->fn]++;
+	if (fl_ev_fn_is_priv(ev->fn)) {
+		on_denial(c, ev, trace);
+		return;
+	}
 	if (c->n == FL_CALLS_KEEP) {
 		c->over++;
 		return;
@@ -570,6 +698,19 @@ void fl_calls_process(struct fl_calls *c, const struct fl_flow_table *flows,
 					       u.ev.kind == FL_EV_HELLO);
 		fl_calls_feed(c, &u, (size_t)n, sender, flows, trace);
 	}
+}
+
+void fl_calls_set_role(struct fl_calls *c, int (*role)(void *ctx, int pid),
+		       void *ctx)
+{
+	c->role = role;
+	c->role_ctx = ctx;
+}
+
+const struct fl_denial *fl_calls_denials(const struct fl_calls *c, size_t *n)
+{
+	*n = c->ndv;
+	return c->dv;
 }
 
 const struct fl_call *fl_calls_get(const struct fl_calls *c, size_t *n)

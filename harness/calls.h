@@ -57,6 +57,28 @@ struct fl_hello {
 	char exe[164];
 };
 
+/* A privileged operation the kernel refused a process (preload/event.h's
+ * struct fl_ev_priv), the same refusals of one process counted once. */
+struct fl_denial {
+	uint64_t t_ns;     /* the first, relative to the run's start */
+	uint64_t count;
+	int role;          /* FL_DENIAL_TARGET, _DRIVER, _PEER or _UNKNOWN */
+	int pid, fd;
+	uint16_t fn;       /* FL_FN_BIND ... FL_FN_FCHOWNAT */
+	int err;
+	unsigned nids;
+	uint32_t ids[3];
+	uint32_t euid, egid;
+	uint64_t cap_eff;
+	int family, port, unpriv_port_start, flags;
+	char path[144];
+};
+
+enum { FL_DENIAL_UNKNOWN, FL_DENIAL_TARGET, FL_DENIAL_DRIVER, FL_DENIAL_PEER };
+
+/* "target", "driver" or "peer" (an unknown one is shown as the target's). */
+const char *fl_denial_role_name(int role);
+
 /* Binds a fresh abstract name; *name gets it (for FAULTLINE_SOCK).
  * Returns 0 or -errno with err filled. */
 int fl_calls_new(struct fl_calls **out, char *name, size_t namelen,
@@ -95,6 +117,14 @@ uint64_t fl_calls_lost(const struct fl_calls *c);
 uint64_t fl_calls_malformed(const struct fl_calls *c);
 /* Events whose body named another pid than the kernel's for its sender. */
 uint64_t fl_calls_forged(const struct fl_calls *c);
+/* Who a refusal's process is (FL_DENIAL_*), asked when it arrives (the
+ * driver has the shim too under --preload-driver); without it, unknown. */
+void fl_calls_set_role(struct fl_calls *c, int (*role)(void *ctx, int pid),
+		       void *ctx);
+/* The refusals received, distinct ones in the order they came (at most
+ * FL_CALLS_KEEP_DENIALS; more count as lost). */
+const struct fl_denial *fl_calls_denials(const struct fl_calls *c, size_t *n);
+#define FL_CALLS_KEEP_DENIALS 256
 /* Events whose sender could not be told (exited before it was read). */
 uint64_t fl_calls_unverified(const struct fl_calls *c);
 

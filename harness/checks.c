@@ -388,6 +388,11 @@ int fl_checks_run(const struct fl_run_facts *f, struct fl_check_result **out,
 			goto nomem;
 		fl_check_peer(c, f);
 	}
+	if (f->ndenials) {
+		if (!(c = add(&r, "privileges", NULL)))
+			goto nomem;
+		fl_check_privileges(c, f);
+	}
 	if (!(c = add(&r, "timeout", NULL)))
 		goto nomem;
 	fl_check_timeout(c, f);

@@ -16,6 +16,7 @@
 
 #include "calls.h"
 #include "cover.h"
+#include "denied.h"
 #include "flow.h"
 #include "peer_gone.h"
 #include "engine.h"
@@ -78,6 +79,11 @@ struct fl_run_facts {
 	int shim_loaded;          /* some target process said hello */
 	int shim_wanted;          /* the shim was put into the environment */
 	uint64_t calls_lost;
+	/* the privileged operations the kernel refused (the shim's word),
+	 * and how the sandbox was made, for what they mean (denied.h) */
+	const struct fl_denial *denials;
+	size_t ndenials;
+	struct fl_denial_ctx denial_ctx;
 	const struct fl_cover_db *cover; /* per flow: were its calls observed (cover.h) */
 	const struct fl_flow_table *flows;
 	/* Per flow, by id: its delivery facts and its ladder (timeline.h);

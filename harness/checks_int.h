@@ -29,6 +29,7 @@ void fl_check_driver(struct fl_check_result *c, const struct fl_run_facts *f);
 void fl_check_peer(struct fl_check_result *c, const struct fl_run_facts *f);
 void fl_check_timeout(struct fl_check_result *c, const struct fl_run_facts *f);
 void fl_check_harness(struct fl_check_result *c, const struct fl_run_facts *f);
+void fl_check_privileges(struct fl_check_result *c, const struct fl_run_facts *f);
 
 /* Appends to a check's evidence; what does not fit is cut at the last
  * whole piece, with a marker. */

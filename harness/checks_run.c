@@ -207,6 +207,40 @@ void fl_check_harness(struct fl_check_result *c,
 		 c->ok ? "" : ": segments were lost that no rule dropped");
 }
 
+/*
+ * The target was refused privileged operations (the shim's report).  One
+ * that the sandbox withheld — a root target without the capability root
+ * has outside faultline — means the program ran in a state it never runs
+ * in (a server that could not drop to its user, hand its files over or
+ * bind its port), so whatever the other checks say tested less than it
+ * seems: not judged, the run INCONCLUSIVE (--allow-skip accepts it).  A
+ * refusal the program would meet outside too (a non-root uid, an id the
+ * user namespace does not map) is noted and changes nothing.
+ */
+void fl_check_privileges(struct fl_check_result *c, const struct fl_run_facts *f)
+{
+	size_t withheld = 0, k = 0;
+	char call[256], why[384];
+
+	c->ok = 1;
+	for (size_t i = 0; i < f->ndenials; i++)
+		withheld += fl_denial_withheld(&f->denials[i], &f->denial_ctx);
+	c->skipped = withheld > 0;
+	fl_detail_add(c, "%s%zu refused privileged operation%s", withheld
+		      ? "not judged: the sandbox withheld a capability the target "
+		      "needed: " : "noted: ", f->ndenials, f->ndenials == 1 ? "" : "s");
+	for (size_t i = 0; i < f->ndenials; i++) {
+		const struct fl_denial *d = &f->denials[i];
+
+		if (withheld && !fl_denial_withheld(d, &f->denial_ctx))
+			continue;
+		fl_denial_call(d, call, sizeof(call));
+		fl_denial_explain(d, &f->denial_ctx, why, sizeof(why));
+		fl_detail_add(c, "%s pid %d %s failed with %s (%s)", k++ ? ";" : ":",
+			      d->pid, call, fl_err_name(d->err), why);
+	}
+}
+
 /* --timeout ended the wait for the checks' windows. */
 void fl_check_settle(struct fl_check_result *c, const struct fl_run_facts *f)
 {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "checks.h"
 #include "files.h"
 #include "rules.h"
@@ -66,6 +67,13 @@ static const char usage_text[] =
 	"      --mtu N           MTU of the sandbox's loopback (default 1500)\n"
 	"      --user UID[:GID]  run target and driver as this user (root only;\n"
 	"                        default under sudo: the invoking user)\n"
+	"      --keep-cap CAP[,CAP]...  the target (never the driver) keeps these\n"
+	"                        capabilities inside the sandbox (setuid, setgid,\n"
+	"                        chown, net_bind_service...; default none). As\n"
+	"                        root each is root's real capability over the\n"
+	"                        sandbox's namespaces and the host's files; never\n"
+	"                        sys_admin, sys_ptrace, sys_module, sys_rawio, bpf,\n"
+	"                        perfmon (they undo the sandbox). README: Security\n"
 	"      --queue-all       queue every segment, even when no rule needs it\n"
 	"      --preload PATH    the shim (default: $FAULTLINE_PRELOAD, or\n"
 	"                        libfaultline-preload.so next to the faultline\n"
@@ -230,7 +238,7 @@ enum {
 	OPT_TIMEOUT, OPT_SEED, OPT_SETTLE, OPT_GRACE, OPT_READY_PORT,
 	OPT_READY_DELAY, OPT_READY_TIMEOUT, OPT_MTU, OPT_USER, OPT_QUEUE_ALL,
 	OPT_HELP, OPT_PRELOAD, OPT_NO_PRELOAD, OPT_PRELOAD_DRIVER,
-	OPT_ALLOW_SKIP, OPT_PEER,
+	OPT_ALLOW_SKIP, OPT_PEER, OPT_KEEP_CAP,
 };
 
 static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
@@ -257,6 +265,7 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 		{"no-preload", no_argument, NULL, OPT_NO_PRELOAD},
 		{"preload-driver", no_argument, NULL, OPT_PRELOAD_DRIVER},
 		{"allow-skip", no_argument, NULL, OPT_ALLOW_SKIP},
+		{"keep-cap", required_argument, NULL, OPT_KEEP_CAP},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
@@ -379,6 +388,15 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 		case OPT_ALLOW_SKIP:
 			o->allow_skip = 1;
 			break;
+		case OPT_KEEP_CAP: {
+			char why[1024];
+
+			if (fl_caps_parse(optarg, &o->keep_caps, why, sizeof(why)) < 0) {
+				fprintf(stderr, "faultline: --keep-cap: %s\n", why);
+				return -EINVAL;
+			}
+			break;
+		}
 		case 'v':
 			o->verbose++;
 			break;

@@ -168,6 +168,11 @@ static enum fl_role role_of(struct fl_owner *o, pid_t pid)
 	return FL_ROLE_NONE;
 }
 
+enum fl_role fl_owner_role(struct fl_owner *o, pid_t pid)
+{
+	return role_of(o, pid);
+}
+
 /* The inode of the socket at fd of the process whose fd directory is
  * dfd, or 0 (not a socket, closed, or the process is gone). */
 static uint32_t fd_inode(int dfd, long fd)

@@ -31,6 +31,10 @@ void fl_owner_set_root(struct fl_owner *o, enum fl_role role, pid_t pid);
  * or -1. */
 pid_t fl_owner_ns_pid(const struct fl_owner *o, enum fl_role role);
 
+/* The role of the sandbox's process pid (the shim's pids): the tree it
+ * belongs to, by ancestry now; FL_ROLE_NONE when it is gone or neither. */
+enum fl_role fl_owner_role(struct fl_owner *o, pid_t pid);
+
 /* The side of flow f that the target owns: FL_SIDE_SERVER, _CLIENT or
  * _ANY (unknown, or neither). */
 enum fl_side fl_owner_target_side(struct fl_owner *o, const struct fl_flow *f);

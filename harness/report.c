@@ -18,6 +18,8 @@
 
 #include "event.h"
 #include "flow.h"
+#include "caps.h"
+#include "denied.h"
 #include "report.h"
 #include "trace.h"
 #include "utf8.h"
@@ -517,6 +519,48 @@ static int write_json(const struct model *m, FILE *out)
 		json_object_array_add(a, o);
 	}
 	json_object_object_add(root, "faults", a);
+	/* The privileged operations the kernel refused the target. */
+	a = json_object_new_array();
+	for (size_t i = 0; i < f->ndenials; i++) {
+		const struct fl_denial *d = &f->denials[i];
+		json_object *o = json_object_new_object(), *ids = json_object_new_array();
+		char call[256], why[384];
+		int cap = fl_denial_cap(d);
+		const char *lp;
+		size_t al;
+
+		fl_denial_call(d, call, sizeof(call));
+		fl_denial_explain(d, &f->denial_ctx, why, sizeof(why));
+		json_object_object_add(o, "fn", json_object_new_string(fl_ev_fn_name(d->fn)));
+		/* "arg": the call's text between its parentheses */
+		lp = strchr(call, '(');
+		al = lp ? strlen(lp + 1) : 0;
+		if (al && lp[al] == ')')
+			al--;
+		json_object_object_add(o, "arg", json_object_new_string_len(
+					       lp ? lp + 1 : "", (int)al));
+		for (unsigned k = 0; k < d->nids; k++)
+			json_object_array_add(ids, json_object_new_int64(
+				d->ids[k] == ~0u ? -1 : (int64_t)d->ids[k]));
+		json_object_object_add(o, "ids", ids);
+		json_object_object_add(o, "call", json_object_new_string(call));
+		json_object_object_add(o, "errno", json_object_new_string(fl_err_name(d->err)));
+		json_object_object_add(o, "cap", cap >= 0 && fl_cap_name((unsigned)cap)
+				       ? json_object_new_string(fl_cap_name((unsigned)cap)) : NULL);
+		json_object_object_add(o, "cap_held", json_object_new_boolean(
+			cap >= 0 && (d->cap_eff & (1ull << cap))));
+		json_object_object_add(o, "withheld", json_object_new_boolean(
+			fl_denial_withheld(d, &f->denial_ctx)));
+		json_object_object_add(o, "role", json_object_new_string(
+			fl_denial_role_name(d->role)));
+		json_object_object_add(o, "pid", json_object_new_int(d->pid));
+		json_object_object_add(o, "euid", json_object_new_int64(d->euid));
+		json_object_object_add(o, "count", json_object_new_int64((int64_t)d->count));
+		json_object_object_add(o, "t", json_object_new_double((double)d->t_ns / 1e9));
+		json_object_object_add(o, "detail", json_object_new_string(why));
+		json_object_array_add(a, o);
+	}
+	json_object_object_add(root, "denied", a);
 	a = json_object_new_object();
 	for (unsigned fn = 1; r->have_calls && fn < FL_FN_COUNT; fn++)
 		if (r->calls_by_fn[fn])
@@ -682,6 +726,22 @@ static void write_text(const struct model *m, FILE *f)
 	}
 	if (r->peer)
 		text_peer(m, f);
+	for (size_t i = 0; i < x->ndenials && i < 10; i++) {
+		const struct fl_denial *d = &x->denials[i];
+		char call[256], why[384];
+
+		fl_denial_call(d, call, sizeof(call));
+		fl_denial_explain(d, &x->denial_ctx, why, sizeof(why));
+		fprintf(f, "%s: %s failed with %s (%s) [pid %d",
+			fl_denial_role_name(d->role), call,
+			fl_err_name(d->err), why, d->pid);
+		if (d->count > 1)
+			fprintf(f, ", %llu times", (unsigned long long)d->count);
+		fputs("]\n", f);
+	}
+	if (x->ndenials > 10)
+		fprintf(f, "target: ... %zu more refused operations in the JSON "
+			"report\n", x->ndenials - 10);
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct fl_check_result *c = &r->checks[i];
 

@@ -130,6 +130,25 @@ static int close_output(const char *opt, const char *path, FILE *f, int err)
 	return -1;
 }
 
+/* calls.h: whose a refused operation was (the driver has the shim too
+ * under --preload-driver). */
+static int denial_role(void *ctx, int pid)
+{
+	struct run *r = ctx;
+
+	switch (fl_owner_role(r->owner, pid)) {
+	case FL_ROLE_TARGET:
+		return FL_DENIAL_TARGET;
+	case FL_ROLE_DRIVER:
+		return FL_DENIAL_DRIVER;
+	case FL_ROLE_PEER:
+		return FL_DENIAL_PEER;
+	case FL_ROLE_NONE:
+		break;
+	}
+	return FL_DENIAL_UNKNOWN;
+}
+
 static void stop_processes(struct run *r, int sig)
 {
 	if (r->target > 0 && !r->facts.target.ended)
@@ -185,7 +204,8 @@ static int start_peer(struct run *r, char *err, size_t errlen)
 
 static int start_target(struct run *r, char *err, size_t errlen)
 {
-	pid_t pid = fl_sandbox_spawn(r->sb, r->o->argv, r->env, err, errlen);
+	pid_t pid = fl_sandbox_spawn_target(r->sb, r->o->argv, r->env, err,
+					    errlen);
 
 	if (pid < 0)
 		return (int)pid;
@@ -703,6 +723,7 @@ static int setup_shim(struct run *r, const char *preload, char *err,
 	if (ret < 0)
 		return ret;
 	fl_calls_set_proc(r->calls, fl_sandbox_host_proc(r->sb));
+	fl_calls_set_role(r->calls, denial_role, r);
 	return fl_shim_env(preload, name, r->o->no_preload, r->env, err,
 			   errlen);
 }
@@ -813,6 +834,11 @@ int fl_run(struct fl_run_opts o)
 	scfg.mark = FL_MARK;
 	scfg.verbose = o.verbose;
 	collect_ports(r.rs, &scfg, ports, o.queue_all);
+	scfg.keep_caps = o.keep_caps;
+	/* What the target's refusals mean depends on it (denied.h). */
+	r.facts.denial_ctx = (struct fl_denial_ctx){
+		.userns = geteuid() != 0, .uid = (unsigned)geteuid(),
+		.gid = (unsigned)getegid(), .keep_caps = o.keep_caps};
 	if (o.have_user) {
 		scfg.have_user = 1;
 		scfg.uid = o.uid;
@@ -931,6 +957,8 @@ int fl_run(struct fl_run_opts o)
 	r.facts.shim_loaded = fl_calls_shimmed(r.calls) > 0;
 	r.facts.shim_wanted = r.env[0] != NULL;
 	r.facts.calls_lost = fl_calls_lost(r.calls);
+	if (r.calls)
+		r.facts.denials = fl_calls_denials(r.calls, &r.facts.ndenials);
 	fl_cover_finish(r.cover, r.calls, r.owner, fl_engine_flows(r.eng));
 	r.facts.cover = r.cover;
 	r.facts.flows = fl_engine_flows(r.eng);

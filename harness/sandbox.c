@@ -1,7 +1,7 @@
 /*
  * sandbox.c - namespaces, loopback, and spawning the target and driver
- * with no privileges; see sandbox.h.  The NFQUEUE rules are
- * sandbox_queue.c's.
+ * with no privileges (the target: none but those --keep-cap names); see
+ * sandbox.h.  The NFQUEUE rules are sandbox_queue.c's.
  *
  * Process layout:
  *   harness (new user?/net/mount namespaces, host PID namespace)
@@ -257,34 +257,63 @@ static int ctl_recv(int sock, struct ctl_msg *m, int flags, int fds[4],
 
 /* ---- privileges ---- */
 
-/* In a target's child: drop every capability for good.  Returns 0 or
- * -errno. */
-static int drop_privileges(const struct fl_sandbox_cfg *cfg)
+/*
+ * In a target's or driver's child: every capability dropped for good,
+ * except keep (1ULL << CAP_x; nonzero only for the target itself,
+ * --keep-cap), which stays in the permitted, effective, inheritable and
+ * ambient sets so that it survives the execve of the target's command,
+ * and alone in the bounding set.  Returns 0 or -errno.
+ */
+static int drop_privileges(const struct fl_sandbox_cfg *cfg, uint64_t keep)
 {
-	cap_t none;
+	cap_t caps;
+	int bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+		   SECBIT_NO_SETUID_FIXUP_LOCKED;
 	int ret = 0;
 
 	/* A process with uid 0 regains all capabilities at execve unless
 	 * told not to (capabilities(7), "Capabilities and execution of
-	 * programs by root"). */
-	prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
-					 SECBIT_NO_SETUID_FIXUP |
-					 SECBIT_NO_SETUID_FIXUP_LOCKED,
-	      0, 0, 0);
+	 * programs by root").  With nothing kept, no uid change may ever
+	 * matter; with capabilities kept, a uid change keeps the kernel's
+	 * rule (a root target that setuid()s away from 0 loses them, as it
+	 * would outside), locked either way. */
+	if (!keep)
+		bits |= SECBIT_NO_SETUID_FIXUP;
+	prctl(PR_SET_SECUREBITS, bits, 0, 0, 0);
 	for (int c = 0; c <= CAP_LAST_CAP; c++)
-		prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+		if (!(keep & (1ull << c)))
+			prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (cfg->have_user) {
+		/* keep: the permitted set across the uid change below */
+		if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+			return -errno;
 		if (setgroups(1, &cfg->gid) < 0 || setresgid(cfg->gid, cfg->gid, cfg->gid) < 0 ||
 		    setresuid(cfg->uid, cfg->uid, cfg->uid) < 0)
 			return -errno;
+		prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	}
-	none = cap_init();
-	if (!none || cap_set_proc(none) < 0)
+	caps = cap_init();
+	if (!caps)
+		return -errno;
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+		if (!(keep & (1ull << c)))
+			continue;
+		cap_set_flag(caps, CAP_PERMITTED, 1, &c, CAP_SET);
+		cap_set_flag(caps, CAP_EFFECTIVE, 1, &c, CAP_SET);
+		cap_set_flag(caps, CAP_INHERITABLE, 1, &c, CAP_SET);
+	}
+	if (cap_set_proc(caps) < 0)
 		ret = -errno;
-	cap_free(none);
+	cap_free(caps);
 	if (ret)
 		return ret;
+	/* Ambient: what a program without file capabilities keeps across
+	 * execve (the target's own command, a shell's child). */
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if ((keep & (1ull << c)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+			return -errno;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
 	return 0;
@@ -409,13 +438,15 @@ static void child_exec(const struct init *in, enum spawn_kind kind,
 		putenv(extra[i]);
 	switch (kind) {
 	case SPAWN_TARGET:
+	case SPAWN_TARGET_KEEP:
 		setpgid(0, 0);
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		unsetenv("XTABLES_LOCKFILE");
 		if (!e)
-			e = -drop_privileges(in->cfg);
+			e = -drop_privileges(in->cfg, kind == SPAWN_TARGET_KEEP
+						       ? in->cfg->keep_caps : 0);
 		if (!e) {
 			execvp(argv[0], argv);
 			e = errno;
@@ -452,7 +483,8 @@ static void init_spawn(struct init *in, const struct ctl_msg *m, int *fds,
 	int ret;
 
 	if (nfds != want ||
-	    (m->kind != SPAWN_TARGET && m->kind != SPAWN_TOOL)) {
+	    (m->kind != SPAWN_TARGET && m->kind != SPAWN_TARGET_KEEP &&
+	     m->kind != SPAWN_TOOL)) {
 		rep.value = EPROTO;
 		goto out;
 	}
@@ -929,6 +961,13 @@ pid_t fl_sandbox_spawn(struct fl_sandbox *sb, char *const argv[],
 {
 	return fl__sandbox_spawn(sb, SPAWN_TARGET, argv, env, (int[3]){0, 1, 2}, err,
 			   errlen);
+}
+
+pid_t fl_sandbox_spawn_target(struct fl_sandbox *sb, char *const argv[],
+			      char *const env[], char *err, size_t errlen)
+{
+	return fl__sandbox_spawn(sb, SPAWN_TARGET_KEEP, argv, env,
+				 (int[3]){0, 1, 2}, err, errlen);
 }
 
 int fl_sandbox_fd(const struct fl_sandbox *sb)

@@ -33,6 +33,8 @@ struct fl_sandbox_cfg {
 	int have_user;        /* run target and driver as uid/gid below */
 	uid_t uid;
 	gid_t gid;
+	uint64_t keep_caps;   /* 1ULL << CAP_x the target keeps (--keep-cap),
+			       * only through fl_sandbox_spawn_target() */
 };
 
 struct fl_sandbox;
@@ -62,6 +64,16 @@ const char *fl_sandbox_backend(const struct fl_sandbox *sb);
  */
 pid_t fl_sandbox_spawn(struct fl_sandbox *sb, char *const argv[],
 		       char *const env[], char *err, size_t errlen);
+
+/*
+ * fl_sandbox_spawn() for the target itself: the same, except that it keeps
+ * the capabilities cfg.keep_caps names (permitted, effective, inheritable
+ * and ambient, and only those in its bounding set), over the sandbox's
+ * namespaces; with keep_caps 0 it is fl_sandbox_spawn().  Nothing else
+ * (driver, peer, a tool) ever keeps one.
+ */
+pid_t fl_sandbox_spawn_target(struct fl_sandbox *sb, char *const argv[],
+			      char *const env[], char *err, size_t errlen);
 
 /*
  * The processes fl_sandbox_spawn() started are not the harness's children:

@@ -14,6 +14,8 @@
 
 enum spawn_kind {
 	SPAWN_TARGET, /* own process group, every capability dropped */
+	SPAWN_TARGET_KEEP, /* the target itself: the same, but keeping
+			    * cfg.keep_caps (--keep-cap) */
 	SPAWN_TOOL,   /* iptables: CAP_NET_ADMIN/CAP_NET_RAW kept (ambient) */
 };
 

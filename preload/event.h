@@ -45,7 +45,8 @@
 #include <sys/socket.h>
 
 #define FL_EV_MAGIC 0x464c4556u /* "FLEV" read as a host-order integer */
-#define FL_EV_VERSION 2 /* 2: hello.chan_ino, FL_HELLO_REOPEN */
+#define FL_EV_VERSION 3 /* 2: hello.chan_ino, FL_HELLO_REOPEN; 3: the
+			  * privileged calls (FL_FN_BIND...), u.priv */
 /* The environment variable naming the abstract socket. */
 #define FL_EV_SOCK_ENV "FAULTLINE_SOCK"
 
@@ -87,8 +88,28 @@ enum fl_ev_fn {
 	FL_FN_SENDMSG = 23,
 	FL_FN_WRITEV = 24,
 	FL_FN_WAIT = 25, /* wait/waitpid/wait4 reaped a child a signal killed */
+	/* Privileged operations, reported only when refused (u.priv): */
+	FL_FN_BIND = 26,
+	FL_FN_SETUID = 27,
+	FL_FN_SETGID = 28,
+	FL_FN_SETREUID = 29,
+	FL_FN_SETREGID = 30,
+	FL_FN_SETRESUID = 31,
+	FL_FN_SETRESGID = 32,
+	FL_FN_SETGROUPS = 33,
+	FL_FN_INITGROUPS = 34, /* glibc's calls setgroups inside libc */
+	FL_FN_CHOWN = 35,
+	FL_FN_FCHOWN = 36,
+	FL_FN_LCHOWN = 37,
+	FL_FN_FCHOWNAT = 38,
 };
-#define FL_FN_COUNT 26
+#define FL_FN_COUNT 39
+
+/* A privileged operation: its event has u.priv, not u.call. */
+static inline int fl_ev_fn_is_priv(unsigned fn)
+{
+	return fn >= FL_FN_BIND && fn <= FL_FN_FCHOWNAT;
+}
 
 /* struct fl_ev.flags */
 enum {
@@ -209,6 +230,38 @@ struct fl_ev_call {
 	uint64_t dur_ns;
 };
 
+/*
+ * A privileged operation the kernel refused (fn FL_FN_BIND ...
+ * FL_FN_FCHOWNAT; kind FL_EV_CALL, ret -1, err the errno):
+ *   setuid, setgid          EPERM or EINVAL; ids[0]
+ *   setreuid, setregid      EPERM or EINVAL; ids[0..1] (r, e; -1 as ~0u)
+ *   setresuid, setresgid    EPERM or EINVAL; ids[0..2] (r, e, s)
+ *   setgroups               EPERM or EINVAL; ids[0] = the count, ids[1..2]
+ *                           the first two groups (nids = min(count, 2) + 1)
+ *   initgroups              EPERM or EINVAL; ids[0] = the group, path =
+ *                           the user's name
+ *   chown, lchown, fchownat EPERM or EINVAL; ids[0..1] (uid, gid), path;
+ *                           fchownat: fd = dirfd, flags
+ *   fchown                  EPERM or EINVAL; fd, ids[0..1]
+ *   bind                    EACCES or EPERM on an AF_INET/AF_INET6 socket
+ *                           to a port below ip_unprivileged_port_start:
+ *                           fd, family, port, unpriv_port_start
+ * Calls that succeed, and other errors, send nothing.  cap_eff is the
+ * caller's effective set (capget) after the call, euid/egid its ids: a
+ * refusal with the capability in cap_eff was not for lack of it.
+ */
+struct fl_ev_priv {
+	uint32_t nids;
+	uint32_t ids[3];
+	uint32_t euid, egid;
+	uint64_t cap_eff;   /* bit N: capability N */
+	int32_t family;
+	int32_t port;
+	int32_t unpriv_port_start; /* -1: unknown */
+	int32_t flags;
+	char path[144];     /* NUL-terminated, truncated */
+};
+
 struct fl_ev_hello {
 	int32_t ppid;
 	uint32_t uid, gid; /* real ids */
@@ -240,6 +293,7 @@ struct fl_ev {
 	union {
 		struct fl_ev_call call;
 		struct fl_ev_hello hello;
+		struct fl_ev_priv priv;
 		uint8_t reserved[192];
 	} u;
 };
@@ -249,6 +303,7 @@ _Static_assert(sizeof(union fl_ev_sockaddr) == 28, "sockaddr is 28 bytes");
 _Static_assert(offsetof(struct fl_ev, u) == 64, "header is 64 bytes");
 _Static_assert(sizeof(struct fl_ev_call) <= 192, "call fits");
 _Static_assert(sizeof(struct fl_ev_hello) == 192, "hello fits");
+_Static_assert(sizeof(struct fl_ev_priv) == 192, "priv fits");
 
 /* Returns 0 if buf[0..n) is an event this header describes, else -EPROTO. */
 static inline int fl_ev_check(const void *buf, size_t n)
@@ -291,6 +346,19 @@ static inline const char *fl_ev_fn_name(unsigned fn)
 	case FL_FN_SENDMSG: return "sendmsg";
 	case FL_FN_WRITEV: return "writev";
 	case FL_FN_WAIT: return "wait";
+	case FL_FN_BIND: return "bind";
+	case FL_FN_SETUID: return "setuid";
+	case FL_FN_SETGID: return "setgid";
+	case FL_FN_SETREUID: return "setreuid";
+	case FL_FN_SETREGID: return "setregid";
+	case FL_FN_SETRESUID: return "setresuid";
+	case FL_FN_SETRESGID: return "setresgid";
+	case FL_FN_SETGROUPS: return "setgroups";
+	case FL_FN_INITGROUPS: return "initgroups";
+	case FL_FN_CHOWN: return "chown";
+	case FL_FN_FCHOWN: return "fchown";
+	case FL_FN_LCHOWN: return "lchown";
+	case FL_FN_FCHOWNAT: return "fchownat";
 	}
 	return NULL;
 }

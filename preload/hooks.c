@@ -18,6 +18,10 @@
  * inside shim code: a hook entered then (from dlsym during resolution, or
  * from a signal handler that interrupted the shim) calls straight through,
  * keeps the bitmap, and counts a socket event it cannot send as dropped.
+ *
+ * The privileged operations (bind to a low port, the uid/gid calls,
+ * setgroups/initgroups, the chown family) are reported only when the
+ * kernel refused them (the bottom of the file).
  */
 #undef _FORTIFY_SOURCE
 #include "chan.h"
@@ -26,8 +30,10 @@
 #include "preload.h"
 #include "real.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <linux/close_range.h>
 #include <stdarg.h>
@@ -998,5 +1004,243 @@ FL_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
 	if (r > 0 && status)
 		*status = st;
 	report_reaped(r, st);
+	return r;
+}
+
+/* ---- privileged operations: reported only when refused ---- */
+
+/*
+ * A target that runs as root in the sandbox has no capabilities unless
+ * --keep-cap gave some, so the calls with which a server drops its
+ * privileges (setgid, initgroups, setuid), hands files to its workers
+ * (chown) or binds a low port fail, often with nothing but a log line.
+ * The shim reports each refusal with what the caller held (capget), so
+ * the report can say which capability it lacked.  Successes send nothing;
+ * the failure path pays a few system calls.
+ */
+
+/* The effective capability set of this thread, bits 0..63. */
+static uint64_t cap_effective(void)
+{
+	struct {
+		uint32_t version;
+		int pid;
+	} hdr = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
+	struct {
+		uint32_t effective, permitted, inheritable;
+	} d[2] = {{0, 0, 0}, {0, 0, 0}};
+
+	if (syscall(SYS_capget, &hdr, d) < 0)
+		return 0;
+	return (uint64_t)d[0].effective | (uint64_t)d[1].effective << 32;
+}
+
+/* net.ipv4.ip_unprivileged_port_start of this network namespace, or -1. */
+static int unpriv_port_start(void)
+{
+	char buf[16];
+	long n;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD,
+	                      "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+	                      O_RDONLY | O_CLOEXEC);
+	int v = 0;
+
+	if (fd < 0)
+		return -1;
+	n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+	syscall(SYS_close, fd);
+	if (n <= 0)
+		return -1;
+	for (long i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+		v = v * 10 + (buf[i] - '0');
+	return v;
+}
+
+/* Sends the refusal of fn; e is its errno (restored by the caller). */
+static void priv_send(enum fl_ev_fn fn, int fd, int e, const uint32_t *ids,
+                      unsigned nids, const char *path, int flags)
+{
+	struct fl_ev ev;
+	struct fl_ev_priv *p = &ev.u.priv;
+
+	if (fl_in_shim) {
+		fl_chan_count_drop();
+		return;
+	}
+	fl_in_shim++;
+	fl_emit_init(&ev, fn, fd);
+	p->nids = nids;
+	for (unsigned i = 0; i < nids && i < 3; i++)
+		p->ids[i] = ids[i];
+	p->euid = (uint32_t)syscall(SYS_geteuid);
+	p->egid = (uint32_t)syscall(SYS_getegid);
+	p->cap_eff = cap_effective();
+	p->flags = flags;
+	p->unpriv_port_start = -1;
+	if (path) {
+		size_t n = strnlen(path, sizeof(p->path) - 1);
+
+		memcpy(p->path, path, n);
+		p->path[n] = '\0';
+	}
+	fl_emit_send(&ev, -1, e);
+	fl_in_shim--;
+}
+
+/* The refusals worth a report: EPERM (no capability, or not allowed in
+ * a user namespace) and EINVAL (an id not mapped in it). */
+static inline int priv_refused(int r, int e)
+{
+	return r < 0 && (e == EPERM || e == EINVAL) && active();
+}
+
+#define PRIV_HOOK(fn, FN, proto, call, nids, ...)                              \
+	FL_EXPORT int fn proto                                                 \
+	{                                                                      \
+		int r, e;                                                      \
+                                                                               \
+		ready();                                                       \
+		r = FL_REAL(fn) call;                                          \
+		e = errno;                                                     \
+		if (priv_refused(r, e))                                        \
+			priv_send(FN, -1, e, (const uint32_t[]){__VA_ARGS__},  \
+			          nids, NULL, 0);                              \
+		errno = e;                                                     \
+		return r;                                                      \
+	}
+
+PRIV_HOOK(setuid, FL_FN_SETUID, (uid_t u), (u), 1, u)
+PRIV_HOOK(setgid, FL_FN_SETGID, (gid_t g), (g), 1, g)
+PRIV_HOOK(setreuid, FL_FN_SETREUID, (uid_t a, uid_t b), (a, b), 2, a, b)
+PRIV_HOOK(setregid, FL_FN_SETREGID, (gid_t a, gid_t b), (a, b), 2, a, b)
+PRIV_HOOK(setresuid, FL_FN_SETRESUID, (uid_t a, uid_t b, uid_t c), (a, b, c),
+          3, a, b, c)
+PRIV_HOOK(setresgid, FL_FN_SETRESGID, (gid_t a, gid_t b, gid_t c), (a, b, c),
+          3, a, b, c)
+
+FL_EXPORT int setgroups(size_t n, const gid_t *list)
+{
+	uint32_t ids[3] = {(uint32_t)n, 0, 0};
+	int r, e;
+
+	ready();
+	r = FL_REAL(setgroups)(n, list);
+	e = errno;
+	if (priv_refused(r, e)) {
+		/* The kernel read the list unless it said EFAULT. */
+		for (size_t i = 0; list && i < n && i < 2; i++)
+			ids[i + 1] = list[i];
+		priv_send(FL_FN_SETGROUPS, -1, e, ids,
+		          1 + (unsigned)(n < 2 ? n : 2), NULL, 0);
+	}
+	errno = e;
+	return r;
+}
+
+FL_EXPORT int initgroups(const char *user, gid_t group)
+{
+	int r, e;
+
+	ready();
+	r = FL_REAL(initgroups)(user, group);
+	e = errno;
+	if (priv_refused(r, e))
+		priv_send(FL_FN_INITGROUPS, -1, e, (const uint32_t[]){group}, 1,
+		          user, 0);
+	errno = e;
+	return r;
+}
+
+FL_EXPORT int chown(const char *path, uid_t u, gid_t g)
+{
+	int r, e;
+
+	ready();
+	r = FL_REAL(chown)(path, u, g);
+	e = errno;
+	if (priv_refused(r, e))
+		priv_send(FL_FN_CHOWN, -1, e, (const uint32_t[]){u, g}, 2, path, 0);
+	errno = e;
+	return r;
+}
+
+FL_EXPORT int lchown(const char *path, uid_t u, gid_t g)
+{
+	int r, e;
+
+	ready();
+	r = FL_REAL(lchown)(path, u, g);
+	e = errno;
+	if (priv_refused(r, e))
+		priv_send(FL_FN_LCHOWN, -1, e, (const uint32_t[]){u, g}, 2, path, 0);
+	errno = e;
+	return r;
+}
+
+FL_EXPORT int fchown(int fd, uid_t u, gid_t g)
+{
+	int r, e;
+
+	ready();
+	r = FL_REAL(fchown)(fd, u, g);
+	e = errno;
+	if (priv_refused(r, e))
+		priv_send(FL_FN_FCHOWN, fd, e, (const uint32_t[]){u, g}, 2, NULL, 0);
+	errno = e;
+	return r;
+}
+
+FL_EXPORT int fchownat(int dfd, const char *path, uid_t u, gid_t g, int flags)
+{
+	int r, e;
+
+	ready();
+	r = FL_REAL(fchownat)(dfd, path, u, g, flags);
+	e = errno;
+	if (priv_refused(r, e))
+		priv_send(FL_FN_FCHOWNAT, dfd, e, (const uint32_t[]){u, g}, 2, path,
+		          flags);
+	errno = e;
+	return r;
+}
+
+FL_EXPORT int bind(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	const struct sockaddr *sa = addr.__sockaddr__;
+	int r, e, port = -1, start;
+
+	ready();
+	r = FL_REAL(bind)(fd, addr, len);
+	e = errno;
+	if (r == 0 || (e != EACCES && e != EPERM) || !active() || !sa)
+		goto out;
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	else if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	start = port > 0 ? unpriv_port_start() : -1;
+	/* Only a low port is a capability's matter (CAP_NET_BIND_SERVICE);
+	 * an unknown bound is taken as the kernel's default, 1024. */
+	if (port > 0 && port < (start >= 0 ? start : 1024)) {
+		struct fl_ev ev;
+		struct fl_ev_priv *p = &ev.u.priv;
+
+		if (fl_in_shim) {
+			fl_chan_count_drop();
+			goto out;
+		}
+		fl_in_shim++;
+		fl_emit_init(&ev, FL_FN_BIND, fd);
+		p->euid = (uint32_t)syscall(SYS_geteuid);
+		p->egid = (uint32_t)syscall(SYS_getegid);
+		p->cap_eff = cap_effective();
+		p->family = sa->sa_family;
+		p->port = port;
+		p->unpriv_port_start = start;
+		fl_emit_send(&ev, -1, e);
+		fl_in_shim--;
+	}
+out:
+	errno = e;
 	return r;
 }

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/syscall.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -208,6 +209,76 @@ static pid_t fb_wait(int *st)
 	return fb_wait4(-1, st, 0, NULL);
 }
 
+static int fb_bind(int fd, __CONST_SOCKADDR_ARG a, socklen_t l)
+{
+	return (int)syscall(SYS_bind, fd, a.__sockaddr__, l);
+}
+
+/* The id calls' fallbacks change this thread's ids only (glibc's own
+ * apply them to every thread); reached only before the lookup. */
+static int fb_setuid(uid_t u)
+{
+	return (int)syscall(SYS_setuid, u);
+}
+
+static int fb_setgid(gid_t g)
+{
+	return (int)syscall(SYS_setgid, g);
+}
+
+static int fb_setreuid(uid_t r, uid_t e)
+{
+	return (int)syscall(SYS_setreuid, r, e);
+}
+
+static int fb_setregid(gid_t r, gid_t e)
+{
+	return (int)syscall(SYS_setregid, r, e);
+}
+
+static int fb_setresuid(uid_t r, uid_t e, uid_t s)
+{
+	return (int)syscall(SYS_setresuid, r, e, s);
+}
+
+static int fb_setresgid(gid_t r, gid_t e, gid_t s)
+{
+	return (int)syscall(SYS_setresgid, r, e, s);
+}
+
+static int fb_setgroups(size_t n, const gid_t *g)
+{
+	return (int)syscall(SYS_setgroups, n, g);
+}
+
+static int fb_initgroups(const char *user, gid_t g)
+{
+	/* Only reached if libc has no initgroups, which then nothing can
+	 * call; the group alone, as initgroups' last resort does. */
+	(void)user;
+	return (int)syscall(SYS_setgroups, 1, &g);
+}
+
+static int fb_chown(const char *p, uid_t u, gid_t g)
+{
+	return (int)syscall(SYS_fchownat, AT_FDCWD, p, u, g, 0);
+}
+
+static int fb_fchown(int fd, uid_t u, gid_t g)
+{
+	return (int)syscall(SYS_fchown, fd, u, g);
+}
+
+static int fb_lchown(const char *p, uid_t u, gid_t g)
+{
+	return (int)syscall(SYS_fchownat, AT_FDCWD, p, u, g, AT_SYMLINK_NOFOLLOW);
+}
+
+static int fb_fchownat(int dfd, const char *p, uid_t u, gid_t g, int fl)
+{
+	return (int)syscall(SYS_fchownat, dfd, p, u, g, fl);
+}
+
 struct fl_real fl_real = {
     .socket = fb_socket,
     .socketpair = fb_socketpair,
@@ -242,6 +313,19 @@ struct fl_real fl_real = {
     .waitpid = fb_waitpid,
     .wait4 = fb_wait4,
     .wait3 = fb_wait3,
+    .bind = fb_bind,
+    .setuid = fb_setuid,
+    .setgid = fb_setgid,
+    .setreuid = fb_setreuid,
+    .setregid = fb_setregid,
+    .setresuid = fb_setresuid,
+    .setresgid = fb_setresgid,
+    .setgroups = fb_setgroups,
+    .initgroups = fb_initgroups,
+    .chown = fb_chown,
+    .fchown = fb_fchown,
+    .lchown = fb_lchown,
+    .fchownat = fb_fchownat,
 };
 
 int fl_real_ready;
@@ -298,6 +382,19 @@ static void real_resolve(void)
 	RESOLVE(waitpid, waitpid);
 	RESOLVE(wait4, wait4);
 	RESOLVE(wait3, wait3);
+	RESOLVE(bind, bind);
+	RESOLVE(setuid, setuid);
+	RESOLVE(setgid, setgid);
+	RESOLVE(setreuid, setreuid);
+	RESOLVE(setregid, setregid);
+	RESOLVE(setresuid, setresuid);
+	RESOLVE(setresgid, setresgid);
+	RESOLVE(setgroups, setgroups);
+	RESOLVE(initgroups, initgroups);
+	RESOLVE(chown, chown);
+	RESOLVE(fchown, fchown);
+	RESOLVE(lchown, lchown);
+	RESOLVE(fchownat, fchownat);
 	__atomic_store_n(&fl_real_ready, 1, __ATOMIC_RELEASE);
 }
 

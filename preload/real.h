@@ -56,6 +56,19 @@ struct fl_real {
 	pid_t (*waitpid)(pid_t, int *, int);
 	pid_t (*wait4)(pid_t, int *, int, struct rusage *);
 	pid_t (*wait3)(int *, int, struct rusage *);
+	int (*bind)(int, __CONST_SOCKADDR_ARG, socklen_t);
+	int (*setuid)(uid_t);
+	int (*setgid)(gid_t);
+	int (*setreuid)(uid_t, uid_t);
+	int (*setregid)(gid_t, gid_t);
+	int (*setresuid)(uid_t, uid_t, uid_t);
+	int (*setresgid)(gid_t, gid_t, gid_t);
+	int (*setgroups)(size_t, const gid_t *);
+	int (*initgroups)(const char *, gid_t);
+	int (*chown)(const char *, uid_t, gid_t);
+	int (*fchown)(int, uid_t, gid_t);
+	int (*lchown)(const char *, uid_t, gid_t);
+	int (*fchownat)(int, const char *, uid_t, gid_t, int);
 };
 
 extern struct fl_real fl_real;

@@ -299,6 +299,8 @@ static void ev_format(const struct fl_ev *ev, char *buf, size_t len)
 	PUT(" pid=%d tid=%d fn=%s fd=%d ret=%lld errno=%s", ev->pid, ev->tid,
 	    fl_ev_fn_name(fn) ? fl_ev_fn_name(fn) : "?", ev->fd,
 	    (long long)ev->ret, errname ? errname : "?");
+	if (fl_ev_fn_is_priv(fn))
+		goto body;
 	PUT(" family=%s", family_name(c->sock_family, fam));
 	if (c->sock_type == SOCK_STREAM)
 		PUT(" type=stream");
@@ -317,6 +319,7 @@ static void ev_format(const struct fl_ev *ev, char *buf, size_t len)
 			                         &c->peer);
 	}
 	PUT(" newfd=%d", c->newfd);
+body:
 	switch ((enum fl_ev_fn)fn) {
 	case FL_FN_SHUTDOWN:
 		PUT(" how=%d", c->arg);
@@ -351,6 +354,34 @@ static void ev_format(const struct fl_ev *ev, char *buf, size_t len)
 	case FL_FN_WRITEV:
 		PUT(" len=%llu flags=%d", (unsigned long long)c->len, c->arg);
 		break;
+	case FL_FN_BIND:
+	case FL_FN_SETUID:
+	case FL_FN_SETGID:
+	case FL_FN_SETREUID:
+	case FL_FN_SETREGID:
+	case FL_FN_SETRESUID:
+	case FL_FN_SETRESGID:
+	case FL_FN_SETGROUPS:
+	case FL_FN_INITGROUPS:
+	case FL_FN_CHOWN:
+	case FL_FN_FCHOWN:
+	case FL_FN_LCHOWN:
+	case FL_FN_FCHOWNAT: {
+		const struct fl_ev_priv *p = &ev->u.priv;
+
+		PUT(" ids=");
+		for (unsigned i = 0; i < p->nids && i < 3; i++)
+			PUT("%s%d", i ? "," : "", (int)p->ids[i]);
+		PUT(" euid=%u egid=%u capeff=%llx path=%s flags=%d",
+		    p->euid, p->egid, (unsigned long long)p->cap_eff,
+		    p->path[0] ? p->path : "-", p->flags);
+		if (fn == FL_FN_BIND)
+			PUT(" family=%s port=%d start=%d",
+			    family_name(p->family, fam), p->port,
+			    p->unpriv_port_start);
+		PUT(" ");
+		return;
+	}
 	case FL_FN_NONE:
 	case FL_FN_SOCKET:
 	case FL_FN_SOCKETPAIR:
@@ -1012,6 +1043,32 @@ Test(preload, unprivileged_target)
 	cr_assert(found, "no hello from pl_calls as uid 65534");
 	cr_assert(has_line(&r, "fn=read ", "errno=ECONNRESET"));
 	run_free(&r);
+}
+
+/*
+ * The privileged calls, refused: as uid 65534 with no capability each id
+ * change, setgroups, initgroups and chown to root is EPERM (setuid(-1)
+ * EINVAL), a bind to port 80 EACCES (the test's network namespace keeps
+ * the kernel's ip_unprivileged_port_start, 1024); each is reported with
+ * its ids, path or port, once; the calls that succeed are not.  Results
+ * are the same without the shim.
+ */
+Test(preload, refused_privileged_calls)
+{
+	struct run r, without;
+
+	if (geteuid() != 0 || access(SETPRIV, X_OK) != 0)
+		cr_skip_test("needs root and %s", SETPRIV);
+	run_prog(&r, "priv", RUN_SHIM | RUN_NOBODY);
+	check_run(&r);
+	cr_assert(has_line(&r, "fn=setgid ", "errno=EPERM"));
+	cr_assert(has_line(&r, "fn=initgroups ", "errno=EPERM"));
+	cr_assert(has_line(&r, "fn=bind ", "errno=EACCES"));
+	run_prog(&without, "priv", RUN_NOBODY);
+	cr_assert_eq(r.status, without.status);
+	assert_same(&r, &without, "priv", "no shim");
+	run_free(&r);
+	run_free(&without);
 }
 
 /* Every scenario again as uid 65534: the same events, matched line by line

@@ -311,7 +311,8 @@ static void want_server_reset(json_object *flow)
  * with EPERM ("chown(.../body, 65534) failed", "initgroups(root, 0)
  * failed"; any `user` directive ends the same way).  So as root faultline
  * runs it with --user 65534:65534: the root sandbox (no user namespace),
- * the same nginx as in the unprivileged case.
+ * the same nginx as in the unprivileged case.  (nginx_root_user_nobody_*
+ * run it as root with `user nobody`, with and without --keep-cap.)
  */
 static void nginx_setup(struct run_result *r, const char *extra)
 {
@@ -354,6 +355,74 @@ static void run_nginx(struct run_result *r, enum as_user u, const char *const *r
 	snprintf(driver, sizeof(driver), WAIT_8080 "( %s ) > %s", client,
 		 rr_path(r, "client.out"));
 	run_fl(r, u, rules, u == AS_ROOT ? as_nobody : NULL, settle, driver, target);
+}
+
+/*
+ * nginx as root as it is deployed: `user nobody nogroup`, a master that
+ * chown()s its temp directories to that user and a worker that calls
+ * setgid, initgroups and setuid.  Without capabilities the first chown is
+ * EPERM and nginx exits 1 ("[emerg] chown(.../body, 65534) failed"):
+ * the report names it (`denied`: chown, EPERM, CAP_CHOWN, withheld) and
+ * the line says which --keep-cap would keep it.  With --keep-cap
+ * setuid,setgid,chown (what it needs, no more) it serves, and the run is
+ * judged like the unprivileged ones: nothing refused, PASS.
+ */
+static void run_nginx_root(struct run_result *r, const char *const *extra)
+{
+	static char driver[1024], conf[256], globals[512];
+	const char *target[] = { NGINX, "-p", r->dir, "-c", conf, "-g", globals, NULL };
+
+	need(NGINX, "nginx-light", CURL, "curl", NULL);
+	nginx_setup(r, "");
+	snprintf(conf, sizeof(conf), "%s/nginx.conf", r->dir);
+	snprintf(globals, sizeof(globals), "daemon off; master_process on; "
+		 "user nobody nogroup; pid %s/nginx.pid; error_log stderr;", r->dir);
+	snprintf(driver, sizeof(driver), WAIT_8080 "( " CURL " -sS -m 5 -H "
+		 "'Connection: close' http://127.0.0.1:8080/ ) > %s",
+		 rr_path(r, "client.out"));
+	run_fl(r, AS_ROOT, NULL, extra, "500ms", driver, target);
+}
+
+Test(servers, nginx_root_user_nobody_denied, .timeout = 40)
+{
+	struct run_result r;
+	json_object *rep, *d;
+
+	rr_init(&r);
+	run_nginx_root(&r, NULL);
+	rep = report(&r);
+	cr_assert_eq(exit_code(rep), 1, "%s", r.out);
+	d = json_object_array_get_idx(json_object_object_get(rep, "denied"), 0);
+	cr_assert_not_null(d, "nothing denied: %s", r.out);
+	cr_assert_str_eq(js(d, "fn"), "chown");
+	cr_assert_str_eq(js(d, "errno"), "EPERM");
+	cr_assert_str_eq(js(d, "cap"), "CAP_CHOWN");
+	cr_assert(json_object_get_boolean(json_object_object_get(d, "withheld")));
+	cr_assert(strstr(r.out, "failed with EPERM (no CAP_CHOWN in the sandbox; "
+			 "--keep-cap chown would keep it)"), "%s", r.out);
+	cr_assert_str_eq(js(rep, "result"), "FAIL");
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+Test(servers, nginx_root_user_nobody_keep_cap, .timeout = 40)
+{
+	static const char *const keep[] = { "--keep-cap", "setuid,setgid,chown", NULL };
+	struct run_result r;
+	json_object *rep;
+
+	rr_init(&r);
+	run_nginx_root(&r, keep);
+	rep = report(&r);
+	cr_assert_str_eq(rr_read(&r, "client.out"), "hello from nginx\n", "%s", r.out);
+	cr_assert_eq(json_object_array_length(json_object_object_get(rep, "denied")), 0,
+		     "%s", r.out);
+	cr_assert_null(strstr(r.out, "failed with"), "%s", r.out);
+	cr_assert_eq(exit_code(rep), 0);
+	want_hygiene(rep);
+	want_pass(rep);
+	json_object_put(rep);
+	rr_free(&r);
 }
 
 /*

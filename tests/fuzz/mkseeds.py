@@ -5,7 +5,9 @@ corpus/rules/: every shipped scenario (rules/scenarios/*.rules, as
 scenario-NAME) and every parser case of tests/data/parser_cases.txt (its
 rule text, as case-NNN).  corpus/calls/: datagrams of the shim's channel
 as fuzz_calls reads them (a flag byte, then the event): a hello, calls of
-several functions with endpoints, a forged pid, a short and a long one.
+several functions with endpoints, a forged pid, refused privileged
+operations (a repeated one, a path with quotes and bytes outside UTF-8),
+a short and a long one.
 Deterministic; run again after the scenarios or cases change.  Files named
 crash-* are kept as they are.
 """
@@ -38,7 +40,7 @@ def rules():
             write(out, "case-%03d" % n, line.split(b" ; ")[0] + b"\n")
 
 
-MAGIC, VERSION, SIZE = 0x464C4556, 2, 256
+MAGIC, VERSION, SIZE = 0x464C4556, 3, 256
 HELLO, CALL = 1, 2
 
 
@@ -61,6 +63,12 @@ def call_body(state=1, local=None, peer=None, level=0, opt=0, val=0):
     return b
 
 
+def priv_body(ids=(), euid=0, path=b"", family=0, port=0, start=-1, flags=0, cap_eff=0):
+    ids = list(ids)[:3]
+    return struct.pack("<I3IIIQiiii144s", len(ids), *(ids + [0] * (3 - len(ids))),
+                       euid, euid, cap_eff, family, port, start, flags, path[:143])
+
+
 def calls():
     out = os.path.join(HERE, "corpus", "calls")
     lo, pe = sockaddr4("127.0.0.1", 7000), sockaddr4("127.0.0.1", 40000)
@@ -74,6 +82,20 @@ def calls():
     write(out, "setsockopt-linger",
           b"\x01" + event(CALL, 10, 5, 4, body=call_body(1, lo, pe, 1, 13, 0)))
     write(out, "forged-pid", b"\x17" + event(CALL, 10, 4242, 99, body=call_body(0)))
+    # refused privileged operations (u.priv): FL_FN_SETGID 28, FL_FN_CHOWN 35,
+    # FL_FN_BIND 26, FL_FN_SETGROUPS 33; EPERM 1, EACCES 13, EINVAL 22
+    write(out, "denied-setgid-twice",
+          b"\x01" + event(CALL, 28, 5, -1, ret=-1, err=1, body=priv_body([65534])) +
+          b"\x01" + event(CALL, 28, 5, -1, ret=-1, err=1, body=priv_body([65534])))
+    write(out, "denied-chown-path",
+          b"\x01" + event(CALL, 35, 5, -1, ret=-1, err=1,
+                          body=priv_body([0, 0], path=b'/tmp/a"b\\\xff\x01c')))
+    write(out, "denied-bind",
+          b"\x01" + event(CALL, 26, 5, 3, ret=-1, err=13,
+                          body=priv_body(family=socket.AF_INET, port=80, start=1024)))
+    write(out, "denied-setgroups-userns",
+          b"\x01" + event(CALL, 33, 5, -1, ret=-1, err=1, body=priv_body([2, 0, 4], 65534, cap_eff=0xc0)) +
+          b"\x01" + event(CALL, 27, 5, -1, ret=-1, err=22, body=priv_body([0], 65534)))
     write(out, "short", b"\x00FLEV")
     write(out, "long", b"\x00" + b"\xff" * 300)
 

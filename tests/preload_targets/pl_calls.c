@@ -10,6 +10,7 @@
 #include "pl_common.h"
 
 #include <dirent.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/sockios.h>
@@ -1014,6 +1015,69 @@ static void sc_flood(void)
 	close(socket(AF_INET, SOCK_STREAM, 0));
 }
 
+/*
+ * priv: the privileged calls, run as a user with no capability (uid
+ * 65534): the refused ones are reported (E, with their ids), the ones
+ * that succeed are not (R).
+ */
+static void sc_priv(void)
+{
+	char path[64];
+	gid_t root[1] = {0};
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int r, fd, s;
+
+	PL_CHECK(geteuid() != 0);
+	r = setgid(0);
+	E("fn=setgid ret=%d errno=%s ids=0", r, pl_err(r, errno));
+	r = setuid(0);
+	E("fn=setuid ret=%d errno=%s ids=0", r, pl_err(r, errno));
+	r = setuid((uid_t)-1);
+	E("fn=setuid ret=%d errno=%s ids=-1", r, pl_err(r, errno));
+	r = setreuid(0, 0);
+	E("fn=setreuid ret=%d errno=%s ids=0,0", r, pl_err(r, errno));
+	r = setregid(0, 0);
+	E("fn=setregid ret=%d errno=%s ids=0,0", r, pl_err(r, errno));
+	r = setresuid(0, 0, 0);
+	E("fn=setresuid ret=%d errno=%s ids=0,0,0", r, pl_err(r, errno));
+	r = setresgid(0, 0, 0);
+	E("fn=setresgid ret=%d errno=%s ids=0,0,0", r, pl_err(r, errno));
+	r = setgroups(1, root);
+	E("fn=setgroups ret=%d errno=%s ids=1,0", r, pl_err(r, errno));
+	r = initgroups("root", 0);
+	E("fn=initgroups ret=%d errno=%s ids=0 path=root", r, pl_err(r, errno));
+	r = setuid(geteuid());
+	R("fn=setuid ret=%d errno=%s", r, pl_err(r, errno));
+	snprintf(path, sizeof(path), "/tmp/pl_priv.uid%d", (int)getuid());
+	fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	PL_CHECK(fd >= 0);
+	r = chown(path, 0, 0);
+	E("fn=chown ret=%d errno=%s ids=0,0 path=%s", r, pl_err(r, errno), path);
+	r = lchown(path, 0, 0);
+	E("fn=lchown ret=%d errno=%s ids=0,0 path=%s", r, pl_err(r, errno), path);
+	r = fchown(fd, 0, 0);
+	E("fn=fchown fd=%d ret=%d errno=%s ids=0,0", fd, r, pl_err(r, errno));
+	r = fchownat(AT_FDCWD, path, 0, 0, AT_SYMLINK_NOFOLLOW);
+	E("fn=fchownat ret=%d errno=%s ids=0,0 path=%s flags=%d", r,
+	  pl_err(r, errno), path, AT_SYMLINK_NOFOLLOW);
+	r = chown(path, (uid_t)-1, (gid_t)-1);
+	R("fn=chown ret=%d errno=%s", r, pl_err(r, errno));
+	close(fd);
+	unlink(path);
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	E("fn=socket fd=%d ret=%d errno=0", s, s);
+	sa.sin_port = htons(80);
+	r = bind(s, (struct sockaddr *)&sa, sizeof(sa));
+	E("fn=bind fd=%d ret=%d errno=%s family=inet port=80", s, r,
+	  pl_err(r, errno));
+	sa.sin_port = 0;
+	r = bind(s, (struct sockaddr *)&sa, sizeof(sa));
+	R("fn=bind ret=%d errno=%s", r, pl_err(r, errno));
+	r = close(s);
+	E("fn=close fd=%d ret=%d errno=0", s, r);
+}
+
 int main(int argc, char **argv)
 {
 	const char *sc = argc > 1 ? argv[1] : "";
@@ -1050,6 +1114,8 @@ int main(int argc, char **argv)
 		sc_exec2();
 	else if (strcmp(sc, "flood") == 0)
 		sc_flood();
+	else if (strcmp(sc, "priv") == 0)
+		sc_priv();
 	else {
 		fprintf(stderr, "usage: pl_calls SCENARIO\n");
 		return 2;

@@ -266,6 +266,71 @@ Test(judge, no_connection_is_inconclusive)
 	cr_assert_eq(fl_checks_result(w.res, w.nres, 1), FL_RESULT_PASS);
 }
 
+/* Refused privileged operations (denied.h): one the sandbox withheld
+ * from a root target makes "privileges" not judged and the run
+ * INCONCLUSIVE; one it would meet outside (a non-root uid, a user
+ * namespace's limits) is noted; none, and there is no such check. */
+Test(judge, privileges)
+{
+	struct fl_denial d[2] = {
+		{.pid = PID, .fn = FL_FN_SETGID, .err = EPERM, .nids = 1,
+		 .ids = {65534}, .euid = 0, .count = 1},
+		{.pid = PID, .fn = FL_FN_BIND, .err = EACCES, .port = 80,
+		 .unpriv_port_start = 1024, .euid = 0, .count = 2},
+	};
+	const struct fl_check_result *c;
+	char text[512];
+
+	world("expect no-sigpipe\n");
+	flow();
+	judge("no-sigpipe");
+	cr_assert_gt(w.nres, 1);
+	for (size_t i = 0; i < w.nres; i++)
+		cr_assert_str_neq(w.res[i].name, "privileges");
+	w.f.denials = d;
+	w.f.ndenials = 2;
+	c = judge("privileges");
+	UNJUDGED(c);
+	SAYS(c, "pid 100 setgid(65534) failed with EPERM (no CAP_SETGID in the "
+	     "sandbox; --keep-cap setgid would keep it)");
+	SAYS(c, "bind(port 80) failed with EACCES (no CAP_NET_BIND_SERVICE in "
+	     "the sandbox, and port 80 is below ip_unprivileged_port_start "
+	     "(1024); --keep-cap net_bind_service would keep it)");
+	cr_assert_eq(fl_checks_result(w.res, w.nres, 0), FL_RESULT_INCONCLUSIVE);
+	cr_assert_eq(fl_checks_result(w.res, w.nres, 1), FL_RESULT_PASS);
+	/* held the capability: not its lack */
+	d[0].cap_eff = 1ull << 6;
+	fl_denial_explain(&d[0], &w.f.denial_ctx, text, sizeof(text));
+	cr_assert(strstr(text, "not for lack of a capability"), "%s", text);
+	cr_assert_eq(fl_denial_withheld(&d[0], &w.f.denial_ctx), 0);
+	/* a non-root uid would be refused outside too */
+	d[0].cap_eff = 0;
+	d[0].euid = d[1].euid = 1000;
+	c = judge("privileges");
+	HOLDS(c);
+	SAYS(c, "noted: 2 refused");
+	fl_denial_explain(&d[0], &w.f.denial_ctx, text, sizeof(text));
+	cr_assert_str_eq(text, "uid 1000 has no CAP_SETGID, as outside "
+			 "faultline; --keep-cap setgid would give it");
+	/* faultline unprivileged: the user namespace decides */
+	w.f.denial_ctx = (struct fl_denial_ctx){.userns = 1, .uid = 65534,
+						.gid = 65534};
+	d[0].fn = FL_FN_SETGROUPS;
+	d[0].euid = 65534;
+	fl_denial_call(&d[0], text, sizeof(text));
+	cr_assert_str_eq(text, "setgroups(65534)");
+	fl_denial_explain(&d[0], &w.f.denial_ctx, text, sizeof(text));
+	cr_assert(strstr(text, "setgroups is denied in the sandbox's user "
+			 "namespace"), "%s", text);
+	d[0].fn = FL_FN_SETUID;
+	d[0].err = EINVAL;
+	d[0].ids[0] = 0;
+	fl_denial_explain(&d[0], &w.f.denial_ctx, text, sizeof(text));
+	cr_assert(strstr(text, "an id not mapped in the sandbox's user namespace, "
+			 "which maps only uid 65534 and gid 65534"), "%s", text);
+	HOLDS(judge("privileges"));
+}
+
 /* ---- the program's calls ---- */
 
 Test(judge, calls_need_the_shim)
