@@ -35,6 +35,7 @@
 #include <json-c/json.h>
 
 #include "api.h"
+#include "caps.h"
 #include "faultline.h"
 #include "files.h"
 #include "rules.h"
@@ -208,6 +209,46 @@ static int texts_collect(const struct faultline_opts *o, struct texts *t,
 }
 
 /* ---- the run ---- */
+
+int api_cmds_check(const char *driver, const char *peer, char *err,
+		   size_t errlen)
+{
+	/* sh -c '' does nothing and succeeds: a run that tests nothing
+	 * would pass (cli.c refuses it too). */
+	if ((driver && !driver[strspn(driver, " \t\n")]) ||
+	    (peer && !peer[strspn(peer, " \t\n")])) {
+		set_err(err, errlen, "%s: empty command (give the shell "
+			"command, or leave it NULL)", driver ? "driver" : "peer");
+		return -EINVAL;
+	}
+	if (driver && peer) {
+		set_err(err, errlen, "driver and peer together: a driver tests "
+			"a server (the target), a peer serves a client (the "
+			"target); give one");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int api_caps_check(uint64_t mask, char *err, size_t errlen)
+{
+	for (unsigned cap = 0; cap < 64; cap++) {
+		if (!(mask & (1ull << cap)))
+			continue;
+		if (cap > FL_CAP_MAX || !fl_cap_name(cap)) {
+			set_err(err, errlen, "keep_caps: capability %u is not "
+				"one faultline knows", cap);
+			return -EINVAL;
+		}
+		if (fl_cap_refused(cap)) {
+			set_err(err, errlen, "keep_caps: %s is never kept for "
+				"the target: %s", fl_cap_name(cap),
+				fl_cap_refused(cap));
+			return -EPERM;
+		}
+	}
+	return 0;
+}
 
 /* The target's program as execvp() would find it: 0, or -ENOENT /
  * -EACCES with err saying so.  The helper checks again (it runs the
@@ -483,7 +524,11 @@ FAULTLINE_API int faultline_run(const struct faultline_opts *o,
 			!o ? "options" : !res ? "result pointer" : "argv");
 		return -EINVAL;
 	}
-	ret = target_check(o->argv[0], err, errlen);
+	ret = api_cmds_check(o->driver, o->peer, err, errlen);
+	if (ret == 0)
+		ret = api_caps_check(o->keep_caps, err, errlen);
+	if (ret == 0)
+		ret = target_check(o->argv[0], err, errlen);
 	if (ret < 0)
 		goto out;
 	ret = texts_collect(o, &t, err, errlen);

@@ -9,6 +9,7 @@
 #define FL_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct faultline_result;
 
@@ -26,6 +27,18 @@ struct faultline_result;
  * faultline-run's main only; not in faultline.h.
  */
 int faultline__helper_main(int argc, char **argv);
+
+/* Whether driver and peer (either may be NULL) make a run, as cli.c
+ * has them: neither empty, not both.  0 or -EINVAL, err saying why. */
+int api_cmds_check(const char *driver, const char *peer, char *err,
+		   size_t errlen);
+
+/*
+ * Whether the target may keep every capability of mask (1ULL << CAP_x)
+ * as --keep-cap would let it: 0, -EINVAL for a number faultline does not
+ * know, -EPERM for one it never keeps (caps.h), err saying which.
+ */
+int api_caps_check(uint64_t mask, char *err, size_t errlen);
 
 /*
  * A result from the JSON report text json (len bytes, not necessarily

@@ -165,6 +165,18 @@ FAULTLINE_API int faultline__helper_main(int argc, char **argv)
 		o.settle_ns = v * 1000000u;
 	o.have_seed = req_u64(req, "seed", &o.seed);
 	req_u64(req, "keep_caps", &o.keep_caps);
+	{
+		/* The helper is the gate, as cli.c is the CLI's. */
+		char why[512];
+
+		if (api_caps_check(o.keep_caps, why, sizeof(why)) < 0 ||
+		    api_cmds_check(req_str(req, "driver"), req_str(req, "peer"),
+				   why, sizeof(why)) < 0) {
+			fprintf(stderr, "faultline-run: %s\n", why);
+			status = EXIT_USAGE;
+			goto out;
+		}
+	}
 	if (req_u64(req, "ready_port", &v))
 		o.ready_port = (uint16_t)v;
 	flags = req_u64(req, "flags", &v) ? (int)v : 0;

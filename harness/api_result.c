@@ -27,6 +27,7 @@ struct priv {
 	struct faultline_flow *flows;
 	struct faultline_fault *faults;
 	struct faultline_calls *calls;
+	struct faultline_denied *denied;
 };
 
 static json_object *get(json_object *o, const char *key)
@@ -121,6 +122,7 @@ FAULTLINE_API void faultline_result_free(struct faultline_result *r)
 		free(pv->flows);
 		free(pv->faults);
 		free(pv->calls);
+		free(pv->denied);
 		free(pv->report);
 		free(pv->diag);
 		json_object_put(pv->root);
@@ -267,6 +269,27 @@ int api_result_parse(const char *json, size_t len, const char *diag,
 	}
 	r->calls = pv->calls;
 	r->ncalls = n;
+
+	a = get(root, "denied");
+	n = arr_len(a);
+	if (!(pv->denied = calloc(n ? n : 1, sizeof(*pv->denied))))
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		json_object *d = json_object_array_get_idx(a, i);
+
+		pv->denied[i] = (struct faultline_denied){
+			.fn = get_str(d, "fn"),
+			.arg = get_str(d, "arg"),
+			.err = get_str(d, "errno"),
+			.cap = get_str(d, "cap"),
+			.withheld = json_object_get_boolean(get(d, "withheld")),
+			.role = get_str(d, "role"),
+			.count = get_u64(d, "count"),
+			.detail = get_str(d, "detail"),
+		};
+	}
+	r->denied = pv->denied;
+	r->ndenied = n;
 
 	json_tokener_free(tok);
 	*res = r;

@@ -111,8 +111,8 @@ struct faultline_opts {
 	 * test client), or NULL. */
 	const char *driver;
 	/* --peer: a shell command started before the target (the peer of a
-	 * client under test) and stopped after it, or NULL.  Needs a
-	 * faultline built with --peer (0.1.0 from issue 13 on). */
+	 * client under test) and stopped after it, or NULL.  Not with a
+	 * driver (-EINVAL), as for the CLI. */
 	const char *peer;
 	/* --timeout in milliseconds; 0 = the default (60s),
 	 * FAULTLINE_NO_TIMEOUT = none.  A run that times out fails. */
@@ -122,8 +122,11 @@ struct faultline_opts {
 	/* --seed: with have_seed, overrides the rules' `set seed`. */
 	int have_seed;
 	uint64_t seed;
-	/* --keep-cap: 1ULL << CAP_x for each capability the target keeps; 0
-	 * (the default) = none.  Needs a faultline built with --keep-cap. */
+	/* --keep-cap: 1ULL << CAP_x (linux/capability.h) for each
+	 * capability the target keeps; 0 (the default) = none.  Off by
+	 * default on purpose: a kept capability is the target's inside the
+	 * sandbox (README, Security).  Those faultline never keeps
+	 * (CAP_SYS_ADMIN, ...) are refused: -EPERM. */
 	uint64_t keep_caps;
 	/* --ready-port: start the driver once port N listens (0 = any). */
 	uint16_t ready_port;
@@ -202,6 +205,19 @@ struct faultline_calls {
 	uint64_t count;
 };
 
+/* A privileged operation of the target (or driver) the kernel refused,
+ * as the shim saw it (the report's denied[]). */
+struct faultline_denied {
+	const char *fn;     /* "setgid", "bind", ... */
+	const char *arg;    /* its argument as the report gives it */
+	const char *err;    /* "EPERM" */
+	const char *cap;    /* the capability it needed, "CAP_SETGID", or NULL */
+	int withheld;       /* faultline withheld it: keep_caps would keep it */
+	const char *role;   /* "target" or "driver" */
+	uint64_t count;     /* how often */
+	const char *detail; /* the report's sentence */
+};
+
 /*
  * One run's result.  Everything in it, every string and array, belongs
  * to the result and lives until faultline_result_free(); copy what must
@@ -226,6 +242,8 @@ struct faultline_result {
 	size_t nfaults;
 	const struct faultline_calls *calls;
 	size_t ncalls;
+	const struct faultline_denied *denied;
+	size_t ndenied;
 	/* The JSON report as `faultline run --report` writes it, for what
 	 * the structs do not carry. */
 	const char *report_json;
@@ -253,7 +271,9 @@ struct faultline_result {
  * run was judged, whatever the verdict: PASS, FAIL or INCONCLUSIVE.
  * Otherwise *res is NULL, err says why, and it returns:
  *   -EINVAL   o is incomplete, or the rules are not valid (err holds
- *             every diagnostic, "name:line:col: error: ...");
+ *             every diagnostic, "name:line:col: error: ..."), or
+ *             keep_caps names a capability faultline does not know;
+ *   -EPERM    keep_caps names one faultline never keeps;
  *   -ENOENT   the target program (or a rule file) does not exist;
  *   -EFBIG    the rule text (or a file) is over 16 MiB, as for the CLI;
  *   -EACCES   it is not executable (or not readable);

@@ -21,6 +21,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pthread.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -140,6 +141,23 @@ static void assert_equals_report(const struct faultline_result *r,
 		cr_assert_str_eq(r->faults[i].rule, js(f, "rule"));
 		cr_assert_str_eq(r->faults[i].action, js(f, "action"));
 		cr_assert_eq(r->faults[i].count, (uint64_t)ji(f, "count"));
+	}
+	{
+		json_object *d = json_object_object_get(rep, "denied");
+
+		cr_assert_eq(r->ndenied, d ? json_object_array_length(d) : 0);
+		for (size_t i = 0; i < r->ndenied; i++) {
+			json_object *e = json_object_array_get_idx(d, i);
+
+			cr_assert_str_eq(r->denied[i].fn, js(e, "fn"));
+			cr_assert_str_eq(r->denied[i].err, js(e, "errno"));
+			cr_assert_eq(!r->denied[i].cap, !js(e, "cap"));
+			cr_assert_eq(r->denied[i].withheld, json_object_get_boolean(
+					     json_object_object_get(e, "withheld")));
+			cr_assert_eq(r->denied[i].count, (uint64_t)ji(e, "count"));
+			cr_assert_str_eq(untimed(r->denied[i].detail),
+					 untimed(js(e, "detail")));
+		}
 	}
 	cr_assert(json_object_object_get_ex(rep, "calls", &calls));
 	cr_assert_eq(r->ncalls, (size_t)json_object_object_length(calls));
@@ -564,4 +582,74 @@ Test(api, exports, .timeout = 30)
 	cr_assert_null(dlsym(h, "fl_checks_run"));
 	cr_assert_null(dlsym(h, "api_result_parse"));
 	dlclose(h);
+}
+
+/* The denied operation of a root target that drops its privileges
+ * (priv_drop_server: setgroups, setgid, setuid), without and with
+ * keep_caps, through the CLI (--keep-cap) and the API; a capability
+ * faultline never keeps is refused before any run. */
+static const struct faultline_denied *denied_of(const struct faultline_result *r,
+						const char *fn)
+{
+	for (size_t i = 0; i < r->ndenied; i++)
+		if (!strcmp(r->denied[i].fn, fn))
+			return &r->denied[i];
+	return NULL;
+}
+
+static void keep_caps_run(const char *opts, uint64_t mask,
+			  struct faultline_result **res)
+{
+	const char *const server[] = {FL_TARGETS "/priv_drop_server", "--groups",
+				       "--setgid", "65534", "--setuid", "65534", NULL};
+	struct run_result cli;
+	char err[4096];
+	json_object *rep;
+	int ret;
+
+	rr_init(&cli);
+	rr_faultline(&cli, AS_ROOT, &(struct fl_args){.timeout = "30s",
+		.opts = opts, .driver = DRIVER, .seed = "5", .argv = server});
+	rep = rr_report(&cli);
+	cr_assert_not_null(rep, "%s", cli.err);
+	ret = faultline_run(&(struct faultline_opts){.argv = server,
+		.driver = DRIVER, .timeout_ms = 30000, .keep_caps = mask,
+		.have_seed = 1, .seed = 5}, res, err, sizeof(err));
+	cr_assert_eq(ret, 0, "%d: %s", ret, err);
+	assert_equals_report(*res, rep, 0);
+	json_object_put(rep);
+	rr_free(&cli);
+}
+
+Test(api, keep_caps, .timeout = 180)
+{
+	struct faultline_result *r = NULL;
+	const struct faultline_denied *d;
+	char err[1024];
+
+	keep_caps_run(NULL, 0, &r);
+	d = denied_of(r, "setgid");
+	cr_assert_not_null(d, "%s", r->report_json);
+	cr_assert_str_eq(d->err, "EPERM");
+	cr_assert_str_eq(d->cap, "CAP_SETGID");
+	cr_assert(d->withheld);
+	faultline_result_free(r);
+
+	keep_caps_run("--keep-cap setuid,setgid",
+		      (1ull << CAP_SETUID) | (1ull << CAP_SETGID), &r);
+	cr_assert_null(denied_of(r, "setgid"), "%s", r->report_json);
+	cr_assert_null(denied_of(r, "setuid"), "%s", r->report_json);
+	faultline_result_free(r);
+
+	r = (void *)1;
+	cr_assert_eq(faultline_run(&(struct faultline_opts){.argv = echo_argv,
+		.keep_caps = 1ull << CAP_SYS_ADMIN}, &r, err, sizeof(err)), -EPERM);
+	cr_assert_null(r);
+	cr_assert(strstr(err, "CAP_SYS_ADMIN is never kept"), "%s", err);
+	cr_assert_eq(faultline_run(&(struct faultline_opts){.argv = echo_argv,
+		.keep_caps = 1ull << 63}, &r, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(faultline_run(&(struct faultline_opts){.argv = echo_argv,
+		.driver = "true", .peer = "true"}, &r, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(faultline_run(&(struct faultline_opts){.argv = echo_argv,
+		.driver = " "}, &r, err, sizeof(err)), -EINVAL);
 }
