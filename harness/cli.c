@@ -17,11 +17,13 @@
 #include "files.h"
 #include "rules.h"
 #include "run.h"
+#include "scenario.h"
 #include "signals.h"
 
 static const char usage_text[] =
 	"Usage:\n"
 	"  faultline run [OPTIONS] -- PROGRAM [ARG]...\n"
+	"  faultline run [OPTIONS] -r RULES    (the rule file's 'target' line)\n"
 	"  faultline check RULES...\n"
 	"  faultline --help | --version\n"
 	"\n"
@@ -65,7 +67,11 @@ static const char usage_text[] =
 	"  -v, --verbose         harness diagnostics on stderr\n"
 	"\n"
 	"Durations: 500ms, 2s, 1.5s, 200us (at most 1000000000s), or 0.\n"
-	"Rule files: regular files, FIFOs or pipes of at most 16 MiB.\n"
+	"Rule files: regular files, FIFOs or pipes of at most 16 MiB.  A rule\n"
+	"file may say what to run ('target CMD', 'driver CMD', 'peer CMD') and\n"
+	"set run options ('set timeout 20s', ...): the command line replaces\n"
+	"them ('-- PROGRAM' the target, --driver or --peer the driver and peer,\n"
+	"an option its 'set' line).\n"
 	"Rule language: rules/README.md.\n"
 	"\n"
 	"SIGINT/SIGTERM/SIGHUP: during the run the first stops the target (the\n"
@@ -152,6 +158,20 @@ static int cmd_check(int argc, char **argv)
 			printf("%s:%u: %s\n", rs->expects[i].file,
 			       rs->expects[i].line, buf);
 		}
+		for (int k = 0; k < FL_CMD_COUNT; k++)
+			if (rs->commands[k].text) {
+				fl_command_explain(rs, (enum fl_command_kind)k, buf,
+						   sizeof(buf));
+				printf("%s:%u: %s\n", rs->commands[k].file,
+				       rs->commands[k].line, buf);
+			}
+		for (int k = 0; k < FL_SET_COUNT; k++)
+			if (k != FL_SET_SEED && rs->settings[k].given) {
+				fl_setting_explain(rs, (enum fl_setting_kind)k, buf,
+						   sizeof(buf));
+				printf("%s:%u: %s\n", rs->settings[k].file,
+				       rs->settings[k].line, buf);
+			}
 		if (rs->has_seed)
 			printf("seed: %llu\n", (unsigned long long)rs->seed);
 		printf("%zu rule%s, %zu check%s: OK\n", rs->nrules,
@@ -216,7 +236,11 @@ enum {
 	OPT_ALLOW_SKIP,
 };
 
-static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
+/* The option replaces setting k of the rule files (scenario.h). */
+#define GIVEN(k) (*given |= FL_SCENARIO_GIVEN(FL_SET_##k))
+
+static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
+			  uint64_t *given)
 {
 	static const struct option longopts[] = {
 		{"rules", required_argument, NULL, 'r'},
@@ -285,39 +309,47 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 				"this version; use --trace\n");
 			return -EINVAL;
 		case OPT_TIMEOUT:
+			GIVEN(TIMEOUT);
 			if (opt_duration("--timeout", optarg, &o->timeout_ns) < 0)
 				return -EINVAL;
 			break;
 		case OPT_SEED:
+			GIVEN(SEED);
 			if (opt_number("--seed", optarg, 0, UINT64_MAX, &o->seed) < 0)
 				return -EINVAL;
 			o->have_seed = 1;
 			break;
 		case OPT_SETTLE:
+			GIVEN(SETTLE);
 			if (opt_duration("--settle", optarg, &o->settle_ns) < 0)
 				return -EINVAL;
 			break;
 		case OPT_GRACE:
+			GIVEN(GRACE);
 			if (opt_duration("--grace", optarg, &o->grace_ns) < 0)
 				return -EINVAL;
 			break;
 		case OPT_READY_PORT:
+			GIVEN(READY_PORT);
 			if (opt_number("--ready-port", optarg, 1, 65535, &v) < 0)
 				return -EINVAL;
 			o->ready_port = (uint16_t)v;
 			break;
 		case OPT_READY_DELAY:
+			GIVEN(READY_DELAY);
 			if (opt_duration("--ready-delay", optarg,
 					 &o->ready_delay_ns) < 0)
 				return -EINVAL;
 			o->have_ready_delay = 1;
 			break;
 		case OPT_READY_TIMEOUT:
+			GIVEN(READY_TIMEOUT);
 			if (opt_duration("--ready-timeout", optarg,
 					 &o->ready_timeout_ns) < 0)
 				return -EINVAL;
 			break;
 		case OPT_MTU:
+			GIVEN(MTU);
 			if (opt_number("--mtu", optarg, 576, 65535, &v) < 0)
 				return -EINVAL;
 			o->mtu = (unsigned)v;
@@ -338,6 +370,7 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 			break;
 		}
 		case OPT_QUEUE_ALL:
+			GIVEN(QUEUE_ALL);
 			o->queue_all = 1;
 			break;
 		case OPT_PRELOAD:
@@ -350,6 +383,7 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 			o->preload_driver = 1;
 			break;
 		case OPT_ALLOW_SKIP:
+			GIVEN(ALLOW_SKIP);
 			o->allow_skip = 1;
 			break;
 		case 'v':
@@ -363,16 +397,12 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 			return -EINVAL;
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "faultline run: no program given (faultline run "
-			"[OPTIONS] -- PROGRAM [ARG]...)\n");
-		return -EINVAL;
-	}
 	if (o->have_user && geteuid() != 0) {
 		fprintf(stderr, "faultline: --user needs root\n");
 		return -EINVAL;
 	}
-	o->argv = argv + optind;
+	/* None: the rule files' target (scenario.c). */
+	o->argv = optind < argc ? argv + optind : NULL;
 	return 0;
 }
 
@@ -382,10 +412,12 @@ static int cmd_run(int argc, char **argv)
 {
 	struct fl_run_opts o = {0};
 	struct fl_ruleset *rs = NULL;
+	uint64_t given = 0;
+	char *owned = NULL;
 	int status;
 	int ret;
 
-	ret = parse_run_opts(argc, argv, &o);
+	ret = parse_run_opts(argc, argv, &o, &given);
 	if (ret != 0) {
 		free(o.rule_files);
 		return ret > 0 ? EXIT_OK : EXIT_USAGE;
@@ -398,6 +430,18 @@ static int cmd_run(int argc, char **argv)
 	status = load_rules(rs, o.rule_files, o.nrule_files, 0);
 	if (status)
 		goto out;
+	ret = fl_scenario_apply(&o, rs, given, &owned);
+	if (ret == -ENOENT) {
+		fprintf(stderr, "faultline run: no program given: name it after "
+			"'--' (faultline run [OPTIONS] -- PROGRAM [ARG]...) or in "
+			"a 'target' line of a rule file\n");
+		status = EXIT_USAGE;
+		goto out;
+	} else if (ret < 0) {
+		fprintf(stderr, "faultline: out of memory\n");
+		status = EXIT_USAGE;
+		goto out;
+	}
 	if (rs->nexpects == 0) {
 		/* No expect line: judge by the hygiene set. */
 		struct fl_diag d = {0};
@@ -411,6 +455,7 @@ static int cmd_run(int argc, char **argv)
 out:
 	fl_ruleset_free(rs);
 	free(o.rule_files);
+	free(owned);
 	return status;
 }
 

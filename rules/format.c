@@ -933,6 +933,9 @@ int fl_setting_explain(const struct fl_ruleset *rs, enum fl_setting_kind k,
 	setting_value(rs, k, v, sizeof(v));
 	sb_init(&sb, buf, n);
 	sb_fill(&sb, setting_table[k].explain, v);
-	sb_printf(&sb, " (%s)", setting_table[k].option);
+	/* "... after 20s (as --timeout)." */
+	if (!sb.full && sb.len && sb.buf[sb.len - 1] == '.')
+		sb.buf[--sb.len] = '\0';
+	sb_printf(&sb, " (as %s).", setting_table[k].option);
 	return sb_done(&sb);
 }

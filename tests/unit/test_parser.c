@@ -462,8 +462,8 @@ Test(parser, commands_and_settings)
 	cr_assert_str_eq(buf, "The program under test: /bin/sh -c 'exec exec ./srv -p 7000' "
 			      "(replaced by the command after '--').");
 	cr_assert_gt(fl_setting_explain(rs, FL_SET_TIMEOUT, buf, sizeof(buf)), 0);
-	cr_assert_str_eq(buf, "The run is stopped (and fails) after 20s (0s: no limit). "
-			      "(--timeout)");
+	cr_assert_str_eq(buf, "The run is stopped, and fails, after 20s; 0s: no limit "
+			      "(as --timeout).");
 	cr_assert_eq(fl_setting_format(rs, FL_SET_ALLOW_SKIP, buf, sizeof(buf)), 14);
 	cr_assert_str_eq(buf, "set allow-skip");
 	fl_ruleset_free(rs);
