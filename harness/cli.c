@@ -1,5 +1,6 @@
 /*
- * cli.c - the faultline command line: `run`, `check`, --help, --version.
+ * cli.c - the faultline command line: `run`, `check`, `suite`, --help,
+ * --version.
  *
  * Parses the options (each error says which option and why), reads the
  * rule files and prints every diagnostic in them, prints what `check`
@@ -19,12 +20,15 @@
 #include "run.h"
 #include "scenario.h"
 #include "signals.h"
+#include "suite.h"
 
 static const char usage_text[] =
 	"Usage:\n"
 	"  faultline run [OPTIONS] -- PROGRAM [ARG]...\n"
 	"  faultline run [OPTIONS] -r RULES    (the rule file's 'target' line)\n"
 	"  faultline check RULES...\n"
+	"  faultline suite [DIR|FILE]... [-j N] [--shard K/N] [--junit FILE]\n"
+	"                  [--report FILE] [--timeout DUR] [-v]\n"
 	"  faultline --help | --version\n"
 	"\n"
 	"faultline runs PROGRAM (the target) in a private network sandbox,\n"
@@ -65,6 +69,18 @@ static const char usage_text[] =
 	"      --allow-skip      a check that could not be judged does not make\n"
 	"                        the run INCONCLUSIVE (exit 0 if nothing failed)\n"
 	"  -v, --verbose         harness diagnostics on stderr\n"
+	"\n"
+	"suite options (each FILE, and each DIR's *.rules sorted by name, runs\n"
+	"as 'faultline run -r FILE', in a sandbox of its own):\n"
+	"  -j, --jobs N          runs at once (default: the number of CPUs)\n"
+	"      --shard K/N       only the files of shard K of N (by a hash of the\n"
+	"                        file's name: N jobs with K = 1..N run each once)\n"
+	"      --junit FILE      one JUnit testsuite per scenario\n"
+	"      --report FILE     a JSON summary (each scenario's result, exit,\n"
+	"                        time, report and log)\n"
+	"      --timeout DUR     every run's --timeout (replaces 'set timeout')\n"
+	"  -v, --verbose         show every scenario's log, not only failing ones\n"
+	"  Exit status: the worst of the runs' (3 > 2 > 1 > 0).\n"
 	"\n"
 	"Durations: 500ms, 2s, 1.5s, 200us (at most 1000000000s), or 0.\n"
 	"Rule files: regular files, FIFOs or pipes of at most 16 MiB.  A rule\n"
@@ -233,7 +249,7 @@ enum {
 	OPT_TIMEOUT, OPT_SEED, OPT_SETTLE, OPT_GRACE, OPT_READY_PORT,
 	OPT_READY_DELAY, OPT_READY_TIMEOUT, OPT_MTU, OPT_USER, OPT_QUEUE_ALL,
 	OPT_HELP, OPT_PRELOAD, OPT_NO_PRELOAD, OPT_PRELOAD_DRIVER,
-	OPT_ALLOW_SKIP,
+	OPT_ALLOW_SKIP, OPT_SHARD,
 };
 
 /* The option replaces setting k of the rule files (scenario.h). */
@@ -459,6 +475,89 @@ out:
 	return status;
 }
 
+/* "K/N", 1 <= K <= N <= 1000000. */
+static int opt_shard(const char *arg, unsigned *k, unsigned *n)
+{
+	const char *slash = strchr(arg, '/');
+	char num[32];
+	uint64_t a, b;
+
+	if (!slash || (size_t)(slash - arg) >= sizeof(num))
+		goto bad;
+	snprintf(num, sizeof(num), "%.*s", (int)(slash - arg), arg);
+	if (fl_parse_u64(num, &a) < 0 || fl_parse_u64(slash + 1, &b) < 0 ||
+	    a < 1 || b < 1 || a > b || b > 1000000)
+		goto bad;
+	*k = (unsigned)a;
+	*n = (unsigned)b;
+	return 0;
+bad:
+	fprintf(stderr, "faultline suite: --shard: invalid '%s': expected K/N "
+		"with 1 <= K <= N (e.g. 1/3, 2/3, 3/3)\n", arg);
+	return -EINVAL;
+}
+
+/* `faultline suite`: its options, then suite.c. */
+static int cmd_suite(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"jobs", required_argument, NULL, 'j'},
+		{"shard", required_argument, NULL, OPT_SHARD},
+		{"junit", required_argument, NULL, OPT_JUNIT},
+		{"report", required_argument, NULL, OPT_REPORT},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, OPT_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	struct fl_suite_opts o = {0};
+	uint64_t v;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "j:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			if (opt_number("--jobs", optarg, 1, 1024, &v) < 0)
+				return EXIT_USAGE;
+			o.jobs = (unsigned)v;
+			break;
+		case OPT_SHARD:
+			if (opt_shard(optarg, &o.shard_k, &o.shard_n) < 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_JUNIT:
+			o.junit = optarg;
+			break;
+		case OPT_REPORT:
+			o.report = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (opt_duration("--timeout", optarg, &v) < 0)
+				return EXIT_USAGE;
+			o.timeout = optarg;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		case OPT_HELP:
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'faultline --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "faultline suite: no scenario directory or file given "
+			"(faultline suite [DIR|FILE]... [OPTIONS])\n");
+		return EXIT_USAGE;
+	}
+	o.paths = argv + optind;
+	o.npaths = (size_t)(argc - optind);
+	return fl_suite(&o);
+}
+
 int main(int argc, char **argv)
 {
 	if (fl_signals_catch() < 0) {
@@ -482,6 +581,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "suite"))
+		return cmd_suite(argc - 1, argv + 1);
 	fprintf(stderr, "faultline: unknown command '%s'\nTry 'faultline "
 		"--help'.\n", argv[1]);
 	return EXIT_USAGE;
