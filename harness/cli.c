@@ -4,8 +4,10 @@
  *
  * Parses the options (each error says which option and why), reads the
  * rule files and prints every diagnostic in them, prints what `check`
- * makes of them, and hands a `run` with its parsed rules to fl_run()
- * (run.c).  Single-threaded.  Only main() decides the exit status.
+ * makes of them, and hands a `run` with its parsed rules, completed by
+ * what the files say to run (scenario.c), to fl_run() (run.c), and a
+ * `suite` with its options to fl_suite() (suite.c).  Single-threaded.
+ * Only main() decides the exit status.
  */
 #include <errno.h>
 #include <getopt.h>
