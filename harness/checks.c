@@ -383,6 +383,11 @@ int fl_checks_run(const struct fl_run_facts *f, struct fl_check_result **out,
 			goto nomem;
 		fl_check_driver(c, f);
 	}
+	if (f->have_peer) {
+		if (!(c = add(&r, "peer", NULL)))
+			goto nomem;
+		fl_check_peer(c, f);
+	}
 	if (!(c = add(&r, "timeout", NULL)))
 		goto nomem;
 	fl_check_timeout(c, f);

@@ -1,6 +1,7 @@
 /*
  * checks.h - the judgement: each `expect` line of the rules, plus the
- * harness's own checks (driver status, timeout, unrequested queue drops),
+ * harness's own checks (driver and peer status, timeout, unrequested
+ * queue drops),
  * evaluated once at the end of a run from what the run observed (struct
  * fl_run_facts).  checks.c dispatches each expect line to its judge
  * (rules/checks.def names them); the judges live by what they read:
@@ -33,11 +34,25 @@ struct fl_exit {
 	uint64_t t_ns; /* when it ended, relative to the run's start */
 };
 
+/* Why a --peer run never started its target (facts.peer_unready). */
+enum fl_peer_unready {
+	FL_PEER_READY,           /* it listened (or --ready-delay passed) */
+	FL_PEER_NEVER_LISTENED,  /* not within --ready-timeout */
+	FL_PEER_ENDED,           /* it ended before it listened */
+};
+
 /* Everything the checks judge. */
 struct fl_run_facts {
 	const struct fl_ruleset *rs;
-	struct fl_exit target, driver;
+	struct fl_exit target, driver, peer;
 	int have_driver;
+	int have_peer;        /* --peer: started first, the target once it
+				 listened, stopped after the target ended */
+	enum fl_peer_unready peer_unready;
+	uint64_t ready_timeout_ns; /* --ready-timeout, for the peer check */
+	uint64_t peer_stop_ns; /* when faultline began stopping the peer (its
+				  SIGTERM), 0 = never: its end from then on
+				  is the stop's doing, not a failure */
 	int timed_out;        /* --timeout hit */
 	int interrupted;      /* faultline got SIGINT/SIGTERM */
 	int killed_by_harness; /* the target was ended by faultline's SIGTERM/SIGKILL */

@@ -26,6 +26,7 @@ void fl_check_target(struct fl_check_result *c, const struct fl_run_facts *f);
 void fl_check_connections(struct fl_check_result *c, const struct fl_run_facts *f);
 void fl_check_settle(struct fl_check_result *c, const struct fl_run_facts *f);
 void fl_check_driver(struct fl_check_result *c, const struct fl_run_facts *f);
+void fl_check_peer(struct fl_check_result *c, const struct fl_run_facts *f);
 void fl_check_timeout(struct fl_check_result *c, const struct fl_run_facts *f);
 void fl_check_harness(struct fl_check_result *c, const struct fl_run_facts *f);
 

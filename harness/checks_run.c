@@ -76,6 +76,54 @@ void fl_check_driver(struct fl_check_result *c,
 		 (double)f->driver.t_ns / 1e9);
 }
 
+/* --peer: the peer serves the target (the client under test).  Its stop
+ * by faultline, after the target ended, is not a failure whatever it
+ * does then; a peer that never listened (the target was not started), or
+ * that crashed or exited non-zero on its own, tested less than the run
+ * was meant to: that fails.  One that exits 0 on its own (a one-shot
+ * server) is fine. */
+void fl_check_peer(struct fl_check_result *c, const struct fl_run_facts *f)
+{
+	const struct fl_exit *p = &f->peer;
+	char how[64];
+	const char *when;
+
+	fl_exit_describe(p, how, sizeof(how));
+	switch (f->peer_unready) {
+	case FL_PEER_NEVER_LISTENED:
+		c->ok = 0;
+		snprintf(c->detail, sizeof(c->detail), "the peer did not listen "
+			 "within %.3fs (--ready-timeout): the target was not "
+			 "started; peer %s after faultline stopped it",
+			 sec(f->ready_timeout_ns), how);
+		return;
+	case FL_PEER_ENDED:
+		c->ok = 0;
+		snprintf(c->detail, sizeof(c->detail), "peer %s at %.3fs, before "
+			 "it listened: the target was not started", how,
+			 sec(p->t_ns));
+		return;
+	case FL_PEER_READY:
+		break;
+	}
+	if (!p->ended || (f->peer_stop_ns && p->t_ns >= f->peer_stop_ns)) {
+		c->ok = 1;
+		snprintf(c->detail, sizeof(c->detail), "peer ran until faultline "
+			 "stopped it at %.3fs (%s then: the stop's doing, not "
+			 "judged)", sec(f->peer_stop_ns), how);
+		return;
+	}
+	c->ok = !p->sig && p->code == 0;
+	if (!f->target.started || !f->target.ended || p->t_ns < f->target.t_ns)
+		when = "before the target ended";
+	else
+		when = "after the target ended";
+	snprintf(c->detail, sizeof(c->detail), "peer %s at %.3fs on its own, "
+		 "%s%s", how, sec(p->t_ns), when,
+		 c->ok ? "" : ": the target's connections from then on met no "
+			      "peer, so the run tested less than it was meant to");
+}
+
 /* The target's own end: one that exits non-zero or dies of a signal before
  * faultline stops it tested nothing (unless an expect exit/signal says it
  * should); what it does after faultline's SIGTERM is the stop's doing. */
@@ -116,7 +164,9 @@ void fl_check_connections(struct fl_check_result *c,
 	snprintf(c->detail, sizeof(c->detail), "not judged: no TCP connection "
 		 "was made in the sandbox%s, so the connection checks tested "
 		 "nothing", f->have_driver ? " (did the driver reach the "
-					      "target's port?)" : "");
+					      "target's port?)"
+			    : f->have_peer ? " (did the target reach the "
+					     "peer's port?)" : "");
 }
 
 void fl_check_timeout(struct fl_check_result *c,

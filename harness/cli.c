@@ -41,6 +41,13 @@ static const char usage_text[] =
 	"  -r, --rules FILE      rule file (repeatable; rules keep their order)\n"
 	"      --driver CMD      shell command run in the sandbox once the target\n"
 	"                        listens (the test client); its failure fails the run\n"
+	"      --peer CMD        test a client: the shell command CMD (its server)\n"
+	"                        starts first, PROGRAM once CMD listens (--ready-*),\n"
+	"                        the run ends when PROGRAM exits (then --settle),\n"
+	"                        and faultline stops CMD (SIGTERM, --grace, SIGKILL):\n"
+	"                        that is no failure, but CMD never listening, or\n"
+	"                        exiting non-zero or by a signal on its own, is;\n"
+	"                        not with --driver\n"
 	"      --report FILE     write the JSON report\n"
 	"      --trace FILE      write every event as JSON Lines ('-' = stdout)\n"
 	"      --junit FILE      write the checks as JUnit XML\n"
@@ -51,23 +58,29 @@ static const char usage_text[] =
 	"      --seed N          seed for prob/jitter (overrides 'set seed';\n"
 	"                        default random, printed in the report)\n"
 	"      --settle DUR      after the driver exits, wait at least DUR before\n"
-	"                        stopping the target (default 500ms); longer while\n"
-	"                        a check's window is open or a faulted flow is\n"
-	"                        mid-teardown (at most until --timeout)\n"
+	"                        stopping the target (default 500ms; with --peer:\n"
+	"                        after the target exits, before stopping the peer);\n"
+	"                        longer while a check's window is open or a faulted\n"
+	"                        flow is mid-teardown (at most until --timeout)\n"
 	"      --grace DUR       after SIGTERM, wait DUR before SIGKILL (default 2s)\n"
 	"      --ready-port N    start the driver once something listens on port N\n"
-	"                        (default: once anything listens)\n"
+	"                        (default: once anything listens; with --peer: the\n"
+	"                        peer, and the target is started)\n"
 	"      --ready-delay DUR start the driver DUR after the target instead\n"
+	"                        (with --peer: the target DUR after the peer)\n"
 	"      --ready-timeout DUR  give up waiting to listen after DUR and start\n"
-	"                        the driver anyway (default 10s)\n"
+	"                        the driver anyway (default 10s; with --peer the\n"
+	"                        run fails there, the target not started)\n"
 	"      --mtu N           MTU of the sandbox's loopback (default 1500)\n"
 	"      --user UID[:GID]  run target and driver as this user (root only;\n"
 	"                        default under sudo: the invoking user)\n"
 	"      --queue-all       queue every segment, even when no rule needs it\n"
-	"      --preload PATH    the shim (default: libfaultline-preload.so next to\n"
-	"                        the faultline binary, or $FAULTLINE_PRELOAD)\n"
-	"      --no-preload      do not load the shim into the target\n"
-	"      --preload-driver  load the shim into the driver too\n"
+	"      --preload PATH    the shim (default: $FAULTLINE_PRELOAD, or\n"
+	"                        libfaultline-preload.so next to the faultline\n"
+	"                        binary or in its installed LIBDIR/faultline/)\n"
+	"      --no-preload      do not load the shim into the target (the checks\n"
+	"                        on its socket calls are then not judged)\n"
+	"      --preload-driver  load the shim into the driver (or the peer) too\n"
 	"      --allow-skip      a check that could not be judged does not make\n"
 	"                        the run INCONCLUSIVE (exit 0 if nothing failed)\n"
 	"  -v, --verbose         harness diagnostics on stderr\n"
@@ -90,7 +103,8 @@ static const char usage_text[] =
 	"set run options ('set timeout 20s', ...): the command line replaces\n"
 	"them ('-- PROGRAM' the target, --driver or --peer the driver and peer,\n"
 	"an option its 'set' line).\n"
-	"Rule language: rules/README.md.\n"
+	"Rule language: faultline-rules(5), rules/README.md; the CLI: faultline(1).\n"
+	"The run's commands see $FAULTLINE_SAMPLES, the sample programs' directory.\n"
 	"\n"
 	"SIGINT/SIGTERM/SIGHUP: during the run the first stops the target (the\n"
 	"run fails: interrupted), the second kills it, the third ends faultline;\n"
@@ -103,12 +117,15 @@ static const char usage_text[] =
 	"owns the socket, a window the run could not wait out, no connection).\n"
 	"\n"
 	"Exit status: 0 PASS; 1 FAIL or INCONCLUSIVE; 2 usage or rule-file\n"
-	"error; 3 environment error (no namespaces, no NFQUEUE, no iptables).\n"
+	"error; 3 environment error (no namespaces, no NFQUEUE, no iptables,\n"
+	"no shim).\n"
 	"\n"
 	"Examples:\n"
 	"  faultline check rules/scenarios/lost-fin.rules\n"
 	"  faultline run -r rules/scenarios/lost-fin.rules \\\n"
-	"      --driver 'tcp_client -p 7000 --rtt 3' -- echo_server -p 7000\n";
+	"      --driver 'tcp_client -p 7000 --rtt 3' -- echo_server -p 7000\n"
+	"  faultline run -r rules/scenarios/client-peer-reset.rules \\\n"
+	"      --peer 'echo_server -p 7000 -n 0' -- tcp_client -p 7000 --rtt 3\n";
 
 /* Parses every file, printing all diagnostics.  Returns 0, or an exit
  * status. */
@@ -251,7 +268,7 @@ enum {
 	OPT_TIMEOUT, OPT_SEED, OPT_SETTLE, OPT_GRACE, OPT_READY_PORT,
 	OPT_READY_DELAY, OPT_READY_TIMEOUT, OPT_MTU, OPT_USER, OPT_QUEUE_ALL,
 	OPT_HELP, OPT_PRELOAD, OPT_NO_PRELOAD, OPT_PRELOAD_DRIVER,
-	OPT_ALLOW_SKIP, OPT_SHARD,
+	OPT_ALLOW_SKIP, OPT_PEER, OPT_SHARD,
 };
 
 /* The option replaces setting k of the rule files (scenario.h). */
@@ -263,6 +280,7 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
 	static const struct option longopts[] = {
 		{"rules", required_argument, NULL, 'r'},
 		{"driver", required_argument, NULL, OPT_DRIVER},
+		{"peer", required_argument, NULL, OPT_PEER},
 		{"report", required_argument, NULL, OPT_REPORT},
 		{"trace", required_argument, NULL, OPT_TRACE},
 		{"junit", required_argument, NULL, OPT_JUNIT},
@@ -312,6 +330,15 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
 				return -EINVAL;
 			}
 			o->driver = optarg;
+			break;
+		case OPT_PEER:
+			if (!optarg[strspn(optarg, " \t\n")]) {
+				fprintf(stderr, "faultline: --peer: empty command "
+					"(give the shell command of the server the "
+					"target connects to, or leave --peer out)\n");
+				return -EINVAL;
+			}
+			o->peer = optarg;
 			break;
 		case OPT_REPORT:
 			o->report = optarg;
@@ -414,6 +441,16 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
 			fprintf(stderr, "Try 'faultline --help'.\n");
 			return -EINVAL;
 		}
+	}
+	if (o->peer && o->driver) {
+		/* Which would start first, and which one's end ends the run?
+		 * A client under test with a server, or a server with a
+		 * client: one of the two. */
+		fprintf(stderr, "faultline: --peer and --driver together: give "
+			"--driver CMD to test a server (PROGRAM) with a client, "
+			"or --peer CMD to test a client (PROGRAM) with a "
+			"server, not both\n");
+		return -EINVAL;
 	}
 	if (o->have_user && geteuid() != 0) {
 		fprintf(stderr, "faultline: --user needs root\n");

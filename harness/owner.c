@@ -5,9 +5,11 @@
  * SYN's, so a connect()) waits, so it has to be cheap.  Listening sockets
  * are resolved once per port and cached: a server's connections cost one
  * lookup in all.  A client socket costs one exact sock_diag lookup (its
- * inode) and then a look at the fd tables of the target's and the
- * driver's processes, which are the only owners that give an answer
- * other than "neither".  The processes are kept between lookups, each with
+ * inode) and then a look at the fd tables of the target's, the
+ * driver's and the peer's processes, which are the only owners that give
+ * an answer other than "neither" (the peer's and the driver's listeners
+ * are cached like the target's, so a client target's connections to
+ * them cost one lookup each).  The processes are kept between lookups, each with
  * its /proc/PID/fd open, its role, and the fd where its last socket was
  * found: a program that connects again mostly gets that fd back (the
  * lowest free one, after a close) or the next one (its sockets still
@@ -51,8 +53,8 @@ struct fl_owner {
 	size_t nopen;      /* procs[].dfd open */
 	char dents[32768] __attribute__((aligned(8))); /* getdents64() of one
 						  fd directory */
-	pid_t root[3];    /* harness-view pid per role */
-	pid_t nsroot[3];  /* the same in the sandbox's PID namespace */
+	pid_t root[4];    /* harness-view pid per role */
+	pid_t nsroot[4];  /* the same in the sandbox's PID namespace */
 	uint8_t port_role[65536]; /* listener port -> role + 1, 0 = unknown */
 	pid_t port_pid[65536];    /* listener port -> its owner (sandbox pid) */
 	pid_t *flow_pid;          /* flow id -> owner of the target's socket */
@@ -159,6 +161,8 @@ static enum fl_role role_of(struct fl_owner *o, pid_t pid)
 			return FL_ROLE_TARGET;
 		if (pid == o->nsroot[FL_ROLE_DRIVER])
 			return FL_ROLE_DRIVER;
+		if (pid == o->nsroot[FL_ROLE_PEER])
+			return FL_ROLE_PEER;
 		pid = parent_of(pid);
 	}
 	return FL_ROLE_NONE;
@@ -325,7 +329,8 @@ static int proc_scan(struct fl_owner *o, struct proc_ent *p, uint32_t inode)
 }
 
 /*
- * The process of the target's or the driver's tree holding socket inode:
+ * The process of the target's, the driver's or the peer's tree holding
+ * socket inode:
  * its pid and role, or -1 and FL_ROLE_NONE (no such process: nobody, or a
  * process of neither tree, which tells the same).
  */

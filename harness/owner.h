@@ -1,6 +1,6 @@
 /*
  * owner.h - which process owns a socket of the sandbox, and whether that
- * process belongs to the target or the driver.
+ * process belongs to the target, the driver or the peer (--peer).
  *
  * Works for any target, shimmed or not (static binaries too): the socket's
  * inode comes from sock_diag, its owner from the sandbox's /proc (the
@@ -16,14 +16,15 @@
 #include "diag.h"
 #include "flow.h"
 
-enum fl_role { FL_ROLE_NONE, FL_ROLE_TARGET, FL_ROLE_DRIVER };
+enum fl_role { FL_ROLE_NONE, FL_ROLE_TARGET, FL_ROLE_DRIVER, FL_ROLE_PEER };
 
 struct fl_owner;
 
 /* host_proc: an O_PATH fd of a /proc where the harness's pids are valid. */
 int fl_owner_new(struct fl_owner **out, struct fl_sdiag *diag, int host_proc);
 void fl_owner_free(struct fl_owner *o);
-/* Tells the resolver the pids (harness's view) of the target and driver. */
+/* Tells the resolver the pids (harness's view) of the target, the driver
+ * and the peer. */
 void fl_owner_set_root(struct fl_owner *o, enum fl_role role, pid_t pid);
 
 /* The pid of a role's root process as the sandbox (and the shim) sees it,

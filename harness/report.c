@@ -83,7 +83,7 @@ enum m_status { M_PASS, M_FAIL, M_SKIP };
 struct model {
 	const struct fl_report *r;
 	const struct fl_run_facts *f;
-	char target_how[64], driver_how[64];
+	char target_how[64], driver_how[64], peer_how[64];
 	enum m_status *status;  /* per check */
 	size_t nfail, nskip;
 	int have_flows;         /* the engine ran: flows and faults are known */
@@ -233,6 +233,7 @@ static int build(struct model *m, const struct fl_report *r)
 	m->f = f;
 	fl_exit_describe(&f->target, m->target_how, sizeof(m->target_how));
 	fl_exit_describe(&f->driver, m->driver_how, sizeof(m->driver_how));
+	fl_exit_describe(&f->peer, m->peer_how, sizeof(m->peer_how));
 	m->have_flows = f->flows != NULL;
 	m->nflows = f->flows ? fl_flow_count(f->flows) : 0;
 	m->nrules = rs ? rs->nrules : 0;
@@ -468,9 +469,10 @@ static int write_json(const struct model *m, FILE *out)
 	} else {
 		json_object_object_add(root, "stop", NULL);
 	}
-	if (r->driver) {
+	if (r->driver || r->peer) {
 		json_object *st = json_object_new_object();
 		json_object *d = json_object_new_object();
+		const struct fl_exit *x = r->driver ? &f->driver : &f->peer;
 
 		json_object_object_add(st, "waited", json_object_new_double(
 					       (double)f->settle_ns / 1e9));
@@ -479,9 +481,22 @@ static int write_json(const struct model *m, FILE *out)
 		json_object_object_add(st, "cut_by_timeout",
 				       json_object_new_boolean(f->settle_cut));
 		json_object_object_add(root, "settle", st);
-		json_object_object_add(d, "cmd", json_object_new_string(r->driver));
-		json_object_object_add(d, "exit", exit_json(&f->driver));
-		json_object_object_add(root, "driver", d);
+		json_object_object_add(d, "cmd", json_object_new_string(
+					       r->driver ? r->driver : r->peer));
+		json_object_object_add(d, "exit", exit_json(x));
+		if (r->peer) {
+			/* The peer's end after faultline's SIGTERM is the
+			 * stop's doing; "ready": the target was started
+			 * (the peer listened, or --ready-delay passed). */
+			json_object_object_add(d, "stopped_by_faultline",
+					       json_object_new_boolean(
+						       f->peer_stop_ns &&
+						       (!x->ended ||
+							x->t_ns >= f->peer_stop_ns)));
+			json_object_object_add(d, "ready", json_object_new_boolean(
+					       f->peer_unready == FL_PEER_READY));
+		}
+		json_object_object_add(root, r->driver ? "driver" : "peer", d);
 	}
 	a = json_object_new_array();
 	for (size_t i = 0; i < r->nchecks; i++)
@@ -603,6 +618,40 @@ static void text_ladder(const struct model *m, const struct m_flow *mf, FILE *f)
 			(unsigned long long)mf->ladder->skipped);
 }
 
+/* The peer's line: how it ended, and whether that was faultline's stop. */
+static void text_peer(const struct model *m, FILE *f)
+{
+	const struct fl_run_facts *x = m->f;
+	const struct fl_exit *p = &x->peer;
+
+	if (x->peer_unready == FL_PEER_NEVER_LISTENED)
+		fprintf(f, "peer: did not listen within %.3fs (--ready-timeout), "
+			"the target was not started; stopped by faultline, then "
+			"%s\n", (double)x->ready_timeout_ns / 1e9, m->peer_how);
+	else if (x->peer_unready == FL_PEER_ENDED)
+		fprintf(f, "peer: %s at %.3fs before it listened; the target was "
+			"not started\n", m->peer_how, (double)p->t_ns / 1e9);
+	else if (x->peer_stop_ns && (!p->ended || p->t_ns >= x->peer_stop_ns))
+		if (x->target.ended && !x->killed_by_harness)
+			fprintf(f, "peer: stopped by faultline at %.3fs (SIGTERM), "
+				"%.3fs after the target ended%s%s%s, then %s\n",
+				(double)x->peer_stop_ns / 1e9,
+				x->peer_stop_ns > x->target.t_ns
+				? (double)(x->peer_stop_ns - x->target.t_ns) / 1e9
+				: 0.0, x->settle_why[0] ? " (waiting: " : "",
+				x->settle_why, x->settle_why[0] ? ")" : "",
+				m->peer_how);
+		else
+			fprintf(f, "peer: stopped by faultline at %.3fs (SIGTERM) "
+				"with the target, then %s\n",
+				(double)x->peer_stop_ns / 1e9, m->peer_how);
+	else
+		fprintf(f, "peer: %s at %.3fs on its own, %s the target ended\n",
+			m->peer_how, (double)p->t_ns / 1e9,
+			x->target.ended && p->t_ns >= x->target.t_ns ? "after"
+								     : "before");
+}
+
 static void write_text(const struct model *m, FILE *f)
 {
 	const struct fl_report *r = m->r;
@@ -617,6 +666,8 @@ static void write_text(const struct model *m, FILE *f)
 		fprintf(f, "target: stopped by faultline at %.3fs (SIGTERM), then "
 			"%s at %.3fs\n", (double)x->stop_ns / 1e9, m->target_how,
 			(double)x->target.t_ns / 1e9);
+	else if (!x->target.started)
+		fprintf(f, "target: not started\n");
 	else
 		fprintf(f, "target: %s at %.3fs\n", m->target_how,
 			(double)x->target.t_ns / 1e9);
@@ -629,6 +680,8 @@ static void write_text(const struct model *m, FILE *f)
 			x->settle_why[0] ? " (waiting: " : "", x->settle_why,
 			x->settle_why[0] ? ")" : "");
 	}
+	if (r->peer)
+		text_peer(m, f);
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct fl_check_result *c = &r->checks[i];
 

@@ -4,7 +4,11 @@
  * rules, starts the target, starts the driver once the target listens,
  * and runs one poll() loop over the queue, its timer, the shim's channel
  * and a signalfd through the phases (ready, driver, settle, term, kill)
- * until the run ends; then it judges and reports.  It wires the modules
+ * until the run ends; then it judges and reports.  With --peer (a client
+ * under test) the order turns round: the peer starts first, the target
+ * once the peer listens, the run's main phase lasts until the target
+ * exits, the settle follows the target's end, and the stop ends the peer
+ * (which is then not a failure of the run).  It wires the modules
  * together; what a segment does, what a state is and what a check holds
  * is theirs.  Single-threaded.
  *
@@ -56,6 +60,8 @@
 
 #define FL_MARK 0x464c0001u /* "FL": segments the engine injected */
 
+/* PH_READY: waiting for the target's listener (with --peer: the peer's);
+ * PH_DRIVER: the driver runs (with --peer: the target). */
 enum phase { PH_READY, PH_DRIVER, PH_SETTLE, PH_TERM, PH_KILL, PH_DONE };
 
 struct run {
@@ -76,12 +82,13 @@ struct run {
 	struct fl_timeline *tl; /* the engine's sink: trace, ladder, facts */
 	struct fl_run_facts facts;
 	uint64_t seed;
-	pid_t target, driver;
+	pid_t target, driver, peer;
 	enum phase phase;
 	uint64_t deadline_ns;   /* of the current phase, 0 = none */
 	uint64_t end_ns;        /* --timeout, 0 = none */
 	uint64_t next_poll_ns;  /* readiness polling */
-	uint64_t settle_from_ns; /* when the driver ended */
+	uint64_t settle_from_ns; /* when the driver (with --peer: the target)
+				  * ended */
 	int *alive;             /* sandbox pids alive at the stop */
 	size_t nalive;
 	int sfd;
@@ -129,6 +136,8 @@ static void stop_processes(struct run *r, int sig)
 		kill(-r->target, sig);
 	if (r->driver > 0 && !r->facts.driver.ended)
 		kill(-r->driver, sig);
+	if (r->peer > 0 && !r->facts.peer.ended)
+		kill(-r->peer, sig);
 }
 
 static int start_driver(struct run *r, char *err, size_t errlen)
@@ -149,6 +158,44 @@ static int start_driver(struct run *r, char *err, size_t errlen)
 		      pid, "driver", "start", -1, 0);
 	r->phase = PH_DRIVER;
 	r->deadline_ns = 0;
+	return 0;
+}
+
+/* --peer: the peer first, as the driver is started (through /bin/sh,
+ * the shim only with --preload-driver); the target follows once it
+ * listens. */
+static int start_peer(struct run *r, char *err, size_t errlen)
+{
+	char *argv[] = {"/bin/sh", "-c", (char *)r->o->peer, NULL};
+	pid_t pid = fl_sandbox_spawn(r->sb, argv,
+				     r->o->preload_driver ? r->env : NULL, err,
+				     errlen);
+
+	if (pid < 0)
+		return (int)pid;
+	r->peer = pid;
+	fl_owner_set_root(r->owner, FL_ROLE_PEER, pid);
+	r->facts.peer.started = 1;
+	r->facts.peer.pid = pid;
+	r->facts.peer.ns_pid = fl_owner_ns_pid(r->owner, FL_ROLE_PEER);
+	fl_trace_proc(r->trace, fl_clock_now_rel_ns(), r->facts.peer.ns_pid,
+		      pid, "peer", "start", -1, 0);
+	return 0;
+}
+
+static int start_target(struct run *r, char *err, size_t errlen)
+{
+	pid_t pid = fl_sandbox_spawn(r->sb, r->o->argv, r->env, err, errlen);
+
+	if (pid < 0)
+		return (int)pid;
+	r->target = pid;
+	r->facts.target.started = 1;
+	r->facts.target.pid = pid;
+	fl_owner_set_root(r->owner, FL_ROLE_TARGET, pid);
+	r->facts.target.ns_pid = fl_owner_ns_pid(r->owner, FL_ROLE_TARGET);
+	fl_trace_proc(r->trace, fl_clock_now_rel_ns(), r->facts.target.ns_pid,
+		      pid, "target", "start", -1, 0);
 	return 0;
 }
 
@@ -185,7 +232,13 @@ static void begin_stop(struct run *r)
 {
 	uint64_t now = fl_clock_now_rel_ns();
 
-	if (!r->facts.target.ended) {
+	if (r->facts.peer.started && !r->facts.peer.ended) {
+		/* The peer's end is the stop's doing, never a failure. */
+		r->facts.peer_stop_ns = now;
+		fl_trace_note(r->trace, now, "stop", "faultline sends SIGTERM to "
+			      "the peer");
+	}
+	if (r->facts.target.started && !r->facts.target.ended) {
 		r->facts.killed_by_harness = 1;
 		r->facts.stop_ns = now;
 		fl_states_set_stop(r->states, now);
@@ -202,6 +255,9 @@ static void begin_stop(struct run *r)
 	r->deadline_ns = now + r->o->grace_ns;
 }
 
+/* Whether what PH_READY waits for is there: 1 yes, 0 not yet, -1 the
+ * --ready-timeout ran out (the driver is started anyway; with --peer the
+ * target is not started at all: its server never came). */
 static int is_ready(struct run *r)
 {
 	uint64_t now = fl_clock_now_rel_ns();
@@ -209,15 +265,42 @@ static int is_ready(struct run *r)
 
 	if (r->o->have_ready_delay)
 		return now >= r->o->ready_delay_ns;
-	if (now >= r->o->ready_timeout_ns) {
-		fprintf(stderr, "faultline: the target did not listen%s within "
-			"%.1fs; starting the driver anyway\n",
-			r->o->ready_port ? " on the --ready-port" : "",
-			(double)r->o->ready_timeout_ns / 1e9);
-		return 1;
-	}
+	if (now >= r->o->ready_timeout_ns)
+		return -1;
 	n = fl_sdiag_count_listeners(r->diag, r->o->ready_port);
 	return n > 0;
+}
+
+/* PH_READY with --peer: the target starts once the peer listens; a peer
+ * that ends first, or does not listen within --ready-timeout, ends the
+ * run there (the peer check says why).  0, or -errno with err set. */
+static int wait_peer(struct run *r, char *err, size_t errlen)
+{
+	const char *port = r->o->ready_port ? " on the --ready-port" : "";
+	char how[64];
+	int ready;
+
+	if (r->facts.peer.ended) {
+		r->facts.peer_unready = FL_PEER_ENDED;
+		fl_exit_describe(&r->facts.peer, how, sizeof(how));
+		fprintf(stderr, "faultline: the peer ended (%s) before it "
+			"listened%s; the target was not started\n", how, port);
+		r->phase = PH_DONE;
+		return 0;
+	}
+	ready = is_ready(r);
+	if (ready < 0) {
+		r->facts.peer_unready = FL_PEER_NEVER_LISTENED;
+		fprintf(stderr, "faultline: the peer did not listen%s within "
+			"%.1fs (--ready-timeout); the target was not started\n",
+			port, (double)r->o->ready_timeout_ns / 1e9);
+		begin_stop(r);
+		return 0;
+	}
+	if (!ready)
+		return 0;
+	r->phase = PH_DRIVER;
+	return start_target(r, err, errlen);
 }
 
 static void on_child_exit(struct run *r, pid_t pid, int st)
@@ -232,6 +315,9 @@ static void on_child_exit(struct run *r, pid_t pid, int st)
 	} else if (pid == r->driver) {
 		x = &r->facts.driver;
 		role = "driver";
+	} else if (pid == r->peer) {
+		x = &r->facts.peer;
+		role = "peer";
 	} else {
 		return;
 	}
@@ -285,13 +371,18 @@ static void advance(struct run *r)
 	uint64_t now = fl_clock_now_rel_ns();
 	int t_done = r->facts.target.ended;
 	int d_done = !r->facts.driver.started || r->facts.driver.ended;
+	int p_done = !r->facts.peer.started || r->facts.peer.ended;
+	/* What is to end last: the target (the peer, with --peer). */
+	const struct fl_exit *last = r->o->peer ? &r->facts.peer
+						: &r->facts.target;
 
 	if (r->phase == PH_DONE)
 		return;
-	if (t_done && d_done) {
+	if ((t_done || !r->facts.target.started) && d_done && p_done &&
+	    (r->facts.target.started || r->facts.peer.started)) {
 		/* It ended by itself while faultline waited for windows. */
 		if (r->phase == PH_SETTLE)
-			r->facts.settle_ns = r->facts.target.t_ns - r->settle_from_ns;
+			r->facts.settle_ns = last->t_ns - r->settle_from_ns;
 		r->phase = PH_DONE;
 		return;
 	}
@@ -311,13 +402,21 @@ static void advance(struct run *r)
 	}
 	switch (r->phase) {
 	case PH_READY:
-		if (t_done) {
+		if (t_done && !r->o->peer) {
 			/* The target ended before it listened: no driver. */
 			r->phase = PH_DONE;
 		}
 		break;
 	case PH_DRIVER:
-		if (r->facts.driver.ended) {
+		if (r->o->peer) {
+			/* The target is the test: its end begins the settle;
+			 * the peer ending first changes nothing here. */
+			if (t_done) {
+				r->phase = PH_SETTLE;
+				r->settle_from_ns = now;
+				r->deadline_ns = now + r->o->settle_ns;
+			}
+		} else if (r->facts.driver.ended) {
 			r->phase = PH_SETTLE;
 			r->settle_from_ns = now;
 			r->deadline_ns = now + r->o->settle_ns;
@@ -519,8 +618,18 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 		if (r->next_progress_ns && fl_clock_now_rel_ns() >= r->next_progress_ns)
 			progress(r);
 		watch_turn(r);
-		if (r->phase == PH_READY && !r->facts.target.ended &&
-		    r->o->driver && is_ready(r)) {
+		if (r->phase == PH_READY && r->o->peer) {
+			ret = wait_peer(r, err, errlen);
+			if (ret < 0)
+				return ret;
+		} else if (r->phase == PH_READY && !r->facts.target.ended &&
+			   r->o->driver && (ret = is_ready(r)) != 0) {
+			if (ret < 0)
+				fprintf(stderr, "faultline: the target did not "
+					"listen%s within %.1fs; starting the "
+					"driver anyway\n", r->o->ready_port ?
+					" on the --ready-port" : "",
+					(double)r->o->ready_timeout_ns / 1e9);
 			ret = start_driver(r, err, errlen);
 			if (ret < 0)
 				return ret;
@@ -549,6 +658,8 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 					kill(-r->target, SIGKILL);
 				if (r->driver > 0)
 					kill(-r->driver, SIGKILL);
+				if (r->peer > 0)
+					kill(-r->peer, SIGKILL);
 			}
 			if (n > 0 && (pfd[0].revents & POLLIN))
 				fl_engine_process(r->eng);
@@ -643,14 +754,14 @@ int fl_run(struct fl_run_opts o)
 	struct fl_report_out rout = {0};
 	FILE *report_f = NULL, *junit_f = NULL;
 	uint16_t ports[64];
-	char preload_path[PATH_MAX] = "";
+	char preload_path[PATH_MAX] = "", samples[PATH_MAX];
 	char err[1024] = "";
 	int status = EXIT_ENV;
 	int ret;
 	sigset_t mask;
 
 	r.o = &o;
-	r.target = r.driver = -1;
+	r.target = r.driver = r.peer = -1;
 	r.sfd = -1;
 	r.rs = o.rs;
 	if (o.have_seed)
@@ -665,6 +776,8 @@ int fl_run(struct fl_run_opts o)
 	}
 	r.facts.rs = r.rs;
 	r.facts.have_driver = o.driver != NULL;
+	r.facts.have_peer = o.peer != NULL;
+	r.facts.ready_timeout_ns = o.ready_timeout_ns;
 	r.facts.timeout_ns = o.timeout_ns;
 	r.facts.eng.queue_dropped = r.facts.eng.user_dropped = -1;
 
@@ -715,8 +828,17 @@ int fl_run(struct fl_run_opts o)
 			scfg.gid = (gid_t)g;
 		}
 	}
-	fl_shim_find(o.preload, o.no_preload, preload_path,
-		     sizeof(preload_path));
+	/* A missing shim is the environment's fault (exit 3), never a run
+	 * whose call checks quietly go unjudged. */
+	ret = fl_shim_find(o.preload, o.no_preload, preload_path,
+			   sizeof(preload_path), err, sizeof(err));
+	if (ret < 0)
+		goto env_error;
+	/* The run's commands find the sample programs through it; the
+	 * harness's environment is what every spawn inherits.  One given
+	 * is kept. */
+	if (fl_samples_dir(samples, sizeof(samples)) == 0)
+		setenv("FAULTLINE_SAMPLES", samples, 0);
 	ret = fl_sandbox_enter(&r.sb, &scfg, err, sizeof(err));
 	if (ret < 0)
 		goto env_error;
@@ -773,23 +895,25 @@ int fl_run(struct fl_run_opts o)
 		     o.nrule_files);
 	r.end_ns = o.timeout_ns;
 	fl_signals_graceful(1, NULL); /* the loop stops the target */
-	r.target = fl_sandbox_spawn(r.sb, o.argv, r.env, err, sizeof(err));
-	if (r.target < 0) {
+	ret = o.peer ? start_peer(&r, err, sizeof(err))
+		     : start_target(&r, err, sizeof(err));
+	if (ret < 0) {
 		fprintf(stderr, "faultline: %s\n", err);
 		status = EXIT_USAGE;
 		goto out;
 	}
-	r.facts.target.started = 1;
-	r.facts.target.pid = r.target;
-	fl_owner_set_root(r.owner, FL_ROLE_TARGET, r.target);
-	r.facts.target.ns_pid = fl_owner_ns_pid(r.owner, FL_ROLE_TARGET);
-	fl_trace_proc(r.trace, fl_clock_now_rel_ns(), r.facts.target.ns_pid,
-		      r.target, "target", "start", -1, 0);
 	r.phase = PH_READY;
 	if (isatty(STDERR_FILENO) || o.verbose)
 		r.next_progress_ns = 5000000000ull;
 	ret = event_loop(&r, err, sizeof(err));
 	handle_term(&r); /* one that came while the loop wound down */
+	if (ret < 0 && r.phase == PH_DRIVER && o.peer && !r.facts.target.started) {
+		/* The peer listened, but the target could not be started. */
+		fprintf(stderr, "faultline: %s\n", err);
+		stop_processes(&r, SIGKILL);
+		status = EXIT_USAGE;
+		goto out;
+	}
 	fl_signals_graceful(0, " while faultline judged the run and wrote the "
 			 "reports: ending now; they may be incomplete\n");
 	if (ret < 0) {
@@ -830,6 +954,7 @@ int fl_run(struct fl_run_opts o)
 	}
 	rep.argv = o.argv;
 	rep.driver = o.driver;
+	rep.peer = o.peer;
 	rep.facts = &r.facts;
 	rep.checks = checks;
 	rep.nchecks = nchecks;

@@ -385,7 +385,10 @@ static void receive(struct fl_states *s, const struct pending *p)
 	 * RFC 2525 2.17), and a FIN behind that data then finds no socket. */
 	if (p->len && (rcv->cur == FL_TCP_FIN_WAIT1 || rcv->cur == FL_TCP_FIN_WAIT2))
 		rcv->late_data = 1;
-	if (flags & FL_TCP_FIN) {
+	/* A FIN behind an RST that reached the receiver (its CLOSE held,
+	 * above) finds no socket there: it moves nothing (RFC 9293 3.10.7.4:
+	 * a reset connection is CLOSED; the kernel answers it with an RST). */
+	if ((flags & FL_TCP_FIN) && !rcv->held_rst) {
 		uint8_t to = 0;
 
 		if (rcv->cur == FL_TCP_ESTABLISHED)

@@ -442,6 +442,10 @@ void rr_faultline(struct run_result *r, enum as_user user,
 		argv[n++] = "--driver";
 		argv[n++] = (char *)rr_expand(r, a->driver);
 	}
+	if (a->peer) {
+		argv[n++] = "--peer";
+		argv[n++] = (char *)rr_expand(r, a->peer);
+	}
 	argv[n++] = "--";
 	if (a->sh) {
 		argv[n++] = "/bin/sh";

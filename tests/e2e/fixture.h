@@ -73,9 +73,9 @@ pid_t rr_spawn(struct run_result *r, enum as_user user, char *const argv[]);
  *   --trace DIR/trace.jsonl (unless no_trace)
  *   --report DIR/report.json (unless no_report)
  *   --timeout T --settle S --seed N OPTS... EXTRA... --driver CMD
- *   -- TARGET
+ *   --peer CMD -- TARGET
  * where the target is sh (run by /bin/sh -c), words (split at spaces) or
- * argv.  "{dir}" in driver, sh and words is the scratch directory.
+ * argv.  "{dir}" in driver, peer, sh and words is the scratch directory.
  */
 struct fl_args {
 	const char *rules[4];       /* rule files, NULL-terminated */
@@ -88,6 +88,7 @@ struct fl_args {
 	const char *opts;           /* more options, split at spaces */
 	const char *const *extra;   /* more options, NULL-terminated */
 	const char *driver;         /* --driver */
+	const char *peer;           /* --peer (after --driver) */
 	const char *sh;             /* target: /bin/sh -c sh */
 	const char *words;          /* target: these words */
 	const char *const *argv;    /* target: this argv, NULL-terminated */

@@ -373,3 +373,126 @@ BOTH(report_to_dev_stdout)
 	json_object_put(rep);
 	rr_free(&r);
 }
+
+/* Copies the build's file src (FL_BINARY_DIR/src) to DIR/dst, making
+ * dst's directories, readable and runnable by both users. */
+static void install_copy(const struct run_result *r, const char *src,
+			 const char *dst)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "set -e; d='%s/%s'; mkdir -p \"${d%%/*}\"; "
+		 "cp '%s/%s' \"$d\"; chmod -R a+rX '%s'", r->dir, dst,
+		 FL_BINARY_DIR, src, r->dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* The faultline binary copied alone, with no shim beside it or where an
+ * installed copy keeps it: exit 3 and a message naming the fixes, never a
+ * run whose call checks go unjudged.  --no-preload still runs. */
+BOTH(missing_shim_is_env_error)
+{
+	struct run_result r;
+	char bin[256];
+	const char *rules;
+
+	unsetenv("FAULTLINE_PRELOAD");
+	rr_init(&r);
+	install_copy(&r, "faultline", "alone/faultline");
+	snprintf(bin, sizeof(bin), "%s", rr_path(&r, "alone/faultline"));
+	rules = rr_write(&r, "ok.rules", "expect exit 0\n");
+	{
+		char *argv[] = {bin, "run", "-r", (char *)rules, "--", "true", NULL};
+
+		rr_run(&r, u, argv, 30);
+	}
+	cr_assert_eq(r.status, 3, "status %d\n%s%s", r.status, r.out, r.err);
+	cr_assert(strstr(r.err, "libfaultline-preload.so was not found"), "%s",
+		  r.err);
+	cr_assert(strstr(r.err, rr_path(&r, "alone/libfaultline-preload.so")),
+		  "%s", r.err);
+	cr_assert(strstr(r.err, "--preload PATH"), "%s", r.err);
+	cr_assert(strstr(r.err, "--no-preload"), "%s", r.err);
+	cr_assert(!strstr(r.out, "result:"), "a run started:\n%s", r.out);
+	{
+		char *argv[] = {bin, "run", "--no-preload", "-r", (char *)rules,
+				"--", "true", NULL};
+
+		rr_run(&r, u, argv, 30);
+	}
+	cr_assert_eq(r.status, 0, "status %d\n%s%s", r.status, r.out, r.err);
+	cr_assert(!strstr(r.err, "not found"), "%s", r.err);
+	rr_free(&r);
+}
+
+/* An installed layout made by hand (PREFIX/bin/faultline, the shim and
+ * the samples in PREFIX/bin/FL_BIN_TO_PKGLIB, as CMake's install rules
+ * put them): the binary finds its shim (the report's shim is loaded) and
+ * gives the run's commands FAULTLINE_SAMPLES; a FAULTLINE_SAMPLES of the
+ * caller's is kept. */
+BOTH(installed_layout_finds_shim_and_samples)
+{
+	struct run_result r;
+	char bin[256], samples[512], want[512];
+	json_object *rep, *shim;
+
+	unsetenv("FAULTLINE_PRELOAD");
+	unsetenv("FAULTLINE_SAMPLES");
+	rr_init(&r);
+	snprintf(samples, sizeof(samples), "p/bin/%s/samples", FL_BIN_TO_PKGLIB);
+	install_copy(&r, "faultline", "p/bin/faultline");
+	{
+		char lib[512];
+
+		snprintf(lib, sizeof(lib), "p/bin/%s/libfaultline-preload.so",
+			 FL_BIN_TO_PKGLIB);
+		install_copy(&r, "libfaultline-preload.so", lib);
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *t = i ? "tcp_client" : "echo_server";
+		char src[64], dst[600];
+
+		snprintf(src, sizeof(src), "targets/%s", t);
+		snprintf(dst, sizeof(dst), "%s/%s", samples, t);
+		install_copy(&r, src, dst);
+	}
+	snprintf(bin, sizeof(bin), "%s", rr_path(&r, "p/bin/faultline"));
+	{
+		char *argv[] = {bin, "run", "-r", SC("lost-fin.rules"), "--report",
+				(char *)rr_path(&r, "report.json"), "--driver",
+				(char *)rr_expand(&r, "echo \"$FAULTLINE_SAMPLES\" > "
+						  "{dir}/samples.out; exec "
+						  "\"$FAULTLINE_SAMPLES/tcp_client\" -p 7000 "
+						  "--rtt 3"),
+				"--", "/bin/sh", "-c",
+				"exec \"$FAULTLINE_SAMPLES/echo_server\" -p 7000", NULL};
+
+		rr_run(&r, u, argv, 60);
+	}
+	cr_assert_eq(r.status, 0, "status %d\n%s%s", r.status, r.out, r.err);
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	cr_assert(json_object_object_get_ex(rep, "shim", &shim));
+	cr_assert(json_object_get_boolean(json_object_object_get(shim, "loaded")),
+		  "%s", json_object_to_json_string(shim));
+	json_object_put(rep);
+	snprintf(want, sizeof(want), "%s\n", rr_path(&r, samples));
+	cr_assert_str_eq(rr_read(&r, "samples.out"), want);
+
+	/* The caller's FAULTLINE_SAMPLES wins. */
+	setenv("FAULTLINE_SAMPLES", FL_TARGETS, 1);
+	{
+		char *argv[] = {bin, "run", "-r", SC("lost-fin.rules"), "--driver",
+				(char *)rr_expand(&r, "echo \"$FAULTLINE_SAMPLES\" > "
+						  "{dir}/samples.out; exec "
+						  "\"$FAULTLINE_SAMPLES/tcp_client\" -p 7000"),
+				"--", "/bin/sh", "-c",
+				"exec \"$FAULTLINE_SAMPLES/echo_server\" -p 7000", NULL};
+
+		rr_run(&r, u, argv, 60);
+	}
+	unsetenv("FAULTLINE_SAMPLES");
+	cr_assert_eq(r.status, 0, "status %d\n%s%s", r.status, r.out, r.err);
+	cr_assert_str_eq(rr_read(&r, "samples.out"), FL_TARGETS "\n");
+	rr_free(&r);
+}

@@ -6,7 +6,7 @@
  * the scenario is about particular segments).
  *
  * Every scenario test is one entry of the table `scenarios` below: the
- * run (rule file, driver, target), then what it must give (faultline's
+ * run (rule file, driver or peer, target), then what it must give (faultline's
  * exit status, check verdicts and evidence, flows and their state paths,
  * lines the programs printed), and, where the scenario is about
  * particular segments or calls, a function `more` that reads the trace.
@@ -63,9 +63,12 @@
 		  "/tcp_client -p 7000 --rtt 1 --hold-ms 250 || exit 1; done > "   \
 		  "{dir}/client.out"
 
-/* sigpipe_client (SIGPIPE ignored or not) as the target. */
+/* sigpipe_client (SIGPIPE ignored or not) as the target, run with a
+ * --peer (started once the peer listens). */
 #define SIGPIPE_TARGET(ignore) \
-	ignore WAIT_7000 "exec " FL_TARGETS "/sigpipe_client -p 7000 > {dir}/client.out"
+	ignore "exec " FL_TARGETS "/sigpipe_client -p 7000 > {dir}/client.out"
+/* A --peer that serves until faultline stops it. */
+#define PEER_SERVER PROGRAM("echo_server -p 7000 -n 0")
 
 /* The idle peer: one round trip, then 4s of silence, then close (lost). */
 #define IDLE_PEER WAIT_7000 "exec " FL_TARGETS "/tcp_client -p 7000 --rtt 1 --hold-ms 4000"
@@ -108,9 +111,11 @@ struct scenario {
 	/* the run */
 	const char *rules;            /* the rule file: SC("x.rules") */
 	const char *driver, *target;  /* shell commands */
-	int client_first;             /* the target is the client (the driver
-				       * starts 1ms after it; the target's
-				       * command waits for the listener) */
+	const char *peer;             /* --peer (not with driver): the target
+				       * is the client, started once the
+				       * peer listens */
+	int client_first;             /* the target is a client of no server
+				       * (the driver starts 1ms after it) */
 	const char *settle;           /* --settle (5s: the targets end by
 				       * themselves) */
 	const char *timeout;          /* --timeout (20s) */
@@ -235,7 +240,7 @@ static void sc_walk(const struct scenario *sc, enum as_user u)
 		.rules = {sc->rules}, .timeout = sc->timeout ? sc->timeout : "20s",
 		.settle = sc->settle ? sc->settle : "5s",
 		.opts = sc->client_first ? "--ready-delay 1ms" : NULL,
-		.driver = sc->driver, .sh = sc->target, .wait_s = 25});
+		.driver = sc->driver, .peer = sc->peer, .sh = sc->target, .wait_s = 25});
 	rep = rr_report(&r);
 	cr_assert_not_null(rep, "%s: no report; faultline exit %d\n%s%s", r.name, r.status,
 			   r.out, r.err);
@@ -704,6 +709,34 @@ static void write_after_fin_killed(const struct run_result *r, json_object *rep)
 	cr_assert(!strstr(out, "WRITE_ERROR") && !strstr(out, "DONE"), "%s", out);
 }
 
+/* client-peer-reset: the server's first data segment dropped and an RST
+ * injected toward the client in its place; no FIN from either side; the
+ * peer was the one faultline stopped, the target ended by itself. */
+static void client_reset_by_peer(const struct run_result *r, json_object *rep)
+{
+	json_object *tr = rr_trace(r), *peer = json_object_object_get(rep, "peer");
+	int injected = 0, dropped = 0, fins = 0;
+
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+		const char *v = js(ev, "verdict");
+
+		if (is_pkt(ev, "server", "RST") && v && !strcmp(v, "inject"))
+			injected++;
+		if (is_pkt(ev, "server", "PSH") && v && !strcmp(v, "drop"))
+			dropped++;
+		fins += is_pkt(ev, "client", "FIN") || is_pkt(ev, "server", "FIN");
+	}
+	cr_assert_eq(injected, 1, "one RST injected toward the client");
+	cr_assert_eq(dropped, 1, "the reply dropped in its place");
+	cr_assert_eq(fins, 0);
+	cr_assert_not_null(peer, "no peer in the report");
+	cr_assert(json_object_get_boolean(json_object_object_get(peer, "stopped_by_faultline")));
+	cr_assert(!json_object_get_boolean(json_object_object_get(
+		json_object_object_get(rep, "target"), "stopped_by_faultline")));
+	json_object_put(tr);
+}
+
 /* The handshake's ACK dropped: the server ESTABLISHED only after its
  * SYN,ACK retransmission (~1s). */
 static void third_ack_lost(const struct run_result *r, json_object *rep)
@@ -1025,8 +1058,8 @@ static const struct scenario scenarios[] = {
 	/* tcp_client closes first, its peer 300ms after EOF: FIN_WAIT2
 	 * between, one TIME_WAIT socket left on the client's side. */
 	{.name = "active_close_time_wait", .rules = SC("active-close-time-wait.rules"),
-	 .driver = SERVER("-p 7000 -n 1 --close-after-eof-ms 300"),
-	 .target = CLIENT("-p 7000 --rtt 1"), .client_first = 1,
+	 .peer = SERVER("-p 7000 -n 1 --close-after-eof-ms 300"),
+	 .target = CLIENT_CMD("-p 7000 --rtt 1"),
 	 .status = 0, .all_ok = 1,
 	 .checks = {{"path client " ACTIVE_CLOSE_PATH, 1}, {"path server " PASSIVE_PATH, 1},
 		    {"time-wait <= 1", 1, .has = "1 socket in TIME_WAIT"}},
@@ -1083,7 +1116,7 @@ static const struct scenario scenarios[] = {
 	 * FIN again, the client (TIME_WAIT) acknowledges it again with an ACK,
 	 * not an RST, and the server reaches CLOSE. */
 	{.name = "lost_final_ack", .rules = SC("lost-final-ack.rules"),
-	 .driver = LAST_ACK_TW_DRIVER, .target = CLIENT("-p 7000 --rtt 1"), .client_first = 1,
+	 .peer = LAST_ACK_TW_DRIVER, .target = CLIENT_CMD("-p 7000 --rtt 1"),
 	 .status = 0, .all_ok = 1, FAULTS(1),
 	 .paths = {{"client_states", {ACTIVE_PATH}},
 		   {"server_states", {"SYN_RECV > " PASSIVE_PATH}}},
@@ -1094,16 +1127,16 @@ static const struct scenario scenarios[] = {
 	 * lose.  no-linger-abort fails naming the setsockopt(), the client's
 	 * path fails (ESTABLISHED > CLOSE), and so does the server's: its
 	 * read() fails with ECONNRESET after the 1 byte, so the peer reports
-	 * an error for a connection that ended normally (echo_server exits 1:
-	 * the driver check fails).  The client: one round trip, then close()
+	 * an error for a connection that ended normally (echo_server exits 1
+	 * on its own: the peer check fails).  The client: one round trip, then close()
 	 * at once. */
 	{.name = "lost_final_ack_linger_zero", .rules = SC("lost-final-ack.rules"),
-	 .driver = LAST_ACK_TW_DRIVER, .target = CLIENT("-p 7000 --rtt 1 --linger-zero"),
-	 .client_first = 1, .status = 1,
+	 .peer = LAST_ACK_TW_DRIVER, .target = CLIENT_CMD("-p 7000 --rtt 1 --linger-zero"),
+	 .status = 1,
 	 .checks = {{"no-linger-abort", 0},
 		    {"path client " ACTIVE_CLOSE_PATH, 0,
 		     .has = "observed SYN_SENT > ESTABLISHED > CLOSE;"},
-		    {"path server " PASSIVE_PATH, 0}, {"driver", 0},
+		    {"path server " PASSIVE_PATH, 0}, {"peer", 0, .has = "peer exit code 1 at "},
 		    {"time-wait <= 1", 1,
 		     .is = "0 sockets in TIME_WAIT on the target's side at the end (at most 1 "
 			   "allowed)"},
@@ -1136,8 +1169,8 @@ static const struct scenario scenarios[] = {
 	 * rest of the echo: FIN_WAIT2 while the server's data still arrives,
 	 * the echo intact, then TIME_WAIT. */
 	{.name = "half_close", .rules = SC("half-close.rules"),
-	 .driver = SERVER("-p 7000 -n 1 --close-after-eof-ms 200"),
-	 .target = CLIENT("-p 7000 --send 4194304 --half-close"), .client_first = 1,
+	 .peer = SERVER("-p 7000 -n 1 --close-after-eof-ms 200"),
+	 .target = CLIENT_CMD("-p 7000 --send 4194304 --half-close"),
 	 .status = 0, .all_ok = 1,
 	 .checks = {{"path client " ACTIVE_CLOSE_PATH, 1}, {"path server " PASSIVE_PATH, 1},
 		    {"eof-close 1s", 1}, {"no-unread-close", 1}},
@@ -1157,17 +1190,17 @@ static const struct scenario scenarios[] = {
 	 * judge and holds, as do no-fd-leak and exit 0.  The client sent
 	 * everything, read nothing; the server got all of it and its EOF. */
 	{.name = "half_close_unread", .rules = SC("half-close.rules"),
-	 .driver = SERVER("-p 7000 -n 1 --close-after-eof-ms 1000"),
-	 .target = CLIENT("-p 7000 --send 10000 --half-close --no-read --skip-eof "
-			  "--hold-ms 300"),
-	 .client_first = 1, .status = 1,
+	 .peer = SERVER("-p 7000 -n 1 --close-after-eof-ms 1000"),
+	 .target = CLIENT_CMD("-p 7000 --send 10000 --half-close --no-read --skip-eof "
+			      "--hold-ms 300"),
+	 .status = 1,
 	 .checks = {{"no-unread-close", 0},
 		    {"path client " ACTIVE_CLOSE_PATH, 0,
 		     .has = "observed SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > CLOSE;"},
 		    {"path server " PASSIVE_PATH, 0,
 		     .has = "observed SYN_RECV > ESTABLISHED > CLOSE_WAIT > CLOSE;"},
 		    {"eof-close 1s", 1, .is = "0 EOFs, each closed within 1.000s"},
-		    {"no-fd-leak", 1}, {"exit 0", 1}, {"driver", 1}},
+		    {"no-fd-leak", 1}, {"exit 0", 1}, {"peer", 1}},
 	 .target_side = "client", FAULTS(0),
 	 .paths = {{"client_states", {"SYN_SENT > ESTABLISHED > FIN_WAIT1 > FIN_WAIT2 > CLOSE"}},
 		   {"server_states", {"SYN_RECV > ESTABLISHED > CLOSE_WAIT > CLOSE"}}},
@@ -1217,8 +1250,8 @@ static const struct scenario scenarios[] = {
 	 * client retries for 2s), every flow SYN_SENT > CLOSE, every socket
 	 * closed. */
 	{.name = "connect_refused", .rules = SC("connect-refused.rules"),
-	 .driver = PROGRAM("echo_server -p 7000"), .target = CLIENT("-p 7000"),
-	 .client_first = 1, .settle = "500ms", .status = 0, .all_ok = 1,
+	 .peer = PROGRAM("echo_server -p 7000"), .target = CLIENT_CMD("-p 7000"),
+	 .settle = "500ms", .status = 0, .all_ok = 1,
 	 .checks = {{"path client SYN_SENT > CLOSE", 1}, {"no-fd-leak", 1, .has = "all closed"},
 		    {"exit 1", 1}},
 	 .more_flows_than = 10,
@@ -1297,10 +1330,10 @@ static const struct scenario scenarios[] = {
 	 * when the RST is slow to come on a loaded machine), the program
 	 * lives on; every check holds. */
 	{.name = "write_after_peer_close_ignored", .rules = SC("write-after-peer-close.rules"),
-	 .driver = "exec " FL_TARGETS "/sc_reply_close -p 7000",
-	 .target = SIGPIPE_TARGET("trap '' PIPE; "), .client_first = 1,
+	 .peer = "exec " FL_TARGETS "/sc_reply_close -p 7000",
+	 .target = SIGPIPE_TARGET("trap '' PIPE; "),
 	 .status = 0, .all_ok = 1,
-	 .checks = {{"path client ESTABLISHED > CLOSE_WAIT > CLOSE", 1}, {"driver", 1},
+	 .checks = {{"path client ESTABLISHED > CLOSE_WAIT > CLOSE", 1}, {"peer", 1},
 		    {"no-sigpipe", 1, .has = "first EPIPE survived"}, {"no-fd-leak", 1},
 		    {"exit 0", 1}},
 	 .target_side = "client",
@@ -1313,9 +1346,9 @@ static const struct scenario scenarios[] = {
 	 * no-sigpipe and exit 0 fail; no-fd-leak holds (the process's death
 	 * released its socket: an exit is not a leak). */
 	{.name = "write_after_peer_close_sigpipe", .rules = SC("write-after-peer-close.rules"),
-	 .driver = "exec " FL_TARGETS "/sc_reply_close -p 7000", .target = SIGPIPE_TARGET(""),
-	 .client_first = 1, .status = 1,
-	 .checks = {{"path client ESTABLISHED > CLOSE_WAIT > CLOSE", 1}, {"driver", 1},
+	 .peer = "exec " FL_TARGETS "/sc_reply_close -p 7000", .target = SIGPIPE_TARGET(""),
+	 .status = 1,
+	 .checks = {{"path client ESTABLISHED > CLOSE_WAIT > CLOSE", 1}, {"peer", 1},
 		    {"no-sigpipe", 0, .has = "died of SIGPIPE"}, {"exit 0", 0},
 		    {"no-fd-leak", 1}},
 	 .target_side = "client",
@@ -1323,6 +1356,46 @@ static const struct scenario scenarios[] = {
 	 .lines = {{"client.out", "PEER_CLOSED", "how", "EOF"},
 		   {"client.out", .value = "WRITE i=2 "}},
 	 .more = write_after_fin_killed},
+
+	/* ---- client-peer-reset.rules ---- */
+	/* The peer's reply replaced by an RST at the client's RCV.NXT:
+	 * tcp_client's first read fails with ECONNRESET and it exits 1 (its
+	 * exit closes the socket); ESTABLISHED > CLOSE, no FIN either way.
+	 * The peer serves until faultline stops it: no failure. */
+	{.name = "client_peer_reset", .rules = SC("client-peer-reset.rules"),
+	 .peer = PEER_SERVER, .target = CLIENT_CMD("-p 7000 --rtt 3"), .settle = "500ms",
+	 .status = 0, .all_ok = 1,
+	 .checks = {{"path client ESTABLISHED > CLOSE", 1}, {"no-sigpipe", 1},
+		    {"error-close 500ms", 1}, {"no-fd-leak", 1}, {"exit 1", 1},
+		    {"peer", 1, .has = "peer ran until faultline stopped it at "}},
+	 .target_side = "client", FAULTS(1),
+	 .paths = {{"client_states", {"SYN_SENT > ESTABLISHED > CLOSE"}}},
+	 .lines = {{"client.out", "READ_ERROR", "errno", "ECONNRESET"},
+		   {"client.out", "READ_ERROR", "received", "0"}, {"client.out", "RTT", "i"}},
+	 .more = client_reset_by_peer},
+	/* sigpipe_client at SIGPIPE's default writes after the failed read:
+	 * EPIPE, and SIGPIPE kills it; no-sigpipe and exit 1 fail. */
+	{.name = "client_peer_reset_sigpipe", .rules = SC("client-peer-reset.rules"),
+	 .peer = PEER_SERVER, .target = SIGPIPE_TARGET(""), .settle = "500ms", .status = 1,
+	 .checks = {{"no-sigpipe", 0, .has = "died of SIGPIPE"},
+		    {"exit 1", 0, .has = "target killed by SIGPIPE at "},
+		    {"path client ESTABLISHED > CLOSE", 1}, {"no-fd-leak", 1}, {"peer", 1}},
+	 .target_side = "client", FAULTS(1),
+	 .paths = {{"client_states", {"SYN_SENT > ESTABLISHED > CLOSE"}}},
+	 .lines = {{"client.out", "PEER_CLOSED", "how", "errno-ECONNRESET"},
+		   {"client.out", .value = "WRITE i=1 "}, {"client.out", "WRITE_ERROR", "i"}},
+	 .more = client_reset_by_peer},
+	/* The same with SIGPIPE ignored: every write fails with EPIPE, and it
+	 * exits 0 as if the request had succeeded: only exit 1 fails. */
+	{.name = "client_peer_reset_carries_on", .rules = SC("client-peer-reset.rules"),
+	 .peer = PEER_SERVER, .target = SIGPIPE_TARGET("trap '' PIPE; "), .settle = "500ms",
+	 .status = 1, .all_ok_but = "exit",
+	 .checks = {{"exit 1", 0, .has = "target exit code 0 at "}, {"no-sigpipe", 1}},
+	 .target_side = "client", FAULTS(1),
+	 .paths = {{"client_states", {"SYN_SENT > ESTABLISHED > CLOSE"}}},
+	 .lines = {{"client.out", "WRITE_ERROR", "i", "1"},
+		   {"client.out", "WRITE_ERROR", "errno", "EPIPE"}, {"client.out", .value = "\nDONE"}},
+	 .more = client_reset_by_peer},
 
 	/* ---- lost-third-ack.rules ---- */
 	/* The handshake's ACK dropped: the client is ESTABLISHED at once, the
@@ -1342,8 +1415,8 @@ static const struct scenario scenarios[] = {
 	/* Everything lost from the client's first data on: TCP_USER_TIMEOUT 1s
 	 * ends the connection and the read fails with ETIMEDOUT within 1-3s. */
 	{.name = "blackhole_user_timeout", .rules = SC("blackhole-user-timeout.rules"),
-	 .driver = PROGRAM("echo_server -p 7000"),
-	 .target = CLIENT("-p 7000 --rtt 1 --user-timeout-ms 1000"), .client_first = 1,
+	 .peer = PROGRAM("echo_server -p 7000"),
+	 .target = CLIENT_CMD("-p 7000 --rtt 1 --user-timeout-ms 1000"),
 	 .settle = "500ms", .status = 0, .all_ok = 1,
 	 .checks = {{"path client SYN_SENT > ESTABLISHED > CLOSE", 1}, {"exit 1", 1},
 		    {"dead-peer 3s", 1}},
@@ -1361,13 +1434,13 @@ static const struct scenario scenarios[] = {
 	 * FIN_WAIT1, its FIN queued behind the unacknowledged byte).  The
 	 * client is still blocked in its first read: no error, no RTT. */
 	{.name = "blackhole_no_user_timeout", .rules = SC("blackhole-user-timeout.rules"),
-	 .driver = PROGRAM("echo_server -p 7000"), .target = CLIENT("-p 7000 --rtt 1"),
-	 .client_first = 1, .settle = "500ms", .timeout = "6s", .status = 1,
+	 .peer = PROGRAM("echo_server -p 7000"), .target = CLIENT_CMD("-p 7000 --rtt 1"),
+	 .settle = "500ms", .timeout = "6s", .status = 1,
 	 .checks = {{"timeout", 0, .is = "the run did not end within --timeout 6.000s"},
 		    {"exit 1", 0, .has = "target killed by SIGTERM at "},
 		    {"exit 1", 0, .has = "(after faultline asked it to stop)"},
 		    {"dead-peer 3s", 0}, {"path client SYN_SENT > ESTABLISHED > CLOSE", 0},
-		    {"driver", 1}, {"harness", 1}},
+		    {"peer", 1}, {"harness", 1}},
 	 .target_side = "client",
 	 .paths = {{"client_states", {"SYN_SENT > ESTABLISHED > FIN_WAIT1"}}},
 	 .lines = {{"client.out", "READ_ERROR", "errno"}, {"client.out", "RTT", "i"},
@@ -1537,7 +1610,8 @@ Test(scenarios, table_is_sound)
 		for (size_t j = 0; j < i; j++)
 			cr_assert_str_neq(scenarios[j].name, sc->name, "entry %zu", i);
 		cr_assert_eq(access(sc->rules, R_OK), 0, "%s: %s", sc->name, sc->rules);
-		cr_assert(sc->driver && sc->target, "%s", sc->name);
+		cr_assert((sc->driver != NULL) != (sc->peer != NULL) && sc->target, "%s",
+			  sc->name);
 		cr_assert(sc->status == 0 || sc->status == 1, "%s", sc->name);
 		cr_assert(sc->all_ok || sc->all_ok_but || sc->checks[0].check || sc->more,
 			  "%s judges nothing", sc->name);

@@ -240,6 +240,28 @@ Test(states, fin_queued_just_after_the_rst_reached_its_sender)
 	fl_states_free(s);
 }
 
+/* An RST reached the client (faultline's reset in place of the server's
+ * data), then the server's own FIN, sent before it learned anything,
+ * arrives behind it: the client's socket is gone (its kernel answers
+ * with an RST), so the FIN moves nothing: ESTABLISHED > CLOSE, never
+ * CLOSE_WAIT.  (curl against python3 -m http.server under
+ * client-peer-reset.rules.) */
+Test(states, fin_behind_an_rst_to_the_same_side)
+{
+	struct fl_states *s = handshake();
+
+	seg(s, C, PSH | ACK, 1, 1, 78);
+	batch(s);
+	seg(s, S, RST, 1, 0, 0);
+	batch(s);
+	seg(s, S, FIN | PSH | ACK, 185, 79, 6);
+	batch(s);
+	seg(s, C, RST, 79, 0, 0);
+	batch(s);
+	cr_assert_str_eq(path(s, C), "SYN_SENT > ESTABLISHED > CLOSE");
+	fl_states_free(s);
+}
+
 /* An RST with nothing after it: CLOSE, at the RST's time. */
 Test(states, rst_alone_closes)
 {
