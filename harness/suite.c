@@ -9,7 +9,8 @@
  * when the run did not pass (every log with -v); then a total.  From the
  * runs' own --report and --junit files it writes one JUnit document (one
  * testsuite per scenario) and one JSON summary.  The scratch directory
- * is removed at the end.
+ * is removed at the end (SIGPIPE is ignored meanwhile: a closed stdout
+ * only loses the lines).
  *
  * Single-threaded: one poll() over a signalfd for SIGCHLD and the
  * termination signals' self-pipe (signals.c).  The first SIGINT, SIGTERM
@@ -280,6 +281,7 @@ static int start(struct suite *s, size_t i)
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent || fd < 0 || in < 0)
@@ -777,6 +779,9 @@ int fl_suite(const struct fl_suite_opts *o)
 		status = EXIT_ENV;
 		goto out;
 	}
+	/* A closed stdout (`| head`) must not kill the suite before it
+	 * has waited for its runs and removed its scratch directory. */
+	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
