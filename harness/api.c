@@ -115,8 +115,8 @@ static void texts_free(struct texts *t)
  * conflict between two, such as two seeds, is an error too); lint adds
  * the warnings of `faultline check`.  0, -EINVAL with the diagnostics in
  * err, or -ENOMEM. */
-static int texts_check(const struct texts *t, int lint, char *err,
-		       size_t errlen)
+static int texts_check(const struct texts *t, int lint, int *has_target,
+		       char *err, size_t errlen)
 {
 	struct fl_ruleset *rs = fl_ruleset_new();
 	struct fl_diag diag = {0};
@@ -137,6 +137,8 @@ static int texts_check(const struct texts *t, int lint, char *err,
 	}
 	if (lint && ret == 0 && fl_rules_lint(rs, &diag) < 0)
 		ret = -ENOMEM;
+	if (has_target)
+		*has_target = rs->commands[FL_CMD_TARGET].text != NULL;
 out:
 	if (ret == -ENOMEM)
 		set_err(err, errlen, "out of memory");
@@ -164,7 +166,7 @@ FAULTLINE_API int faultline_rules_check(const char *text, size_t len,
 	t.name[0] = name ? name : "rules";
 	t.text[0] = text;
 	t.len[0] = len ? len : strlen(text);
-	return texts_check(&t, 1, err, errlen);
+	return texts_check(&t, 1, NULL, err, errlen);
 }
 
 /* o's rule text and rule files, read, into t.  0 or -errno. */
@@ -331,10 +333,12 @@ static char *request_json(const struct faultline_opts *o,
 
 	if (!req || !argv || !rules)
 		goto out;
-	for (size_t i = 0; o->argv[i]; i++)
+	for (size_t i = 0; o->argv && o->argv[i]; i++)
 		json_object_array_add(argv, json_object_new_string(o->argv[i]));
-	json_object_object_add(req, "argv", argv);
-	argv = NULL;
+	if (o->argv) {
+		json_object_object_add(req, "argv", argv);
+		argv = NULL;
+	}
 	for (size_t i = 0; i < t->n; i++) {
 		json_object *r = json_object_new_object();
 
@@ -514,26 +518,31 @@ FAULTLINE_API int faultline_run(const struct faultline_opts *o,
 	size_t report_len = 0, diag_len = 0;
 	uint64_t limit_ms = 0;
 	pid_t pid;
-	int ret, st, code, exec_errno = 0;
+	int ret, st, code, exec_errno = 0, has_target = 0;
 
 	set_err(err, errlen, "%s", "");
 	if (res)
 		*res = NULL;
-	if (!o || !res || !o->argv) {
+	if (!o || !res) {
 		set_err(err, errlen, "faultline_run: no %s",
-			!o ? "options" : !res ? "result pointer" : "argv");
+			!o ? "options" : "result pointer");
 		return -EINVAL;
 	}
 	ret = api_cmds_check(o->driver, o->peer, err, errlen);
 	if (ret == 0)
 		ret = api_caps_check(o->keep_caps, err, errlen);
-	if (ret == 0)
+	if (ret == 0 && o->argv)
 		ret = target_check(o->argv[0], err, errlen);
 	if (ret < 0)
 		goto out;
 	ret = texts_collect(o, &t, err, errlen);
 	if (ret == 0)
-		ret = texts_check(&t, 0, err, errlen);
+		ret = texts_check(&t, 0, &has_target, err, errlen);
+	if (ret == 0 && !o->argv && !has_target) {
+		set_err(err, errlen, "faultline_run: no program: give argv, or "
+			"rules with a 'target' line");
+		ret = -EINVAL;
+	}
 	if (ret < 0)
 		goto out;
 	ret = helper_find(helper, sizeof(helper), err, errlen);

@@ -19,6 +19,7 @@
 #include "faultline.h"
 #include "rules.h"
 #include "run.h"
+#include "scenario.h"
 #include "signals.h"
 
 /* The request, read from its start (the caller wrote it through the
@@ -123,6 +124,8 @@ FAULTLINE_API int faultline__helper_main(int argc, char **argv)
 	json_object *req = NULL, *a;
 	char *text = NULL, **targv = NULL;
 	const char **names = NULL;
+	char *owned = NULL;
+	uint64_t given;
 	char report[32];
 	uint64_t v;
 	int status = EXIT_USAGE, flags;
@@ -133,21 +136,27 @@ FAULTLINE_API int faultline__helper_main(int argc, char **argv)
 	}
 	text = read_request();
 	req = text ? json_tokener_parse(text) : NULL;
-	if (!req || !json_object_object_get_ex(req, "argv", &a) ||
-	    !json_object_is_type(a, json_type_array) ||
-	    json_object_array_length(a) == 0) {
+	if (!req || !json_object_is_type(req, json_type_object)) {
 		fprintf(stderr, "faultline-run: no request on fd %d (this "
 			"program is libfaultline's helper: use faultline_run())\n",
 			API_FD_REQUEST);
 		goto out;
 	}
-	targv = calloc(json_object_array_length(a) + 1, sizeof(*targv));
 	rs = fl_ruleset_new();
-	if (!targv || !rs)
+	if (!rs)
 		goto out;
-	for (size_t i = 0; i < json_object_array_length(a); i++)
-		targv[i] = (char *)json_object_get_string(
-			json_object_array_get_idx(a, i));
+	/* No argv: the files' target line (scenario.c), as `faultline run
+	 * -r FILE` without '--'. */
+	if (json_object_object_get_ex(req, "argv", &a) &&
+	    json_object_is_type(a, json_type_array) &&
+	    json_object_array_length(a) > 0) {
+		targv = calloc(json_object_array_length(a) + 1, sizeof(*targv));
+		if (!targv)
+			goto out;
+		for (size_t i = 0; i < json_object_array_length(a); i++)
+			targv[i] = (char *)json_object_get_string(
+				json_object_array_get_idx(a, i));
+	}
 	json_object_object_get_ex(req, "rules", &a);
 	status = load_rules(rs, a, &names, &o.nrule_files);
 	if (status)
@@ -194,9 +203,30 @@ FAULTLINE_API int faultline__helper_main(int argc, char **argv)
 	o.rule_files = names;
 	o.rs = rs;
 	o.argv = targv;
+	/* What the request gave wins over the files' set lines, as the
+	 * command line does over them. */
+	given = (o.have_seed ? FL_SCENARIO_GIVEN(FL_SET_SEED) : 0) |
+		(req_u64(req, "timeout_ms", &v) ? FL_SCENARIO_GIVEN(FL_SET_TIMEOUT) : 0) |
+		(req_u64(req, "settle_ms", &v) ? FL_SCENARIO_GIVEN(FL_SET_SETTLE) : 0) |
+		(o.ready_port ? FL_SCENARIO_GIVEN(FL_SET_READY_PORT) : 0) |
+		(o.allow_skip ? FL_SCENARIO_GIVEN(FL_SET_ALLOW_SKIP) : 0);
+	switch (fl_scenario_apply(&o, rs, given, &owned)) {
+	case 0:
+		break;
+	case -ENOENT:
+		fprintf(stderr, "faultline-run: no program: no argv and no "
+			"'target' line in the rules\n");
+		status = EXIT_USAGE;
+		goto out;
+	default:
+		fprintf(stderr, "faultline-run: out of memory\n");
+		status = EXIT_USAGE;
+		goto out;
+	}
 	status = fl_run(o);
 out:
 	fl_ruleset_free(rs);
+	free(owned);
 	free(names);
 	free(targv);
 	json_object_put(req);

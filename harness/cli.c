@@ -1,10 +1,13 @@
 /*
- * cli.c - the faultline command line: `run`, `check`, --help, --version.
+ * cli.c - the faultline command line: `run`, `check`, `suite`, --help,
+ * --version.
  *
  * Parses the options (each error says which option and why), reads the
  * rule files and prints every diagnostic in them, prints what `check`
- * makes of them, and hands a `run` with its parsed rules to fl_run()
- * (run.c).  Single-threaded.  Only main() decides the exit status.
+ * makes of them, and hands a `run` with its parsed rules, completed by
+ * what the files say to run (scenario.c), to fl_run() (run.c), and a
+ * `suite` with its options to fl_suite() (suite.c).  Single-threaded.
+ * Only main() decides the exit status.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,12 +21,17 @@
 #include "files.h"
 #include "rules.h"
 #include "run.h"
+#include "scenario.h"
 #include "signals.h"
+#include "suite.h"
 
 static const char usage_text[] =
 	"Usage:\n"
 	"  faultline run [OPTIONS] -- PROGRAM [ARG]...\n"
+	"  faultline run [OPTIONS] -r RULES    (the rule file's 'target' line)\n"
 	"  faultline check RULES...\n"
+	"  faultline suite [DIR|FILE]... [-j N] [--shard K/N] [--junit FILE]\n"
+	"                  [--report FILE] [--timeout DUR] [-v]\n"
 	"  faultline --help | --version\n"
 	"\n"
 	"faultline runs PROGRAM (the target) in a private network sandbox,\n"
@@ -85,8 +93,24 @@ static const char usage_text[] =
 	"                        the run INCONCLUSIVE (exit 0 if nothing failed)\n"
 	"  -v, --verbose         harness diagnostics on stderr\n"
 	"\n"
+	"suite options (each FILE, and each DIR's *.rules sorted by name, runs\n"
+	"as 'faultline run -r FILE', in a sandbox of its own):\n"
+	"  -j, --jobs N          runs at once (default: the number of CPUs)\n"
+	"      --shard K/N       only the files of shard K of N (by a hash of the\n"
+	"                        file's name: N jobs with K = 1..N run each once)\n"
+	"      --junit FILE      one JUnit testsuite per scenario\n"
+	"      --report FILE     a JSON summary (each scenario's result, exit,\n"
+	"                        time, report and log)\n"
+	"      --timeout DUR     every run's --timeout (replaces 'set timeout')\n"
+	"  -v, --verbose         show every scenario's log, not only failing ones\n"
+	"  Exit status: the worst of the runs' (3 > 2 > 1 > 0).\n"
+	"\n"
 	"Durations: 500ms, 2s, 1.5s, 200us (at most 1000000000s), or 0.\n"
-	"Rule files: regular files, FIFOs or pipes of at most 16 MiB.\n"
+	"Rule files: regular files, FIFOs or pipes of at most 16 MiB.  A rule\n"
+	"file may say what to run ('target CMD', 'driver CMD', 'peer CMD') and\n"
+	"set run options ('set timeout 20s', ...): the command line replaces\n"
+	"them ('-- PROGRAM' the target, --driver or --peer the driver and peer,\n"
+	"an option its 'set' line).\n"
 	"Rule language: faultline-rules(5), rules/README.md; the CLI: faultline(1).\n"
 	"The run's commands see $FAULTLINE_SAMPLES, the sample programs' directory.\n"
 	"\n"
@@ -177,6 +201,20 @@ static int cmd_check(int argc, char **argv)
 			printf("%s:%u: %s\n", rs->expects[i].file,
 			       rs->expects[i].line, buf);
 		}
+		for (int k = 0; k < FL_CMD_COUNT; k++)
+			if (rs->commands[k].text) {
+				fl_command_explain(rs, (enum fl_command_kind)k, buf,
+						   sizeof(buf));
+				printf("%s:%u: %s\n", rs->commands[k].file,
+				       rs->commands[k].line, buf);
+			}
+		for (int k = 0; k < FL_SET_COUNT; k++)
+			if (k != FL_SET_SEED && rs->settings[k].given) {
+				fl_setting_explain(rs, (enum fl_setting_kind)k, buf,
+						   sizeof(buf));
+				printf("%s:%u: %s\n", rs->settings[k].file,
+				       rs->settings[k].line, buf);
+			}
 		if (rs->has_seed)
 			printf("seed: %llu\n", (unsigned long long)rs->seed);
 		printf("%zu rule%s, %zu check%s: OK\n", rs->nrules,
@@ -238,10 +276,14 @@ enum {
 	OPT_TIMEOUT, OPT_SEED, OPT_SETTLE, OPT_GRACE, OPT_READY_PORT,
 	OPT_READY_DELAY, OPT_READY_TIMEOUT, OPT_MTU, OPT_USER, OPT_QUEUE_ALL,
 	OPT_HELP, OPT_PRELOAD, OPT_NO_PRELOAD, OPT_PRELOAD_DRIVER,
-	OPT_ALLOW_SKIP, OPT_PEER, OPT_KEEP_CAP,
+	OPT_ALLOW_SKIP, OPT_PEER, OPT_KEEP_CAP, OPT_SHARD,
 };
 
-static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
+/* The option replaces setting k of the rule files (scenario.h). */
+#define GIVEN(k) (*given |= FL_SCENARIO_GIVEN(FL_SET_##k))
+
+static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
+			  uint64_t *given)
 {
 	static const struct option longopts[] = {
 		{"rules", required_argument, NULL, 'r'},
@@ -321,39 +363,47 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 				"this version; use --trace\n");
 			return -EINVAL;
 		case OPT_TIMEOUT:
+			GIVEN(TIMEOUT);
 			if (opt_duration("--timeout", optarg, &o->timeout_ns) < 0)
 				return -EINVAL;
 			break;
 		case OPT_SEED:
+			GIVEN(SEED);
 			if (opt_number("--seed", optarg, 0, UINT64_MAX, &o->seed) < 0)
 				return -EINVAL;
 			o->have_seed = 1;
 			break;
 		case OPT_SETTLE:
+			GIVEN(SETTLE);
 			if (opt_duration("--settle", optarg, &o->settle_ns) < 0)
 				return -EINVAL;
 			break;
 		case OPT_GRACE:
+			GIVEN(GRACE);
 			if (opt_duration("--grace", optarg, &o->grace_ns) < 0)
 				return -EINVAL;
 			break;
 		case OPT_READY_PORT:
+			GIVEN(READY_PORT);
 			if (opt_number("--ready-port", optarg, 1, 65535, &v) < 0)
 				return -EINVAL;
 			o->ready_port = (uint16_t)v;
 			break;
 		case OPT_READY_DELAY:
+			GIVEN(READY_DELAY);
 			if (opt_duration("--ready-delay", optarg,
 					 &o->ready_delay_ns) < 0)
 				return -EINVAL;
 			o->have_ready_delay = 1;
 			break;
 		case OPT_READY_TIMEOUT:
+			GIVEN(READY_TIMEOUT);
 			if (opt_duration("--ready-timeout", optarg,
 					 &o->ready_timeout_ns) < 0)
 				return -EINVAL;
 			break;
 		case OPT_MTU:
+			GIVEN(MTU);
 			if (opt_number("--mtu", optarg, 576, 65535, &v) < 0)
 				return -EINVAL;
 			o->mtu = (unsigned)v;
@@ -374,6 +424,7 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 			break;
 		}
 		case OPT_QUEUE_ALL:
+			GIVEN(QUEUE_ALL);
 			o->queue_all = 1;
 			break;
 		case OPT_PRELOAD:
@@ -386,6 +437,7 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 			o->preload_driver = 1;
 			break;
 		case OPT_ALLOW_SKIP:
+			GIVEN(ALLOW_SKIP);
 			o->allow_skip = 1;
 			break;
 		case OPT_KEEP_CAP: {
@@ -408,11 +460,6 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 			return -EINVAL;
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "faultline run: no program given (faultline run "
-			"[OPTIONS] -- PROGRAM [ARG]...)\n");
-		return -EINVAL;
-	}
 	if (o->peer && o->driver) {
 		/* Which would start first, and which one's end ends the run?
 		 * A client under test with a server, or a server with a
@@ -427,7 +474,8 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o)
 		fprintf(stderr, "faultline: --user needs root\n");
 		return -EINVAL;
 	}
-	o->argv = argv + optind;
+	/* None: the rule files' target (scenario.c). */
+	o->argv = optind < argc ? argv + optind : NULL;
 	return 0;
 }
 
@@ -437,10 +485,12 @@ static int cmd_run(int argc, char **argv)
 {
 	struct fl_run_opts o = {0};
 	struct fl_ruleset *rs = NULL;
+	uint64_t given = 0;
+	char *owned = NULL;
 	int status;
 	int ret;
 
-	ret = parse_run_opts(argc, argv, &o);
+	ret = parse_run_opts(argc, argv, &o, &given);
 	if (ret != 0) {
 		free(o.rule_files);
 		return ret > 0 ? EXIT_OK : EXIT_USAGE;
@@ -453,6 +503,18 @@ static int cmd_run(int argc, char **argv)
 	status = load_rules(rs, o.rule_files, o.nrule_files, 0);
 	if (status)
 		goto out;
+	ret = fl_scenario_apply(&o, rs, given, &owned);
+	if (ret == -ENOENT) {
+		fprintf(stderr, "faultline run: no program given: name it after "
+			"'--' (faultline run [OPTIONS] -- PROGRAM [ARG]...) or in "
+			"a 'target' line of a rule file\n");
+		status = EXIT_USAGE;
+		goto out;
+	} else if (ret < 0) {
+		fprintf(stderr, "faultline: out of memory\n");
+		status = EXIT_USAGE;
+		goto out;
+	}
 	if (rs->nexpects == 0) {
 		/* No expect line: judge by the hygiene set. */
 		struct fl_diag d = {0};
@@ -466,7 +528,91 @@ static int cmd_run(int argc, char **argv)
 out:
 	fl_ruleset_free(rs);
 	free(o.rule_files);
+	free(owned);
 	return status;
+}
+
+/* "K/N", 1 <= K <= N <= 1000000. */
+static int opt_shard(const char *arg, unsigned *k, unsigned *n)
+{
+	const char *slash = strchr(arg, '/');
+	char num[32];
+	uint64_t a, b;
+
+	if (!slash || (size_t)(slash - arg) >= sizeof(num))
+		goto bad;
+	snprintf(num, sizeof(num), "%.*s", (int)(slash - arg), arg);
+	if (fl_parse_u64(num, &a) < 0 || fl_parse_u64(slash + 1, &b) < 0 ||
+	    a < 1 || b < 1 || a > b || b > 1000000)
+		goto bad;
+	*k = (unsigned)a;
+	*n = (unsigned)b;
+	return 0;
+bad:
+	fprintf(stderr, "faultline suite: --shard: invalid '%s': expected K/N "
+		"with 1 <= K <= N (e.g. 1/3, 2/3, 3/3)\n", arg);
+	return -EINVAL;
+}
+
+/* `faultline suite`: its options, then suite.c. */
+static int cmd_suite(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"jobs", required_argument, NULL, 'j'},
+		{"shard", required_argument, NULL, OPT_SHARD},
+		{"junit", required_argument, NULL, OPT_JUNIT},
+		{"report", required_argument, NULL, OPT_REPORT},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, OPT_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	struct fl_suite_opts o = {0};
+	uint64_t v;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "j:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			if (opt_number("--jobs", optarg, 1, 1024, &v) < 0)
+				return EXIT_USAGE;
+			o.jobs = (unsigned)v;
+			break;
+		case OPT_SHARD:
+			if (opt_shard(optarg, &o.shard_k, &o.shard_n) < 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_JUNIT:
+			o.junit = optarg;
+			break;
+		case OPT_REPORT:
+			o.report = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (opt_duration("--timeout", optarg, &v) < 0)
+				return EXIT_USAGE;
+			o.timeout = optarg;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		case OPT_HELP:
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'faultline --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "faultline suite: no scenario directory or file given "
+			"(faultline suite [DIR|FILE]... [OPTIONS])\n");
+		return EXIT_USAGE;
+	}
+	o.paths = argv + optind;
+	o.npaths = (size_t)(argc - optind);
+	return fl_suite(&o);
 }
 
 int main(int argc, char **argv)
@@ -492,6 +638,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "suite"))
+		return cmd_suite(argc - 1, argv + 1);
 	fprintf(stderr, "faultline: unknown command '%s'\nTry 'faultline "
 		"--help'.\n", argv[1]);
 	return EXIT_USAGE;

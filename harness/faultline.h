@@ -95,7 +95,10 @@ enum {
  */
 struct faultline_opts {
 	/* The target (PROGRAM ARG...), NULL-terminated; argv[0] is looked up
-	 * in $PATH as execvp() does.  Required. */
+	 * in $PATH as execvp() does.  NULL: the rules' `target` line (a
+	 * scenario file, rules/README.md), as `faultline run -r FILE`
+	 * without '--'; a scenario's driver, peer and set lines apply
+	 * where these options give none. */
 	const char *const *argv;
 	/* Rule text (rules/README.md), or NULL; rules_len 0 = strlen.  Its
 	 * name is rules_name (NULL: "rules"): rule-file errors and the
@@ -270,7 +273,7 @@ struct faultline_result {
  * Returns 0 with *res set (free it with faultline_result_free()) when the
  * run was judged, whatever the verdict: PASS, FAIL or INCONCLUSIVE.
  * Otherwise *res is NULL, err says why, and it returns:
- *   -EINVAL   o is incomplete, or the rules are not valid (err holds
+ *   -EINVAL   o is incomplete (no argv nor target line), or the rules are not valid (err holds
  *             every diagnostic, "name:line:col: error: ..."), or
  *             keep_caps names a capability faultline does not know;
  *   -EPERM    keep_caps names one faultline never keeps;

@@ -102,6 +102,29 @@ const char *const fl__check_names[FL_CHK_COUNT] = {
 #undef FL_CHECK
 };
 
+static const struct fl_setting_desc setting_table[FL_SET_COUNT] = {
+#define FL_SETTING(id, nm, a, lo, hi, opt, ex) \
+	[FL_SET_##id] = {.name = nm, .arg = a, .min = lo, .max = hi, .option = opt, .explain = ex},
+#include "settings.def"
+#undef FL_SETTING
+};
+
+static const char *const command_table[FL_CMD_COUNT][2] = {
+#define FL_COMMAND(id, nm, ex) [FL_CMD_##id] = {nm, ex},
+#include "commands.def"
+#undef FL_COMMAND
+};
+
+const struct fl_setting_desc *fl_setting_desc(enum fl_setting_kind k)
+{
+	return (unsigned)k < FL_SET_COUNT ? &setting_table[k] : NULL;
+}
+
+const char *fl_command_name(enum fl_command_kind k)
+{
+	return (unsigned)k < FL_CMD_COUNT ? command_table[k][0] : NULL;
+}
+
 const struct fl_check_desc *fl_check_desc(enum fl_check_kind k)
 {
 	return (unsigned)k < FL_CHK_COUNT ? &check_table[k] : NULL;
@@ -826,5 +849,93 @@ int fl_expect_explain(const struct fl_expect *e, char *buf, size_t n)
 		}
 		sb_printf(&sb, e->npath > 1 ? " in that order." : ".");
 	}
+	return sb_done(&sb);
+}
+
+/* ---- commands and settings ---- */
+
+/* fmt with its one "%s" replaced by arg (the tables' sentences). */
+static void sb_fill(struct sbuf *sb, const char *fmt, const char *arg)
+{
+	const char *at = strstr(fmt, "%s");
+
+	if (at)
+		sb_printf(sb, "%.*s%s%s", (int)(at - fmt), fmt, arg, at + 2);
+	else
+		sb_printf(sb, "%s", fmt);
+}
+
+int fl_command_format(const struct fl_ruleset *rs, enum fl_command_kind k,
+		      char *buf, size_t n)
+{
+	struct sbuf sb;
+
+	if (!rs || !buf || !n || (unsigned)k >= FL_CMD_COUNT || !rs->commands[k].text)
+		return -EINVAL;
+	sb_init(&sb, buf, n);
+	sb_printf(&sb, "%s %s", command_table[k][0], rs->commands[k].text);
+	return sb_done(&sb);
+}
+
+int fl_command_explain(const struct fl_ruleset *rs, enum fl_command_kind k,
+		       char *buf, size_t n)
+{
+	struct sbuf sb;
+
+	if (!rs || !buf || !n || (unsigned)k >= FL_CMD_COUNT || !rs->commands[k].text)
+		return -EINVAL;
+	sb_init(&sb, buf, n);
+	sb_fill(&sb, command_table[k][1], rs->commands[k].text);
+	return sb_done(&sb);
+}
+
+/* The value of setting k as written: "20s", "9000", "" for a flag. */
+static void setting_value(const struct fl_ruleset *rs, enum fl_setting_kind k,
+			  char *buf, size_t n)
+{
+	const struct fl_setting_desc *d = &setting_table[k];
+
+	buf[0] = '\0';
+	switch (d->arg) {
+	case FL_SETARG_NUM:
+		snprintf(buf, n, "%llu", (unsigned long long)rs->settings[k].value);
+		break;
+	case FL_SETARG_DUR:
+		fl__dur_format(rs->settings[k].value, buf, n);
+		break;
+	case FL_SETARG_FLAG:
+		break;
+	}
+}
+
+int fl_setting_format(const struct fl_ruleset *rs, enum fl_setting_kind k,
+		      char *buf, size_t n)
+{
+	struct sbuf sb;
+	char v[64];
+
+	if (!rs || !buf || !n || (unsigned)k >= FL_SET_COUNT || !rs->settings[k].given)
+		return -EINVAL;
+	setting_value(rs, k, v, sizeof(v));
+	sb_init(&sb, buf, n);
+	sb_printf(&sb, "set %s%s%s", setting_table[k].name, v[0] ? " " : "", v);
+	return sb_done(&sb);
+}
+
+int fl_setting_explain(const struct fl_ruleset *rs, enum fl_setting_kind k,
+		       char *buf, size_t n)
+{
+	struct sbuf sb;
+	char v[64];
+
+	if (!rs || !buf || !n || (unsigned)k >= FL_SET_COUNT || !rs->settings[k].given)
+		return -EINVAL;
+	setting_value(rs, k, v, sizeof(v));
+	sb_init(&sb, buf, n);
+	sb_fill(&sb, setting_table[k].explain, v);
+	/* "... after 20s (as --timeout)." */
+	if (!sb.full && sb.len && sb.buf[sb.len - 1] == '.')
+		sb.buf[--sb.len] = '\0';
+	sb_printf(&sb, " (as %s).", setting_table[k].option);
 	return sb_done(&sb);
 }

@@ -9,8 +9,9 @@
  *
  * This file holds the loop over the lines, the rule lines (an action, its
  * arguments, the matches and limits of rules/matches.def) and the commit
- * into the ruleset; parse_expect.c the expect and set lines; parse_value.c
- * the readers of one value and the error reporting (parse_int.h).
+ * into the ruleset; parse_expect.c the expect lines; parse_run.c the set
+ * and command lines; parse_value.c the readers of one value and the error
+ * reporting (parse_int.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +26,9 @@ const char *const fl__line_words[W_COUNT] = {
 #undef FL_ACTION
 	[W_EXPECT] = "expect",
 	[W_SET] = "set",
+#define FL_COMMAND(id, name, explain) [W_CMD + FL_CMD_##id] = name,
+#include "commands.def"
+#undef FL_COMMAND
 };
 
 /* The match or limit keyword t is (never FL_KW_NFLAGS: that is '!' and
@@ -454,21 +458,24 @@ static void parse_rule(struct parser *p, const struct fl_tok *at, enum fl_action
 	push_rule(p, &r);
 }
 
-/* "an action (drop, ...), 'expect' or 'set'": what a line starts with */
+/* "an action (drop, ...), 'expect', 'set' or a command (target, ...)":
+ * what a line starts with */
 static void line_list(char *buf, size_t n)
 {
-	char actions[256];
+	char actions[200], cmds[64];
 
 	fl__word_list(actions, sizeof(actions), fl__line_words, FL_ACT_COUNT,
 		      ", ", ", ");
-	snprintf(buf, n, "an action (%s), '%s' or '%s'", actions,
-		 fl__line_words[W_EXPECT], fl__line_words[W_SET]);
+	fl__word_list(cmds, sizeof(cmds), fl__line_words + W_CMD, FL_CMD_COUNT,
+		      ", ", ", ");
+	snprintf(buf, n, "an action (%s), '%s', '%s' or a command (%s)", actions,
+		 fl__line_words[W_EXPECT], fl__line_words[W_SET], cmds);
 }
 
 static void parse_line(struct parser *p)
 {
 	struct fl_tok *t = peek(p);
-	char d[96], list[384];
+	char d[96], list[512];
 	int a;
 
 	if (t->kind == FL_TK_EOL)
@@ -493,8 +500,10 @@ static void parse_line(struct parser *p)
 		parse_rule(p, t, (enum fl_action)a);
 	} else if (a == W_EXPECT) {
 		fl__parse_expect(p, t);
-	} else {
+	} else if (a == W_SET) {
 		fl__parse_set(p);
+	} else {
+		fl__parse_command(p, t, (enum fl_command_kind)(a - W_CMD));
 	}
 }
 
@@ -552,9 +561,21 @@ static int commit(struct parser *p, struct fl_ruleset *rs, const char *text,
 	rs->texts[rs->nfiles] = copy;
 	rs->text_lens[rs->nfiles] = len;
 	rs->nfiles++;
-	if (p->has_seed) {
+	for (i = 0; i < FL_CMD_COUNT; i++)
+		if (p->cmds[i].text) {
+			rs->commands[i] = p->cmds[i];
+			rs->commands[i].file = name;
+			p->cmds[i].text = NULL; /* rs's now */
+		}
+	for (i = 0; i < FL_SET_COUNT; i++)
+		if (p->sets[i].given && !rs->settings[i].given) {
+			/* a later file's equal value: the first stays */
+			rs->settings[i] = p->sets[i];
+			rs->settings[i].file = name;
+		}
+	if (p->sets[FL_SET_SEED].given) {
 		rs->has_seed = 1;
-		rs->seed = p->seed;
+		rs->seed = p->sets[FL_SET_SEED].value;
 	}
 	name = copy = NULL;
 	ret = 0;
@@ -607,6 +628,8 @@ int fl_rules_parse(struct fl_ruleset *rs, const char *name, const char *text,
 out:
 	for (i = 0; i < p.nexps; i++)
 		free(p.exps[i].text);
+	for (i = 0; i < FL_CMD_COUNT; i++)
+		free(p.cmds[i].text);
 	free(p.exps);
 	free(p.rules);
 	free(p.toks.v);

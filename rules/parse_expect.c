@@ -1,9 +1,9 @@
 /*
- * parse_expect.c - the rule parser's expect and set lines: a check from
+ * parse_expect.c - the rule parser's expect lines: a check from
  * rules/checks.def with the argument its table row says it takes (a status,
  * a signal, a duration, "<= N", a path of TCP states), one of each check
- * per file (paths excepted) and one outcome (exit or signal); the seed.
- * Called by parse.c's line loop through parse_int.h.  No I/O; reentrant.
+ * per file (paths excepted) and one outcome (exit or signal).  Called by
+ * parse.c's line loop through parse_int.h.  No I/O; reentrant.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,42 +214,3 @@ void fl__parse_expect(struct parser *p, const struct fl_tok *at)
 	if (!prev)
 		p->check_line[k] = p->lineno;
 }
-
-void fl__parse_set(struct parser *p)
-{
-	static const char *const settings[] = { "seed" };
-	struct fl_tok *t = peek(p);
-	char d[96];
-	uint64_t v;
-
-	if (t->kind != FL_TK_WORD) {
-		fl__perr(p, t->off, "'set' needs a setting: 'set seed N', got %s",
-			 fl__tdesc(p, t, d, sizeof(d)));
-		return;
-	}
-	next(p);
-	if (!teq(p, t, "seed")) {
-		fl__perr_unknown(p, t, "setting", settings, 1, "seed");
-		return;
-	}
-	if (fl__get_u64(p, "set seed", "a number", 0, UINT64_MAX, &v) < 0)
-		return;
-	if (peek(p)->kind != FL_TK_EOL) {
-		fl__perr(p, peek(p)->off, "unexpected %s after 'set seed %llu'",
-			 fl__tdesc(p, peek(p), d, sizeof(d)), (unsigned long long)v);
-		return;
-	}
-	if (p->has_seed) {
-		fl__perr(p, t->off, "seed already set on line %u", p->seed_line);
-		return;
-	}
-	if (p->rs->has_seed && p->rs->seed != v) {
-		fl__perr(p, t->off, "seed already set to %llu by an earlier file",
-			 (unsigned long long)p->rs->seed);
-		return;
-	}
-	p->has_seed = 1;
-	p->seed = v;
-	p->seed_line = p->lineno;
-}
-

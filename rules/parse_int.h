@@ -2,7 +2,8 @@
  * parse_int.h - what the rule parser's files share: the parser's state (one
  * struct parser per fl_rules_parse() call, on its stack), the token cursor,
  * and the readers of one value (parse_value.c).  parse.c walks a file and
- * parses rule lines, parse_expect.c the expect and set lines.  Nothing
+ * parses rule lines, parse_expect.c the expect lines, parse_run.c the set
+ * and command lines.  Nothing
  * outside those three files includes this.  Reentrant, no globals.
  */
 #ifndef FL_PARSE_INT_H
@@ -17,8 +18,8 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* What a line may start with (parse.c): the actions (in enum order), then
- * the other line words. */
-enum { W_EXPECT = FL_ACT_COUNT, W_SET, W_COUNT };
+ * the other line words, then the commands (in enum order). */
+enum { W_EXPECT = FL_ACT_COUNT, W_SET, W_CMD, W_COUNT = W_CMD + FL_CMD_COUNT };
 extern const char *const fl__line_words[W_COUNT];
 
 struct parser {
@@ -40,10 +41,9 @@ struct parser {
 	size_t nrules, rcap;
 	struct fl_expect *exps;
 	size_t nexps, ecap;
-	int has_seed;
-	uint64_t seed;
-	unsigned seed_line;
 	unsigned check_line[FL_CHK_COUNT]; /* first line of each check */
+	struct fl_command cmds[FL_CMD_COUNT];  /* text owned until commit */
+	struct fl_setting sets[FL_SET_COUNT];
 };
 
 /* ---- the token cursor ---- */
@@ -115,10 +115,14 @@ int fl__get_side(struct parser *p, const char *kw, enum fl_side *out);
 /* A number-like token, else "'kw' needs WHAT, got X" and NULL. */
 struct fl_tok *fl__need_num(struct parser *p, const char *kw, const char *what);
 
-/* ---- expect and set lines (parse_expect.c) ---- */
+/* ---- expect lines (parse_expect.c), set and command lines (parse_run.c) ---- */
 
 /* The rest of the line after 'expect' (at) / 'set'; errors are reported. */
 void fl__parse_expect(struct parser *p, const struct fl_tok *at);
 void fl__parse_set(struct parser *p);
+/* A command line: its keyword is the token at (command k); the command
+ * is the line's raw text after it. */
+void fl__parse_command(struct parser *p, const struct fl_tok *at,
+		       enum fl_command_kind k);
 
 #endif

@@ -160,6 +160,58 @@ struct fl_expect {
 	uint8_t path[FL_PATH_MAX];
 };
 
+/* What a rule file says to start (rules/commands.def): `target CMD`,
+ * `driver CMD`, `peer CMD`, each a shell command taken verbatim. */
+enum fl_command_kind {
+#define FL_COMMAND(id, name, explain) FL_CMD_##id,
+#include "commands.def"
+#undef FL_COMMAND
+	FL_CMD_COUNT
+};
+
+/* The run options a rule file may set (rules/settings.def). */
+#define FL_SET_DUR_MAX (1000000000ull * 1000000u) /* 10^9 s, as the CLI's */
+enum fl_setting_kind {
+#define FL_SETTING(id, name, arg, min, max, opt, explain) FL_SET_##id,
+#include "settings.def"
+#undef FL_SETTING
+	FL_SET_COUNT
+};
+
+enum fl_setting_arg {
+	FL_SETARG_NUM,  /* set mtu 9000 */
+	FL_SETARG_DUR,  /* set timeout 20s (the value in us) */
+	FL_SETARG_FLAG, /* set allow-skip (the value 1) */
+};
+
+/* One setting as rules/settings.def defines it. */
+struct fl_setting_desc {
+	const char *name;    /* "ready-delay" */
+	enum fl_setting_arg arg;
+	uint64_t min, max;
+	const char *option;  /* "--ready-delay" */
+	const char *explain; /* one sentence, %s = the value */
+};
+
+/* The setting's entry (k < FL_SET_COUNT), or NULL. */
+const struct fl_setting_desc *fl_setting_desc(enum fl_setting_kind k);
+const char *fl_command_name(enum fl_command_kind k); /* "target", ... */
+
+/* A command line of the files: text NULL when none gave it. */
+struct fl_command {
+	char *text;       /* the command, owned by the ruleset */
+	const char *file; /* owned by the ruleset */
+	unsigned line, col;
+};
+
+/* A set line of the files: given 0 when none gave it. */
+struct fl_setting {
+	int given;
+	uint64_t value;   /* number, duration in us, 1 for a flag */
+	const char *file; /* owned by the ruleset */
+	unsigned line;
+};
+
 struct fl_ruleset {
 	char **files; /* names given to fl_rules_parse, owned */
 	size_t nfiles;
@@ -167,8 +219,13 @@ struct fl_ruleset {
 	size_t nrules;
 	struct fl_expect *expects;
 	size_t nexpects;
-	int has_seed;
+	int has_seed; /* = settings[FL_SET_SEED], kept for its readers */
 	uint64_t seed;
+	/* what the files say to run, and the run options they set: at most
+	 * one of each in the files of one run (a value set by two files must
+	 * be the same), never both a driver and a peer */
+	struct fl_command commands[FL_CMD_COUNT];
+	struct fl_setting settings[FL_SET_COUNT];
 	/* the text of each file, parallel to files (for fl_rules_lint), owned */
 	char **texts;
 	size_t *text_lens;
@@ -189,12 +246,14 @@ void fl_ruleset_free(struct fl_ruleset *rs);
 
 /*
  * Parse the rule file text (len bytes, need not be NUL-terminated) named
- * name, appending its rules and expects to rs.  Every error in the file is
- * appended to diag as "name:line:col: error: message\n<line>\n<caret>\n".
+ * name, appending its rules, expects, commands and settings to rs.  Every
+ * error in the file is appended to diag as
+ * "name:line:col: error: message\n<line>\n<caret>\n".
  * Returns 0, -EINVAL when the file had errors (nothing is appended to rs
- * then: a file with an error is refused whole; a "set seed" that differs
- * from an earlier file's is such an error), -E2BIG past 2^31 rules, or
- * -ENOMEM.
+ * then: a file with an error is refused whole; a setting that differs
+ * from an earlier file's, a second target, driver or peer, or a driver
+ * with a peer, also across files, are such errors), -E2BIG past 2^31
+ * rules, or -ENOMEM.
  */
 int fl_rules_parse(struct fl_ruleset *rs, const char *name, const char *text,
 		   size_t len, struct fl_diag *diag);
@@ -220,6 +279,18 @@ int fl_expect_format(const struct fl_expect *e, char *buf, size_t n);
 /* One plain-English sentence saying what the rule does. */
 int fl_rule_explain(const struct fl_rule *r, char *buf, size_t n);
 int fl_expect_explain(const struct fl_expect *e, char *buf, size_t n);
+
+/* "target CMD" / "set timeout 20s": the line's canonical form, and one
+ * sentence saying what it does; -EINVAL when the files gave no such
+ * line. */
+int fl_command_format(const struct fl_ruleset *rs, enum fl_command_kind k,
+		      char *buf, size_t n);
+int fl_command_explain(const struct fl_ruleset *rs, enum fl_command_kind k,
+		       char *buf, size_t n);
+int fl_setting_format(const struct fl_ruleset *rs, enum fl_setting_kind k,
+		      char *buf, size_t n);
+int fl_setting_explain(const struct fl_ruleset *rs, enum fl_setting_kind k,
+		       char *buf, size_t n);
 
 /* Names */
 const char *fl_action_name(enum fl_action a); /* "drop", ... */

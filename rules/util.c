@@ -35,6 +35,8 @@ void fl_ruleset_free(struct fl_ruleset *rs)
 	}
 	for (i = 0; i < rs->nexpects; i++)
 		free(rs->expects[i].text);
+	for (i = 0; i < FL_CMD_COUNT; i++)
+		free(rs->commands[i].text);
 	free(rs->files);
 	free(rs->texts);
 	free(rs->text_lens);

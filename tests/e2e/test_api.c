@@ -262,6 +262,37 @@ Test(api, peer_equals_cli, .timeout = 120)
 	rr_free(&cli);
 }
 
+/* A self-contained scenario file (its target, driver and set lines)
+ * with no argv: `faultline run -r FILE` without '--', and the API. */
+Test(api, scenario_file, .timeout = 120)
+{
+	const char *files[] = {SC("lost-fin.rules"), NULL};
+	struct run_result cli;
+	struct faultline_result *r = NULL;
+	char err[4096];
+	json_object *rep;
+	int ret;
+
+	rr_init(&cli);
+	rr_run(&cli, AS_ROOT, (char *const[]){FL_BIN, "run", "-r",
+		SC("lost-fin.rules"), "--seed", "42", "--report",
+		(char *)rr_path(&cli, "report.json"), NULL}, 60);
+	cr_assert_eq(cli.status, 0, "%s", cli.err);
+	rep = rr_report(&cli);
+	cr_assert_not_null(rep);
+	ret = faultline_run(&(struct faultline_opts){.rule_files = files,
+		.have_seed = 1, .seed = 42}, &r, err, sizeof(err));
+	cr_assert_eq(ret, 0, "faultline_run: %d: %s", ret, err);
+	cr_assert_eq(r->result, FAULTLINE_PASS, "%s", r->report_json);
+	cr_assert_eq(r->driver.ended, 1, "the file's driver ran");
+	cr_assert_eq(r->nfaults, 1);
+	cr_assert_eq(r->faults[0].count, 2);
+	assert_equals_report(r, rep, 0);
+	json_object_put(rep);
+	faultline_result_free(r);
+	rr_free(&cli);
+}
+
 Test(api, rules_error, .timeout = 30)
 {
 	struct faultline_result *r = (void *)1;

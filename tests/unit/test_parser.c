@@ -77,8 +77,15 @@ static int canonical(const struct fl_ruleset *rs, char *buf, size_t n)
 		return fl_rule_format(&rs->rules[0], buf, n);
 	if (rs->nrules == 0 && rs->nexpects == 1)
 		return fl_expect_format(&rs->expects[0], buf, n);
-	if (rs->nrules == 0 && rs->nexpects == 0 && rs->has_seed)
-		return snprintf(buf, n, "set seed %llu", (unsigned long long)rs->seed);
+	if (rs->nrules == 0 && rs->nexpects == 0) {
+		/* a command or a setting line */
+		for (int k = 0; k < FL_CMD_COUNT; k++)
+			if (rs->commands[k].text)
+				return fl_command_format(rs, (enum fl_command_kind)k, buf, n);
+		for (int k = 0; k < FL_SET_COUNT; k++)
+			if (rs->settings[k].given)
+				return fl_setting_format(rs, (enum fl_setting_kind)k, buf, n);
+	}
 	return snprintf(buf, n, "<%zu rules, %zu expects>", rs->nrules, rs->nexpects);
 }
 
@@ -133,6 +140,14 @@ static void check_roundtrip(const struct fl_ruleset *rs, const char *canon,
 				  "cases:%u: '%s' parses to a different expect", lineno, canon);
 		cr_expect_eq(again->has_seed, rs->has_seed);
 		cr_expect_eq(again->seed, rs->seed);
+		for (int k = 0; k < FL_CMD_COUNT; k++)
+			cr_expect_str_eq(again->commands[k].text ? again->commands[k].text : "",
+					 rs->commands[k].text ? rs->commands[k].text : "",
+					 "cases:%u: command %d", lineno, k);
+		for (int k = 0; k < FL_SET_COUNT; k++)
+			cr_expect(again->settings[k].given == rs->settings[k].given &&
+				  again->settings[k].value == rs->settings[k].value,
+				  "cases:%u: setting %d", lineno, k);
 	}
 	fl_ruleset_free(again);
 	fl_diag_free(&d);
@@ -382,6 +397,95 @@ Test(parser, positions_and_files)
 	cr_assert_eq(fl_rules_parse(rs, "d.rules", "set seed 8", 10, &d), -EINVAL);
 	cr_assert(strstr(d.buf, "d.rules:1:5: error: seed already set to 7 by an earlier file"),
 		  "%s", d.buf);
+	fl_ruleset_free(rs);
+	fl_diag_free(&d);
+}
+
+/* What a file says to run: the command as written (after the keyword and
+ * its blanks, trailing blanks cut), its file, line and column; at most one
+ * target, driver and peer in the files of one run, never a driver and a
+ * peer, every such error reported with file:line:col, and a refused file
+ * adds none of its commands or settings. */
+Test(parser, commands_and_settings)
+{
+	struct fl_ruleset *rs = fl_ruleset_new();
+	struct fl_diag d = { 0 };
+	static const char a[] = "# a test\ntarget  exec ./srv -p 7000 \t\n"
+				"set timeout 20s\nset allow-skip\ndrop from client\n";
+	static const char b[] = "driver ./cli -p 7000 >/dev/null\nset timeout 20s\n";
+	static const char bad[] = "target ./other\npeer ./p\nset timeout 5s\n"
+				  "driver ./again\nset settle 1s\n";
+	static const char twice[] = "target ./a\ntarget ./b\ndriver ./c\npeer ./d\n"
+				    "set mtu 9000\nset mtu 9000\n";
+	char buf[256];
+
+	cr_assert_eq(fl_rules_parse(rs, "a.rules", a, strlen(a), &d), 0, "%s", d.buf);
+	cr_assert_eq(fl_rules_parse(rs, "b.rules", b, strlen(b), &d), 0, "%s", d.buf);
+	cr_assert_str_eq(rs->commands[FL_CMD_TARGET].text, "exec ./srv -p 7000");
+	cr_assert_str_eq(rs->commands[FL_CMD_TARGET].file, "a.rules");
+	cr_assert_eq(rs->commands[FL_CMD_TARGET].line, 2);
+	cr_assert_eq(rs->commands[FL_CMD_TARGET].col, 9);
+	cr_assert_str_eq(rs->commands[FL_CMD_DRIVER].text, "./cli -p 7000 >/dev/null");
+	cr_assert_str_eq(rs->commands[FL_CMD_DRIVER].file, "b.rules");
+	cr_assert_null(rs->commands[FL_CMD_PEER].text);
+	cr_assert(rs->settings[FL_SET_TIMEOUT].given);
+	cr_assert_eq(rs->settings[FL_SET_TIMEOUT].value, 20000000u);
+	cr_assert_str_eq(rs->settings[FL_SET_TIMEOUT].file, "a.rules");
+	cr_assert_eq(rs->settings[FL_SET_TIMEOUT].line, 3);
+	cr_assert(rs->settings[FL_SET_ALLOW_SKIP].given);
+	cr_assert(!rs->settings[FL_SET_SETTLE].given);
+	cr_assert(!rs->has_seed);
+	cr_assert_eq(rs->nrules, 1);
+
+	/* every error of the file, each naming where the first one was */
+	cr_assert_eq(fl_rules_parse(rs, "bad.rules", bad, strlen(bad), &d), -EINVAL);
+	cr_assert_eq(d.nerrors, 4, "%s", d.buf);
+	cr_assert(strstr(d.buf, "bad.rules:1:1: error: a second 'target': already given "
+				"on a.rules:2 (the files of one run give one)\n"), "%s", d.buf);
+	cr_assert(strstr(d.buf, "bad.rules:2:1: error: 'peer' conflicts with 'driver' on "
+				"b.rules:1: a run has a driver"), "%s", d.buf);
+	cr_assert(strstr(d.buf, "bad.rules:3:5: error: timeout already set to 20s by an "
+				"earlier file (a.rules:3)\n"), "%s", d.buf);
+	cr_assert(strstr(d.buf, "bad.rules:4:1: error: a second 'driver': already given "
+				"on b.rules:1"), "%s", d.buf);
+	cr_assert(strstr(d.buf, "bad.rules:5:1: error: ") == NULL, "%s", d.buf);
+	fl_diag_free(&d);
+	/* nothing of it was taken */
+	cr_assert_str_eq(rs->commands[FL_CMD_TARGET].text, "exec ./srv -p 7000");
+	cr_assert_null(rs->commands[FL_CMD_PEER].text);
+	cr_assert(!rs->settings[FL_SET_SETTLE].given);
+	cr_assert_eq(fl_command_format(rs, FL_CMD_TARGET, buf, sizeof(buf)),
+		     (int)strlen("target exec ./srv -p 7000"));
+	cr_assert_str_eq(buf, "target exec ./srv -p 7000");
+	cr_assert_eq(fl_command_format(rs, FL_CMD_PEER, buf, sizeof(buf)), -EINVAL);
+	cr_assert_gt(fl_command_explain(rs, FL_CMD_TARGET, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "The program under test: /bin/sh -c 'exec exec ./srv -p 7000' "
+			      "(replaced by the command after '--').");
+	cr_assert_gt(fl_setting_explain(rs, FL_SET_TIMEOUT, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "The run is stopped, and fails, after 20s; 0s: no limit "
+			      "(as --timeout).");
+	cr_assert_eq(fl_setting_format(rs, FL_SET_ALLOW_SKIP, buf, sizeof(buf)), 14);
+	cr_assert_str_eq(buf, "set allow-skip");
+	fl_ruleset_free(rs);
+
+	/* within one file: the second of each, and the driver with the peer */
+	rs = fl_ruleset_new();
+	cr_assert_eq(fl_rules_parse(rs, "t", twice, strlen(twice), &d), -EINVAL);
+	cr_assert_eq(d.nerrors, 3, "%s", d.buf);
+	cr_assert(strstr(d.buf, "t:2:1: error: a second 'target': already given on line 1 "),
+		  "%s", d.buf);
+	cr_assert(strstr(d.buf, "t:4:1: error: 'peer' conflicts with 'driver' on line 3: "),
+		  "%s", d.buf);
+	cr_assert(strstr(d.buf, "t:6:5: error: mtu already set on line 5\n"), "%s", d.buf);
+	cr_assert_null(rs->commands[FL_CMD_TARGET].text);
+	cr_assert_eq(rs->nfiles, 0);
+	fl_ruleset_free(rs);
+	fl_diag_free(&d);
+
+	/* a NUL in a command */
+	rs = fl_ruleset_new();
+	cr_assert_eq(fl_rules_parse(rs, "t", "target ./a\0b\n", 13, &d), -EINVAL);
+	cr_assert(strstr(d.buf, "t:1:11: error: a command cannot hold a NUL byte"), "%s", d.buf);
 	fl_ruleset_free(rs);
 	fl_diag_free(&d);
 }
