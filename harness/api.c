@@ -528,6 +528,14 @@ FAULTLINE_API int faultline_run(const struct faultline_opts *o,
 			!o ? "options" : "result pointer");
 		return -EINVAL;
 	}
+	for (size_t i = 0; i < sizeof(o->reserved) / sizeof(o->reserved[0]); i++)
+		if (o->reserved[i]) {
+			set_err(err, errlen, "faultline_run: reserved[%zu] is "
+				"set: an option this libfaultline %s does not "
+				"know (built against a newer faultline.h?)", i,
+				FAULTLINE_VERSION);
+			return -EINVAL;
+		}
 	ret = api_cmds_check(o->driver, o->peer, err, errlen);
 	if (ret == 0)
 		ret = api_caps_check(o->keep_caps, err, errlen);

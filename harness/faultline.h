@@ -142,6 +142,11 @@ struct faultline_opts {
 	const char *trace;
 	const char *junit;
 	unsigned flags; /* FAULTLINE_PRINT_REPORT | ... */
+	/* Zero.  Room for the options a later 0.x adds without changing the
+	 * struct's size: a library that finds one of them set does not know
+	 * that option and refuses the run (-EINVAL), rather than run without
+	 * it. */
+	uint64_t reserved[8];
 };
 
 enum faultline_verdict {

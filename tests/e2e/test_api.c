@@ -339,6 +339,20 @@ Test(api, missing_target, .timeout = 30)
 				   sizeof(err)), -EINVAL);
 }
 
+/* An option of a newer faultline.h, in what this library has reserved:
+ * refused before anything runs, never ignored. */
+Test(api, reserved_refused, .timeout = 30)
+{
+	struct faultline_result *r = (void *)1;
+	char err[1024];
+
+	cr_assert_eq(faultline_run(&(struct faultline_opts){.argv = echo_argv,
+		.reserved = {[7] = 1}}, &r, err, sizeof(err)), -EINVAL, "%s",
+		err);
+	cr_assert_null(r);
+	cr_assert(strstr(err, "reserved[7]"), "%s", err);
+}
+
 /* fd (1 or 2) into a memfd while fn runs; what was written there. */
 static char *capture(int fd, void (*fn)(void *), void *arg)
 {
