@@ -147,8 +147,9 @@ BOTH(run_file_target)
 	/* check prints the commands and settings */
 	fl(&r, u, 30, "check", "{dir}/pass.rules", NULL);
 	cr_assert_eq(r.status, 0, "%s", r.err);
-	cr_assert(strstr(r.out, "pass.rules:2: The program under test: /bin/sh -c 'exec "
-				"$FAULTLINE_SAMPLES/echo_server -p 7000 -n 1'"), "%s", r.out);
+	cr_assert(strstr(r.out, "pass.rules:2: The program under test, run by /bin/sh "
+				"as 'exec COMMAND' (replaced by the command after '--'): "
+				"$FAULTLINE_SAMPLES/echo_server -p 7000 -n 1\n"), "%s", r.out);
 	cr_assert(strstr(r.out, "pass.rules:3: The driver, started once the target listens"),
 		  "%s", r.out);
 	cr_assert(strstr(r.out, "pass.rules:4: The run is stopped, and fails, after 20s"),

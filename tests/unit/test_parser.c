@@ -459,8 +459,8 @@ Test(parser, commands_and_settings)
 	cr_assert_str_eq(buf, "target exec ./srv -p 7000");
 	cr_assert_eq(fl_command_format(rs, FL_CMD_PEER, buf, sizeof(buf)), -EINVAL);
 	cr_assert_gt(fl_command_explain(rs, FL_CMD_TARGET, buf, sizeof(buf)), 0);
-	cr_assert_str_eq(buf, "The program under test: /bin/sh -c 'exec exec ./srv -p 7000' "
-			      "(replaced by the command after '--').");
+	cr_assert_str_eq(buf, "The program under test, run by /bin/sh as 'exec COMMAND' "
+			      "(replaced by the command after '--'): exec ./srv -p 7000");
 	cr_assert_gt(fl_setting_explain(rs, FL_SET_TIMEOUT, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "The run is stopped, and fails, after 20s; 0s: no limit "
 			      "(as --timeout).");
