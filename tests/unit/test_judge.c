@@ -949,6 +949,19 @@ Test(judge, report_from_the_same_facts)
 	cr_assert(strstr(xml, "</failure></testcase>\n"), "%s", xml);
 	cr_assert_eq(occurrences(xml, "<testcase "), (int)w.nres, "%s", xml);
 	cr_assert_eq(occurrences(xml, " classname=\"t.rules.server\" "), (int)w.nres, "%s", xml);
+	/* No name (a caller without rule files): "faultline". */
+	{
+		char *x = NULL;
+		size_t nx = 0;
+
+		r.junit_name = NULL;
+		o = (struct fl_report_out){.junit = open_memstream(&x, &nx)};
+		cr_assert_eq(fl_report_write(&r, &o), 0);
+		fclose(o.junit);
+		cr_assert(strstr(x, "  <testsuite name=\"faultline\" tests=\""), "%s", x);
+		cr_assert(strstr(x, "<testcase classname=\"faultline.server\" "), "%s", x);
+		free(x);
+	}
 	json_object_put(rep);
 	free(text);
 	unlink(json);
