@@ -872,14 +872,15 @@ static void junit_failure(const struct model *m, const struct fl_check_result *c
 
 /* The target's program name for a classname: argv[0]'s base name, or for
  * a rule file's target line (scenario.c runs it as /bin/sh -c "exec CMD")
- * the base name of CMD's first word. */
+ * the base name of CMD's first word; "target" when there is none. */
 static void junit_prog(const struct fl_report *r, char *buf, size_t size)
 {
 	const char *prog = r->argv && r->argv[0] ? r->argv[0] : "target";
 	size_t n;
 
 	if (!strcmp(prog, "/bin/sh") && r->argv[1] && !strcmp(r->argv[1], "-c") &&
-	    r->argv[2] && !strncmp(r->argv[2], "exec ", 5) && !r->argv[3]) {
+	    r->argv[2] && !strncmp(r->argv[2], "exec", 4) && !r->argv[3] &&
+	    (r->argv[2][4] == ' ' || r->argv[2][4] == '\t')) {
 		prog = r->argv[2] + 5;
 		prog += strspn(prog, " \t\"'");
 	}

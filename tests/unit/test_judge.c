@@ -962,6 +962,20 @@ Test(judge, report_from_the_same_facts)
 		cr_assert(strstr(x, "<testcase classname=\"faultline.server\" "), "%s", x);
 		free(x);
 	}
+	/* A rule file's target line, run as sh -c 'exec CMD': CMD's program. */
+	{
+		char *sh[] = {"/bin/sh", "-c", "exec\t\"$SAMPLES/echo_server\" -p 7000", NULL};
+		char *x = NULL;
+		size_t nx = 0;
+
+		r.argv = sh;
+		o = (struct fl_report_out){.junit = open_memstream(&x, &nx)};
+		cr_assert_eq(fl_report_write(&r, &o), 0);
+		fclose(o.junit);
+		cr_assert(strstr(x, "<testcase classname=\"faultline.echo_server\" "), "%s", x);
+		free(x);
+		r.argv = argv;
+	}
 	json_object_put(rep);
 	free(text);
 	unlink(json);
