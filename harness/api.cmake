@@ -47,14 +47,17 @@ install(TARGETS libfaultline EXPORT faultlineTargets
 install(TARGETS faultline-run
   RUNTIME DESTINATION ${CMAKE_INSTALL_LIBDIR}/faultline)
 
-# pkg-config: faultline.pc, relocatable (its prefix from where it is, so
-# `cmake --install --prefix P` and a staged package both get it right).
-file(RELATIVE_PATH FL_PC_UP "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
-string(REGEX REPLACE "/$" "" FL_PC_UP "${FL_PC_UP}")
-set(FL_PC_PREFIX "\${pcfiledir}/${FL_PC_UP}")
+# pkg-config: faultline.pc with the prefix it is installed to, filled in
+# at install time (so `cmake --install --prefix P` and the package, staged
+# under DESTDIR for /usr, both get plain paths: pkg-config then drops
+# -I/usr/include as it should).
+set(FL_PC_PREFIX "@FL_PC_PREFIX@")
 set(FL_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
 set(FL_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
-configure_file(harness/faultline.pc.in ${PROJECT_BINARY_DIR}/faultline.pc @ONLY)
+configure_file(harness/faultline.pc.in ${PROJECT_BINARY_DIR}/faultline.pc.in @ONLY)
+install(CODE "set(FL_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+configure_file(\"${PROJECT_BINARY_DIR}/faultline.pc.in\"
+  \"${PROJECT_BINARY_DIR}/faultline.pc\" @ONLY)")
 install(FILES ${PROJECT_BINARY_DIR}/faultline.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 

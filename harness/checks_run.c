@@ -72,8 +72,13 @@ void fl_check_driver(struct fl_check_result *c,
 
 	fl_exit_describe(&f->driver, how, sizeof(how));
 	c->ok = f->driver.ended && !f->driver.sig && f->driver.code == 0;
-	snprintf(c->detail, sizeof(c->detail), "driver %s at %.3fs", how,
-		 (double)f->driver.t_ns / 1e9);
+	if (!f->driver.started)
+		snprintf(c->detail, sizeof(c->detail), "driver not started: %s",
+			 f->target.started && f->target.ended ? "the target "
+			 "ended before it listened" : "the target never listened");
+	else
+		snprintf(c->detail, sizeof(c->detail), "driver %s at %.3fs", how,
+			 (double)f->driver.t_ns / 1e9);
 }
 
 /* --peer: the peer serves the target (the client under test).  Its stop

@@ -718,11 +718,22 @@ static void write_text(const struct model *m, FILE *f)
 	if (r->driver) {
 		uint64_t end = x->stop_ns ? x->stop_ns : x->target.t_ns;
 
-		fprintf(f, "driver: %s at %.3fs; the target ran %.3fs more%s%s%s\n",
-			m->driver_how, (double)x->driver.t_ns / 1e9,
-			end > x->driver.t_ns ? (double)(end - x->driver.t_ns) / 1e9 : 0.0,
-			x->settle_why[0] ? " (waiting: " : "", x->settle_why,
-			x->settle_why[0] ? ")" : "");
+		if (!x->driver.started)
+			fprintf(f, "driver: not started%s\n", x->target.started &&
+				!x->stop_ns ? " (the target ended before it "
+				"listened)" : "");
+		else if (!x->stop_ns && x->target.t_ns <= x->driver.t_ns)
+			fprintf(f, "driver: %s at %.3fs; the target had ended "
+				"%.3fs before\n", m->driver_how,
+				(double)x->driver.t_ns / 1e9,
+				(double)(x->driver.t_ns - x->target.t_ns) / 1e9);
+		else
+			fprintf(f, "driver: %s at %.3fs; the target ran %.3fs "
+				"more%s%s%s\n", m->driver_how,
+				(double)x->driver.t_ns / 1e9,
+				end > x->driver.t_ns ? (double)(end - x->driver.t_ns) /
+				1e9 : 0.0, x->settle_why[0] ? " (waiting: " : "",
+				x->settle_why, x->settle_why[0] ? ")" : "");
 	}
 	if (r->peer)
 		text_peer(m, f);

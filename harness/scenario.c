@@ -54,6 +54,15 @@ static void apply_setting(struct fl_run_opts *o, enum fl_setting_kind k,
 	}
 }
 
+/* Whether cmd's first word is exec. */
+static int has_exec(const char *cmd)
+{
+	if (!cmd)
+		return 0;
+	cmd += strspn(cmd, " \t");
+	return strncmp(cmd, "exec", 4) == 0 && (cmd[4] == ' ' || cmd[4] == '\t');
+}
+
 int fl_scenario_apply(struct fl_run_opts *o, const struct fl_ruleset *rs,
 		      uint64_t given, char **owned)
 {
@@ -63,8 +72,11 @@ int fl_scenario_apply(struct fl_run_opts *o, const struct fl_ruleset *rs,
 	*owned = NULL;
 	if (!o->argv) {
 		/* argv[4], then "exec CMD": one block for the caller to free.
-		 * exec, so that the target's pid is the program's. */
+		 * exec, so that the target's pid is the program's; a command
+		 * that says exec itself is taken as it is ("exec exec CMD"
+		 * would look for a program named exec). */
 		size_t len = strlen(target ? target : "");
+		size_t pre = has_exec(target) ? 0 : 5;
 		char **argv, *cmd;
 
 		if (!target) {
@@ -78,8 +90,8 @@ int fl_scenario_apply(struct fl_run_opts *o, const struct fl_ruleset *rs,
 		}
 		argv = (char **)(void *)*owned;
 		cmd = *owned + 4 * sizeof(char *);
-		memcpy(cmd, "exec ", 5);
-		memcpy(cmd + 5, target, len + 1);
+		memcpy(cmd, "exec ", pre);
+		memcpy(cmd + pre, target, len + 1);
 		argv[0] = "/bin/sh";
 		argv[1] = "-c";
 		argv[2] = cmd;

@@ -158,6 +158,31 @@ BOTH(run_file_target)
 	rr_free(&r);
 }
 
+/* A target line that says exec itself is run as it is, not as "exec exec
+ * CMD" (which looks for a program named exec, exit 127). */
+BOTH(run_file_target_exec)
+{
+	struct run_result r;
+	json_object *rep;
+
+	rr_init(&r);
+	rr_write(&r, "exec.rules",
+		 "target  exec $FAULTLINE_SAMPLES/echo_server -p 7000 -n 1\n"
+		 "driver $FAULTLINE_SAMPLES/tcp_client -p 7000 --rtt 1\n"
+		 "set timeout 20s\n"
+		 "expect exit 0\n");
+	fl(&r, u, 60, "run", "-r", "{dir}/exec.rules", "--report", "{dir}/report.json", NULL);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	rep = load(&r, "report.json");
+	cr_assert_str_eq(js(rep, "result"), "PASS");
+	cr_assert_str_eq(json_object_to_json_string(json_object_object_get(
+				 json_object_object_get(rep, "target"), "argv")),
+			 "[ \"\\/bin\\/sh\", \"-c\", \"exec $FAULTLINE_SAMPLES\\/echo_server -p "
+			 "7000 -n 1\" ]");
+	json_object_put(rep);
+	rr_free(&r);
+}
+
 /* The command line wins: '-- PROGRAM' over target, --driver over driver,
  * --timeout over 'set timeout'; what it does not name stays the file's. */
 Test(suite, command_line_overrides_file, .timeout = 120)

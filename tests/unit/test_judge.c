@@ -257,6 +257,25 @@ Test(judge, target_and_harness_checks)
 	cr_assert_eq(fl_checks_result(w.res, w.nres, 0), FL_RESULT_FAIL);
 }
 
+/* A driver that never started fails, and says why: the target ended
+ * before it listened, or never listened. */
+Test(judge, driver_not_started)
+{
+	const struct fl_check_result *c;
+
+	world("expect no-sigpipe\n");
+	w.f.have_driver = 1;
+	w.f.driver = (struct fl_exit){.started = 1, .ended = 1, .t_ns = 5000000};
+	HOLDS(judge("driver"));
+	w.f.driver = (struct fl_exit){0};
+	w.f.target.started = w.f.target.ended = 1;
+	c = judge("driver");
+	FAILS(c);
+	SAYS(c, "driver not started: the target ended before it listened");
+	w.f.target.ended = 0;
+	SAYS(judge("driver"), "driver not started: the target never listened");
+}
+
 /* A run with no connection judged nothing: INCONCLUSIVE, never PASS. */
 Test(judge, no_connection_is_inconclusive)
 {
