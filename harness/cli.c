@@ -52,6 +52,8 @@ static const char usage_text[] =
 	"      --report FILE     write the JSON report\n"
 	"      --trace FILE      write every event as JSON Lines ('-' = stdout)\n"
 	"      --junit FILE      write the checks as JUnit XML\n"
+	"      --junit-name NAME the JUnit testsuite's name (default: the first\n"
+	"                        -r file's base name)\n"
 	"                        (outputs are opened before the run; a FIFO must\n"
 	"                        already have a reader: faultline never waits)\n"
 	"      --timeout DUR     end the run after DUR (default 60s; 0 = never);\n"
@@ -276,7 +278,7 @@ enum {
 	OPT_TIMEOUT, OPT_SEED, OPT_SETTLE, OPT_GRACE, OPT_READY_PORT,
 	OPT_READY_DELAY, OPT_READY_TIMEOUT, OPT_MTU, OPT_USER, OPT_QUEUE_ALL,
 	OPT_HELP, OPT_PRELOAD, OPT_NO_PRELOAD, OPT_PRELOAD_DRIVER,
-	OPT_ALLOW_SKIP, OPT_PEER, OPT_KEEP_CAP, OPT_SHARD,
+	OPT_ALLOW_SKIP, OPT_PEER, OPT_KEEP_CAP, OPT_SHARD, OPT_JUNIT_NAME,
 };
 
 /* The option replaces setting k of the rule files (scenario.h). */
@@ -292,6 +294,7 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
 		{"report", required_argument, NULL, OPT_REPORT},
 		{"trace", required_argument, NULL, OPT_TRACE},
 		{"junit", required_argument, NULL, OPT_JUNIT},
+		{"junit-name", required_argument, NULL, OPT_JUNIT_NAME},
 		{"pcap", required_argument, NULL, OPT_PCAP},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"seed", required_argument, NULL, OPT_SEED},
@@ -357,6 +360,9 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
 			break;
 		case OPT_JUNIT:
 			o->junit = optarg;
+			break;
+		case OPT_JUNIT_NAME:
+			o->junit_name = optarg;
 			break;
 		case OPT_PCAP:
 			fprintf(stderr, "faultline: --pcap is not supported by "

@@ -801,10 +801,26 @@ static void write_text(const struct model *m, FILE *f)
 
 /* ---- JUnit ---- */
 
-static void xml_str(FILE *f, const char *s)
+/* s[0..n) as XML character data or an attribute's value: markup escaped,
+ * the control characters XML 1.0 forbids as spaces, and each byte that is
+ * not valid UTF-8 (the target's argv may hold any) as U+FFFD, so the
+ * document always parses. */
+static void xml_put(FILE *f, const char *s, size_t n)
 {
-	for (; *s; s++) {
-		switch (*s) {
+	for (size_t i = 0; i < n;) {
+		size_t k = fl_utf8_seq((const unsigned char *)s + i, n - i);
+
+		if (!k) {
+			fputs("\xef\xbf\xbd", f);
+			i++;
+			continue;
+		}
+		if (k > 1) {
+			fwrite(s + i, 1, k, f);
+			i += k;
+			continue;
+		}
+		switch (s[i]) {
 		case '<':
 			fputs("&lt;", f);
 			break;
@@ -818,38 +834,118 @@ static void xml_str(FILE *f, const char *s)
 			fputs("&quot;", f);
 			break;
 		default:
-			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
+			if ((unsigned char)s[i] < 0x20 && s[i] != '\n' && s[i] != '\t')
 				fputc(' ', f);
 			else
-				fputc(*s, f);
+				fputc(s[i], f);
 		}
+		i++;
 	}
 }
 
+static void xml_str(FILE *f, const char *s)
+{
+	xml_put(f, s, strlen(s));
+}
+
+/* A failing check's <failure> body: its evidence, where its expect line
+ * is, and the ladders of the flows it names, as the text report has them
+ * (a CI dashboard shows the body, not the run's log). */
+static void junit_failure(const struct model *m, const struct fl_check_result *c,
+			  FILE *f)
+{
+	char *body = NULL;
+	size_t len = 0;
+	FILE *b = open_memstream(&body, &len);
+
+	fputs("<failure message=\"", f);
+	xml_str(f, c->detail);
+	fputs("\" type=\"", f);
+	xml_str(f, c->name);
+	fputs("\">", f);
+	if (b) {
+		fprintf(b, "%s\n", c->detail);
+		if (c->file)
+			fprintf(b, "expect: %s (%s:%u)\n", c->expect[0] ? c->expect
+				: c->name, c->file, c->line);
+		for (unsigned j = 0; j < c->nflows && j < 3; j++)
+			if (c->flows[j] >= 1 && c->flows[j] <= m->nflows &&
+			    m->flows[c->flows[j] - 1].ladder)
+				text_ladder(m, &m->flows[c->flows[j] - 1], b);
+		if (fclose(b) == 0 && body)
+			xml_put(f, body, len);
+		free(body);
+	} else {
+		xml_str(f, c->detail);
+	}
+	fputs("</failure>", f);
+}
+
+/* The target's program name for a classname: argv[0]'s base name, or for
+ * a rule file's target line (scenario.c runs it as /bin/sh -c "exec CMD")
+ * the base name of CMD's first word; "target" when there is none. */
+static void junit_prog(const struct fl_report *r, char *buf, size_t size)
+{
+	const char *prog = r->argv && r->argv[0] ? r->argv[0] : "target";
+	size_t n;
+
+	if (!strcmp(prog, "/bin/sh") && r->argv[1] && !strcmp(r->argv[1], "-c") &&
+	    r->argv[2] && !strncmp(r->argv[2], "exec", 4) && !r->argv[3] &&
+	    (r->argv[2][4] == ' ' || r->argv[2][4] == '\t')) {
+		prog = r->argv[2] + 5;
+		prog += strspn(prog, " \t\"'");
+	}
+	n = strcspn(prog, " \t\n\"'");
+	for (size_t i = n; i > 0; i--)
+		if (prog[i - 1] == '/' && i < n) {
+			n -= i;
+			prog += i;
+			break;
+		}
+	snprintf(buf, size, "%.*s", (int)n, n ? prog : "target");
+}
+
+/*
+ * One testsuite named by --junit-name or the first rule file (runs of
+ * different rule files stay apart on a dashboard), one testcase per check
+ * whose classname is SUITE.PROGRAM: Jenkins keys a result by classname and
+ * name (and splits the classname at its last dot into package and class),
+ * so the program alone would merge two rule files' checks of one program.
+ * A check has no time of its own, so each testcase has the run's.
+ */
 static int write_junit(const struct model *m, FILE *f)
 {
 	const struct fl_report *r = m->r;
+	const char *name = r->junit_name && r->junit_name[0] ? r->junit_name
+							       : "faultline";
+	char prog[256];
+	double t = (double)r->duration_ns / 1e9;
 	int ret = 0;
 
+	junit_prog(r, prog, sizeof(prog));
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fprintf(f, "<testsuites tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\">\n",
-		r->nchecks, m->nfail, m->nskip);
-	fprintf(f, "  <testsuite name=\"faultline\" tests=\"%zu\" failures=\"%zu\" "
+	fputs("<testsuites name=\"", f);
+	xml_str(f, name);
+	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
+		"time=\"%.3f\">\n", r->nchecks, m->nfail, m->nskip, t);
+	fputs("  <testsuite name=\"", f);
+	xml_str(f, name);
+	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
 		"skipped=\"%zu\" time=\"%.3f\">\n",
-		r->nchecks, m->nfail, m->nskip, (double)r->duration_ns / 1e9);
+		r->nchecks, m->nfail, m->nskip, t);
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct fl_check_result *c = &r->checks[i];
 
-		fputs("    <testcase classname=\"faultline\" name=\"", f);
+		fputs("    <testcase classname=\"", f);
+		xml_str(f, name);
+		fputc('.', f);
+		xml_str(f, prog);
+		fputs("\" name=\"", f);
 		xml_str(f, c->name);
-		fputs("\">", f);
+		fprintf(f, "\" time=\"%.3f\">", t);
 		switch (m->status[i]) {
 		case M_FAIL:
-			fputs("<failure message=\"", f);
-			xml_str(f, c->detail);
-			fputs("\">", f);
-			xml_str(f, c->detail);
-			fputs("</failure>", f);
+			junit_failure(m, c, f);
 			break;
 		case M_SKIP:
 			fputs("<skipped message=\"", f);

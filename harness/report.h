@@ -21,6 +21,9 @@ struct fl_report {
 	char *const *argv;          /* the target's argv, NULL-terminated */
 	const char *driver;         /* the driver command, or NULL */
 	const char *peer;           /* the peer command (--peer), or NULL */
+	/* JUnit's testsuite name (--junit-name, else the first rule file's
+	 * base name); NULL: "faultline" */
+	const char *junit_name;
 	/* flows, states, calls, dead peers, per-rule counts, engine stats,
 	 * exits: what the run observed, copied once at its end */
 	const struct fl_run_facts *facts;

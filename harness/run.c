@@ -983,6 +983,12 @@ int fl_run(struct fl_run_opts o)
 	rep.argv = o.argv;
 	rep.driver = o.driver;
 	rep.peer = o.peer;
+	rep.junit_name = o.junit_name;
+	if (!rep.junit_name && o.nrule_files) {
+		const char *slash = strrchr(o.rule_files[0], '/');
+
+		rep.junit_name = slash ? slash + 1 : o.rule_files[0];
+	}
 	rep.facts = &r.facts;
 	rep.checks = checks;
 	rep.nchecks = nchecks;

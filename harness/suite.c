@@ -558,9 +558,12 @@ struct junit_sum {
 	unsigned long tests, failures, errors, skipped;
 };
 
-/* Scenario i's testsuite: the run's own (from its --junit output, its
- * testsuite renamed to the file), or one testcase with an <error> when
- * the run wrote none (a rule-file or environment error, a crash). */
+/* Scenario i's testsuite: the run's own (from its --junit output: named
+ * after its first -r file, which is the scenario's, a classname per
+ * target), its name attribute set to the file name whatever the run
+ * wrote, and the run's log (faultline's report, the target's and the
+ * driver's output) as its <system-out>; or one testcase with an <error>
+ * when the run wrote none (a rule-file or environment error, a crash). */
 static void junit_one(struct suite *s, size_t i, FILE *f, struct junit_sum *sum)
 {
 	const struct scenario *sc = &s->sc[i];
@@ -569,33 +572,33 @@ static void junit_one(struct suite *s, size_t i, FILE *f, struct junit_sum *sum)
 
 	xml = read_tail(scratch(s, i, "xml", path, sizeof(path)), 16u << 20, &len);
 	if (xml && (begin = strstr(xml, "<testsuite ")) && (end = strstr(begin, "</testsuite>"))) {
-		/* report.c writes name="faultline" and classname="faultline":
-		 * each becomes the scenario's file name */
 		char *p = begin + strlen("<testsuite ");
 
 		sum->tests += attr_num(begin, "tests");
 		sum->failures += attr_num(begin, "failures");
+		sum->errors += attr_num(begin, "errors");
 		sum->skipped += attr_num(begin, "skipped");
 		fputs("  <testsuite name=\"", f);
 		xml_str(f, sc->base);
 		fputs("\" ", f);
-		if (!strncmp(p, "name=\"faultline\" ", 17))
-			p += 17;
-		end += strlen("</testsuite>");
-		while (p < end) {
-			char *c = strstr(p, "classname=\"faultline\"");
-
-			if (!c || c >= end) {
-				fwrite(p, 1, (size_t)(end - p), f);
-				break;
-			}
-			fwrite(p, 1, (size_t)(c - p), f);
-			fputs("classname=\"", f);
-			xml_str(f, sc->base);
-			fputs("\"", f);
-			p = c + strlen("classname=\"faultline\"");
+		/* report.c writes name="..." first; its value has no '"' */
+		if (!strncmp(p, "name=\"", 6) && strchr(p + 6, '"') &&
+		    strchr(p + 6, '"') < end) {
+			p = strchr(p + 6, '"') + 1;
+			p += strspn(p, " ");
 		}
-		fputs("\n", f);
+		while (end > p && end[-1] == ' ')
+			end--; /* the indent of </testsuite> */
+		fwrite(p, 1, (size_t)(end - p), f);
+		log = read_tail(scratch(s, i, "log", path, sizeof(path)),
+				LOG_QUOTE_MAX, &loglen);
+		if (log && loglen) {
+			fputs("    <system-out>", f);
+			xml_put(f, log, loglen);
+			fputs("</system-out>\n", f);
+		}
+		free(log);
+		fputs("  </testsuite>\n", f);
 		free(xml);
 		return;
 	}
@@ -608,7 +611,8 @@ static void junit_one(struct suite *s, size_t i, FILE *f, struct junit_sum *sum)
 	fprintf(f, "\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" "
 		"time=\"%.3f\">\n    <testcase classname=\"", (double)sc->time_ns / 1e9);
 	xml_str(f, sc->base);
-	fputs("\" name=\"run\"><error message=\"", f);
+	fprintf(f, "\" name=\"run\" time=\"%.3f\"><error message=\"",
+		(double)sc->time_ns / 1e9);
 	xml_str(f, result_name(sc->result));
 	fputs(": ", f);
 	xml_str(f, sc->detail);

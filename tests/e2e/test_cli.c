@@ -6,8 +6,9 @@
  * are directories, missing directories or FIFOs nobody reads), --timeout
  * 0 meaning no limit, and termination signals in each phase (before the
  * run while a rule FIFO waits, during the run, while a report waits on a
- * full FIFO).  The table's cases need no kernel feature; the rest run a
- * sandbox.  Single-threaded; the programs are children of the test.
+ * full FIFO), and --junit of a failing and a passing run validated by
+ * tests/data/junit.xsd.  The table's cases need no kernel feature; the
+ * rest run a sandbox.  Single-threaded; the programs are children of the test.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -494,5 +495,87 @@ BOTH(installed_layout_finds_shim_and_samples)
 	unsetenv("FAULTLINE_SAMPLES");
 	cr_assert_eq(r.status, 0, "status %d\n%s%s", r.status, r.out, r.err);
 	cr_assert_str_eq(rr_read(&r, "samples.out"), FL_TARGETS "\n");
+	rr_free(&r);
+}
+
+#define JUNIT_XSD FL_SOURCE_DIR "/tests/data/junit.xsd"
+
+/* 0 when xmllint finds DIR/name valid by tests/data/junit.xsd. */
+static int junit_valid(const struct run_result *r, const char *name)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "xmllint --noout --schema %s %s", JUNIT_XSD,
+		 rr_path(r, name));
+	return system(cmd);
+}
+
+/* --junit of a failing run: valid by the shipped schema, the testsuite
+ * named after the rule file, the classname the file's and the program's,
+ * each testcase with the run's time, and the failure's body the check's
+ * evidence, its expect line and the failing flow's ladder, as the text
+ * report has them. */
+BOTH(junit_failing_run_by_schema)
+{
+	struct run_result r;
+	char junit[256], t[32];
+	const char *xml, *text;
+	json_object *rep;
+
+	rr_init(&r);
+	snprintf(junit, sizeof(junit), "%s", rr_path(&r, "fail.xml"));
+	rr_faultline(&r, u, &(struct fl_args){
+		.rules_text = "expect no-close-wait 1s\n", .settle = "1500ms",
+		.extra = (const char *const[]){"--junit", junit, NULL},
+		.driver = "exec " FL_TARGETS "/tcp_client -p 7000 --rtt 2",
+		.words = FL_TARGETS "/cw_leak_server -p 7000"});
+	cr_assert_eq(r.status, 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	cr_assert_eq(junit_valid(&r, "fail.xml"), 0, "%s", rr_read(&r, "fail.xml"));
+	xml = rr_read(&r, "fail.xml");
+	rep = rr_report(&r);
+	cr_assert_not_null(rep);
+	snprintf(t, sizeof(t), " time=\"%.3f\"", jd(rep, "duration"));
+	cr_assert(strstr(xml, "<testsuite name=\"test.rules\" tests=\""), "%s", xml);
+	cr_assert(strstr(xml, t), "%s\nwanted %s", xml, t);
+	cr_assert(strstr(xml, "<testcase classname=\"test.rules.cw_leak_server\" "
+			      "name=\"no-close-wait\" time=\""), "%s", xml);
+	cr_assert(strstr(xml, "<failure message=\"flow 1 (127.0.0.1:"), "%s", xml);
+	cr_assert(strstr(xml, "\nexpect: no-close-wait 1s ("), "%s", xml);
+	/* the ladder's first line, as the text report prints it */
+	text = strstr(r.out, "    flow 1: client 127.0.0.1:");
+	cr_assert_not_null(text, "%s", r.out);
+	cr_assert(strstr(xml, "    flow 1: client 127.0.0.1:"), "%s", xml);
+	cr_assert(strstr(xml, " server (target) 127.0.0.1:7000   (* = fault)\n"), "%s", xml);
+	cr_assert(strstr(xml, " server     state ESTABLISHED -&gt; CLOSE_WAIT\n"), "%s", xml);
+	json_object_put(rep);
+	rr_free(&r);
+}
+
+/* --junit of a passing run under --junit-name: valid by the schema with
+ * markup in the name and a program name that is not UTF-8 (U+FFFD in
+ * the classname, so the document still parses). */
+BOTH(junit_passing_run_named)
+{
+	struct run_result r;
+	char junit[256], prog[256];
+	const char *xml;
+
+	rr_init(&r);
+	snprintf(junit, sizeof(junit), "%s", rr_path(&r, "pass.xml"));
+	snprintf(prog, sizeof(prog), "%s", rr_path(&r, "tru\xff" "e"));
+	cr_assert_eq(symlink("/bin/true", prog), 0, "%s", strerror(errno));
+	rr_faultline(&r, u, &(struct fl_args){
+		.rules_text = "expect exit 0\n",
+		.extra = (const char *const[]){"--junit", junit, "--junit-name",
+					       "a<b> & \"c\"", NULL},
+		.argv = (const char *const[]){prog, NULL}});
+	cr_assert_eq(r.status, 0, "exit %d\n%s%s", r.status, r.out, r.err);
+	cr_assert_eq(junit_valid(&r, "pass.xml"), 0, "%s", rr_read(&r, "pass.xml"));
+	xml = rr_read(&r, "pass.xml");
+	cr_assert(strstr(xml, "<testsuite name=\"a&lt;b&gt; &amp; &quot;c&quot;\" tests=\""),
+		  "%s", xml);
+	cr_assert(strstr(xml, "<testcase classname=\"a&lt;b&gt; &amp; &quot;c&quot;.tru"
+			      "\xef\xbf\xbd" "e\" name=\""), "%s", xml);
+	cr_assert_null(strstr(xml, "<failure"), "%s", xml);
 	rr_free(&r);
 }

@@ -28,6 +28,7 @@
 #define BOTH(name) FX_BOTH(suite, name, 240)
 
 #define SAMPLES "FAULTLINE_SAMPLES=" FL_TARGETS
+#define JUNIT_XSD FL_SOURCE_DIR "/tests/data/junit.xsd"
 
 /* A passing scenario: the passive close of echo_server. */
 static const char pass_rules[] =
@@ -287,15 +288,23 @@ BOTH(suite_of_four)
 	cr_assert(strstr(r.out, "\ntotal: 4 scenarios: 1 PASS, 1 FAIL, 2 ERROR; "), "%s", r.out);
 	cr_assert(strstr(r.out, " wall, -j 2; exit 2\n"), "%s", r.out);
 
-	/* JUnit: well-formed, one testsuite per scenario, named by its file */
-	snprintf(cmd, sizeof(cmd), "xmllint --noout %s", rr_path(&r, "suite.xml"));
+	/* JUnit: valid by tests/data/junit.xsd, one testsuite per scenario,
+	 * named by its file, classnames by file and program, the run's log
+	 * (the target's output) as each run's system-out */
+	snprintf(cmd, sizeof(cmd), "xmllint --noout --schema %s %s", JUNIT_XSD,
+		 rr_path(&r, "suite.xml"));
 	cr_assert_eq(system(cmd), 0, "%s", rr_read(&r, "suite.xml"));
 	xml = rr_read(&r, "suite.xml");
 	cr_assert_eq(count_str(xml, "<testsuites "), 1, "%s", xml);
 	cr_assert_eq(count_str(xml, "<testsuite "), 4, "%s", xml);
 	cr_assert(strstr(xml, "<testsuite name=\"pass.rules\" tests=\""), "%s", xml);
-	cr_assert(strstr(xml, "<testcase classname=\"fail.rules\" name=\"no-close-wait\">"
-			      "<failure message=\""), "%s", xml);
+	cr_assert(strstr(xml, "<testcase classname=\"fail.rules.echo_server\" "
+			      "name=\"no-close-wait\" time=\""), "%s", xml);
+	cr_assert(strstr(xml, "\"><failure message=\"flow 1 ("), "%s", xml);
+	cr_assert(strstr(xml, "    flow 1: client 127.0.0.1:"), "%s", xml);
+	cr_assert_eq(count_str(xml, "<system-out>"), 2, "%s", xml);
+	cr_assert(strstr(strstr(xml, "<testsuite name=\"fail.rules\""),
+			 "LISTENING port=7000"), "%s", xml);
 	cr_assert(strstr(xml, "<testsuite name=\"bad.rules\" tests=\"1\" failures=\"0\" "
 			      "errors=\"1\""), "%s", xml);
 	cr_assert(strstr(xml, "did you mean 'drop'?"), "%s", xml);
@@ -511,7 +520,8 @@ BOTH(catalogue_green)
 	cr_assert_eq(ji(json_object_object_get(sum, "counts"), "PASS"),
 		     (long long)json_object_array_length(json_object_object_get(sum, "scenarios")));
 	json_object_put(sum);
-	snprintf(cmd, sizeof(cmd), "xmllint --noout %s", rr_path(&r, "cat.xml"));
+	snprintf(cmd, sizeof(cmd), "xmllint --noout --schema %s %s", JUNIT_XSD,
+		 rr_path(&r, "cat.xml"));
 	cr_assert_eq(system(cmd), 0);
 	xml = rr_read(&r, "cat.xml");
 	cr_assert(strstr(xml, "<testsuite name=\"lost-fin.rules\" "), "%s", xml);

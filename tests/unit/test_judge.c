@@ -821,6 +821,16 @@ static json_object *jget(json_object *o, const char *key)
 	return v;
 }
 
+/* How often needle occurs in hay. */
+static int occurrences(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
 /* The JSON report has the contract's keys (DESIGN.md), and the text, the
  * JSON and the JUnit say the same of each check and flow: they print one
  * model. */
@@ -829,12 +839,13 @@ Test(judge, report_from_the_same_facts)
 	char *argv[] = {"./server", "-p", "7000", NULL};
 	char dir[] = "/tmp/test_judge.XXXXXX", json[64], junit[64], *text = NULL;
 	size_t ntext = 0;
-	struct fl_report r = {.argv = argv, .seed = 42, .have_calls = 1};
+	struct fl_report r = {.argv = argv, .seed = 42, .have_calls = 1,
+			      .junit_name = "t.rules"};
 	struct fl_report_out o = {0};
 	uint64_t acted[1] = {3};
 	json_object *rep, *c, *fl;
 	FILE *tf, *jf;
-	char xml[4096], want[256];
+	char xml[16384], want[256];
 	size_t nxml;
 
 	/* no-close-wait fails on flow 1; a rule acted 3 times. */
@@ -933,17 +944,57 @@ Test(judge, report_from_the_same_facts)
 	cr_assert(strstr(text, " acted 3 times\n"), "%s", text);
 	cr_assert(strstr(text, "result: FAIL (1 of "), "%s", text);
 
-	/* JUnit: one testcase per check, the failure's message its detail. */
+	/* JUnit: one testcase per check in a testsuite named after the rule
+	 * file, its classname the file's and the program's, each with the
+	 * run's time; the failure's message its detail, its body the detail,
+	 * the expect line's place and the flow's ladder as the text has it. */
 	jf = fopen(junit, "r");
 	nxml = fread(xml, 1, sizeof(xml) - 1, jf);
 	xml[nxml] = 0;
 	fclose(jf);
-	snprintf(want, sizeof(want), "<testsuites tests=\"%zu\" failures=\"1\" "
-		 "skipped=\"0\">\n  <testsuite name=\"faultline\" tests=\"%zu\" "
-		 "failures=\"1\" skipped=\"0\" ", w.nres, w.nres);
+	snprintf(want, sizeof(want), "<testsuites name=\"t.rules\" tests=\"%zu\" "
+		 "failures=\"1\" errors=\"0\" skipped=\"0\" time=\"0.000\">\n"
+		 "  <testsuite name=\"t.rules\" tests=\"%zu\" failures=\"1\" "
+		 "errors=\"0\" skipped=\"0\" time=\"0.000\">\n", w.nres, w.nres);
 	cr_assert(strstr(xml, want), "%s\nwanted %s", xml, want);
-	cr_assert(strstr(xml, "<testcase classname=\"faultline\" name=\"no-close-wait\">"
-			      "<failure message=\"flow 1 (127.0.0.1:40000 -&gt; "), "%s", xml);
+	cr_assert(strstr(xml, "<testcase classname=\"t.rules.server\" name=\"no-close-wait\" "
+			      "time=\"0.000\"><failure message=\"flow 1 (127.0.0.1:40000 -&gt; "),
+		  "%s", xml);
+	cr_assert(strstr(xml, "type=\"no-close-wait\">flow 1 (127.0.0.1:40000 -&gt; "), "%s", xml);
+	cr_assert(strstr(xml, "\nexpect: no-close-wait 500ms (t.rules:2)\n"
+			      "    flow 1: client 127.0.0.1:40000 &lt;-&gt; server (target) "
+			      "127.0.0.1:7000   (* = fault)\n"), "%s", xml);
+	cr_assert(strstr(xml, "read(fd 5) = 0  pid 100\n"), "%s", xml);
+	cr_assert(strstr(xml, "</failure></testcase>\n"), "%s", xml);
+	cr_assert_eq(occurrences(xml, "<testcase "), (int)w.nres, "%s", xml);
+	cr_assert_eq(occurrences(xml, " classname=\"t.rules.server\" "), (int)w.nres, "%s", xml);
+	/* No name (a caller without rule files): "faultline". */
+	{
+		char *x = NULL;
+		size_t nx = 0;
+
+		r.junit_name = NULL;
+		o = (struct fl_report_out){.junit = open_memstream(&x, &nx)};
+		cr_assert_eq(fl_report_write(&r, &o), 0);
+		fclose(o.junit);
+		cr_assert(strstr(x, "  <testsuite name=\"faultline\" tests=\""), "%s", x);
+		cr_assert(strstr(x, "<testcase classname=\"faultline.server\" "), "%s", x);
+		free(x);
+	}
+	/* A rule file's target line, run as sh -c 'exec CMD': CMD's program. */
+	{
+		char *sh[] = {"/bin/sh", "-c", "exec\t\"$SAMPLES/echo_server\" -p 7000", NULL};
+		char *x = NULL;
+		size_t nx = 0;
+
+		r.argv = sh;
+		o = (struct fl_report_out){.junit = open_memstream(&x, &nx)};
+		cr_assert_eq(fl_report_write(&r, &o), 0);
+		fclose(o.junit);
+		cr_assert(strstr(x, "<testcase classname=\"faultline.echo_server\" "), "%s", x);
+		free(x);
+		r.argv = argv;
+	}
 	json_object_put(rep);
 	free(text);
 	unlink(json);
