@@ -26,6 +26,7 @@ struct fl_run_opts {
 	const char *report;          /* --report, --trace, --junit: or NULL */
 	const char *trace;
 	const char *junit;
+	const char *pcap;            /* --pcap: or NULL */
 	uint64_t timeout_ns;         /* 0 = never */
 	int have_seed;               /* --seed given (overrides 'set seed') */
 	uint64_t seed;
