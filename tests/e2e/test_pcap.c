@@ -1,0 +1,296 @@
+/*
+ * test_pcap.c - --pcap FILE read back by the tools people open it with:
+ * tcpdump -r and tshark (Wireshark's dissectors), as root and as uid
+ * 65534.  What faultline says it did (the trace's pkt events and their
+ * frame numbers) is compared with what the tools read in the file: the
+ * frame count, each frame's TCP flags, the dropped FINs still present as
+ * sent, a rewritten segment present twice (as sent, and as delivered with
+ * a correct TCP checksum), and the frames' wall-clock times spaced as the
+ * trace's.  Single-threaded (the Criterion test process).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "fixture.h"
+
+#define BOTH(name) FX_BOTH(pcap, name, 120)
+
+#define MAX_FRAMES 512
+
+/* One frame as tshark dissects it. */
+struct frame {
+	double t;     /* frame.time_epoch */
+	unsigned flags; /* tcp.flags */
+	int csum;     /* tcp.checksum.status: 0 bad, 1 good, 2 unverified */
+	long len, cap;
+};
+
+/* The trace's flag names, as TCP header bits (RFC 9293 3.1). */
+static unsigned flag_bits(const char *names)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} f[] = {{"FIN", 0x01}, {"SYN", 0x02}, {"RST", 0x04}, {"PSH", 0x08},
+		 {"ACK", 0x10}, {"URG", 0x20}, {"ECE", 0x40}, {"CWR", 0x80}};
+	unsigned bits = 0;
+
+	for (const char *w = names; *w;) {
+		size_t n = strcspn(w, ",");
+
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+			if (strlen(f[i].name) == n && !strncmp(w, f[i].name, n))
+				bits |= f[i].bit;
+		w += n + (w[n] == ',');
+	}
+	return bits;
+}
+
+static void need_tool(const char *tool)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s > /dev/null", tool);
+	cr_assert_eq(system(cmd), 0,
+		     "%s is not installed (.ci/install-deps installs it)", tool);
+}
+
+/* Reads pcap with tshark into fr[1..]; returns the frame count. */
+static int tshark_frames(const char *pcap, struct frame *fr, int max)
+{
+	char cmd[1024], line[512];
+	FILE *p;
+	int n = 0;
+
+	need_tool("tshark");
+	snprintf(cmd, sizeof(cmd),
+		 "tshark -r '%s' -o tcp.check_checksum:TRUE -T fields "
+		 "-E separator=' ' -e frame.number -e frame.time_epoch "
+		 "-e tcp.flags -e tcp.checksum.status -e frame.len "
+		 "-e frame.cap_len 2>/dev/null", pcap);
+	p = popen(cmd, "r");
+	cr_assert(p, "cannot run tshark");
+	while (fgets(line, sizeof(line), p)) {
+		int num;
+		struct frame f = {.csum = -1};
+
+		cr_assert_geq(sscanf(line, "%d %lf %x %d %ld %ld", &num, &f.t,
+				     &f.flags, &f.csum, &f.len, &f.cap), 5,
+			      "tshark line: %s", line);
+		cr_assert_eq(num, n + 1, "tshark's frame %d after %d", num, n);
+		cr_assert_lt(num, max, "too many frames");
+		fr[++n] = f;
+	}
+	cr_assert_eq(pclose(p), 0, "tshark -r %s failed", pcap);
+	return n;
+}
+
+/* The lines tcpdump -r prints for pcap (one per frame), and how many of
+ * them contain has. */
+static int tcpdump_lines(const char *pcap, const char *has, int *with)
+{
+	char cmd[1024], line[1024];
+	FILE *p;
+	int n = 0;
+
+	need_tool("tcpdump");
+	snprintf(cmd, sizeof(cmd), "tcpdump -nr '%s' 2>/dev/null", pcap);
+	p = popen(cmd, "r");
+	cr_assert(p, "cannot run tcpdump");
+	*with = 0;
+	while (fgets(line, sizeof(line), p)) {
+		n++;
+		*with += strstr(line, has) != NULL;
+	}
+	cr_assert_eq(pclose(p), 0, "tcpdump -r %s failed", pcap);
+	return n;
+}
+
+static double now_s(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/*
+ * Checks every pkt event of the trace against the frames: each has a
+ * frame (1..n, each frame named once), its flags are the frame's, and a
+ * segment as sent lies as far from the first one in the file as in the
+ * trace.  Returns the frames the trace names.
+ */
+static int check_trace_frames(json_object *tr, const struct frame *fr, int n)
+{
+	char seen[MAX_FRAMES] = {0};
+	double t0 = -1, f0 = -1;
+	int named = 0;
+
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+		const char *keys[2] = {"frame", "delivered_frame"};
+		double gap;
+
+		if (strcmp(js(ev, "ev") ? js(ev, "ev") : "", "pkt"))
+			continue;
+		cr_assert_gt(ji(ev, "frame"), 0, "a pkt event without a frame: %s",
+			     json_object_to_json_string(ev));
+		for (int k = 0; k < 2; k++) {
+			long long f = ji(ev, keys[k]);
+
+			if (f < 0)
+				continue;
+			cr_assert(f >= 1 && f <= n, "%s %lld of %d frames", keys[k],
+				  f, n);
+			cr_assert(!seen[f], "frame %lld named twice", f);
+			seen[f] = 1;
+			named++;
+		}
+		/* The frame is the segment as the trace shows it, as sent. */
+		cr_assert_eq(fr[ji(ev, "frame")].flags, flag_bits(js(ev, "flags")),
+			     "frame %lld has flags 0x%x, the trace says %s",
+			     ji(ev, "frame"), fr[ji(ev, "frame")].flags,
+			     js(ev, "flags"));
+		if (!strcmp(js(ev, "verdict"), "inject"))
+			continue;
+		if (t0 < 0) {
+			t0 = jd(ev, "t");
+			f0 = fr[ji(ev, "frame")].t;
+		}
+		gap = (fr[ji(ev, "frame")].t - f0) - (jd(ev, "t") - t0);
+		cr_assert_lt(gap < 0 ? -gap : gap, 1e-3, "frame %lld at +%.6f s, its event at +%.6f s",
+			     ji(ev, "frame"), fr[ji(ev, "frame")].t - f0,
+			     jd(ev, "t") - t0);
+	}
+	return named;
+}
+
+/* Runs echo_server -n 1 under rules with tcp_client as the driver and
+ * --pcap DIR/run.pcap; returns the pcap's path. */
+static const char *run_pcap(struct run_result *r, enum as_user u,
+			    const char *rules)
+{
+	static char path[256];
+	const char *extra[] = {"--pcap", path, NULL};
+
+	snprintf(path, sizeof(path), "%s", rr_path(r, "run.pcap"));
+	rr_faultline(r, u, &(struct fl_args){
+		.rules_text = rules, .timeout = "30s", .settle = "3s",
+		.extra = extra, .driver = client_cmd(r, 0, "-p 7000 --rtt 2"),
+		.words = FL_TARGETS "/echo_server -p 7000 -n 1"});
+	return path;
+}
+
+/* The client's FIN lost twice: the file holds both dropped copies and the
+ * third that got through, every frame the trace names and no other. */
+BOTH(lost_fin)
+{
+	struct run_result r;
+	static struct frame fr[MAX_FRAMES];
+	double before = now_s(), after;
+	const char *pcap;
+	json_object *tr;
+	int n, lines, fins, drops = 0;
+
+	rr_init(&r);
+	pcap = run_pcap(&r, u, "drop from client flags FIN times 2\n");
+	after = now_s();
+	cr_assert_eq(r.status, 0, "faultline exit %d\n%s%s", r.status, r.out, r.err);
+	n = tshark_frames(pcap, fr, MAX_FRAMES);
+	tr = rr_trace(&r);
+	cr_assert_eq(check_trace_frames(tr, fr, n), n,
+		     "the trace names fewer frames than the file's %d", n);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (!is_pkt(ev, "client", "FIN") || strcmp(js(ev, "verdict"), "drop"))
+			continue;
+		drops++;
+		cr_assert(fr[ji(ev, "frame")].flags & 0x01,
+			  "dropped FIN's frame %lld has no FIN", ji(ev, "frame"));
+	}
+	cr_assert_eq(drops, 2, "%d dropped FINs in the trace", drops);
+	/* True times: wall clock, within the run. */
+	cr_assert(fr[1].t >= before - 1e-3 && fr[n].t <= after + 1e-3,
+		  "frames at %.6f..%.6f, the run from %.6f to %.6f", fr[1].t,
+		  fr[n].t, before, after);
+	/* tcpdump: a line per frame; the client's FIN three times (to the
+	 * server's port 7000), the server's once. */
+	lines = tcpdump_lines(pcap, "7000: Flags [F.]", &fins);
+	cr_assert_eq(lines, n, "tcpdump read %d frames, tshark %d", lines, n);
+	cr_assert_eq(fins, 3, "tcpdump shows the client's FIN %d times", fins);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* A FIN rewritten to RST: frame as sent (FIN) and as delivered (RST) both
+ * in the file, the delivered one with a TCP checksum tshark finds good;
+ * no frame faultline changed or made has a bad one. */
+BOTH(rewrite_rst)
+{
+	struct run_result r;
+	static struct frame fr[MAX_FRAMES];
+	const char *pcap;
+	json_object *tr;
+	int n, rewrites = 0;
+
+	rr_init(&r);
+	pcap = run_pcap(&r, u, "rewrite flags=RST,ACK from client flags FIN\n");
+	cr_assert(r.status == 0 || r.status == 1, "faultline exit %d\n%s%s",
+		  r.status, r.out, r.err);
+	n = tshark_frames(pcap, fr, MAX_FRAMES);
+	tr = rr_trace(&r);
+	cr_assert_eq(check_trace_frames(tr, fr, n), n,
+		     "the trace names fewer frames than the file's %d", n);
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+		long long d;
+
+		if (!js(ev, "ev") || strcmp(js(ev, "ev"), "pkt"))
+			continue;
+		d = ji(ev, "delivered_frame");
+		if (!strcmp(js(ev, "verdict"), "rewrite")) {
+			rewrites++;
+			cr_assert_gt(d, 0, "the rewrite names no delivered frame");
+			cr_assert_eq(fr[d].flags, 0x14, "delivered frame %lld has "
+				     "flags 0x%x, not RST,ACK", d, fr[d].flags);
+			cr_assert_eq(fr[d].csum, 1, "delivered frame %lld: TCP "
+				     "checksum status %d, not good", d, fr[d].csum);
+			cr_assert_eq(fr[d].cap, fr[d].len, "the rewrite's frame is "
+				     "cut: %ld of %ld", fr[d].cap, fr[d].len);
+		} else {
+			cr_assert_lt(d, 0, "a %s with a delivered frame",
+				     js(ev, "verdict"));
+		}
+		if (!strcmp(js(ev, "verdict"), "inject"))
+			cr_assert_neq(fr[ji(ev, "frame")].csum, 0,
+				      "injected frame %lld: bad TCP checksum",
+				      ji(ev, "frame"));
+	}
+	cr_assert_eq(rewrites, 1, "%d rewrites in the trace", rewrites);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* A path that cannot be written: exit 2 at once, naming it, before any
+ * run. */
+Test(pcap, unwritable, .timeout = 60)
+{
+	struct run_result r;
+	const char *extra[] = {"--pcap", "/nonexistent/dir/run.pcap", NULL};
+
+	rr_init(&r);
+	rr_faultline(&r, AS_ROOT, &(struct fl_args){
+		.rules_text = "drop from client flags FIN\n", .extra = extra,
+		.timeout = "3s", /* a run that happens ends soon */
+		.words = FL_TARGETS "/echo_server -p 7000 -n 1"});
+	cr_assert_eq(r.status, 2, "exit %d\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "--pcap /nonexistent/dir/run.pcap"),
+		  "stderr: %s", r.err);
+	cr_assert(!strstr(r.err, "sandbox ready") && !strstr(r.out, "result:"),
+		  "a run happened: %s%s", r.out, r.err);
+	rr_free(&r);
+}
