@@ -20,7 +20,11 @@ struct fl_capture {
 	pcap_dumper_t *dump;
 	uint64_t epoch_ns;   /* wall-clock time of relative time 0 */
 	uint64_t frames;
+	uint64_t flushed;    /* frames when it was last flushed */
+	uint64_t flush_ns;   /* relative time of that flush */
 };
+
+#define CAPTURE_FLUSH_NS 1000000000ull
 
 int fl_capture_open(struct fl_capture **out, FILE *f, char *err, size_t errlen)
 {
@@ -80,6 +84,16 @@ uint64_t fl_capture_write(struct fl_capture *c, uint64_t t_ns,
 	h.len = len;
 	pcap_dump((u_char *)c->dump, &h, pkt);
 	return ++c->frames;
+}
+
+void fl_capture_tick(struct fl_capture *c, uint64_t now_ns)
+{
+	if (!c || c->frames == c->flushed || now_ns - c->flush_ns < CAPTURE_FLUSH_NS)
+		return;
+	/* An error stays on the stream: fl_capture_close() reports it. */
+	pcap_dump_flush(c->dump);
+	c->flushed = c->frames;
+	c->flush_ns = now_ns;
 }
 
 uint64_t fl_capture_frames(const struct fl_capture *c)

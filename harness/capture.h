@@ -40,6 +40,11 @@ void fl_capture_set_epoch(struct fl_capture *c, uint64_t epoch_ns);
 uint64_t fl_capture_write(struct fl_capture *c, uint64_t t_ns,
 			  const uint8_t *pkt, uint32_t cap, uint32_t len);
 
+/* Flushes the frames written since the last flush once a second has
+ * passed (now_ns: relative time), so a killed run leaves all but about
+ * its last second: call it from the event loop. */
+void fl_capture_tick(struct fl_capture *c, uint64_t now_ns);
+
 /* Frames written so far. */
 uint64_t fl_capture_frames(const struct fl_capture *c);
 

@@ -638,6 +638,7 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 		fl_cover_poll(r->cover, r->calls, r->owner, /* cover */
 			      fl_engine_flows(r->eng), fl_clock_now_rel_ns());
 		fl_trace_tick(r->trace); /* a quiet run's last events reach the file */
+		fl_capture_tick(r->capture, fl_clock_now_rel_ns());
 		if (r->next_progress_ns && fl_clock_now_rel_ns() >= r->next_progress_ns)
 			progress(r);
 		watch_turn(r);

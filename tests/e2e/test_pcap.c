@@ -9,10 +9,13 @@
  * trace's.  Single-threaded (the Criterion test process).
  */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "fixture.h"
 
@@ -271,6 +274,52 @@ BOTH(rewrite_rst)
 				      ji(ev, "frame"));
 	}
 	cr_assert_eq(rewrites, 1, "%d rewrites in the trace", rewrites);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* faultline SIGKILLed mid-run (the target serves on): the frames of the
+ * connection before it, written a second or more earlier, are in the
+ * file, which tshark reads to its end. */
+Test(pcap, killed_run_keeps_its_frames, .timeout = 60)
+{
+	struct run_result r;
+	static struct frame fr[MAX_FRAMES];
+	char rules[256], pcap[256], trace[256];
+	char *argv[] = {FL_BIN, "run", "-r", rules, "--pcap", pcap, "--trace",
+			trace,
+			"--timeout", "60s", "--settle", "30s", "--driver", NULL,
+			"--",
+			FL_TARGETS "/echo_server", "-p", "7000", "-n", "0", NULL};
+	json_object *tr;
+	pid_t pid;
+	int n, st, fins = 0;
+
+	rr_init(&r);
+	argv[13] = (char *)client_cmd(&r, 0, "-p 7000 --rtt 1"); /* the driver */
+	snprintf(rules, sizeof(rules), "%s",
+		 rr_write(&r, "test.rules", "drop from client flags FIN times 1\n"));
+	snprintf(pcap, sizeof(pcap), "%s", rr_path(&r, "run.pcap"));
+	snprintf(trace, sizeof(trace), "%s", rr_path(&r, "trace.jsonl"));
+	pid = rr_spawn(&r, AS_ROOT, argv);
+	cr_assert_gt(pid, 0);
+	/* The connection is over within about a second (the FIN's one
+	 * retransmission); the flush comes a second after the frames. */
+	sleep(4);
+	cr_assert_eq(waitpid(pid, &st, WNOHANG), 0, "faultline ended early: %s",
+		     rr_read(&r, "stderr"));
+	kill(pid, SIGKILL);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	n = tshark_frames(pcap, fr, MAX_FRAMES);
+	for (int i = 1; i <= n; i++)
+		fins += (fr[i].flags & 0x01) != 0;
+	/* The trace (flushed as often) names them all: the handshake, the
+	 * client's FIN dropped and again, the server's FIN, ... */
+	tr = rr_trace(&r);
+	cr_assert_eq(check_trace_frames(tr, fr, n), n,
+		     "the trace names fewer frames than the file's %d", n);
+	cr_assert_geq(n, 6, "%d frames in the killed run's file", n);
+	cr_assert_geq(fins, 3, "%d FINs in the killed run's file", fins);
 	json_object_put(tr);
 	rr_free(&r);
 }
