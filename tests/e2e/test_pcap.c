@@ -278,6 +278,97 @@ BOTH(rewrite_rst)
 	rr_free(&r);
 }
 
+/* The verdict's frame, from the trace: the first pkt event with verdict
+ * v (NULL when none). */
+static json_object *first_verdict(json_object *tr, const char *v)
+{
+	for (size_t i = 0; i < json_object_array_length(tr); i++) {
+		json_object *ev = json_object_array_get_idx(tr, i);
+
+		if (js(ev, "ev") && !strcmp(js(ev, "ev"), "pkt") &&
+		    !strcmp(js(ev, "verdict"), v))
+			return ev;
+	}
+	return NULL;
+}
+
+/* A segment faultline made: an injected RST in place of a data segment
+ * (the segment as sent, whole, since the rule needs its payload; the RST
+ * as made, with a good checksum). */
+BOTH(injected_rst)
+{
+	struct run_result r;
+	static struct frame fr[MAX_FRAMES];
+	const char *pcap;
+	json_object *tr, *ev;
+	long long f;
+	int n;
+
+	rr_init(&r);
+	/* The second request: the server has surely accepted the connection
+	 * (an RST that beats accept() makes it vanish, test_faults.c). */
+	pcap = run_pcap(&r, u, "reset from client data nth 2 times 1\n");
+	n = tshark_frames(pcap, fr, MAX_FRAMES);
+	tr = rr_trace(&r);
+	cr_assert_eq(check_trace_frames(tr, fr, n), n,
+		     "the trace names fewer frames than the file's %d", n);
+	ev = first_verdict(tr, "drop");
+	cr_assert(ev, "no dropped data segment\n%s", r.out);
+	f = ji(ev, "frame");
+	cr_assert_eq(fr[f].cap, fr[f].len, "the reset's segment is cut: %ld "
+		     "of %ld", fr[f].cap, fr[f].len);
+	ev = first_verdict(tr, "inject");
+	cr_assert(ev, "no injected RST\n%s", r.out);
+	f = ji(ev, "frame");
+	cr_assert_eq(fr[f].flags, 0x04, "injected frame %lld: flags 0x%x", f,
+		     fr[f].flags);
+	cr_assert_eq(fr[f].csum, 1, "injected frame %lld: checksum status %d",
+		     f, fr[f].csum);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
+/* A truncated segment as sent and as delivered: 15 bytes shorter, with a
+ * good checksum. */
+BOTH(truncated)
+{
+	struct run_result r;
+	static struct frame fr[MAX_FRAMES];
+	const char *pcap;
+	json_object *tr, *ev;
+	long long f, d;
+	int n;
+
+	rr_init(&r);
+	{
+		static char path[256];
+		const char *extra[] = {"--pcap", path, NULL};
+
+		snprintf(path, sizeof(path), "%s", rr_path(&r, "run.pcap"));
+		pcap = path;
+		rr_faultline(&r, u, &(struct fl_args){
+			.rules_text = "truncate 5 from server data times 1\n",
+			.timeout = "30s", .settle = "3s", .extra = extra,
+			.driver = client_cmd(&r, 0, "-p 7000 --rtt 2 --rtt-size 20"),
+			.words = FL_TARGETS "/echo_server -p 7000 -n 1"});
+	}
+	n = tshark_frames(pcap, fr, MAX_FRAMES);
+	tr = rr_trace(&r);
+	cr_assert_eq(check_trace_frames(tr, fr, n), n,
+		     "the trace names fewer frames than the file's %d", n);
+	ev = first_verdict(tr, "truncate");
+	cr_assert(ev, "no truncated segment\n%s%s", r.out, r.err);
+	f = ji(ev, "frame");
+	d = ji(ev, "delivered_frame");
+	cr_assert_gt(d, 0, "the truncate names no delivered frame");
+	cr_assert_eq(fr[d].len, fr[f].len - 15, "delivered %ld bytes, sent %ld",
+		     fr[d].len, fr[f].len);
+	cr_assert_eq(fr[d].csum, 1, "truncated frame %lld: checksum status %d",
+		     d, fr[d].csum);
+	json_object_put(tr);
+	rr_free(&r);
+}
+
 /* faultline SIGKILLed mid-run (the target serves on): the frames of the
  * connection before it, written a second or more earlier, are in the
  * file, which tshark reads to its end. */
