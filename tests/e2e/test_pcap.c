@@ -4,9 +4,10 @@
  * 65534.  What faultline says it did (the trace's pkt events and their
  * frame numbers) is compared with what the tools read in the file: the
  * frame count, each frame's TCP flags, the dropped FINs still present as
- * sent, a rewritten segment present twice (as sent, and as delivered with
- * a correct TCP checksum), and the frames' wall-clock times spaced as the
- * trace's.  Single-threaded (the Criterion test process).
+ * sent, a rewritten or truncated segment present twice (as sent, and as
+ * delivered with a correct TCP checksum), an injected RST as made, the
+ * frames' wall-clock times spaced as the trace's, and a SIGKILLed run's
+ * file still whole.  Single-threaded (the Criterion test process).
  */
 #include <criterion/criterion.h>
 #include <signal.h>
