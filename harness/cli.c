@@ -54,6 +54,9 @@ static const char usage_text[] =
 	"      --junit FILE      write the checks as JUnit XML\n"
 	"      --junit-name NAME the JUnit testsuite's name (default: the first\n"
 	"                        -r file's base name)\n"
+	"      --pcap FILE       write the segments as a pcap file (raw IP, for\n"
+	"                        tcpdump and Wireshark): each as sent, and the ones\n"
+	"                        faultline changed or made as delivered\n"
 	"                        (outputs are opened before the run; a FIFO must\n"
 	"                        already have a reader: faultline never waits)\n"
 	"      --timeout DUR     end the run after DUR (default 60s; 0 = never);\n"
@@ -365,9 +368,8 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
 			o->junit_name = optarg;
 			break;
 		case OPT_PCAP:
-			fprintf(stderr, "faultline: --pcap is not supported by "
-				"this version; use --trace\n");
-			return -EINVAL;
+			o->pcap = optarg;
+			break;
 		case OPT_TIMEOUT:
 			GIVEN(TIMEOUT);
 			if (opt_duration("--timeout", optarg, &o->timeout_ns) < 0)

@@ -37,6 +37,8 @@
 #include "packet.h"
 
 #define SCRATCH_BUF FL_ENGINE_MTU_MAX /* one injected segment: at most the MTU */
+/* One queued packet: an IPv6 one is up to 40 + 65535 bytes. */
+#define SENT_BUF (FL_ENGINE_MTU_MAX + 64u)
 
 /* What the engine decides one flow's segments by. */
 struct eng_flow {
@@ -54,6 +56,7 @@ struct fl_engine {
 	size_t neflows;           /* room in eflows */
 	struct fl_hold *hold;
 	uint8_t *scratch;  /* one injected segment being built */
+	uint8_t *sent;     /* the bytes of the segment being changed, as sent */
 
 	uint64_t *acted;   /* per rule: segments it acted on */
 	struct fl_engine_stats st;
@@ -132,6 +135,9 @@ struct seg_ctx {
 	uint64_t held_order, held_ns;
 	int reorder_hold; /* this segment is the one a reorder rule holds */
 	enum fl_forged forged; /* made by the engine: its sender sent nothing */
+	/* The bytes its receiver is handed when the engine changed them
+	 * (the event's out), NULL: p's bytes as they are. */
+	const struct fl_pkt *changed;
 };
 
 /*
@@ -166,7 +172,20 @@ static void tell(struct fl_engine *e, const struct seg_ctx *s,
 		.detail = detail,
 		.t_ns = (s->now_ns + delay_ns) | 1,
 	};
+	/* What the engine made has no bytes as sent: its bytes are what
+	 * the receiver is handed. */
+	const struct fl_pkt *out = v == FL_V_INJECT ? &s->p : s->changed;
 
+	if (v != FL_V_INJECT && s->p.buf) {
+		ev.sent = s->p.buf;
+		ev.sent_cap = (uint32_t)s->p.caplen;
+		ev.sent_len = (uint32_t)s->p.len;
+	}
+	if (out && out->buf) {
+		ev.out = out->buf;
+		ev.out_cap = (uint32_t)out->caplen;
+		ev.out_len = (uint32_t)out->len;
+	}
 	if (e->cfg.sink)
 		e->cfg.sink(e->cfg.sink_ctx, &ev);
 }
@@ -306,7 +325,13 @@ static void emit(struct fl_engine *e, struct seg_ctx *s,
 {
 	struct fl_flow *f = s->f;
 	struct fl_held_data *d = NULL;
+	struct seg_ctx sh = *shown;
 
+	/* Changed bytes the verdict carries are what the receiver gets; a
+	 * replaced GSO packet's are told as the segments injected for it. */
+	if (shown != s && o->kind == FL_OUT_PASS_BYTES)
+		sh.changed = &s->p;
+	shown = &sh;
 	if (!s->hd->held) {
 		tell(e, shown, v, o->rule, 0, 0, detail);
 		finish(e, f, s->dir, s->id, &s->p, o, s->p.len);
@@ -373,6 +398,20 @@ static uint64_t delay_for(struct fl_engine *e, const struct fl_rule *r,
 	return d;
 }
 
+/*
+ * orig, a copy of s made before s's bytes are changed in place, keeps
+ * them as they were sent (the event's sent bytes), in the engine's own
+ * buffer: one segment at a time is changed.
+ */
+static void keep_sent(struct fl_engine *e, struct seg_ctx *orig)
+{
+	size_t n = orig->p.caplen < SENT_BUF ? orig->p.caplen : SENT_BUF;
+
+	memcpy(e->sent, orig->p.buf, n);
+	orig->p.buf = e->sent;
+	orig->p.caplen = n;
+}
+
 static void act_reset(struct fl_engine *e, struct seg_ctx *s,
 		      const struct fl_rule *r, int rule)
 {
@@ -402,6 +441,8 @@ static void act_reset(struct fl_engine *e, struct seg_ctx *s,
 	if (len > 0 && io_inject(e, out, (size_t)len, s->p.family, &s->p.dst) == 0) {
 		struct seg_ctx is = *s;
 
+		is.p.buf = out;
+		is.p.caplen = is.p.len = (size_t)len;
 		is.p.flags = FL_TCP_RST;
 		is.p.payload_len = 0;
 		is.p.window = 0;
@@ -431,6 +472,7 @@ static void act_rewrite(struct fl_engine *e, struct seg_ctx *s,
 		not_done(e, s, r, rule, "skipped: only part of the packet was copied");
 		return;
 	}
+	keep_sent(e, &orig);
 	detail[0] = 0;
 	if (r->rw_mask & FL_RW_FLAGS) {
 		fl_flags_format(s->p.flags, a, sizeof(a));
@@ -503,6 +545,7 @@ static void act_corrupt(struct fl_engine *e, struct seg_ctx *s,
 		e->st.rewritten++;
 		return;
 	}
+	keep_sent(e, &orig);
 	if (fl_pkt_corrupt(&s->p) < 0) {
 		not_done(e, s, r, rule, "failed");
 		return;
@@ -538,6 +581,7 @@ static void act_truncate(struct fl_engine *e, struct seg_ctx *s,
 		not_done(e, s, r, rule, "skipped: only part of the packet was copied");
 		return;
 	}
+	keep_sent(e, &orig);
 	if (is_gso(e, &s->p))
 		o.kind = FL_OUT_REPLACE;
 	ret = fl_pkt_truncate(&s->p, r->truncate_len);
@@ -890,10 +934,11 @@ int fl_engine_open(struct fl_engine **out, const struct fl_engine_cfg *cfg,
 	e->cfg = *cfg;
 	e->io = *io;
 	e->scratch = malloc(SCRATCH_BUF);
+	e->sent = malloc(SENT_BUF);
 	e->acted = calloc(nrules ? nrules : 1, sizeof(*e->acted));
 	e->flows = fl_flow_table_new();
 	e->hold = fl_hold_new();
-	if (!e->scratch || !e->acted || !e->flows || !e->hold)
+	if (!e->scratch || !e->sent || !e->acted || !e->flows || !e->hold)
 		goto fail;
 	if (nrules) {
 		e->matcher = fl_matcher_new(cfg->rs, cfg->seed);
@@ -920,6 +965,7 @@ void fl_engine_close(struct fl_engine *e)
 	free(e->acted);
 	fl_hold_free(e->hold);
 	free(e->scratch);
+	free(e->sent);
 	free(e);
 }
 

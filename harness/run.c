@@ -37,9 +37,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "calls.h"
+#include "capture.h"
 #include "cover.h"
 #include "checks.h"
 #include "clock.h"
@@ -80,6 +82,7 @@ struct run {
 	char *env[4];           /* LD_PRELOAD=..., FAULTLINE_SOCK=..., NULL */
 	struct fl_trace *trace;
 	struct fl_timeline *tl; /* the engine's sink: trace, ladder, facts */
+	struct fl_capture *capture; /* --pcap's file, or NULL */
 	struct fl_run_facts facts;
 	uint64_t seed;
 	pid_t target, driver, peer;
@@ -635,6 +638,7 @@ static int event_loop(struct run *r, char *err, size_t errlen)
 		fl_cover_poll(r->cover, r->calls, r->owner, /* cover */
 			      fl_engine_flows(r->eng), fl_clock_now_rel_ns());
 		fl_trace_tick(r->trace); /* a quiet run's last events reach the file */
+		fl_capture_tick(r->capture, fl_clock_now_rel_ns());
 		if (r->next_progress_ns && fl_clock_now_rel_ns() >= r->next_progress_ns)
 			progress(r);
 		watch_turn(r);
@@ -773,7 +777,7 @@ int fl_run(struct fl_run_opts o)
 	size_t nchecks = 0;
 	struct fl_report rep = {0};
 	struct fl_report_out rout = {0};
-	FILE *report_f = NULL, *junit_f = NULL;
+	FILE *report_f = NULL, *junit_f = NULL, *pcap_f = NULL;
 	uint16_t ports[64];
 	char preload_path[PATH_MAX] = "", samples[PATH_MAX];
 	char err[1024] = "";
@@ -816,9 +820,20 @@ int fl_run(struct fl_run_opts o)
 		}
 	}
 	if ((o.report && open_output("--report", o.report, &report_f) < 0) ||
-	    (o.junit && open_output("--junit", o.junit, &junit_f) < 0)) {
+	    (o.junit && open_output("--junit", o.junit, &junit_f) < 0) ||
+	    (o.pcap && open_output("--pcap", o.pcap, &pcap_f) < 0)) {
 		status = EXIT_USAGE;
 		goto out;
+	}
+	if (pcap_f) {
+		ret = fl_capture_open(&r.capture, pcap_f, err, sizeof(err));
+		pcap_f = NULL; /* the capture's, even on an error */
+		if (ret < 0) {
+			fprintf(stderr, "faultline: --pcap %s: %s\n", o.pcap,
+				ret == -ENOMEM ? "out of memory" : err);
+			status = EXIT_USAGE;
+			goto out;
+		}
 	}
 
 	/* SIGCHLD arrives through the signalfd; the termination signals
@@ -893,7 +908,7 @@ int fl_run(struct fl_run_opts o)
 		ret = fl_cover_new(&r.cover);
 	if (ret == 0)
 		ret = fl_timeline_new(&r.tl, &(struct fl_timeline_cfg){
-			.rs = r.rs, .trace = r.trace,
+			.rs = r.rs, .trace = r.trace, .capture = r.capture,
 			.observe = observe_segment, .observe_ctx = &r});
 	ecfg.sink_ctx = r.tl;
 	r.facts.timeline = r.tl;
@@ -917,6 +932,18 @@ int fl_run(struct fl_run_opts o)
 			(unsigned long long)r.seed);
 
 	fl_clock_start();
+	{
+		/* The pcap's wall-clock times: the run's start, read once
+		 * (CLOCK_REALTIME may step later; the segments' order and
+		 * spacing are the monotonic clock's). */
+		struct timespec wall;
+
+		clock_gettime(CLOCK_REALTIME, &wall);
+		fl_capture_set_epoch(r.capture,
+				     (uint64_t)wall.tv_sec * 1000000000u +
+					     (uint64_t)wall.tv_nsec -
+					     fl_clock_now_rel_ns());
+	}
 	fl_trace_run(r.trace, FL_VERSION, r.seed, o.argv, o.rule_files,
 		     o.nrule_files);
 	r.end_ns = o.timeout_ns;
@@ -1052,6 +1079,12 @@ out:
 	fl_sdiag_free(r.diag);
 	fl_engine_free(r.eng);
 	fl_timeline_free(r.tl);
+	/* After the engine and its sink: every frame is in. */
+	if (r.capture && fl_capture_close(r.capture) < 0) {
+		fprintf(stderr, "faultline: --pcap %s: write error\n", o.pcap);
+		if (status == EXIT_OK)
+			status = EXIT_USAGE;
+	}
 	fl_sandbox_free(r.sb); /* kills whatever is left in the sandbox */
 	if (r.sfd >= 0)
 		close(r.sfd);

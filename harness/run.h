@@ -28,6 +28,7 @@ struct fl_run_opts {
 	const char *junit;
 	const char *junit_name;      /* --junit-name, or NULL: the first rule
 	                              * file's base name */
+	const char *pcap;            /* --pcap: or NULL */
 	uint64_t timeout_ns;         /* 0 = never */
 	int have_seed;               /* --seed given (overrides 'set seed') */
 	uint64_t seed;

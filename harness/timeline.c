@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "flow.h"
 #include "timeline.h"
 #include "trace.h"
@@ -216,7 +217,7 @@ uint64_t fl_timeline_ladder_walk(const struct fl_timeline *tl, uint32_t id,
 /* The trace's pkt line: the segment as it arrived, at the time it was
  * read; a segment held only to keep its direction's order says so. */
 static void trace_line(struct fl_timeline *tl, const struct fl_seg_event *ev,
-		       uint32_t ack)
+		       uint32_t ack, uint64_t frame, uint64_t delivered_frame)
 {
 	struct fl_trace_pkt tp = {
 		.t_ns = ev->read_ns,
@@ -231,6 +232,8 @@ static void trace_line(struct fl_timeline *tl, const struct fl_seg_event *ev,
 		.rule = fl_timeline_rule_name(tl, ev->rule),
 		.delay_ns = ev->delay_ns,
 		.detail = ev->detail,
+		.frame = frame,
+		.delivered_frame = delivered_frame,
 	};
 	char buf[192];
 
@@ -332,7 +335,25 @@ void fl_timeline_segment(void *ctx, const struct fl_seg_event *ev)
 			.verdict = (uint8_t)ev->verdict,
 		};
 
-		trace_line(tl, ev, ack);
+		uint64_t frame = 0, out_frame = 0;
+
+		/* As sent when it was read; changed or made bytes when they
+		 * reach the receiver (a held one's due time). */
+		if (ev->sent)
+			frame = fl_capture_write(tl->cfg.capture, ev->read_ns,
+						 ev->sent, ev->sent_cap,
+						 ev->sent_len);
+		if (ev->out)
+			out_frame = fl_capture_write(tl->cfg.capture,
+						     ev->sent ? ev->t_ns : ev->read_ns,
+						     ev->out, ev->out_cap,
+						     ev->out_len);
+		/* A segment the engine made has only its bytes as made. */
+		if (!ev->sent) {
+			frame = out_frame;
+			out_frame = 0;
+		}
+		trace_line(tl, ev, ack, frame, out_frame);
 		if (fr) {
 			ladder_add(fr, &rec);
 			if (!ev->forged)

@@ -4,6 +4,10 @@
  * (verdict.h) and writes nothing itself; the timeline records it
  * everywhere the run keeps segments:
  *
+ *  - the pcap's frames (capture.h): the segment as sent (its read time),
+ *    and as delivered when the engine changed or made it (its due
+ *    time); the trace's `pkt` line names them ("frame",
+ *    "delivered_frame");
  *  - the trace's `pkt` line (trace.h), the rule named "file:line";
  *  - the flow's ladder record (struct fl_pkt_rec), for the report and the
  *    checks that look at a flow's segments;
@@ -34,6 +38,7 @@
 #include "rules.h"
 #include "verdict.h"
 
+struct fl_capture;
 struct fl_trace;
 struct fl_timeline;
 
@@ -81,6 +86,7 @@ struct fl_timeline_cfg {
 	const struct fl_ruleset *rs; /* the run's rules (for their names);
 					may be NULL: no rule has a name */
 	struct fl_trace *trace;      /* may be NULL: no trace lines */
+	struct fl_capture *capture;  /* may be NULL: no pcap frames */
 	fl_segment_sink observe;     /* told every event after it is
 					recorded; may be NULL */
 	void *observe_ctx;

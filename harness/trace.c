@@ -433,6 +433,11 @@ void fl_trace_pkt(struct fl_trace *t, const struct fl_trace_pkt *p)
 		put_str(t, ",\"detail\":");
 		put_json_str(t, p->detail);
 	}
+	if (p->frame)
+		put(t, ",\"frame\":%llu", (unsigned long long)p->frame);
+	if (p->delivered_frame)
+		put(t, ",\"delivered_frame\":%llu",
+		    (unsigned long long)p->delivered_frame);
 	line_end(t);
 }
 

@@ -64,6 +64,9 @@ struct fl_trace_pkt {
 	const char *rule;    /* "file:line" or NULL */
 	uint64_t delay_ns;   /* for delay: how long it is held */
 	const char *detail;  /* optional free text (e.g. "flags FIN,ACK->RST"), or NULL */
+	uint64_t frame;      /* its frame in the pcap (capture.h), 0 none */
+	uint64_t delivered_frame; /* the frame of its changed bytes as
+				     delivered, 0 none */
 };
 
 void fl_trace_pkt(struct fl_trace *t, const struct fl_trace_pkt *p);

@@ -97,6 +97,15 @@ struct fl_seg_event {
 				   valid during the call only */
 	uint64_t t_ns;          /* when it is due at its receiver:
 				   (read_ns + delay_ns) | 1 */
+	/* Its bytes from the IP header on, valid during the call only (the
+	 * pcap's frames, capture.h): cap of them present, of a packet len
+	 * long (cap < len when the queue copied the headers only).  sent:
+	 * as its sender sent them, NULL for a segment the engine made
+	 * (verdict inject); out: as its receiver is handed them when the
+	 * engine changed them (rewrite, truncate, corrupt) or made them,
+	 * NULL otherwise. */
+	const uint8_t *sent, *out;
+	uint32_t sent_cap, sent_len, out_cap, out_len;
 };
 
 /* Where the engine sends its events (engine.h's fl_engine_cfg), and how

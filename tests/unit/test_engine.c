@@ -38,6 +38,7 @@ enum { C = FL_DIR_C2S, S = FL_DIR_S2C };
 #define ISN_S 5000u
 
 static char iolog[8192], oblog[8192];
+static char bylog[8192]; /* the events' bytes: "as sent/as delivered" */
 static char details[1024]; /* the events' details, "; "-joined */
 static uint64_t now_ns, armed_ns;
 static int pending, family = AF_INET;
@@ -148,6 +149,15 @@ static void observe(void *ctx, const struct fl_seg_event *ev)
 		snprintf(details + n, sizeof(details) - n, "%s%s",
 			 n ? "; " : "", ev->detail);
 	}
+	{
+		char sent[96] = "-", out[96] = "-";
+
+		if (ev->sent)
+			describe(sent, sizeof(sent), ev->sent, ev->sent_cap);
+		if (ev->out)
+			describe(out, sizeof(out), ev->out, ev->out_cap);
+		say(bylog, "%s/%s", sent, out);
+	}
 	fl_flags_format(ev->flags, fl, sizeof(fl));
 	if (ev->rule >= 0)
 		snprintf(rule, sizeof(rule), ":%d", ev->rule);
@@ -166,7 +176,7 @@ static void start(const char *text, uint64_t seed)
 	struct fl_io io = {.ops = &fake_ops, .mtu = 1500};
 	struct fl_diag d = {0};
 
-	iolog[0] = oblog[0] = details[0] = 0;
+	iolog[0] = oblog[0] = details[0] = bylog[0] = 0;
 	now_ns = armed_ns = 0;
 	pending = 0;
 	next_id = 0;
@@ -238,7 +248,7 @@ static void handshake(void)
 	seg(C, SYN, 0, 0, 0);
 	seg(S, SYN | ACK, 0, 1, 0);
 	seg(C, ACK, 1, 1, 0);
-	iolog[0] = oblog[0] = details[0] = 0;
+	iolog[0] = oblog[0] = details[0] = bylog[0] = 0;
 }
 
 static void at_ms(uint64_t ms)
@@ -249,6 +259,7 @@ static void at_ms(uint64_t ms)
 
 #define expect_io(want) cr_assert_str_eq(iolog, want)
 #define expect_ob(want) cr_assert_str_eq(oblog, want)
+#define expect_by(want) cr_assert_str_eq(bylog, want)
 
 Test(engine, pass_without_rules_and_the_observer)
 {
@@ -348,6 +359,26 @@ Test(engine, rewrite_flags_and_window)
 	expect_io("A4[RST 1+0 ok] A5[PSH,ACK 1+4 ok]");
 	/* RST instead of FIN: the receiver gets no FIN (its fate: changed). */
 	expect_ob("c:FIN,ACK 1+0 - rewrite:0@0 s:PSH,ACK 1+4 - rewrite:1@0");
+	stop();
+}
+
+/* The event's bytes (what --pcap writes): every segment as sent, a
+ * changed one as delivered too (the bytes as sent kept apart from the
+ * ones the rewrite changed in place), a made one only as made. */
+Test(engine, events_carry_the_bytes_as_sent_and_as_delivered)
+{
+	start("rewrite flags=RST from client flags FIN\n"
+	      "reset from server data times 1\n"
+	      "truncate 10 from client data\n", 0);
+	handshake();
+	seg(C, FIN | ACK, 1, 1, 0);
+	seg(S, PSH | ACK, 1, 1, 10);
+	seg(C, PSH | ACK, 1, 1, 50);
+	seg(S, ACK, 11, 2, 0);
+	expect_by("FIN,ACK 1+0 ok/RST 1+0 ok "
+		  "PSH,ACK 1+10 ok/- -/RST 1+0 ok "
+		  "PSH,ACK 1+50 ok/PSH,ACK 1+10 ok "
+		  "ACK 11+0 ok/-");
 	stop();
 }
 
