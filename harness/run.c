@@ -103,8 +103,6 @@ static uint64_t ms_to_ns(uint64_t ms)
 
 /* ---- termination signals ---- */
 
-/* Opens the output opt names (files.c: never waits for a FIFO's reader);
- * 0, or -errno after a message. */
 /*
  * Keeps stdout for one output alone ("-" as --report or --junit, or the
  * result line of -q): the output gets a duplicate of fd 1, and fd 1
@@ -130,6 +128,8 @@ static FILE *take_stdout(void)
 	return f;
 }
 
+/* Opens the output opt names (files.c: never waits for a FIFO's reader;
+ * "-": stdout, take_stdout()); 0, or -errno after a message. */
 static int open_output(const char *opt, const char *path, FILE **f)
 {
 	char why[256];
@@ -1048,8 +1048,8 @@ int fl_run(struct fl_run_opts o)
 	rout = (struct fl_report_out){
 		.json = report_f, .junit = junit_f, .quiet = o.quiet,
 		.text = text_f ? text_f
-		      : (o.report && !strcmp(o.report, "-")) ||
-			(o.junit && !strcmp(o.junit, "-")) ? stderr : stdout};
+		      : ((o.report && !strcmp(o.report, "-")) ||
+			 (o.junit && !strcmp(o.junit, "-"))) ? stderr : stdout};
 	rout.color = o.color == FL_COLOR_ALWAYS ||
 		     (o.color == FL_COLOR_AUTO && isatty(fileno(rout.text)));
 	if (fl_report_write(&rep, &rout) < 0) {
