@@ -104,8 +104,8 @@ static uint64_t ms_to_ns(uint64_t ms)
 /* ---- termination signals ---- */
 
 /*
- * Keeps stdout for one output alone ("-" as --report or --junit, or the
- * result line of -q): the output gets a duplicate of fd 1, and fd 1
+ * Keeps stdout for one output alone ("-" as --report, --junit or --trace,
+ * or the result line of -q): the output gets a duplicate of fd 1, and fd 1
  * becomes stderr, so that everything else written to stdout goes there:
  * the text report, and the target, driver and peer, which are spawned
  * with the harness's stdout.  Returns the stream (the caller fcloses it),
@@ -815,6 +815,10 @@ int fl_run(struct fl_run_opts o)
 	int status = EXIT_ENV;
 	int ret;
 	sigset_t mask;
+	/* An output on stdout ("-"): it has stdout alone (take_stdout()). */
+	int dash = (o.report && !strcmp(o.report, "-")) ||
+		   (o.junit && !strcmp(o.junit, "-")) ||
+		   (o.trace && !strcmp(o.trace, "-"));
 
 	r.o = &o;
 	r.target = r.driver = r.peer = -1;
@@ -839,7 +843,22 @@ int fl_run(struct fl_run_opts o)
 
 	/* Every output before the run: a path that cannot be written costs
 	 * no run, and none is opened inside the sandbox's mounts. */
-	if (o.trace) {
+	if (o.trace && !strcmp(o.trace, "-")) {
+		/* stdout for the trace alone: JSON Lines, nothing else. */
+		FILE *tf;
+
+		if (open_output("--trace", "-", &tf) < 0) {
+			status = EXIT_USAGE;
+			goto out;
+		}
+		r.trace = fl_trace_open_stream(tf);
+		if (!r.trace) {
+			fclose(tf);
+			fprintf(stderr, "faultline: out of memory\n");
+			status = EXIT_USAGE;
+			goto out;
+		}
+	} else if (o.trace) {
 		r.trace = fl_trace_open(o.trace);
 		if (!r.trace) {
 			char why[256];
@@ -852,10 +871,7 @@ int fl_run(struct fl_run_opts o)
 	}
 	if ((o.report && open_output("--report", o.report, &report_f) < 0) ||
 	    (o.junit && open_output("--junit", o.junit, &junit_f) < 0) ||
-	    (o.quiet && !(o.trace && !strcmp(o.trace, "-")) &&
-	     !(o.report && !strcmp(o.report, "-")) &&
-	     !(o.junit && !strcmp(o.junit, "-")) &&
-	     open_output("-q", "-", &text_f) < 0)) {
+	    (o.quiet && !dash && open_output("-q", "-", &text_f) < 0)) {
 		status = EXIT_USAGE;
 		goto out;
 	}
@@ -1044,12 +1060,10 @@ int fl_run(struct fl_run_opts o)
 	status = rep.ok ? EXIT_OK : EXIT_CHECK;
 	fl_trace_flush(r.trace); /* every event is in; before a report on stdout */
 	fflush(stdout);
-	/* With a report on stdout, the text one is on stderr. */
+	/* With a report or the trace on stdout, the text one is on stderr. */
 	rout = (struct fl_report_out){
 		.json = report_f, .junit = junit_f, .quiet = o.quiet,
-		.text = text_f ? text_f
-		      : ((o.report && !strcmp(o.report, "-")) ||
-			 (o.junit && !strcmp(o.junit, "-"))) ? stderr : stdout};
+		.text = text_f ? text_f : dash ? stderr : stdout};
 	rout.color = o.color == FL_COLOR_ALWAYS ||
 		     (o.color == FL_COLOR_AUTO && isatty(fileno(rout.text)));
 	if (fl_report_write(&rep, &rout) < 0) {

@@ -6,8 +6,8 @@
  * are directories, missing directories or FIFOs nobody reads), --timeout
  * 0 meaning no limit, and termination signals in each phase (before the
  * run while a rule FIFO waits, during the run, while a report waits on a
- * full FIFO); each command's --help, -q, '-' as --report or --junit
- * (stdout holds that report alone) and --color (on a pipe, on a
+ * full FIFO); each command's --help, -q, '-' as --report, --junit or
+ * --trace (stdout holds that output alone) and --color (on a pipe, on a
  * terminal: a pty, with and without NO_COLOR).  The table's cases and
  * --help need no kernel feature; the rest run a sandbox.  Single-threaded; the programs are children of the test.
  */
@@ -601,9 +601,9 @@ BOTH(quiet_prints_the_result_line)
 	rr_free(&r);
 }
 
-/* '-' as --report's or --junit's file: stdout holds that report alone
- * (whole JSON; whole XML), and the text report and the target's output
- * are on stderr.  A file named "-" is not made. */
+/* '-' as --report's, --junit's or --trace's file: stdout holds that
+ * output alone (whole JSON; whole XML; JSON Lines), and the text report
+ * and the target's output are on stderr.  A file named "-" is not made. */
 BOTH(report_dash_is_stdout)
 {
 	struct run_result r;
@@ -644,6 +644,42 @@ BOTH(report_dash_is_stdout)
 		  !strcmp(out + strlen(out) - 14, "</testsuites>\n"), "%s", out);
 	cr_assert(strstr(err, "result: PASS"), "%s", err);
 	cr_assert(strstr(err, "target-says-hello\n"), "%s", err);
+	free((char *)out);
+
+	/* --trace -: JSON Lines alone, every line an event, the run's first
+	 * and the checks' last. */
+	args[3] = "--trace";
+	st = faultline_args(&r, u, args);
+	out = strdup(rr_read(&r, "stdout"));
+	err = rr_read(&r, "stderr");
+	cr_assert_eq(st, 0, "status %d\n%s%s", st, out, err);
+	cr_assert(strstr(err, "result: PASS"), "%s", err);
+	cr_assert(strstr(err, "target-says-hello\n"), "%s", err);
+	{
+		size_t nlines = 0;
+		const char *last = "";
+
+		for (const char *p = out; *p;) {
+			const char *nl = strchr(p, '\n');
+			char *line;
+			json_object *ev;
+
+			cr_assert_not_null(nl, "stdout does not end a line:\n%s", out);
+			line = strndup(p, (size_t)(nl - p));
+			ev = json_tokener_parse(line);
+			cr_assert(ev && json_object_is_type(ev, json_type_object) &&
+				  js(ev, "ev"), "not an event: '%s' in:\n%s", line,
+				  out);
+			cr_assert(nlines || !strcmp(js(ev, "ev"), "run"), "%s", line);
+			last = !strcmp(js(ev, "ev"), "check") ? "check" : "other";
+			json_object_put(ev);
+			free(line);
+			nlines++;
+			p = nl + 1;
+		}
+		cr_assert_geq(nlines, 3, "%s", out);
+		cr_assert_str_eq(last, "check", "%s", out);
+	}
 	free((char *)out);
 	rr_free(&r);
 }
