@@ -25,18 +25,22 @@
 #include "signals.h"
 #include "suite.h"
 
-static const char usage_text[] =
-	"Usage:\n"
+/* The usage in pieces: `faultline --help` prints them all, each
+ * command's --help its own (usage_run, usage_check, usage_suite). */
+static const char usage_run[] =
 	"  faultline run [OPTIONS] -- PROGRAM [ARG]...\n"
-	"  faultline run [OPTIONS] -r RULES    (the rule file's 'target' line)\n"
-	"  faultline check RULES...\n"
+	"  faultline run [OPTIONS] -r RULES    (the rule file's 'target' line)\n";
+static const char usage_check[] =
+	"  faultline check RULES...     (parse, validate, say what each line does)\n";
+static const char usage_suite[] =
 	"  faultline suite [DIR|FILE]... [-j N] [--shard K/N] [--junit FILE]\n"
-	"                  [--report FILE] [--timeout DUR] [-v]\n"
-	"  faultline --help | --version\n"
+	"                  [--report FILE] [--timeout DUR] [-v]\n";
+static const char usage_about[] =
 	"\n"
 	"faultline runs PROGRAM (the target) in a private network sandbox,\n"
 	"drops, delays or rewrites its TCP segments as the rule files say,\n"
-	"and reports whether the checks in them held.\n"
+	"and reports whether the checks in them held.\n";
+static const char help_run[] =
 	"\n"
 	"run options:\n"
 	"  -r, --rules FILE      rule file (repeatable; rules keep their order)\n"
@@ -50,6 +54,10 @@ static const char usage_text[] =
 	"                        exiting non-zero or by a signal on its own, is;\n"
 	"                        not with --driver\n"
 	"      --report FILE     write the JSON report\n"
+	"                        ('-' as --report's, --junit's, --trace's or\n"
+	"                        --pcap's FILE: stdout, one of them; the text report and the\n"
+	"                        target's, driver's and peer's stdout then go to\n"
+	"                        stderr)\n"
 	"      --trace FILE      write every event as JSON Lines ('-' = stdout)\n"
 	"      --junit FILE      write the checks as JUnit XML\n"
 	"      --junit-name NAME the JUnit testsuite's name (default: the first\n"
@@ -96,7 +104,15 @@ static const char usage_text[] =
 	"      --preload-driver  load the shim into the driver (or the peer) too\n"
 	"      --allow-skip      a check that could not be judged does not make\n"
 	"                        the run INCONCLUSIVE (exit 0 if nothing failed)\n"
+	"  -q, --quiet           print only the text report's result line, on\n"
+	"                        stdout (stderr with a '-' output); the target's,\n"
+	"                        driver's and peer's stdout go to stderr\n"
+	"      --color WHEN      colour PASS/FAIL/INCONCLUSIVE in the text report:\n"
+	"                        auto (default: on a terminal, unless $NO_COLOR is\n"
+	"                        set and not empty), always or never\n"
 	"  -v, --verbose         harness diagnostics on stderr\n"
+	"  -h, --help            this command's help\n";
+static const char help_suite[] =
 	"\n"
 	"suite options (each FILE, and each DIR's *.rules sorted by name, runs\n"
 	"as 'faultline run -r FILE', in a sandbox of its own):\n"
@@ -108,7 +124,9 @@ static const char usage_text[] =
 	"                        time, report and log)\n"
 	"      --timeout DUR     every run's --timeout (replaces 'set timeout')\n"
 	"  -v, --verbose         show every scenario's log, not only failing ones\n"
-	"  Exit status: the worst of the runs' (3 > 2 > 1 > 0).\n"
+	"  -h, --help            this command's help\n"
+	"  Exit status: the worst of the runs' (3 > 2 > 1 > 0).\n";
+static const char help_tail[] =
 	"\n"
 	"Durations: 500ms, 2s, 1.5s, 200us (at most 1000000000s), or 0.\n"
 	"Rule files: regular files, FIFOs or pipes of at most 16 MiB.  A rule\n"
@@ -139,6 +157,41 @@ static const char usage_text[] =
 	"      --driver 'tcp_client -p 7000 --rtt 3' -- echo_server -p 7000\n"
 	"  faultline run -r rules/scenarios/client-peer-reset.rules \\\n"
 	"      --peer 'echo_server -p 7000 -n 0' -- tcp_client -p 7000 --rtt 3\n";
+
+static const char help_check[] =
+	"\n"
+	"Reads the rule files as one run's rules (scenario files one at a time),\n"
+	"prints every error in them as file:line:col, and else what each rule,\n"
+	"check, command and setting does.  Exit status: 0 valid, 2 an error.\n"
+	"  -h, --help            this command's help\n";
+
+/* What --help prints: everything (cmd 0), or the usage of the command
+ * "run", "check" or "suite". */
+static void print_help(FILE *f, const char *cmd)
+{
+	fputs("Usage:\n", f);
+	if (!cmd) {
+		fputs(usage_run, f);
+		fputs(usage_check, f);
+		fputs(usage_suite, f);
+		fputs("  faultline --help | --version\n", f);
+		fputs(usage_about, f);
+		fputs(help_run, f);
+		fputs(help_suite, f);
+		fputs(help_tail, f);
+	} else if (!strcmp(cmd, "run")) {
+		fputs(usage_run, f);
+		fputs(usage_about, f);
+		fputs(help_run, f);
+		fputs(help_tail, f);
+	} else if (!strcmp(cmd, "check")) {
+		fputs(usage_check, f);
+		fputs(help_check, f);
+	} else {
+		fputs(usage_suite, f);
+		fputs(help_suite, f);
+	}
+}
 
 /* Parses every file, printing all diagnostics.  Returns 0, or an exit
  * status. */
@@ -186,6 +239,23 @@ static int cmd_check(int argc, char **argv)
 	int status;
 	char buf[512];
 
+	/* Options before the files, as getopt would take them ('--' ends
+	 * them): a file named like one is ./-h. */
+	while (argc > 0 && argv[0][0] == '-' && argv[0][1]) {
+		if (!strcmp(argv[0], "--")) {
+			argc--;
+			argv++;
+			break;
+		}
+		if (strcmp(argv[0], "--help") && strcmp(argv[0], "-h")) {
+			fprintf(stderr, "faultline check: unknown option '%s' (a "
+				"rule file of that name: ./%s)\nTry 'faultline "
+				"check --help'.\n", argv[0], argv[0]);
+			return EXIT_USAGE;
+		}
+		print_help(stdout, "check");
+		return EXIT_OK;
+	}
 	if (argc < 1) {
 		fprintf(stderr, "faultline check: no rule file given\n"
 			"Usage: faultline check RULES...\n");
@@ -282,6 +352,7 @@ enum {
 	OPT_READY_DELAY, OPT_READY_TIMEOUT, OPT_MTU, OPT_USER, OPT_QUEUE_ALL,
 	OPT_HELP, OPT_PRELOAD, OPT_NO_PRELOAD, OPT_PRELOAD_DRIVER,
 	OPT_ALLOW_SKIP, OPT_PEER, OPT_KEEP_CAP, OPT_SHARD, OPT_JUNIT_NAME,
+	OPT_COLOR,
 };
 
 /* The option replaces setting k of the rule files (scenario.h). */
@@ -315,9 +386,12 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
 		{"allow-skip", no_argument, NULL, OPT_ALLOW_SKIP},
 		{"keep-cap", required_argument, NULL, OPT_KEEP_CAP},
 		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, OPT_HELP},
+		{"quiet", no_argument, NULL, 'q'},
+		{"color", required_argument, NULL, OPT_COLOR},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	const char *color = "auto";
 	uint64_t v;
 	int c;
 
@@ -330,7 +404,7 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
 	if (!o->rule_files)
 		return -ENOMEM;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+r:v", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+r:vqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			o->rule_files[o->nrule_files++] = optarg;
@@ -460,8 +534,14 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
 		case 'v':
 			o->verbose++;
 			break;
-		case OPT_HELP:
-			fputs(usage_text, stdout);
+		case 'q':
+			o->quiet = 1;
+			break;
+		case OPT_COLOR:
+			color = optarg;
+			break;
+		case 'h':
+			print_help(stdout, "run");
 			return 1; /* done: nothing to run */
 		default:
 			fprintf(stderr, "Try 'faultline --help'.\n");
@@ -476,6 +556,32 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
 			"--driver CMD to test a server (PROGRAM) with a client, "
 			"or --peer CMD to test a client (PROGRAM) with a "
 			"server, not both\n");
+		return -EINVAL;
+	}
+	if (!strcmp(color, "always")) {
+		o->color = FL_COLOR_ALWAYS;
+	} else if (!strcmp(color, "never")) {
+		o->color = FL_COLOR_NEVER;
+	} else if (!strcmp(color, "auto")) {
+		/* no-color.org: a NO_COLOR that is set and not empty turns
+		 * the default off; an explicit --color=always still wins. */
+		const char *nc = getenv("NO_COLOR");
+
+		o->color = nc && nc[0] ? FL_COLOR_NEVER : FL_COLOR_AUTO;
+	} else {
+		fprintf(stderr, "faultline: --color: invalid '%s' (auto, always "
+			"or never)\n", color);
+		return -EINVAL;
+	}
+	/* One stream, one format: two reports on stdout would be neither
+	 * JSON nor XML nor JSON Lines. */
+	if (((o->report && !strcmp(o->report, "-")) +
+	     (o->junit && !strcmp(o->junit, "-")) +
+	     (o->trace && !strcmp(o->trace, "-")) +
+	     (o->pcap && !strcmp(o->pcap, "-"))) > 1) {
+		fprintf(stderr, "faultline: --report, --junit, --trace and --pcap: only "
+			"one of them can be '-' (stdout); give the others a "
+			"file\n");
 		return -EINVAL;
 	}
 	if (o->have_user && geteuid() != 0) {
@@ -572,7 +678,7 @@ static int cmd_suite(int argc, char **argv)
 		{"report", required_argument, NULL, OPT_REPORT},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, OPT_HELP},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct fl_suite_opts o = {0};
@@ -580,7 +686,7 @@ static int cmd_suite(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "j:v", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			if (opt_number("--jobs", optarg, 1, 1024, &v) < 0)
@@ -605,13 +711,21 @@ static int cmd_suite(int argc, char **argv)
 		case 'v':
 			o.verbose = 1;
 			break;
-		case OPT_HELP:
-			fputs(usage_text, stdout);
+		case 'h':
+			print_help(stdout, "suite");
 			return EXIT_OK;
 		default:
 			fprintf(stderr, "Try 'faultline --help'.\n");
 			return EXIT_USAGE;
 		}
+	}
+	/* Its stdout is the live lines, one per scenario. */
+	if ((o.junit && !strcmp(o.junit, "-")) ||
+	    (o.report && !strcmp(o.report, "-"))) {
+		fprintf(stderr, "faultline suite: --%s -: stdout is the suite's "
+			"live lines; give a file\n",
+			o.report && !strcmp(o.report, "-") ? "report" : "junit");
+		return EXIT_USAGE;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "faultline suite: no scenario directory or file given "
@@ -630,12 +744,12 @@ int main(int argc, char **argv)
 		return EXIT_ENV;
 	}
 	if (argc < 2) {
-		fputs(usage_text, stderr);
+		print_help(stderr, NULL);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
-		fputs(usage_text, stdout);
+		print_help(stdout, NULL);
 		return EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version")) {

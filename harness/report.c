@@ -696,7 +696,21 @@ static void text_peer(const struct model *m, FILE *f)
 								     : "before");
 }
 
-static void write_text(const struct model *m, FILE *f)
+/* A status word, in colour when asked: green, red, yellow (ECMA-48 SGR,
+ * then reset). */
+static void text_status(FILE *f, int color, enum m_status st,
+			const char *word)
+{
+	static const char *const sgr[] = {[M_PASS] = "32", [M_FAIL] = "31",
+					  [M_SKIP] = "33"};
+
+	if (color)
+		fprintf(f, "\033[1;%sm%s\033[0m", sgr[st], word);
+	else
+		fputs(word, f);
+}
+
+static void write_text(const struct model *m, FILE *f, int color, int quiet)
 {
 	const struct fl_report *r = m->r;
 	const struct fl_run_facts *x = m->f;
@@ -704,6 +718,8 @@ static void write_text(const struct model *m, FILE *f)
 					     [M_FAIL] = "FAIL",
 					     [M_SKIP] = "SKIP"};
 
+	if (quiet)
+		goto result;
 	fprintf(f, "\nfaultline report (seed %llu, %.3fs)\n",
 		(unsigned long long)r->seed, (double)r->duration_ns / 1e9);
 	if (x->killed_by_harness)
@@ -756,8 +772,10 @@ static void write_text(const struct model *m, FILE *f)
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct fl_check_result *c = &r->checks[i];
 
-		fprintf(f, "  %s  %-24s %s\n", status[m->status[i]],
-			c->expect[0] ? c->expect : c->name, c->detail);
+		fputs("  ", f);
+		text_status(f, color, m->status[i], status[m->status[i]]);
+		fprintf(f, "  %-24s %s\n", c->expect[0] ? c->expect : c->name,
+			c->detail);
 		for (unsigned j = 0; m->status[i] == M_FAIL && j < c->nflows && j < 3; j++)
 			if (c->flows[j] >= 1 && c->flows[j] <= m->nflows)
 				text_ladder(m, &m->flows[c->flows[j] - 1], f);
@@ -795,8 +813,13 @@ static void write_text(const struct model *m, FILE *f)
 		if (m->nflows > 20)
 			fprintf(f, "  ... (%zu more in the JSON report)\n", m->nflows - 20);
 	}
-	fprintf(f, "result: %s (%zu of %zu checks failed, %zu not judged)\n",
-		fl_result_name(r->result), m->nfail, r->nchecks, m->nskip);
+result:
+	fputs("result: ", f);
+	text_status(f, color, r->result == FL_RESULT_PASS ? M_PASS
+			      : r->result == FL_RESULT_FAIL ? M_FAIL : M_SKIP,
+		    fl_result_name(r->result));
+	fprintf(f, " (%zu of %zu checks failed, %zu not judged)\n", m->nfail,
+		r->nchecks, m->nskip);
 }
 
 /* ---- JUnit ---- */
@@ -972,7 +995,7 @@ int fl_report_write(const struct fl_report *r, struct fl_report_out *o)
 	if (ret < 0)
 		return ret;
 	if (o->text) {
-		write_text(&m, o->text);
+		write_text(&m, o->text, o->color, o->quiet);
 		fflush(o->text); /* before a report to the same pipe */
 	}
 	if (o->json)

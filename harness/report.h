@@ -52,6 +52,8 @@ struct fl_report_out {
 	FILE *text;        /* the human report */
 	FILE *json;        /* --report FILE */
 	FILE *junit;       /* --junit FILE */
+	int color;         /* the text's PASS/FAIL/... in ANSI colour */
+	int quiet;         /* the text's result line only (-q) */
 	int json_err;      /* set by fl_report_write: 0 or -EIO */
 	int junit_err;
 };

@@ -22,6 +22,8 @@
  * once with a message, by that signal.  The outputs are all opened
  * before the sandbox is entered (files.c: no FIFO is waited for), so a
  * bad path costs no run and /dev/stdout or /dev/fd/N name the caller's.
+ * An output that is "-" (or -q's result line) keeps stdout to itself: the
+ * rest that would go there, the target's output too, goes to stderr.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -104,12 +106,45 @@ static uint64_t ms_to_ns(uint64_t ms)
 
 /* ---- termination signals ---- */
 
-/* Opens the output opt names (files.c: never waits for a FIFO's reader);
- * 0, or -errno after a message. */
+/*
+ * Keeps stdout for one output alone ("-" as --report, --junit or --trace,
+ * or the result line of -q): the output gets a duplicate of fd 1, and fd 1
+ * becomes stderr, so that everything else written to stdout goes there:
+ * the text report, and the target, driver and peer, which are spawned
+ * with the harness's stdout.  Returns the stream (the caller fcloses it),
+ * or NULL with errno set.
+ */
+static FILE *take_stdout(void)
+{
+	FILE *f = NULL;
+	int fd, e;
+
+	fflush(stdout);
+	fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return NULL;
+	if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0 || !(f = fdopen(fd, "w"))) {
+		e = errno;
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
+
+/* Opens the output opt names (files.c: never waits for a FIFO's reader;
+ * "-": stdout, take_stdout()); 0, or -errno after a message. */
 static int open_output(const char *opt, const char *path, FILE **f)
 {
 	char why[256];
 
+	if (!strcmp(path, "-")) {
+		*f = take_stdout();
+		if (*f)
+			return 0;
+		fprintf(stderr, "faultline: %s -: stdout: %s\n", opt,
+			strerror(errno));
+		return -EINVAL;
+	}
 	*f = fl_output_open(path);
 	if (*f)
 		return 0;
@@ -777,13 +812,18 @@ int fl_run(struct fl_run_opts o)
 	size_t nchecks = 0;
 	struct fl_report rep = {0};
 	struct fl_report_out rout = {0};
-	FILE *report_f = NULL, *junit_f = NULL, *pcap_f = NULL;
+	FILE *report_f = NULL, *junit_f = NULL, *pcap_f = NULL, *text_f = NULL;
 	uint16_t ports[64];
 	char preload_path[PATH_MAX] = "", samples[PATH_MAX];
 	char err[1024] = "";
 	int status = EXIT_ENV;
 	int ret;
 	sigset_t mask;
+	/* An output on stdout ("-"): it has stdout alone (take_stdout()). */
+	int dash = (o.report && !strcmp(o.report, "-")) ||
+		   (o.junit && !strcmp(o.junit, "-")) ||
+		   (o.trace && !strcmp(o.trace, "-")) ||
+		   (o.pcap && !strcmp(o.pcap, "-"));
 
 	r.o = &o;
 	r.target = r.driver = r.peer = -1;
@@ -808,7 +848,22 @@ int fl_run(struct fl_run_opts o)
 
 	/* Every output before the run: a path that cannot be written costs
 	 * no run, and none is opened inside the sandbox's mounts. */
-	if (o.trace) {
+	if (o.trace && !strcmp(o.trace, "-")) {
+		/* stdout for the trace alone: JSON Lines, nothing else. */
+		FILE *tf;
+
+		if (open_output("--trace", "-", &tf) < 0) {
+			status = EXIT_USAGE;
+			goto out;
+		}
+		r.trace = fl_trace_open_stream(tf);
+		if (!r.trace) {
+			fclose(tf);
+			fprintf(stderr, "faultline: out of memory\n");
+			status = EXIT_USAGE;
+			goto out;
+		}
+	} else if (o.trace) {
 		r.trace = fl_trace_open(o.trace);
 		if (!r.trace) {
 			char why[256];
@@ -821,7 +876,8 @@ int fl_run(struct fl_run_opts o)
 	}
 	if ((o.report && open_output("--report", o.report, &report_f) < 0) ||
 	    (o.junit && open_output("--junit", o.junit, &junit_f) < 0) ||
-	    (o.pcap && open_output("--pcap", o.pcap, &pcap_f) < 0)) {
+	    (o.pcap && open_output("--pcap", o.pcap, &pcap_f) < 0) ||
+	    (o.quiet && !dash && open_output("-q", "-", &text_f) < 0)) {
 		status = EXIT_USAGE;
 		goto out;
 	}
@@ -1038,8 +1094,12 @@ int fl_run(struct fl_run_opts o)
 	status = rep.ok ? EXIT_OK : EXIT_CHECK;
 	fl_trace_flush(r.trace); /* every event is in; before a report on stdout */
 	fflush(stdout);
-	rout = (struct fl_report_out){.text = stdout, .json = report_f,
-				      .junit = junit_f};
+	/* With a report or the trace on stdout, the text one is on stderr. */
+	rout = (struct fl_report_out){
+		.json = report_f, .junit = junit_f, .quiet = o.quiet,
+		.text = text_f ? text_f : dash ? stderr : stdout};
+	rout.color = o.color == FL_COLOR_ALWAYS ||
+		     (o.color == FL_COLOR_AUTO && isatty(fileno(rout.text)));
 	if (fl_report_write(&rep, &rout) < 0) {
 		fprintf(stderr, "faultline: out of memory\n");
 		status = EXIT_ENV;
@@ -1048,7 +1108,9 @@ int fl_run(struct fl_run_opts o)
 		status = EXIT_USAGE;
 	if (close_output("--junit", o.junit, junit_f, rout.junit_err) < 0)
 		status = EXIT_USAGE;
-	report_f = junit_f = NULL;
+	if (close_output("-q", "stdout", text_f, 0) < 0)
+		status = EXIT_USAGE;
+	report_f = junit_f = text_f = NULL;
 	goto out;
 
 env_error:
@@ -1060,6 +1122,8 @@ out:
 		fclose(report_f);
 	if (junit_f)
 		fclose(junit_f);
+	if (text_f)
+		fclose(text_f);
 	if (r.trace && fl_trace_close(r.trace) < 0) {
 		fprintf(stderr, "faultline: --trace %s: write error\n", o.trace);
 		if (status == EXIT_OK)

@@ -15,6 +15,10 @@ struct fl_ruleset;
 /* faultline's exit status (the CLI contract, DESIGN.md). */
 enum { EXIT_OK = 0, EXIT_CHECK = 1, EXIT_USAGE = 2, EXIT_ENV = 3 };
 
+/* --color: the text report's PASS/FAIL/INCONCLUSIVE in colour (AUTO: on
+ * a terminal; cli.c has made a NO_COLOR auto NEVER). */
+enum fl_color { FL_COLOR_AUTO, FL_COLOR_NEVER, FL_COLOR_ALWAYS };
+
 /* What `faultline run` was asked to do; durations in ns. */
 struct fl_run_opts {
 	const struct fl_ruleset *rs; /* the parsed rules (the caller's) */
@@ -23,7 +27,8 @@ struct fl_run_opts {
 	const char *driver;          /* --driver: a shell command, or NULL */
 	const char *peer;            /* --peer: a shell command started before
 	                              * the target, stopped after it, or NULL */
-	const char *report;          /* --report, --trace, --junit: or NULL */
+	const char *report;          /* --report, --trace, --junit: or NULL;
+	                              * "-" is stdout (one of them at most) */
 	const char *trace;
 	const char *junit;
 	const char *junit_name;      /* --junit-name, or NULL: the first rule
@@ -42,6 +47,8 @@ struct fl_run_opts {
 	gid_t gid;
 	int queue_all;
 	int verbose;
+	int quiet;                   /* -q: the text report's result line only */
+	enum fl_color color;
 	const char *preload;         /* --preload, or NULL */
 	int no_preload, preload_driver;
 	int allow_skip;
@@ -52,7 +59,7 @@ struct fl_run_opts {
 /*
  * Runs o.argv in the sandbox under o.rs, judges and reports; o is the
  * run's own copy.  Writes its diagnostics to stderr and the report to
- * stdout.  Returns the exit status: EXIT_OK when the result is PASS,
+ * stdout (to stderr when a "-" output or -q's result line has stdout).  Returns the exit status: EXIT_OK when the result is PASS,
  * EXIT_CHECK on FAIL or INCONCLUSIVE, EXIT_USAGE when the target cannot
  * be started or a file cannot be written, EXIT_ENV when the sandbox, the
  * queue or the kernel's interfaces fail.

@@ -89,7 +89,7 @@ static int text_reserve(struct fl_trace *t, size_t n)
 	return 0;
 }
 
-struct fl_trace *fl_trace_open(const char *path)
+struct fl_trace *fl_trace_open_stream(FILE *f)
 {
 	struct fl_trace *t = calloc(1, sizeof(*t));
 
@@ -102,19 +102,30 @@ struct fl_trace *fl_trace_open(const char *path)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (strcmp(path, "-") == 0) {
-		t->f = stdout;
-		t->is_stdout = 1;
-	} else {
-		t->f = fl_output_open(path); /* a FIFO: never waits */
-		if (!t->f) {
-			int e = errno;
+	t->f = f;
+	return t;
+}
 
-			free(t->text);
-			free(t);
-			errno = e;
-			return NULL;
-		}
+struct fl_trace *fl_trace_open(const char *path)
+{
+	struct fl_trace *t;
+	FILE *f;
+	int e;
+
+	if (strcmp(path, "-") == 0) {
+		t = fl_trace_open_stream(stdout);
+		if (t)
+			t->is_stdout = 1;
+		return t;
+	}
+	f = fl_output_open(path); /* a FIFO: never waits */
+	if (!f)
+		return NULL;
+	t = fl_trace_open_stream(f);
+	if (!t) {
+		e = errno;
+		fclose(f);
+		errno = e;
 	}
 	return t;
 }

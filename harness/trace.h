@@ -23,6 +23,7 @@
 #define FL_TRACE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "verdict.h"
 
@@ -35,6 +36,9 @@ struct fl_trace;
 /* Opens path for writing ("-" is stdout); the caller closes it with
  * fl_trace_close().  Returns NULL with errno set. */
 struct fl_trace *fl_trace_open(const char *path);
+/* The same on a stream the caller opened, which fl_trace_close() then
+ * fcloses; on NULL (ENOMEM) f is still the caller's. */
+struct fl_trace *fl_trace_open_stream(FILE *f);
 /* Writes every pending line, flushes and closes; returns 0, -ENOMEM if a
  * line could not be buffered, or -errno of a write error. */
 int fl_trace_close(struct fl_trace *t);

@@ -6,13 +6,17 @@
  * are directories, missing directories or FIFOs nobody reads), --timeout
  * 0 meaning no limit, and termination signals in each phase (before the
  * run while a rule FIFO waits, during the run, while a report waits on a
- * full FIFO), and --junit of a failing and a passing run validated by
- * tests/data/junit.xsd.  The table's cases need no kernel feature; the
- * rest run a sandbox.  Single-threaded; the programs are children of the test.
+ * full FIFO), --junit of a failing and a passing run validated by
+ * tests/data/junit.xsd; each command's --help, -q, '-' as --report, --junit or
+ * --trace (stdout holds that output alone) and --color (on a pipe, on a
+ * terminal: a pty, with and without NO_COLOR).  The table's cases and
+ * --help need no kernel feature; the rest run a sandbox.  Single-threaded;
+ * the programs are children of the test.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +82,20 @@ static const struct bad_case bad_cases[] = {
 	 "--junit {dir}/fifo: a FIFO that no process has open for reading"},
 	{{RUN, "--trace", "{dir}/fifo", "--", "true"}, 2,
 	 "--trace {dir}/fifo: a FIFO that no process has open for reading"},
+	{{RUN, "--report", "-", "--junit", "-", "--", "true"}, 2,
+	 "--report, --junit, --trace and --pcap: only one of them can be '-' (stdout)"},
+	{{RUN, "--report", "-", "--trace", "-", "--", "true"}, 2,
+	 "only one of them can be '-' (stdout)"},
+	{{RUN, "--pcap", "-", "--junit", "-", "--", "true"}, 2,
+	 "only one of them can be '-' (stdout)"},
+	{{RUN, "--color=blue", "--", "true"}, 2,
+	 "--color: invalid 'blue' (auto, always or never)"},
+	{{"check", "-x", "{dir}/ok.rules"}, 2,
+	 "faultline check: unknown option '-x' (a rule file of that name: ./-x)"},
+	{{"suite", "--report", "-", "{dir}"}, 2,
+	 "faultline suite: --report -: stdout is the suite's live lines"},
+	{{"suite", "--junit", "-", "{dir}"}, 2,
+	 "faultline suite: --junit -: stdout is the suite's live lines"},
 };
 
 static double now_s(void)
@@ -577,5 +595,306 @@ BOTH(junit_passing_run_named)
 	cr_assert(strstr(xml, "<testcase classname=\"a&lt;b&gt; &amp; &quot;c&quot;.tru"
 			      "\xef\xbf\xbd" "e\" name=\""), "%s", xml);
 	cr_assert_null(strstr(xml, "<failure"), "%s", xml);
+	rr_free(&r);
+}
+
+/* faultline ARGS... as u through rr_spawn() (no kernel comparison: a
+ * report on stdout is no file to compare); its exit status, or -1 when
+ * it did not end within 60s.  Its output: rr_read(r, "stdout"/"stderr"). */
+static int faultline_args(struct run_result *r, enum as_user u,
+			  const char *const *args)
+{
+	char *argv[24] = {FL_BIN};
+	size_t n = 1;
+	int st;
+
+	for (size_t i = 0; args[i] && n < 23; i++)
+		argv[n++] = (char *)args[i];
+	st = wait_bounded(rr_spawn(r, u, argv), 60);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Each command's --help and -h print that command's usage alone, on
+ * stdout, and exit 0 (check --help was read as a rule file named
+ * "--help"); faultline --help shows all three. */
+BOTH(command_help)
+{
+	static const struct {
+		const char *cmd, *has, *lacks[3];
+	} cases[] = {
+		{"check", "  faultline check RULES...",
+		 {"run options:", "  faultline suite [", "  faultline run ["}},
+		{"run", "  faultline run [OPTIONS] -- PROGRAM",
+		 {"suite options", "  faultline check RULES", "  faultline suite ["}},
+		{"suite", "  faultline suite [DIR|FILE]",
+		 {"run options:", "  faultline check RULES", "  faultline run ["}},
+	};
+	struct run_result r;
+
+	rr_init(&r);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		for (int h = 0; h < 2; h++) {
+			const char *args[] = {cases[i].cmd, h ? "-h" : "--help",
+					      NULL};
+			int st = faultline_args(&r, u, args);
+			const char *out = rr_read(&r, "stdout");
+
+			cr_expect_eq(st, 0, "%s %s: status %d\n%s", args[0],
+				     args[1], st, rr_read(&r, "stderr"));
+			cr_expect(strstr(out, "Usage:\n") == out &&
+				  strstr(out, cases[i].has), "%s %s:\n%s",
+				  args[0], args[1], out);
+			for (int j = 0; j < 3; j++)
+				cr_expect(!strstr(out, cases[i].lacks[j]),
+					  "%s %s shows '%s':\n%s", args[0],
+					  args[1], cases[i].lacks[j], out);
+			cr_expect_str_empty(rr_read(&r, "stderr"));
+		}
+	{
+		const char *args[] = {"--help", NULL};
+		const char *out;
+
+		cr_assert_eq(faultline_args(&r, u, args), 0);
+		out = rr_read(&r, "stdout");
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			cr_expect(strstr(out, cases[i].has), "--help lacks '%s'",
+				  cases[i].has);
+	}
+	rr_free(&r);
+}
+
+/* -q: the result line alone on stdout; the target's output goes to
+ * stderr. */
+BOTH(quiet_prints_the_result_line)
+{
+	struct run_result r;
+	const char *args[] = {"run", "-q", "-r", NULL, "--", "/bin/sh", "-c",
+			      "echo target-says-hello", NULL};
+	const char *out;
+	int st;
+
+	rr_init(&r);
+	args[3] = rr_write(&r, "ok.rules", "expect exit 0\n");
+	st = faultline_args(&r, u, args);
+	out = strdup(rr_read(&r, "stdout")); /* rr_read()'s buffer is one */
+	cr_assert_eq(st, 0, "status %d\n%s%s", st, out, rr_read(&r, "stderr"));
+	cr_assert(!strncmp(out, "result: PASS (", 14), "%s", out);
+	cr_assert(strchr(out, '\n') == out + strlen(out) - 1,
+		  "more than the result line:\n%s", out);
+	cr_assert(strstr(rr_read(&r, "stderr"), "target-says-hello\n"), "%s",
+		  rr_read(&r, "stderr"));
+	free((char *)out);
+	rr_free(&r);
+}
+
+/* '-' as --report's, --junit's or --trace's file: stdout holds that
+ * output alone (whole JSON; whole XML; JSON Lines), and the text report
+ * and the target's output are on stderr.  A file named "-" is not made. */
+BOTH(report_dash_is_stdout)
+{
+	struct run_result r;
+	const char *args[] = {"run", "-r", NULL, "--report", "-", "--",
+			      "/bin/sh", "-c", "echo target-says-hello", NULL};
+	struct json_tokener *tok;
+	json_object *rep;
+	const char *out, *err;
+	int st;
+
+	rr_init(&r);
+	args[2] = rr_write(&r, "ok.rules", "expect exit 0\n");
+	st = faultline_args(&r, u, args);
+	out = strdup(rr_read(&r, "stdout")); /* rr_read()'s buffer is one */
+	err = rr_read(&r, "stderr");
+	cr_assert_eq(st, 0, "status %d\n%s%s", st, out, err);
+	tok = json_tokener_new();
+	rep = json_tokener_parse_ex(tok, out, (int)strlen(out));
+	cr_assert_not_null(rep, "stdout is not JSON:\n%s", out);
+	cr_assert_str_eq(js(rep, "result"), "PASS");
+	cr_assert_eq(strspn(out + json_tokener_get_parse_end(tok), "\n"),
+		     strlen(out + json_tokener_get_parse_end(tok)),
+		     "stdout has more than the JSON report:\n%s", out);
+	json_object_put(rep);
+	json_tokener_free(tok);
+	cr_assert(strstr(err, "result: PASS"), "%s", err);
+	cr_assert(strstr(err, "target-says-hello\n"), "%s", err);
+	cr_assert_eq(access("-", F_OK), -1);
+	free((char *)out);
+
+	args[3] = "--junit";
+	st = faultline_args(&r, u, args);
+	out = strdup(rr_read(&r, "stdout"));
+	err = rr_read(&r, "stderr");
+	cr_assert_eq(st, 0, "status %d\n%s%s", st, out, err);
+	cr_assert(!strncmp(out, "<?xml", 5), "%s", out);
+	cr_assert(strlen(out) > 14 &&
+		  !strcmp(out + strlen(out) - 14, "</testsuites>\n"), "%s", out);
+	cr_assert(strstr(err, "result: PASS"), "%s", err);
+	cr_assert(strstr(err, "target-says-hello\n"), "%s", err);
+	free((char *)out);
+
+	/* --trace -: JSON Lines alone, every line an event, the run's first
+	 * and the checks' last. */
+	args[3] = "--trace";
+	st = faultline_args(&r, u, args);
+	out = strdup(rr_read(&r, "stdout"));
+	err = rr_read(&r, "stderr");
+	cr_assert_eq(st, 0, "status %d\n%s%s", st, out, err);
+	cr_assert(strstr(err, "result: PASS"), "%s", err);
+	cr_assert(strstr(err, "target-says-hello\n"), "%s", err);
+	{
+		size_t nlines = 0;
+		const char *last = "";
+
+		for (const char *p = out; *p;) {
+			const char *nl = strchr(p, '\n');
+			char *line;
+			json_object *ev;
+
+			cr_assert_not_null(nl, "stdout does not end a line:\n%s", out);
+			line = strndup(p, (size_t)(nl - p));
+			ev = json_tokener_parse(line);
+			cr_assert(ev && json_object_is_type(ev, json_type_object) &&
+				  js(ev, "ev"), "not an event: '%s' in:\n%s", line,
+				  out);
+			cr_assert(nlines || !strcmp(js(ev, "ev"), "run"), "%s", line);
+			last = !strcmp(js(ev, "ev"), "check") ? "check" : "other";
+			json_object_put(ev);
+			free(line);
+			nlines++;
+			p = nl + 1;
+		}
+		cr_assert_geq(nlines, 3, "%s", out);
+		cr_assert_str_eq(last, "check", "%s", out);
+	}
+	free((char *)out);
+	rr_free(&r);
+}
+
+#define SGR_PASS "\033[1;32mPASS\033[0m"
+#define SGR_FAIL "\033[1;31mFAIL\033[0m"
+#define SGR_SKIP "\033[1;33mSKIP\033[0m"
+#define SGR_INCONCLUSIVE "\033[1;33mINCONCLUSIVE\033[0m"
+
+/* --color=always colours each status on a pipe, NO_COLOR or not (the
+ * option beats the variable); --color=never and the default (auto, on a
+ * pipe) do not. */
+BOTH(color_on_a_pipe)
+{
+	struct run_result r;
+	const char *args[] = {"run", "-r", NULL, NULL, "--", "true", NULL};
+	const char *out;
+
+	rr_init(&r);
+	args[2] = rr_write(&r, "fail.rules", "expect exit 1\n");
+	args[3] = "--color=always";
+	cr_assert_eq(faultline_args(&r, u, args), 1, "%s", rr_read(&r, "stderr"));
+	out = rr_read(&r, "stdout");
+	cr_assert(strstr(out, "  " SGR_FAIL "  exit 1 "), "%s", out);
+	cr_assert(strstr(out, "  " SGR_PASS "  timeout "), "%s", out);
+	cr_assert(strstr(out, "\nresult: " SGR_FAIL " ("), "%s", out);
+
+	setenv("NO_COLOR", "1", 1);
+	cr_assert_eq(faultline_args(&r, u, args), 1);
+	cr_assert(strstr(rr_read(&r, "stdout"), "\nresult: " SGR_FAIL " ("),
+		  "%s", rr_read(&r, "stdout"));
+	unsetenv("NO_COLOR");
+
+	/* Not judged: yellow. */
+	{
+		const char *a[] = {"run", "--color", "always", "-r",
+				   rr_write(&r, "skip.rules", "expect no-fd-leak\n"),
+				   "--no-preload", "--", "true", NULL};
+
+		cr_assert_eq(faultline_args(&r, u, a), 1);
+	}
+	out = rr_read(&r, "stdout");
+	cr_assert(strstr(out, "  " SGR_SKIP "  no-fd-leak "), "%s", out);
+	cr_assert(strstr(out, "\nresult: " SGR_INCONCLUSIVE " ("), "%s", out);
+
+	for (int i = 0; i < 2; i++) {
+		args[2] = rr_path(&r, "fail.rules");
+		args[3] = i ? "--color=never" : "--color=auto";
+		cr_assert_eq(faultline_args(&r, u, args), 1);
+		out = rr_read(&r, "stdout");
+		cr_assert(strstr(out, "result: FAIL ("), "%s", out);
+		cr_assert(!strchr(out, '\033'), "%s: colour on a pipe:\n%s",
+			  args[3], out);
+	}
+	rr_free(&r);
+}
+
+/* faultline ARGS... as u on a new terminal (a pty), with NO_COLOR set to
+ * no_color or unset (NULL); what it wrote there (stdout and stderr), into
+ * buf.  Its exit status, or -1. */
+static int faultline_on_tty(enum as_user u, const char *const *args,
+			    const char *no_color, char *buf, size_t len)
+{
+	size_t got = 0;
+	int master, st;
+	double t0 = now_s();
+	pid_t pid = forkpty(&master, NULL, NULL, NULL);
+
+	cr_assert_geq(pid, 0, "forkpty: %s", strerror(errno));
+	if (pid == 0) {
+		char *argv[32];
+		size_t n = 0;
+
+		if (u == AS_NOBODY) {
+			argv[n++] = "setpriv";
+			argv[n++] = "--reuid=65534";
+			argv[n++] = "--regid=65534";
+			argv[n++] = "--clear-groups";
+			argv[n++] = "--";
+		}
+		argv[n++] = FL_BIN;
+		for (size_t i = 0; args[i] && n < 31; i++)
+			argv[n++] = (char *)args[i];
+		argv[n] = NULL;
+		if (no_color)
+			setenv("NO_COLOR", no_color, 1);
+		else
+			unsetenv("NO_COLOR");
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	/* Read until the terminal closes (EIO once the child is gone). */
+	while (got + 1 < len && now_s() - t0 < 60) {
+		ssize_t k = read(master, buf + got, len - 1 - got);
+
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	buf[got] = 0;
+	close(master);
+	st = wait_bounded(pid, 10);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The default (auto) colours on a terminal, not with NO_COLOR set (but
+ * with NO_COLOR empty: no-color.org's "set and not empty"); --color=never
+ * not at all. */
+BOTH(color_auto_on_a_tty)
+{
+	struct run_result r;
+	const char *args[] = {"run", "-r", NULL, "--", "true", NULL};
+	const char *never[] = {"run", "--color=never", "-r", NULL, "--", "true",
+			       NULL};
+	static char buf[65536];
+
+	rr_init(&r);
+	args[2] = rr_write(&r, "ok.rules", "expect exit 0\n");
+	cr_assert_eq(faultline_on_tty(u, args, NULL, buf, sizeof(buf)), 0, "%s", buf);
+	cr_assert(strstr(buf, "  " SGR_PASS "  exit 0 "), "%s", buf);
+	cr_assert(strstr(buf, "result: " SGR_PASS " ("), "%s", buf);
+	cr_assert_eq(faultline_on_tty(u, args, "", buf, sizeof(buf)), 0, "%s", buf);
+	cr_assert(strstr(buf, "result: " SGR_PASS " ("), "%s", buf);
+	cr_assert_eq(faultline_on_tty(u, args, "1", buf, sizeof(buf)), 0, "%s", buf);
+	cr_assert(strstr(buf, "result: PASS ("), "%s", buf);
+	cr_assert(!strchr(buf, '\033'), "colour with NO_COLOR=1:\n%s", buf);
+	never[3] = args[2];
+	cr_assert_eq(faultline_on_tty(u, never, NULL, buf, sizeof(buf)), 0, "%s", buf);
+	cr_assert(strstr(buf, "result: PASS ("), "%s", buf);
+	cr_assert(!strchr(buf, '\033'), "colour with --color=never:\n%s", buf);
 	rr_free(&r);
 }
