@@ -43,7 +43,22 @@ static const char *const echo_argv[] = {ECHO, "-p", "7000", NULL};
 /* s with each decimal fraction ("0.452") replaced by '#', and the
  * client's ephemeral port by ':#': what differs between two runs of the
  * same seeded scenario is when things happened, not what. */
+static char *masked(const char *s, const char *pattern);
+
 static char *untimed(const char *s)
+{
+	return masked(s, "[0-9]+\\.[0-9]+|:[0-9]{5}");
+}
+
+/* s with every number masked: the harness check's count of segments
+ * queued is the run's own (a retransmission more or less), so two runs
+ * of the same test agree on its words only. */
+static char *unnumbered(const char *s)
+{
+	return masked(s, "[0-9]+");
+}
+
+static char *masked(const char *s, const char *pattern)
 {
 	static char buf[8][1024];
 	static unsigned k;
@@ -52,7 +67,7 @@ static char *untimed(const char *s)
 	regmatch_t m;
 	size_t o = 0;
 
-	cr_assert_eq(regcomp(&re, "[0-9]+\\.[0-9]+|:[0-9]{5}", REG_EXTENDED), 0);
+	cr_assert_eq(regcomp(&re, pattern, REG_EXTENDED), 0);
 	while (s && *s && o + 2 < sizeof(buf[0])) {
 		if (regexec(&re, s, 1, &m, 0) != 0) {
 			o += (size_t)snprintf(out + o, sizeof(buf[0]) - o, "%s", s);
@@ -105,9 +120,14 @@ static void assert_equals_report(const struct faultline_result *r,
 			     "%s", k->name);
 		if (timed)
 			cr_assert_str_eq(k->detail, js(c, "detail"));
+		else if (!strcmp(k->name, "harness"))
+			cr_assert_str_eq(unnumbered(k->detail), unnumbered(js(c, "detail")),
+					 "check %s: %s / %s", k->name, k->detail,
+					 js(c, "detail"));
 		else
 			cr_assert_str_eq(untimed(k->detail), untimed(js(c, "detail")),
-					 "check %s", k->name);
+					 "check %s: %s / %s", k->name, k->detail,
+					 js(c, "detail"));
 		cr_assert_eq(!k->expect, !js(c, "expect"));
 		if (k->expect)
 			cr_assert_str_eq(k->expect, js(c, "expect"));
