@@ -206,6 +206,7 @@ static void note_hello(struct fl_calls *c, const struct fl_ev *ev)
 	h = &c->hv[c->nhv++];
 	h->t_ns = fl_clock_rel_ns(ev->t_ns);
 	h->pid = ev->pid;
+	h->ppid = ev->u.hello.ppid;
 	h->why = ev->u.hello.why;
 	h->chan_ino = ev->u.hello.chan_ino;
 	memcpy(h->exe, ev->u.hello.exe, sizeof(h->exe));
@@ -459,6 +460,17 @@ static void on_denial(struct fl_calls *c, const struct fl_ev *ev,
 	d.t_ns = fl_clock_rel_ns(ev->t_ns);
 	d.count = 1;
 	d.role = c->role ? c->role(c->role_ctx, ev->pid) : FL_DENIAL_UNKNOWN;
+	/* Gone before its event was read (a setpriv whose setresgid failed
+	 * exits at once), its ancestry with it: its parent's role, the
+	 * parent as its latest hello said, if that one is still known.  A
+	 * process could lie about its parent, but only to be named after
+	 * another of the run's processes. */
+	for (size_t i = c->nhv; c->role && d.role == FL_DENIAL_UNKNOWN && i-- > 0;)
+		if (c->hv[i].pid == ev->pid) {
+			if (c->hv[i].ppid > 0 && c->hv[i].ppid != ev->pid)
+				d.role = c->role(c->role_ctx, c->hv[i].ppid);
+			break;
+		}
 	d.pid = ev->pid;
 	d.fd = ev->fd;
 	d.fn = ev->fn;

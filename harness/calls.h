@@ -52,6 +52,7 @@ struct fl_call {
 struct fl_hello {
 	uint64_t t_ns;     /* relative to the run's start */
 	int pid;           /* the sandbox's pid, as call events have it */
+	int ppid;          /* its parent's, as the shim said (getppid()) */
 	unsigned why;      /* enum fl_ev_hello_why */
 	uint64_t chan_ino; /* inode of the shim's socket, 0 unknown */
 	char exe[164];
