@@ -496,8 +496,15 @@ static void write_facts(FILE *f, const struct model *m)
 	if (r->peer) {
 		fputs("<tr><th>peer</th><td><code>", f);
 		h(f, r->peer);
-		fprintf(f, "</code><br/>%s at %.3fs</td></tr>\n", m->peer_how,
-			(double)x->peer.t_ns / 1e9);
+		fputs("</code><br/>", f);
+		if (x->peer.started && x->peer.ended)
+			fprintf(f, "%s at %.3fs%s", m->peer_how,
+				(double)x->peer.t_ns / 1e9, x->peer_stop_ns &&
+				x->peer.t_ns >= x->peer_stop_ns ? " (stopped by "
+				"faultline)" : "");
+		else
+			fputs(x->peer.started ? "still running" : "not started", f);
+		fputs("</td></tr>\n", f);
 	}
 	fprintf(f, "<tr><th>seed</th><td class=\"mono\">%s</td></tr>\n",
 		fl_seed_text(r->seed, (char[FL_SEED_TEXT_SIZE]){0}));

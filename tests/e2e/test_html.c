@@ -388,3 +388,35 @@ BOTH(dash_is_stdout)
 	cr_assert_eq(xcount(page, "//svg[@class=\"ladder\"]"), 1);
 	rr_free(&r);
 }
+
+/* A client under test (--peer): the target's lane is the client's, the
+ * peer is among the facts, its stop said. */
+BOTH(peer_client)
+{
+	struct run_result r;
+	char html[256];
+	const char *extra[] = {"--html", html, NULL};
+	json_object *rep, *tr;
+
+	rr_init(&r);
+	snprintf(html, sizeof(html), "%s", rr_path(&r, "run.html"));
+	rr_faultline(&r, u, &(struct fl_args){
+		.rules_text = "drop from target flags FIN times 1\n",
+		.timeout = "30s", .settle = "300ms", .extra = extra,
+		.peer = "exec " FL_TARGETS "/echo_server -p 7000 -n 0",
+		.sh = "exec " FL_TARGETS "/tcp_client -p 7000 --rtt 1"});
+	cr_assert_eq(r.status, 0, "status %d\n%s", r.status, r.err);
+	rep = rr_report(&r);
+	tr = rr_trace(&r);
+	cr_assert_not_null(rep);
+	cr_assert_eq(check_page(html, rep, tr), 0);
+	cr_assert_eq(xcount(html, "//svg//text[@class=\"lanelabel\"][starts-with(., "
+			    "\"client \")][contains(., \"(target)\")]"), 2);
+	cr_assert_eq(xcount(html, "//svg//text[@class=\"lanelabel\"][starts-with(., "
+			    "\"server \")][contains(., \"(target)\")]"), 0);
+	cr_assert_eq(xcount(html, "//table[@class=\"facts\"]//th[. = \"peer\"]"), 1);
+	cr_assert_eq(xcount(html, "//g[@data-verdict=\"drop\"][@data-dir=\"c2s\"]"), 1);
+	json_object_put(rep);
+	json_object_put(tr);
+	rr_free(&r);
+}
