@@ -30,8 +30,8 @@ enum {
 	D_TIME = 10,     /* the time labels' left edge */
 	D_LANE_C = 330,  /* the client's lane */
 	D_LANE_S = 790,  /* the server's lane */
-	D_TOP = 58,      /* the first row, below the lanes' labels */
-	D_GAP_MAX = 60,  /* the most room a gap between rows takes */
+	D_TOP = 48,      /* the first row, below the lanes' labels */
+	D_GAP_MAX = 48,  /* the most room a gap between rows takes */
 };
 
 static void h(FILE *f, const char *s)
@@ -66,7 +66,7 @@ static const char css[] =
 	"h1{font-size:22px;margin:0 0 8px}h2{font-size:17px;margin:22px 0 6px}\n"
 	"code,.mono,td.ev{font-family:ui-monospace,monospace;font-size:12.5px}\n"
 	"table{border-collapse:collapse;margin:4px 0}\n"
-	"td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;"
+	"td,th{border:1px solid #ccc;padding:2px 8px;text-align:left;"
 	"vertical-align:top}\nth{background:#f2f2f2}\n"
 	"table.facts th{width:9em}\n"
 	"td.ev{white-space:pre-wrap;word-break:break-word;max-width:60em}\n"
@@ -235,7 +235,7 @@ static void seg_arrow(FILE *f, const struct model *m, const struct rung *u,
 }
 
 /* The room a gap of ns between two rows takes: nothing up to 1 ms, then
- * growing with its logarithm (10 ms 14, 1 s 42), at most D_GAP_MAX.  The
+ * growing with its logarithm (10 ms 12, 1 s 36), at most D_GAP_MAX.  The
  * rows' order and their time labels are the truth, not the distances. */
 static double gap_room(uint64_t ns)
 {
@@ -243,18 +243,18 @@ static double gap_room(uint64_t ns)
 
 	if (ms <= 1)
 		return 0;
-	return fmin(D_GAP_MAX, 14 * log10(ms));
+	return fmin(D_GAP_MAX, 12 * log10(ms));
 }
 
 static double row_height(const struct rung *u)
 {
 	switch (u->kind) {
 	case RUNG_PKT:
-		return u->u.pkt.verdict != FL_V_PASS ? 50 : 36;
+		return u->u.pkt.verdict != FL_V_PASS ? 46 : 32;
 	case RUNG_CALL:
-		return 28;
-	case RUNG_STATE:
 		return 26;
+	case RUNG_STATE:
+		return 24;
 	}
 	return 30;
 }
@@ -317,7 +317,7 @@ static void write_diagram(FILE *f, const struct model *m,
 		if (i) {
 			double g = gap_room(u->t_ns - prev);
 
-			if (g >= 20)
+			if (g >= 18)
 				fprintf(f, "<text class=\"gap\" x=\"%d\" y=\"%.1f\">"
 					"+%.3f s</text>\n", D_TIME + 8, y + g / 2 + 3,
 					(double)(u->t_ns - prev) / 1e9);
@@ -586,9 +586,11 @@ int report_html_write(const struct model *m, FILE *f)
 		res, res, m->nfail, r->nchecks, m->nskip);
 	write_facts(f, m);
 	write_checks(f, m);
-	write_faults(f, m);
+	/* the flows before the faults: a failing flow's diagram within the
+	 * first screen, the faults' table a summary of what it marks */
 	if (m->have_flows)
 		write_flows(f, m);
+	write_faults(f, m);
 	fputs(script_tail, f);
 	fputs("</body>\n</html>\n", f);
 	if (fflush(f) != 0 || ferror(f))
