@@ -14,8 +14,12 @@
  * page: its script ran (data-rendered), no uncaught error and no CSP
  * refusal, and a screenshot at 1280x1800 is kept in
  * build/tests/html/ (lost-fin-fail.png, catalogue-pass.png; the runs as
- * uid 65534 add -65534) to look at.  Single-threaded (the Criterion
- * test process).
+ * uid 65534 add -65534) to look at; without the browser (or with
+ * FL_CHROMIUM naming a missing one) those tests say they skipped.  Also:
+ * --html - is the page alone on stdout, a client under test (--peer) has
+ * the target's lane on the client's side, and an unwritable --html path
+ * is exit 2 before any run.  Single-threaded (the Criterion test
+ * process).
  */
 #include <criterion/criterion.h>
 #include <stdarg.h>
@@ -221,28 +225,32 @@ static int check_page(const char *page, json_object *rep, json_object *tr)
 static void check_browser(struct run_result *r, const char *page,
 			  const char *shot)
 {
+	/* FL_CHROMIUM: another browser binary (or a missing one, to see
+	 * the skip) */
+	const char *bin = getenv("FL_CHROMIUM") ? getenv("FL_CHROMIUM")
+						: "/usr/bin/chromium";
 	char cmd[4096], png[512];
 	char *dom, *log;
 
-	if (access("/usr/bin/chromium", X_OK) != 0)
-		cr_skip("/usr/bin/chromium is not installed (.ci/install-deps "
-			"installs it): the page was not loaded in a browser");
+	if (access(bin, X_OK) != 0)
+		cr_skip("%s is not installed (.ci/install-deps installs "
+			"chromium): the page was not loaded in a browser", bin);
 	mkdir(FL_BINARY_DIR "/tests/html", 0755);
 	snprintf(png, sizeof(png), FL_BINARY_DIR "/tests/html/%s", shot);
 	unlink(png);
-#define CHROMIUM "HOME=%s timeout 120 /usr/bin/chromium --headless --no-sandbox " \
+#define CHROMIUM "HOME=%s timeout 120 '%s' --headless --no-sandbox " \
 	"--disable-gpu --disable-quic --no-first-run " \
 	"--disable-background-networking --disable-component-update " \
 	"--disable-sync --user-data-dir=$(mktemp -d -p %s) " \
 	"--window-size=1280,1800 --enable-logging=stderr --v=0 "
 	snprintf(cmd, sizeof(cmd), CHROMIUM "--screenshot='%s' 'file://%s' "
-		 "> /dev/null 2> '%s'", r->dir, r->dir, png, page,
+		 "> /dev/null 2> '%s'", r->dir, bin, r->dir, png, page,
 		 rr_path(r, "chromium-shot.log"));
 	cr_assert_eq(system(cmd), 0, "chromium --screenshot failed:\n%s",
 		     rr_read(r, "chromium-shot.log"));
 	cr_assert_eq(access(png, R_OK), 0, "no screenshot %s", png);
 	snprintf(cmd, sizeof(cmd), CHROMIUM "--dump-dom 'file://%s' > '%s' "
-		 "2> '%s'", r->dir, r->dir, page, rr_path(r, "dom.html"),
+		 "2> '%s'", r->dir, bin, r->dir, page, rr_path(r, "dom.html"),
 		 rr_path(r, "chromium-dom.log"));
 	cr_assert_eq(system(cmd), 0, "chromium --dump-dom failed:\n%s",
 		     rr_read(r, "chromium-dom.log"));
