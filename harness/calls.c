@@ -213,7 +213,7 @@ static void note_hello(struct fl_calls *c, const struct fl_ev *ev)
 	h->exe[sizeof(h->exe) - 1] = 0;
 }
 
-static const char *opt_name(int level, int opt)
+const char *fl_call_opt_name(int level, int opt)
 {
 	if (level == SOL_SOCKET) {
 		switch (opt) {
@@ -286,7 +286,7 @@ static void trace_call(struct fl_trace *t, const struct fl_call *k)
 			      (long long)k->ret, sn ? sn : "?");
 	}
 	if (k->fn == FL_FN_SETSOCKOPT) {
-		const char *on = opt_name(k->level, k->optname);
+		const char *on = fl_call_opt_name(k->level, k->optname);
 
 		if (on)
 			n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"opt\":\"%s\"", on);

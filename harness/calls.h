@@ -167,5 +167,8 @@ int fl_calls_linked(const struct fl_calls *c);
 
 /* "ECONNRESET", or "an error". */
 const char *fl_err_name(int e);
+/* A socket option's name ("SO_LINGER", "TCP_NODELAY"), or NULL for one
+ * the trace does not name. */
+const char *fl_call_opt_name(int level, int opt);
 
 #endif

@@ -54,8 +54,9 @@ static const char help_run[] =
 	"                        exiting non-zero or by a signal on its own, is;\n"
 	"                        not with --driver\n"
 	"      --report FILE     write the JSON report\n"
-	"                        ('-' as --report's, --junit's, --trace's or\n"
-	"                        --pcap's FILE: stdout, one of them; the text report and the\n"
+	"                        ('-' as --report's, --junit's, --trace's,\n"
+	"                        --pcap's or --html's FILE: stdout, one of them;\n"
+	"                        the text report and the\n"
 	"                        target's, driver's and peer's stdout then go to\n"
 	"                        stderr)\n"
 	"      --trace FILE      write every event as JSON Lines ('-' = stdout)\n"
@@ -65,6 +66,9 @@ static const char help_run[] =
 	"      --pcap FILE       write the segments as a pcap file (raw IP, for\n"
 	"                        tcpdump and Wireshark): each as sent, and the ones\n"
 	"                        faultline changed or made as delivered\n"
+	"      --html FILE       write the report as one self-contained HTML page\n"
+	"                        (checks, flows, each flow's sequence diagram;\n"
+	"                        it loads nothing from anywhere)\n"
 	"                        (outputs are opened before the run; a FIFO must\n"
 	"                        already have a reader: faultline never waits)\n"
 	"      --timeout DUR     end the run after DUR (default 60s; 0 = never);\n"
@@ -347,7 +351,7 @@ static int opt_number(const char *opt, const char *arg, uint64_t min,
 }
 
 enum {
-	OPT_DRIVER = 256, OPT_REPORT, OPT_TRACE, OPT_JUNIT, OPT_PCAP,
+	OPT_DRIVER = 256, OPT_REPORT, OPT_TRACE, OPT_JUNIT, OPT_PCAP, OPT_HTML,
 	OPT_TIMEOUT, OPT_SEED, OPT_SETTLE, OPT_GRACE, OPT_READY_PORT,
 	OPT_READY_DELAY, OPT_READY_TIMEOUT, OPT_MTU, OPT_USER, OPT_QUEUE_ALL,
 	OPT_HELP, OPT_PRELOAD, OPT_NO_PRELOAD, OPT_PRELOAD_DRIVER,
@@ -370,6 +374,7 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
 		{"junit", required_argument, NULL, OPT_JUNIT},
 		{"junit-name", required_argument, NULL, OPT_JUNIT_NAME},
 		{"pcap", required_argument, NULL, OPT_PCAP},
+		{"html", required_argument, NULL, OPT_HTML},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"seed", required_argument, NULL, OPT_SEED},
 		{"settle", required_argument, NULL, OPT_SETTLE},
@@ -443,6 +448,9 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
 			break;
 		case OPT_PCAP:
 			o->pcap = optarg;
+			break;
+		case OPT_HTML:
+			o->html = optarg;
 			break;
 		case OPT_TIMEOUT:
 			GIVEN(TIMEOUT);
@@ -578,8 +586,10 @@ static int parse_run_opts(int argc, char **argv, struct fl_run_opts *o,
 	if (((o->report && !strcmp(o->report, "-")) +
 	     (o->junit && !strcmp(o->junit, "-")) +
 	     (o->trace && !strcmp(o->trace, "-")) +
-	     (o->pcap && !strcmp(o->pcap, "-"))) > 1) {
-		fprintf(stderr, "faultline: --report, --junit, --trace and --pcap: only "
+	     (o->pcap && !strcmp(o->pcap, "-")) +
+	     (o->html && !strcmp(o->html, "-"))) > 1) {
+		fprintf(stderr, "faultline: --report, --junit, --trace, --pcap and "
+			"--html: only "
 			"one of them can be '-' (stdout); give the others a "
 			"file\n");
 		return -EINVAL;

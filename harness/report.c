@@ -1,11 +1,14 @@
 /*
- * report.c - the text, JSON and JUnit reports; see report.h.
+ * report.c - the report's model and its text, JSON and JUnit writers;
+ * see report.h (html.c writes the HTML one from the same model,
+ * report_model.h).
  *
- * build() walks the run's facts once into a struct model: per flow what
- * the reports say about it (endpoints, counters, each side's states and
- * which of them came after faultline's stop, the dead-peer result, whether
- * its calls were observed, the ladder when a failing check names it), per
- * rule how often it acted, per check how it is shown.  The writers below
+ * report_model_build() walks the run's facts once into a struct model:
+ * per flow what the reports say about it (endpoints, counters, each side's
+ * states and which of them came after faultline's stop, the dead-peer
+ * result, whether its calls were observed, the ladder when a failing check
+ * names it or the HTML report is asked for), per rule how often it acted,
+ * per check how it is shown.  The writers below
  * it only format the model: JSON through json-c (so quoting is never hand
  * made), the text and JUnit with stdio.  Single-threaded.
  */
@@ -21,79 +24,10 @@
 #include "caps.h"
 #include "denied.h"
 #include "report.h"
+#include "report_model.h"
 #include "trace.h"
 #include "utf8.h"
 
-/* ---- the model ---- */
-
-/* The states one side of a flow went through. */
-struct m_path {
-	size_t n;
-	size_t own; /* how many came before faultline's stop (n: all) */
-	uint8_t st[FL_STATES_PATH_MAX];
-	uint64_t at[FL_STATES_PATH_MAX]; /* when the side got to each */
-};
-
-/* A segment, call or state change of a flow's ladder. */
-enum rung_kind { RUNG_PKT, RUNG_CALL, RUNG_STATE };
-
-struct rung {
-	uint64_t t_ns;
-	enum rung_kind kind;
-	union {
-		struct fl_pkt_rec pkt;
-		const struct fl_call *call;
-		const struct fl_state_change *change;
-	} u;
-};
-
-struct m_ladder {
-	struct rung *v;
-	size_t n, cap;
-	uint64_t skipped; /* segments in the middle the flow did not keep */
-};
-
-struct m_flow {
-	const struct fl_flow *fl; /* read in flow_build() and ladder_build() only */
-	uint32_t id;
-	char client[64], server[64];
-	int target[2];           /* side FL_DIR_* is the target's socket */
-	uint64_t first_ns;
-	const char *target_side; /* "client", "server", "both" or NULL */
-	int target_dir;          /* the side "states" shows, -1: none */
-	uint64_t packets, faults;
-	struct m_path side[2];   /* index FL_DIR_* */
-	int dead;                /* its peer went silent: dp and dp_text */
-	struct fl_dead_peer dp;
-	char dp_text[400];
-	enum fl_cover cover;     /* were the target side's calls observed */
-	int cover_pid;
-	uint64_t cover_lost_ns;
-	char cover_text[512];
-	struct m_ladder *ladder; /* a failing check names it, else NULL */
-};
-
-struct m_rule {
-	char where[512];  /* file:line */
-	const char *action;
-	char text[256];   /* the rule as fl_rule_format() writes it */
-	uint64_t acted;
-};
-
-enum m_status { M_PASS, M_FAIL, M_SKIP };
-
-struct model {
-	const struct fl_report *r;
-	const struct fl_run_facts *f;
-	char target_how[64], driver_how[64], peer_how[64];
-	enum m_status *status;  /* per check */
-	size_t nfail, nskip;
-	int have_flows;         /* the engine ran: flows and faults are known */
-	struct m_flow *flows;   /* index id - 1 */
-	size_t nflows;
-	struct m_rule *rules;
-	size_t nrules;
-};
 
 static const char *side_name(enum fl_side s)
 {
@@ -212,7 +146,7 @@ static void flow_build(struct m_flow *m, const struct fl_run_facts *f,
 			 sizeof(m->cover_text));
 }
 
-static void model_free(struct model *m)
+void report_model_free(struct model *m)
 {
 	for (size_t i = 0; i < m->nflows; i++) {
 		if (m->flows[i].ladder)
@@ -220,12 +154,39 @@ static void model_free(struct model *m)
 		free(m->flows[i].ladder);
 	}
 	free(m->flows);
+	free(m->order);
 	free(m->rules);
 	free(m->status);
 }
 
-/* The one walk over the facts.  0 or -ENOMEM. */
-static int build(struct model *m, const struct fl_report *r)
+/* The HTML report's order of the flows (failing ones first, each group
+ * in id order) and the ladders of the first FL_HTML_LADDERS of it.  0 or
+ * -ENOMEM. */
+static int order_build(struct model *m)
+{
+	size_t k = 0;
+
+	m->order = calloc(m->nflows ? m->nflows : 1, sizeof(*m->order));
+	if (!m->order)
+		return -ENOMEM;
+	for (int pass = 1; pass >= 0; pass--)
+		for (size_t i = 0; i < m->nflows; i++)
+			if (m->flows[i].failing == pass)
+				m->order[k++] = i;
+	for (size_t i = 0; i < m->nflows && i < FL_HTML_LADDERS; i++) {
+		struct m_flow *mf = &m->flows[m->order[i]];
+
+		if (!mf->ladder && !(mf->ladder = ladder_build(m->f, mf->fl)))
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < m->nflows; i++)
+		m->nladders += m->flows[i].ladder != NULL;
+	return 0;
+}
+
+/* The one walk over the facts (report_model.h). */
+int report_model_build(struct model *m, const struct fl_report *r,
+		       int all_ladders)
 {
 	const struct fl_run_facts *f = r->facts;
 	const struct fl_ruleset *rs = f->rs;
@@ -270,10 +231,15 @@ static int build(struct model *m, const struct fl_report *r)
 			if (mf && !mf->ladder && !(mf->ladder = ladder_build(f, mf->fl)))
 				goto nomem;
 		}
+		for (unsigned j = 0; !c->ok && j < c->nflows; j++)
+			if (c->flows[j] >= 1 && c->flows[j] <= m->nflows)
+				m->flows[c->flows[j] - 1].failing = 1;
 	}
+	if (all_ladders && order_build(m) < 0)
+		goto nomem;
 	return 0;
 nomem:
-	model_free(m);
+	report_model_free(m);
 	return -ENOMEM;
 }
 
@@ -828,7 +794,7 @@ result:
  * the control characters XML 1.0 forbids as spaces, and each byte that is
  * not valid UTF-8 (the target's argv may hold any) as U+FFFD, so the
  * document always parses. */
-static void xml_put(FILE *f, const char *s, size_t n)
+void report_xml_put(FILE *f, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
 		size_t k = fl_utf8_seq((const unsigned char *)s + i, n - i);
@@ -868,7 +834,7 @@ static void xml_put(FILE *f, const char *s, size_t n)
 
 static void xml_str(FILE *f, const char *s)
 {
-	xml_put(f, s, strlen(s));
+	report_xml_put(f, s, strlen(s));
 }
 
 /* A failing check's <failure> body: its evidence, where its expect line
@@ -896,7 +862,7 @@ static void junit_failure(const struct model *m, const struct fl_check_result *c
 			    m->flows[c->flows[j] - 1].ladder)
 				text_ladder(m, &m->flows[c->flows[j] - 1], b);
 		if (fclose(b) == 0 && body)
-			xml_put(f, body, len);
+			report_xml_put(f, body, len);
 		free(body);
 	} else {
 		xml_str(f, c->detail);
@@ -989,9 +955,9 @@ static int write_junit(const struct model *m, FILE *f)
 int fl_report_write(const struct fl_report *r, struct fl_report_out *o)
 {
 	struct model m;
-	int ret = build(&m, r);
+	int ret = report_model_build(&m, r, o->html != NULL);
 
-	o->json_err = o->junit_err = 0;
+	o->json_err = o->junit_err = o->html_err = 0;
 	if (ret < 0)
 		return ret;
 	if (o->text) {
@@ -1002,6 +968,8 @@ int fl_report_write(const struct fl_report *r, struct fl_report_out *o)
 		o->json_err = write_json(&m, o->json);
 	if (o->junit)
 		o->junit_err = write_junit(&m, o->junit);
-	model_free(&m);
+	if (o->html)
+		o->html_err = report_html_write(&m, o->html);
+	report_model_free(&m);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * report.h - the end-of-run reports: the human report on stdout, the JSON
- * report (--report) and JUnit XML (--junit).  One walk over the run's
- * facts builds one model of the report, and the three writers print that
+ * report (--report), JUnit XML (--junit) and HTML (--html).  One walk over
+ * the run's facts builds one model of the report, and the writers print that
  * model, so they cannot disagree.  The report reads the run's facts only
  * (checks.h's struct fl_run_facts and what struct fl_report adds); it
  * asks no module of the run anything.  Single-threaded.
@@ -52,17 +52,20 @@ struct fl_report_out {
 	FILE *text;        /* the human report */
 	FILE *json;        /* --report FILE */
 	FILE *junit;       /* --junit FILE */
+	FILE *html;        /* --html FILE */
 	int color;         /* the text's PASS/FAIL/... in ANSI colour */
 	int quiet;         /* the text's result line only (-q) */
 	int json_err;      /* set by fl_report_write: 0 or -EIO */
 	int junit_err;
+	int html_err;
 };
 
 /*
  * Builds the report's model from r in one walk and writes each report o
  * asks for from it.  Returns 0, or -ENOMEM when the model could not be
  * built (then nothing is written); a stream that could not be written sets
- * o->json_err or o->junit_err and the others are still written.
+ * o->json_err, o->junit_err or o->html_err and the others are still
+ * written.
  */
 int fl_report_write(const struct fl_report *r, struct fl_report_out *o);
 

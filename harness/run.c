@@ -107,9 +107,9 @@ static uint64_t ms_to_ns(uint64_t ms)
 /* ---- termination signals ---- */
 
 /*
- * Keeps stdout for one output alone ("-" as --report, --junit or --trace,
- * or the result line of -q): the output gets a duplicate of fd 1, and fd 1
- * becomes stderr, so that everything else written to stdout goes there:
+ * Keeps stdout for one output alone ("-" as --report, --junit, --trace,
+ * --pcap or --html, or the result line of -q): the output gets a
+ * duplicate of fd 1, and fd 1 becomes stderr, so that everything else written to stdout goes there:
  * the text report, and the target, driver and peer, which are spawned
  * with the harness's stdout.  Returns the stream (the caller fcloses it),
  * or NULL with errno set.
@@ -813,6 +813,7 @@ int fl_run(struct fl_run_opts o)
 	struct fl_report rep = {0};
 	struct fl_report_out rout = {0};
 	FILE *report_f = NULL, *junit_f = NULL, *pcap_f = NULL, *text_f = NULL;
+	FILE *html_f = NULL;
 	uint16_t ports[64];
 	char preload_path[PATH_MAX] = "", samples[PATH_MAX];
 	char err[1024] = "";
@@ -823,7 +824,8 @@ int fl_run(struct fl_run_opts o)
 	int dash = (o.report && !strcmp(o.report, "-")) ||
 		   (o.junit && !strcmp(o.junit, "-")) ||
 		   (o.trace && !strcmp(o.trace, "-")) ||
-		   (o.pcap && !strcmp(o.pcap, "-"));
+		   (o.pcap && !strcmp(o.pcap, "-")) ||
+		   (o.html && !strcmp(o.html, "-"));
 
 	r.o = &o;
 	r.target = r.driver = r.peer = -1;
@@ -877,6 +879,7 @@ int fl_run(struct fl_run_opts o)
 	if ((o.report && open_output("--report", o.report, &report_f) < 0) ||
 	    (o.junit && open_output("--junit", o.junit, &junit_f) < 0) ||
 	    (o.pcap && open_output("--pcap", o.pcap, &pcap_f) < 0) ||
+	    (o.html && open_output("--html", o.html, &html_f) < 0) ||
 	    (o.quiet && !dash && open_output("-q", "-", &text_f) < 0)) {
 		status = EXIT_USAGE;
 		goto out;
@@ -1096,7 +1099,7 @@ int fl_run(struct fl_run_opts o)
 	fflush(stdout);
 	/* With a report or the trace on stdout, the text one is on stderr. */
 	rout = (struct fl_report_out){
-		.json = report_f, .junit = junit_f, .quiet = o.quiet,
+		.json = report_f, .junit = junit_f, .html = html_f, .quiet = o.quiet,
 		.text = text_f ? text_f : dash ? stderr : stdout};
 	rout.color = o.color == FL_COLOR_ALWAYS ||
 		     (o.color == FL_COLOR_AUTO && isatty(fileno(rout.text)));
@@ -1108,9 +1111,11 @@ int fl_run(struct fl_run_opts o)
 		status = EXIT_USAGE;
 	if (close_output("--junit", o.junit, junit_f, rout.junit_err) < 0)
 		status = EXIT_USAGE;
+	if (close_output("--html", o.html, html_f, rout.html_err) < 0)
+		status = EXIT_USAGE;
 	if (close_output("-q", "stdout", text_f, 0) < 0)
 		status = EXIT_USAGE;
-	report_f = junit_f = text_f = NULL;
+	report_f = junit_f = text_f = html_f = NULL;
 	goto out;
 
 env_error:
@@ -1122,6 +1127,8 @@ out:
 		fclose(report_f);
 	if (junit_f)
 		fclose(junit_f);
+	if (html_f)
+		fclose(html_f);
 	if (text_f)
 		fclose(text_f);
 	if (r.trace && fl_trace_close(r.trace) < 0) {

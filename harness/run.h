@@ -27,13 +27,15 @@ struct fl_run_opts {
 	const char *driver;          /* --driver: a shell command, or NULL */
 	const char *peer;            /* --peer: a shell command started before
 	                              * the target, stopped after it, or NULL */
-	const char *report;          /* --report, --trace, --junit: or NULL;
-	                              * "-" is stdout (one of them at most) */
+	const char *report;          /* --report, --trace, --junit (and --pcap,
+	                              * --html): or NULL; "-" is stdout (one
+	                              * of them at most) */
 	const char *trace;
 	const char *junit;
 	const char *junit_name;      /* --junit-name, or NULL: the first rule
 	                              * file's base name */
 	const char *pcap;            /* --pcap: or NULL */
+	const char *html;            /* --html: or NULL */
 	uint64_t timeout_ns;         /* 0 = never */
 	int have_seed;               /* --seed given (overrides 'set seed') */
 	uint64_t seed;

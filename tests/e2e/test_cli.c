@@ -83,7 +83,12 @@ static const struct bad_case bad_cases[] = {
 	{{RUN, "--trace", "{dir}/fifo", "--", "true"}, 2,
 	 "--trace {dir}/fifo: a FIFO that no process has open for reading"},
 	{{RUN, "--report", "-", "--junit", "-", "--", "true"}, 2,
-	 "--report, --junit, --trace and --pcap: only one of them can be '-' (stdout)"},
+	 "--report, --junit, --trace, --pcap and --html: only one of them can be "
+	 "'-' (stdout)"},
+	{{RUN, "--html", "-", "--report", "-", "--", "true"}, 2,
+	 "only one of them can be '-' (stdout)"},
+	{{RUN, "--html", "{dir}/fifo", "--", "true"}, 2,
+	 "--html {dir}/fifo: a FIFO that no process has open for reading"},
 	{{RUN, "--report", "-", "--trace", "-", "--", "true"}, 2,
 	 "only one of them can be '-' (stdout)"},
 	{{RUN, "--pcap", "-", "--junit", "-", "--", "true"}, 2,

@@ -5,7 +5,7 @@
  * socket calls as the shim reports them, TCP states from segments, the
  * processes' exits), where it
  * must hold, where it must fail, and where it cannot be judged; and the
- * reports (harness/report.c) written from such facts.  No root, no
+ * reports (harness/report.c, html.c) written from such facts.  No root, no
  * kernel, no sandbox.  Single-threaded.
  */
 #include <criterion/criterion.h>
@@ -1022,4 +1022,136 @@ Test(judge, rules_acted)
 	c = judge("rules-acted");
 	FAILS(c);
 	SAYS(c, "t.rules:1: drop never acted; t.rules:2: delay never acted");
+}
+
+/* s occurs in [p, q). */
+static int within(const char *p, const char *q, const char *s)
+{
+	const char *x = strstr(p, s);
+
+	return x && x < q;
+}
+
+/* The HTML page from the same model: 60 flows, of which the first 50
+ * (the failing one first, open) have a diagram with an arrow per segment
+ * kept (a long flow's middle said, not drawn), a drop marked with its
+ * rule, the calls as the ladder has them, and every string from the
+ * program escaped (the argv's markup and a byte that is not UTF-8). */
+Test(judge, html_from_the_same_facts)
+{
+	char *argv[] = {"./server", "<b>&", "\xff", NULL};
+	char dir[] = "/tmp/test_judge.XXXXXX", page[64], cmd[128];
+	struct fl_report r = {.argv = argv, .seed = 42, .have_calls = 1};
+	struct fl_report_out o = {0};
+	uint64_t acted[1] = {1};
+	char *html = NULL;
+	size_t nhtml = 0;
+	const char *p, *q;
+	FILE *f;
+
+	world("drop from client flags FIN times 1\nexpect no-close-wait 500ms\n");
+	w.f.acted = acted;
+	for (int i = 1; i <= 60; i++) {
+		struct fl_flow *fl = flow();
+
+		if (i == 57) {
+			facts(fl)->fin_ns[C] = 1000 * MS;
+			accepted(10, 5, 57);
+			call(1000, FL_FN_READ, 5, 0, 57);
+			call(1001, FL_FN_SHUTDOWN, 5, 0, 57)->arg = SHUT_WR;
+			*call(1002, FL_FN_SETSOCKOPT, 5, 0, 57) = (struct fl_call){
+				.t_ns = 1002 * MS, .pid = PID, .tid = PID, .fd = 5,
+				.fn = FL_FN_SETSOCKOPT, .flow = 57, .dir = S,
+				.level = SOL_SOCKET, .optname = SO_LINGER,
+				.linger_onoff = 1, .linger_secs = 0};
+			seg(fl, C, FL_TCP_SYN, 0, 0);
+			seg(fl, S, FL_TCP_SYN | FL_TCP_ACK, 0, 1);
+			seg(fl, C, FL_TCP_ACK, 1, 1);
+			seg(fl, C, FL_TCP_FIN | FL_TCP_ACK, 1, 1);
+			logseg(fl, 2 * MS, C, FL_TCP_SYN, 0, FL_V_PASS, -1);
+			logseg(fl, 999 * MS, C, FL_TCP_FIN | FL_TCP_ACK, 0, FL_V_DROP, 0);
+			logseg(fl, 1000 * MS, C, FL_TCP_FIN | FL_TCP_ACK, 0, FL_V_PASS, -1);
+		} else if (i == 2) {
+			for (int k = 0; k < 100; k++)
+				logseg(fl, (uint64_t)(3 + k) * MS, k & 1, FL_TCP_ACK,
+				       1448, FL_V_PASS, -1);
+		} else {
+			logseg(fl, 2 * MS, C, FL_TCP_SYN, 0, FL_V_PASS, -1);
+		}
+	}
+	judge("no-close-wait 500ms");
+	cr_assert(!w.res[0].ok && w.res[0].nflows == 1 && w.res[0].flows[0] == 57,
+		  "%s", w.res[0].detail);
+	snprintf(w.res[0].detail, sizeof(w.res[0].detail), "flow 57 <i>&\xfe");
+	r.facts = &w.f;
+	r.checks = w.res;
+	r.nchecks = w.nres;
+	r.result = fl_checks_result(w.res, w.nres, 0);
+	o.html = open_memstream(&html, &nhtml);
+	cr_assert_eq(fl_report_write(&r, &o), 0);
+	cr_assert_eq(fclose(o.html), 0);
+	cr_assert_eq(o.html_err, 0);
+
+	cr_assert(!strncmp(html, "<!DOCTYPE html>\n<html lang=\"en\" "
+			   "data-result=\"FAIL\" ", 45), "%.200s", html);
+	cr_assert_eq(occurrences(html, "<svg class=\"ladder\""), 50);
+	cr_assert_eq(occurrences(html, "<details "), 50);
+	cr_assert_eq(occurrences(html, " open=\"\""), 1);
+	cr_assert(strstr(html, "10 flows have no diagram"));
+	cr_assert_eq(occurrences(html, "<tr data-flow="), 10);
+	/* flow 57 first and open; then 1, 2, ...; 50 .. 60 but 57 in the table */
+	p = strstr(html, "<details ");
+	cr_assert(!strncmp(p, "<details class=\"flow\" id=\"flow-57\" "
+			   "data-flow=\"57\" data-failing=\"1\" open=\"\">", 70),
+		  "%.100s", p);
+	cr_assert(strstr(p + 1, "<details class=\"flow\" id=\"flow-1\" "
+			 "data-flow=\"1\" data-failing=\"0\">"));
+	cr_assert(strstr(html, "<tr data-flow=\"50\">") &&
+		  !strstr(html, "<tr data-flow=\"49\">") &&
+		  !strstr(html, "<tr data-flow=\"57\">"));
+	/* flow 57's diagram: its 3 segments, the drop with its rule, the
+	 * server's calls on its lane */
+	p = strstr(html, "<svg class=\"ladder\" ");
+	q = strstr(p, "</svg>");
+	cr_assert(within(p, q, "data-flow=\"57\" data-segments=\"3\" data-skipped=\"0\""));
+	cr_assert(within(p, q, "<g class=\"seg fault\" data-dir=\"c2s\" "
+			 "data-verdict=\"drop\" data-rule=\"t.rules:1\">"));
+	cr_assert(within(p, q, "drop (t.rules:1)</text>"));
+	cr_assert(within(p, q, "<g class=\"call\" data-side=\"server\">"));
+	cr_assert(within(p, q, ">read(fd 5) = 0</text>"));
+	cr_assert(within(p, q, ">shutdown(fd 5, SHUT_WR) = 0</text>"));
+	cr_assert(within(p, q, ">setsockopt(fd 5, SO_LINGER {1,0}) = 0</text>"));
+	cr_assert(within(p, q, "127.0.0.1:7000 (target)</text>"));
+	/* flow 2: 100 segments, the first and last 40 drawn */
+	p = strstr(html, "data-flow=\"2\" data-segments=");
+	cr_assert(p && !strncmp(p, "data-flow=\"2\" data-segments=\"80\" "
+				"data-skipped=\"20\"", 49), "%.60s", p);
+	q = strstr(p, "</svg>");
+	cr_assert(within(p, q, ">20 segments in the middle not kept (see --trace)<"));
+	{
+		int n = 0;
+
+		for (const char *s = p; (s = strstr(s, "<g class=\"seg")) && s < q; s++)
+			n++;
+		cr_assert_eq(n, 80);
+	}
+	/* escaped, bad bytes as U+FFFD, nothing from the network */
+	cr_assert(strstr(html, "./server &lt;b&gt;&amp; \xef\xbf\xbd</code>"));
+	cr_assert(strstr(html, "flow 57 &lt;i&gt;&amp;\xef\xbf\xbd"));
+	cr_assert(!strstr(html, "<b>") && !strstr(html, "<i>") &&
+		  !strstr(html, "\xff") && !strstr(html, "\xfe"));
+	cr_assert(!strstr(html, "http:") && !strstr(html, "https:"));
+	/* well-formed (html.c writes XML-compatible HTML), when xmllint is
+	 * there (libxml2-utils: .ci/install-deps) */
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(page, sizeof(page), "%s/r.html", dir);
+	f = fopen(page, "w");
+	cr_assert(f);
+	fputs(html, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "xmllint --noout %s", page);
+	cr_assert_eq(system(cmd), 0, "not well-formed");
+	unlink(page);
+	rmdir(dir);
+	free(html);
 }
