@@ -398,9 +398,14 @@ static void flow_summary(FILE *f, const struct m_flow *mf)
 		mf->failing ? " &#8212; a failing check names it" : "");
 }
 
+/* On a page with no failing flow, how many of the flows a rule acted on
+ * are open. */
+#define FL_HTML_OPEN_FAULTED 3
+
 static void write_flows(FILE *f, const struct model *m)
 {
-	size_t rest = 0;
+	size_t rest = 0, nfailing = 0;
+	int faulted_open = 0;
 
 	fprintf(f, "<h2 id=\"flows\">Flows (%zu", m->nflows);
 	if (m->nflows > m->nladders)
@@ -412,16 +417,24 @@ static void write_flows(FILE *f, const struct model *m)
 			"the table below lists them, the JSON report and the trace "
 			"have all their segments.</p>\n", m->nflows - m->nladders,
 			m->nflows - m->nladders, FL_HTML_LADDERS);
+	/* Failing flows are open.  On a page with none, the first few flows
+	 * a rule acted on are, so that a passing run shows what it tested. */
+	for (size_t i = 0; i < m->nflows; i++)
+		nfailing += m->flows[i].failing && m->flows[i].ladder;
 	for (size_t i = 0; i < m->nflows; i++) {
 		const struct m_flow *mf = &m->flows[m->order[i]];
+		int open;
 
 		if (!mf->ladder) {
 			rest++;
 			continue;
 		}
+		open = mf->failing || (!nfailing && mf->faults &&
+				       faulted_open++ < FL_HTML_OPEN_FAULTED);
 		fprintf(f, "<details class=\"flow\" id=\"flow-%u\" data-flow=\"%u\" "
-			"data-failing=\"%d\"%s><summary>", mf->id, mf->id,
-			mf->failing, mf->failing ? " open=\"\"" : "");
+			"data-failing=\"%d\" data-faults=\"%llu\"%s><summary>",
+			mf->id, mf->id, mf->failing, (unsigned long long)mf->faults,
+			open ? " open=\"\"" : "");
 		flow_summary(f, mf);
 		fputs("</summary>\n", f);
 		for (int d = 0; d < 2; d++)

@@ -1102,10 +1102,11 @@ Test(judge, html_from_the_same_facts)
 	/* flow 57 first and open; then 1, 2, ...; 50 .. 60 but 57 in the table */
 	p = strstr(html, "<details ");
 	cr_assert(!strncmp(p, "<details class=\"flow\" id=\"flow-57\" "
-			   "data-flow=\"57\" data-failing=\"1\" open=\"\">", 70),
+			   "data-flow=\"57\" data-failing=\"1\" data-faults=\"0\" "
+			   "open=\"\">", 91),
 		  "%.100s", p);
 	cr_assert(strstr(p + 1, "<details class=\"flow\" id=\"flow-1\" "
-			 "data-flow=\"1\" data-failing=\"0\">"));
+			 "data-flow=\"1\" data-failing=\"0\" data-faults=\"0\">"));
 	cr_assert(strstr(html, "<tr data-flow=\"50\">") &&
 		  !strstr(html, "<tr data-flow=\"49\">") &&
 		  !strstr(html, "<tr data-flow=\"57\">"));
