@@ -79,6 +79,7 @@ static const char css[] =
 	"details.flow[data-failing='1']{border-color:#cf222e}\n"
 	"details.flow summary{cursor:pointer;font-weight:600}\n"
 	".path{margin:2px 0 2px 1em}\n"
+	".legend{color:#555;font-size:13px;max-width:62em;margin:2px 0 6px}\n"
 	"svg.ladder{display:block;margin:6px 0;background:#fcfcfc;"
 	"border:1px solid #e4e4e4}\n"
 	"svg.ladder text{font-family:ui-monospace,monospace;font-size:12px;"
@@ -411,6 +412,16 @@ static void write_flows(FILE *f, const struct model *m)
 	if (m->nflows > m->nladders)
 		fprintf(f, "; %zu without a diagram", m->nflows - m->nladders);
 	fputs(")</h2>\n", f);
+	/* What a diagram holds and what it leaves out, so that no one reads a
+	 * missing data segment or handshake ACK as one that never was. */
+	fputs("<p class=\"legend\">Each diagram has the segments faultline "
+	      "queued: every SYN, FIN and RST, every segment of a connection "
+	      "once it began to close, and data segments only when a rule looks "
+	      "at them (<code>--queue-all</code> queues all). Red: a rule acted "
+	      "on it (&#215;: dropped before its receiver). Boxes: the program's "
+	      "socket calls, on the caller's side. Tags: TCP state changes, at "
+	      "the time faultline learned them (from a segment, or from the "
+	      "kernel where no segment shows one).</p>\n", f);
 	if (m->nflows > m->nladders)
 		fprintf(f, "<p class=\"nodiagram\" data-count=\"%zu\">%zu flows have "
 			"no diagram (the first %d, failing ones first, have one); "
