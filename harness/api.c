@@ -357,6 +357,8 @@ static char *request_json(const struct faultline_opts *o,
 	STR("preload", o->preload);
 	STR("trace", o->trace);
 	STR("junit", o->junit);
+	STR("html", o->html);
+	STR("pcap", o->pcap);
 #undef STR
 	if (o->timeout_ms)
 		json_object_object_add(req, "timeout_ms", json_object_new_uint64(

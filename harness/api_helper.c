@@ -198,6 +198,8 @@ FAULTLINE_API int faultline__helper_main(int argc, char **argv)
 	o.preload = req_str(req, "preload");
 	o.trace = req_str(req, "trace");
 	o.junit = req_str(req, "junit");
+	o.html = req_str(req, "html");
+	o.pcap = req_str(req, "pcap");
 	snprintf(report, sizeof(report), "/dev/fd/%d", API_FD_REPORT);
 	o.report = report;
 	o.rule_files = names;

@@ -142,11 +142,17 @@ struct faultline_opts {
 	const char *trace;
 	const char *junit;
 	unsigned flags; /* FAULTLINE_PRINT_REPORT | ... */
+	/* --html (the page with each flow's sequence diagram) and --pcap
+	 * (the segments as sent and as delivered), each NULL or a path.
+	 * These took two of the reserved words: the struct's size is the
+	 * same as 0.1.0's on LP64. */
+	const char *html;
+	const char *pcap;
 	/* Zero.  Room for the options a later 0.x adds without changing the
 	 * struct's size: a library that finds one of them set does not know
 	 * that option and refuses the run (-EINVAL), rather than run without
 	 * it. */
-	uint64_t reserved[8];
+	uint64_t reserved[6];
 };
 
 enum faultline_verdict {
